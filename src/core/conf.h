@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * conf: the one table of configuration options (name, type, default, range,
+ * help), read from an optional NAME=value file and then the environment
+ * (environment wins). iipsrv's names are kept wherever iipsrv has one.
+ * A vl_conf_t is built at start-up (and on SIGHUP), then read-only: safe to
+ * share between threads.
+ */
+#ifndef VL_CONF_H
+#define VL_CONF_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "core/err.h"
+
+typedef enum {
+    VL_OPT_INT,      /* long, range checked */
+    VL_OPT_FLOAT,    /* double, range checked */
+    VL_OPT_BOOL,     /* 0/1, also true/false/yes/no/on/off */
+    VL_OPT_STRING,   /* free text */
+    VL_OPT_DIR       /* existing directory (realpath stored) */
+} vl_opt_type_t;
+
+typedef struct {
+    const char    *name;     /* environment / file name, e.g. "JPEG_QUALITY" */
+    vl_opt_type_t  type;
+    const char    *def;      /* default as text ("" = empty / unset) */
+    double         min, max; /* accepted range for INT/FLOAT */
+    size_t         offset;   /* offsetof(vl_conf_t, field) */
+    const char    *help;     /* one line */
+    int            iipsrv;   /* 1 if the name comes from iipsrv */
+} vl_opt_t;
+
+typedef struct {
+    /* files */
+    char   *filesystem_prefix;     /* realpath of the image root, no trailing / */
+    char   *filesystem_suffix;
+    /* logging */
+    char   *logfile;               /* path, "syslog" or "stderr" */
+    long    verbosity;             /* 0..5 */
+    /* output */
+    long    jpeg_quality;          /* 1..100 */
+    long    png_quality;           /* zlib level 0..9 */
+    long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
+    long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
+    double  level_oversample;      /* pick level >= output * this */
+    long    max_response_size;     /* MB, cap on an encoded body */
+    /* limits */
+    long    max_cvt;               /* maxWidth/maxHeight, -1 = unlimited */
+    long    max_area;              /* maxArea in pixels, -1 = unlimited */
+    long    allow_upscaling;       /* bool */
+    /* HTTP / IIIF */
+    char   *cors;                  /* Access-Control-Allow-Origin; "" = off */
+    char   *base_url;              /* e.g. https://example.org/iiif/ ; "" = from request */
+    char   *cache_control;
+    char   *uri_map;               /* "iiif=>IIIF" */
+    long    iiif_version;          /* 2 or 3 */
+    char   *copyright;             /* default rights URI */
+    /* caches */
+    double  max_image_cache_size;  /* MB of decoded tiles per worker */
+    long    max_metadata_cache_size; /* open image handles per worker */
+    char   *memcached_servers;     /* "" = off */
+    long    memcached_timeout;     /* expiry, seconds */
+    long    codec_passthrough;     /* bool */
+    long    max_layers;            /* JPEG 2000 layers, -1/0 = all */
+    /* process */
+    long    workers;               /* 0 = number of CPUs */
+    long    threads;               /* accepting threads per worker */
+    long    max_requests;          /* per worker, 0 = unlimited */
+    long    backlog;
+} vl_conf_t;
+
+/* The table, in the order --help and the man page show it. */
+extern const vl_opt_t vl_conf_options[];
+extern const size_t   vl_conf_noptions;
+
+/* Build a configuration: defaults, then `file` (may be NULL), then the
+ * environment. Unknown names that look like vellum's are warned about on
+ * `warn` (may be NULL). The strings live until vl_conf_free.
+ * Errors: VL_ECONF with a message naming the variable, the value and the
+ * accepted range. Returns NULL on error. */
+vl_conf_t *vl_conf_load(const char *file, FILE *warn, vl_err_t *err);
+
+/* Same, from an explicit environment array (tests); envp may be NULL. */
+vl_conf_t *vl_conf_load_env(const char *file, char *const *envp, FILE *warn,
+                            vl_err_t *err);
+
+/* Check the start-up requirements of a server (FILESYSTEM_PREFIX set, etc.).
+ * `vellum render/info` do not need them. */
+int vl_conf_check_server(const vl_conf_t *conf, vl_err_t *err);
+
+void vl_conf_free(vl_conf_t *conf);
+
+/* Print every option with default and help (for --help). */
+void vl_conf_print_help(FILE *out);
+
+/* Effective maxWidth / maxHeight / maxArea (0 = unlimited). */
+unsigned long vl_conf_max_width(const vl_conf_t *conf);
+unsigned long vl_conf_max_area(const vl_conf_t *conf);
+
+#endif /* VL_CONF_H */

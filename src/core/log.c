@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * log: format into a stack buffer, then one write(2) (O_APPEND) or syslog(3).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+static int log_fd = 2;           /* -1 = syslog */
+static int log_verbosity = 1;
+
+int
+vl_log_open(const char *dest, int verbosity)
+{
+    log_verbosity = verbosity;
+    if (dest == NULL || *dest == '\0' || strcmp(dest, "stderr") == 0) {
+        vl_log_close();
+        log_fd = 2;
+        return 0;
+    }
+    if (strcmp(dest, "syslog") == 0) {
+        vl_log_close();
+        openlog("vellum", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        log_fd = -1;
+        return 0;
+    }
+    int fd = open(dest, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        return -1;
+    }
+    vl_log_close();
+    log_fd = fd;
+    return 0;
+}
+
+void
+vl_log_close(void)
+{
+    if (log_fd > 2) {
+        close(log_fd);
+    } else if (log_fd == -1) {
+        closelog();
+    }
+    log_fd = 2;
+}
+
+int
+vl_log_enabled(vl_log_level_t level)
+{
+    return (int) level <= log_verbosity;
+}
+
+static const char *const log_names[] = {
+    "error", "access", "warn", "info", "debug", "trace"
+};
+
+void
+vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
+{
+    char       buf[2048];
+    size_t     n = 0;
+    va_list    ap;
+    int        r;
+
+    if (!vl_log_enabled(level)) {
+        return;
+    }
+    if (log_fd >= 0) {
+        struct timespec ts;
+        struct tm       tm;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+        r = snprintf(buf + n, sizeof(buf) - n, ".%03ldZ vellum[%ld] %s ",
+                     ts.tv_nsec / 1000000, (long) getpid(), log_names[level]);
+        n += r > 0 ? (size_t) r : 0;
+    } else {
+        r = snprintf(buf, sizeof(buf), "%s ", log_names[level]);
+        n = r > 0 ? (size_t) r : 0;
+    }
+    if (reqid != NULL && n < sizeof(buf)) {
+        r = snprintf(buf + n, sizeof(buf) - n, "[%s] ", reqid);
+        n += r > 0 ? (size_t) r : 0;
+    }
+    if (n < sizeof(buf)) {
+        va_start(ap, fmt);
+        r = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+        va_end(ap);
+        n += r > 0 ? (size_t) r : 0;
+    }
+    if (n > sizeof(buf) - 2) {
+        n = sizeof(buf) - 2;
+    }
+    /* one line: newlines inside a message would break log parsers */
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] == '\n' || buf[i] == '\r') {
+            buf[i] = ' ';
+        }
+    }
+    if (log_fd < 0) {
+        buf[n] = '\0';
+        syslog(level == VL_LOG_ERROR ? LOG_ERR
+               : level == VL_LOG_WARN ? LOG_WARNING
+               : level >= VL_LOG_DEBUG ? LOG_DEBUG : LOG_INFO, "%s", buf);
+        return;
+    }
+    buf[n++] = '\n';
+    while (write(log_fd, buf, n) < 0 && errno == EINTR) {
+    }
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * encode: encoders write rows into a capped memory sink. The status of a
+ * request is decided before its first byte goes out: the whole body is
+ * encoded into the sink, then sent with an exact Content-Length, and the
+ * same bytes fill the cache.
+ */
+#ifndef VL_ENCODE_H
+#define VL_ENCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+#include "proto/iiif.h"
+
+/* A growable buffer with a hard cap. The memory is malloc'ed and released
+ * by a pool cleanup. */
+typedef struct {
+    unsigned char *data;
+    size_t         len;
+    size_t         cap;
+    size_t         limit;       /* writing past it fails with VL_ELIMIT */
+} vl_sink_t;
+
+/* Init a sink whose memory is freed when pool dies. */
+int vl_sink_init(vl_sink_t *sink, vl_pool_t *pool, size_t limit, vl_err_t *err);
+int vl_sink_write(vl_sink_t *sink, const void *data, size_t len, vl_err_t *err);
+
+typedef struct {
+    int                  jpeg_quality;   /* 1..100 */
+    int                  png_level;      /* zlib 0..9 */
+    const unsigned char *icc;            /* embed when not NULL */
+    size_t               icc_len;
+} vl_encode_opts_t;
+
+typedef struct vl_encoder_s vl_encoder_t;
+
+/* Start encoding a w x h image of `bands` 8-bit bands in `format`.
+ * JPEG takes 1 or 3 bands (alpha must be flattened first); PNG takes 1-4.
+ * Errors: VL_EUNSUPP for a format not built in. */
+vl_encoder_t *vl_encoder_new(vl_pool_t *pool, vl_format_t format,
+                             const vl_encode_opts_t *opts, uint32_t w,
+                             uint32_t h, int bands, vl_sink_t *sink,
+                             vl_err_t *err);
+
+/* Feed nrows rows, top to bottom; stride = bytes between rows. */
+int vl_encoder_write(vl_encoder_t *enc, const unsigned char *rows,
+                     uint32_t nrows, size_t stride, vl_err_t *err);
+
+/* Flush the trailer. All rows must have been written. */
+int vl_encoder_finish(vl_encoder_t *enc, vl_err_t *err);
+
+/* 1 if vellum can write this format (jpg, png now). */
+int vl_format_supported(vl_format_t format);
+
+#endif /* VL_ENCODE_H */

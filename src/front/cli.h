@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cli: the command-line tools in the vellum binary, over the same code path
+ * as the server:
+ *   vellum info FILE                                   pyramid structure
+ *   vellum render FILE 'region/size/rotation/quality.format' -o OUT
+ * Both return a process exit status (0 ok, 1 failure, 2 usage).
+ */
+#ifndef VL_CLI_H
+#define VL_CLI_H
+
+int vl_cli_info(int argc, char **argv);
+int vl_cli_render(int argc, char **argv);
+
+#endif /* VL_CLI_H */

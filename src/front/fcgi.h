@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VL_FCGI_H
+#define VL_FCGI_H
+#endif

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * image: the pixel buffer every stage passes along (8-bit interleaved
+ * samples, 1-4 bands), and the process-wide pixel-memory budget. Buffers from
+ * vl_image_new are counted against the budget; over it, allocation fails with
+ * VL_EBUSY (503) rather than running the worker out of memory. The budget is
+ * thread-safe (atomic counter).
+ */
+#ifndef VL_IMAGE_H
+#define VL_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+
+typedef struct {
+    uint32_t       w, h;
+    int            bands;       /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
+    size_t         stride;      /* bytes per row (>= w * bands) */
+    unsigned char *data;
+} vl_image_t;
+
+/* Row y of img. */
+#define VL_IMAGE_ROW(img, y) ((img)->data + (size_t) (y) * (img)->stride)
+
+/* Allocate w x h x bands from the budget; the memory is released when the
+ * pool dies (a cleanup is registered). Errors: VL_ELIMIT on size overflow,
+ * VL_EBUSY over budget, VL_ENOMEM. */
+int vl_image_new(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
+                 vl_image_t *img, vl_err_t *err);
+
+/* Set the budget in bytes (0 = unlimited). Default 1 GiB. */
+void vl_pix_budget_set(size_t bytes);
+/* Bytes currently allocated through vl_image_new. */
+size_t vl_pix_in_use(void);
+
+#endif /* VL_IMAGE_H */

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iiif: pure parser of IIIF Image API 2.1 / 3.0 request paths.
+ *   "{id}/{region}/{size}/{rotation}/{quality}.{format}"  -> VL_IIIF_IMAGE
+ *   "{id}/info.json"                                      -> VL_IIIF_INFO
+ *   "{id}"                                                -> VL_IIIF_BASE (303)
+ * The path is parsed from the right, so identifiers may hold raw slashes or
+ * %2F; the identifier is percent-decoded exactly once. Bad syntax stops here
+ * with VL_EBADREQ and a one-line reason. No I/O, no globals: thread-safe.
+ */
+#ifndef VL_IIIF_H
+#define VL_IIIF_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/str.h"
+
+typedef enum {
+    VL_IIIF_IMAGE,
+    VL_IIIF_INFO,
+    VL_IIIF_BASE
+} vl_iiif_kind_t;
+
+typedef enum {
+    VL_REGION_FULL,
+    VL_REGION_SQUARE,
+    VL_REGION_PX,        /* x,y,w,h */
+    VL_REGION_PCT        /* pct:x,y,w,h */
+} vl_region_kind_t;
+
+typedef struct {
+    vl_region_kind_t kind;
+    uint32_t         x, y, w, h;        /* VL_REGION_PX */
+    double           px, py, pw, ph;    /* VL_REGION_PCT, in percent */
+} vl_region_t;
+
+typedef enum {
+    VL_SIZE_MAX,         /* "max" (v3, v2), "full" (v2 only) */
+    VL_SIZE_W,           /* "w," */
+    VL_SIZE_H,           /* ",h" */
+    VL_SIZE_PCT,         /* "pct:n" */
+    VL_SIZE_WH,          /* "w,h" */
+    VL_SIZE_CONFINED     /* "!w,h" */
+} vl_size_kind_t;
+
+typedef struct {
+    vl_size_kind_t kind;
+    int            upscale;     /* '^' prefix (v3) */
+    int            v2_full;     /* v2 "full" (canonical form differs) */
+    uint32_t       w, h;
+    double         pct;
+} vl_iiif_size_t;
+
+typedef struct {
+    int    mirror;              /* '!' prefix */
+    double degrees;             /* [0, 360] */
+} vl_rotation_t;
+
+typedef enum {
+    VL_QUALITY_DEFAULT,
+    VL_QUALITY_COLOR,
+    VL_QUALITY_GRAY,
+    VL_QUALITY_BITONAL,
+    VL_QUALITY_NATIVE           /* v2 only; means default */
+} vl_quality_t;
+
+typedef enum {
+    VL_FORMAT_JPG,
+    VL_FORMAT_PNG,
+    VL_FORMAT_WEBP,
+    VL_FORMAT_TIF,
+    VL_FORMAT_GIF,
+    VL_FORMAT_PDF,
+    VL_FORMAT_JP2,
+    VL_FORMAT_COUNT
+} vl_format_t;
+
+typedef struct {
+    vl_iiif_kind_t  kind;
+    int             version;    /* 2 or 3, as passed to the parser */
+    char           *id;         /* decoded identifier, NUL-terminated */
+    size_t          id_len;
+    vl_str_t        id_raw;     /* the identifier as sent (still encoded) */
+    vl_region_t     region;
+    vl_iiif_size_t  size;
+    vl_rotation_t   rotation;
+    vl_quality_t    quality;
+    vl_format_t     format;
+} vl_iiif_req_t;
+
+/* Parse path for API `version` (2 or 3). Strings point into the pool or
+ * into path. Errors: VL_EBADREQ (400) with the reason. */
+int vl_iiif_parse(vl_pool_t *pool, vl_str_t path, int version,
+                  vl_iiif_req_t *req, vl_err_t *err);
+
+/* "jpg" -> VL_FORMAT_JPG ...; and back. Media type "image/jpeg" ... */
+const char *vl_format_ext(vl_format_t f);
+const char *vl_format_mime(vl_format_t f);
+const char *vl_quality_name(vl_quality_t q);
+
+#endif /* VL_IIIF_H */

@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * source: turn an identifier into an open image. Resolves the identifier
+ * under FILESYSTEM_PREFIX (+ FILESYSTEM_SUFFIX) with realpath and a prefix
+ * check (symlinks included: nothing outside the root is ever opened), sniffs
+ * the magic bytes and opens the backend behind one vtable (tiff.c now;
+ * jp2.c, flat.c later). Handles come from a per-worker cache revalidated by
+ * (device, inode, size, mtime) with one stat per request.
+ *
+ * Threads: a vl_source_t is used by one thread at a time. vl_source_get
+ * checks a handle out of the cache (opening another one if every cached
+ * handle of that file is in use); vl_source_put returns it. The cache itself
+ * is behind a mutex.
+ */
+#ifndef VL_SOURCE_H
+#define VL_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "pixel/image.h"
+#include "proto/plan.h"
+
+typedef struct vl_source_s       vl_source_t;
+typedef struct vl_source_cache_s vl_source_cache_t;
+
+typedef struct {
+    dev_t     dev;
+    ino_t     ino;
+    long long size;
+    long long mtime_ns;
+} vl_file_id_t;
+
+/* What the handler, planner and info.json need to know about an image. */
+typedef struct {
+    vl_geom_t            geom;         /* levels, tile sizes, bands */
+    int                  bits;         /* stored bits per sample (8, 16) */
+    const char          *format;       /* "tiff" */
+    const char          *compression;  /* of level 0: "jpeg", "deflate", ... */
+    const unsigned char *icc;          /* ICC profile or NULL */
+    size_t               icc_len;
+    const char          *rights;       /* Copyright tag when it is a URI, else NULL */
+    vl_file_id_t         file;         /* identity, for ETag and cache keys */
+} vl_source_info_t;
+
+/* Cache of open handles: at most max_handles idle ones (0 = no caching,
+ * -1 = unlimited). */
+vl_source_cache_t *vl_source_cache_new(long max_handles);
+void vl_source_cache_free(vl_source_cache_t *cache);
+
+/* Resolve `id` (decoded identifier) and check a handle out.
+ * Errors: VL_ENOTFOUND (no such file, or outside the root: 404, nothing
+ * read), VL_EFORMAT (not an image vellum reads: 415), VL_ECODEC/VL_EIO (the
+ * file is damaged: 500). Messages never contain the filesystem path. */
+vl_source_t *vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
+                           const char *id, vl_err_t *err);
+
+/* Open a file by path directly (CLI tools: `vellum info`, `render`). */
+vl_source_t *vl_source_open_path(const char *path, vl_err_t *err);
+
+/* Return a handle to its cache (or close it if it has none / is broken).
+ * Accepts NULL. */
+void vl_source_put(vl_source_cache_t *cache, vl_source_t *src);
+
+const vl_source_info_t *vl_source_info(const vl_source_t *src);
+
+/* Read the rectangle (x, y, w, h) of pyramid level `level` into out, which
+ * the caller has allocated with out->bands == info.geom.bands and
+ * w x h pixels. Only the tiles/strips the rectangle touches are decoded.
+ * If dct_scale is 2, 4 or 8 the backend MAY decode JPEG data at that
+ * reduction; in that case the coordinates are in the reduced level's pixels
+ * (the caller asks for it only through vl_source_can_dct_scale).
+ * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level). */
+int vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
+                   uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err);
+
+/* Raw bytes of stored tile (col, row) of `level` as a complete JPEG stream
+ * (tables merged) when the level is JPEG-compressed; VL_EUNSUPP otherwise.
+ * The bytes live in the pool. For the stored-tile fast path. */
+int vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool,
+                             uint32_t level, uint32_t col, uint32_t row,
+                             unsigned char **data, size_t *len, vl_err_t *err);
+
+/* One line per level for `vellum info`. */
+void vl_source_describe(const vl_source_t *src, FILE *out);
+
+#endif /* VL_SOURCE_H */
