@@ -55,4 +55,19 @@ int vl_encoder_finish(vl_encoder_t *enc, vl_err_t *err);
 /* 1 if vellum can write this format (jpg, png now). */
 int vl_format_supported(vl_format_t format);
 
+/* Backends (encode/ internal, dispatched by vl_encoder_new): each keeps
+ * its state in the pool and its library handle released by a cleanup. */
+void *vl_jpeg_start(vl_pool_t *pool, const vl_encode_opts_t *opts,
+                    uint32_t w, uint32_t h, int bands, vl_sink_t *sink,
+                    vl_err_t *err);
+int vl_jpeg_rows(void *st, const unsigned char *rows, uint32_t nrows,
+                 size_t stride, vl_err_t *err);
+int vl_jpeg_finish(void *st, vl_err_t *err);
+void *vl_png_start(vl_pool_t *pool, const vl_encode_opts_t *opts,
+                   uint32_t w, uint32_t h, int bands, vl_sink_t *sink,
+                   vl_err_t *err);
+int vl_png_rows(void *st, const unsigned char *rows, uint32_t nrows,
+                size_t stride, vl_err_t *err);
+int vl_png_finish(void *st, vl_err_t *err);
+
 #endif /* VL_ENCODE_H */

@@ -1,3 +1,78 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_colour_t;
+/*
+ * colour: the quality stage, one row at a time (fused with mirroring for
+ * streamed output). gray is Rec. 709 luma on the 8-bit values (no
+ * linearisation), bitonal thresholds that luma at 128, alpha is flattened
+ * onto white when the output has none. Pure functions, thread-safe.
+ */
+#include "config.h"
+
+#include "pixel/pixel.h"
+
+int
+vl_pix_out_bands(int in_bands, vl_quality_t quality, vl_format_t format)
+{
+    int alpha = (in_bands == 2 || in_bands == 4);
+    int colour;
+
+    switch (quality) {
+    case VL_QUALITY_GRAY:
+    case VL_QUALITY_BITONAL:
+        colour = 1;
+        break;
+    case VL_QUALITY_COLOR:
+        colour = 3;
+        break;
+    default:
+        colour = alpha ? in_bands - 1 : in_bands;
+        break;
+    }
+    if (format != VL_FORMAT_PNG || quality == VL_QUALITY_BITONAL) {
+        alpha = 0;
+    }
+    return colour + alpha;
+}
+
+void
+vl_pix_convert_row(const unsigned char *in, int in_bands,
+                   unsigned char *out, int out_bands, uint32_t w,
+                   vl_quality_t quality, int mirror)
+{
+    int       in_alpha = (in_bands == 2 || in_bands == 4);
+    int       out_alpha = (out_bands == 2 || out_bands == 4);
+    int       in_col = in_alpha ? in_bands - 1 : in_bands;
+    int       out_col = out_alpha ? out_bands - 1 : out_bands;
+    int       flatten = in_alpha && !out_alpha;
+    ptrdiff_t step = mirror ? -in_bands : in_bands;
+    const unsigned char *p = mirror ? in + (size_t) (w - 1) * in_bands : in;
+
+    for (uint32_t i = 0; i < w; i++, p += step, out += out_bands) {
+        unsigned r, g, b, a = in_alpha ? p[in_bands - 1] : 255;
+
+        r = p[0];
+        g = in_col == 3 ? p[1] : r;
+        b = in_col == 3 ? p[2] : r;
+        if (flatten && a != 255) {
+            unsigned bg = 255 * (255 - a);
+
+            r = (r * a + bg + 127) / 255;
+            g = (g * a + bg + 127) / 255;
+            b = (b * a + bg + 127) / 255;
+        }
+        if (out_col == 1) {
+            unsigned v = in_col == 1 ? r : vl_pix_luma(r, g, b);
+
+            if (quality == VL_QUALITY_BITONAL) {
+                v = v >= 128 ? 255 : 0;
+            }
+            out[0] = (unsigned char) v;
+        } else {
+            out[0] = (unsigned char) r;
+            out[1] = (unsigned char) g;
+            out[2] = (unsigned char) b;
+        }
+        if (out_alpha) {
+            out[out_col] = (unsigned char) a;
+        }
+    }
+}

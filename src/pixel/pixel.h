@@ -1,4 +1,126 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * pixel: the private kernel API of the pixel module (resample.c, rotate.c,
+ * colour.c), used by render.c and the unit tests. Kernels work on 8-bit
+ * interleaved vl_image_t buffers; their scratch memory comes from the pixel
+ * budget and dies with the request pool. One request, one thread.
+ */
 #ifndef VL_PIXEL_H
 #define VL_PIXEL_H
-#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/pool.h"
+#include "pixel/image.h"
+#include "proto/iiif.h"
+
+/* Interpolation modes (INTERPOLATION). */
+#define VL_INTERP_NEAREST  0
+#define VL_INTERP_BILINEAR 1
+#define VL_INTERP_LANCZOS  2   /* area average + Lanczos3; bicubic upscale */
+
+/* Allocate size bytes of scratch counted against the pixel budget and freed
+ * when pool dies. Errors: VL_EBUSY, VL_ENOMEM. */
+void *vl_pix_alloc(vl_pool_t *pool, size_t size, vl_err_t *err);
+
+/* One axis of a resample: output i reads taps [start[i], start[i] + n[i])
+ * of the input after an integer box shrink by `box`, with weights
+ * w[i * maxtaps + k] (normalised to sum 1). */
+typedef struct {
+    uint32_t  src_n;        /* input size before the box shrink */
+    uint32_t  box;          /* area-average factor applied first (>= 1) */
+    uint32_t  in_n;         /* ceil(src_n / box) */
+    uint32_t  out_n;
+    int       maxtaps;
+    uint32_t *start;
+    int      *n;
+    float    *w;
+} vl_rs_axis_t;
+
+typedef struct {
+    vl_rs_axis_t x, y;
+    int          bands;
+    int          identity;  /* scale 1, integral offset: plain copy */
+    uint32_t     ox, oy;    /* offsets of the identity copy */
+    vl_pool_t   *pool;
+    float       *scratch;   /* grows as strips need */
+    size_t       scratch_len;
+} vl_resample_t;
+
+/* Prepare resampling the exact fractional rectangle (sx0, sy0)-(sx1, sy1)
+ * of a src_w x src_h buffer of `bands` bands to out_w x out_h. Output pixel
+ * i samples the source at sx0 + (i + 0.5) * scale - 0.5. Downscale (interp
+ * 2): area average by floor(scale / 2) when the factor is >= 4, then
+ * Lanczos3 widened by the residual factor; upscale: Catmull-Rom. Edges
+ * replicate. Errors: VL_EBUSY/VL_ENOMEM for the weight tables. */
+int vl_resample_init(vl_pool_t *pool, vl_resample_t *rs, uint32_t src_w,
+                     uint32_t src_h, int bands, double sx0, double sy0,
+                     double sx1, double sy1, uint32_t out_w, uint32_t out_h,
+                     int interp, vl_err_t *err);
+
+/* The source rows [*r0, *r1) that output rows [y0, y1) need (minimal:
+ * every reported row carries a non-zero weight or belongs to a box). */
+void vl_resample_rows(const vl_resample_t *rs, uint32_t y0, uint32_t y1,
+                      uint32_t *r0, uint32_t *r1);
+
+/* Produce output rows [y0, y1) into rows 0.. of out (out_w wide, same
+ * bands) from `in`, which holds source rows [r0, r0 + in->h) (full source
+ * width) as reported by vl_resample_rows. Alpha is premultiplied while
+ * filtering. Errors: VL_EBUSY/VL_ENOMEM for scratch. */
+int vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
+                      uint32_t y0, uint32_t y1, vl_image_t *out,
+                      vl_err_t *err);
+
+/* Whole-buffer convenience: resample all of `in` into out (allocated). */
+int vl_resample_image(vl_pool_t *pool, const vl_image_t *in, double sx0,
+                      double sy0, double sx1, double sy1, uint32_t out_w,
+                      uint32_t out_h, int interp, vl_image_t *out,
+                      vl_err_t *err);
+
+/* Area average of in by integer factors (fx, fy); out is allocated with
+ * ceil(w / fx) x ceil(h / fy) pixels (edge boxes average what they hold). */
+int vl_pix_box_shrink(vl_pool_t *pool, const vl_image_t *in, uint32_t fx,
+                      uint32_t fy, vl_image_t *out, vl_err_t *err);
+
+/* Mirror (horizontal flip) in place. */
+void vl_pix_mirror(vl_image_t *img);
+
+/* Rotate by 90, 180 or 270 degrees clockwise by index mapping into a new
+ * image. */
+int vl_pix_rotate_right(vl_pool_t *pool, const vl_image_t *in, int degrees,
+                        vl_image_t *out, vl_err_t *err);
+
+/* Rotate by any angle (degrees clockwise) about the centre into a new
+ * out_w x out_h image (the bounding box), bicubic on premultiplied alpha.
+ * The result always has alpha (bands 2 or 4); uncovered pixels are
+ * transparent. */
+int vl_pix_rotate_any(vl_pool_t *pool, const vl_image_t *in, double degrees,
+                      uint32_t out_w, uint32_t out_h, vl_image_t *out,
+                      vl_err_t *err);
+
+/* Output bands for a source of in_bands under quality and format:
+ * gray/bitonal -> 1 colour band, color -> 3, default -> as stored; alpha
+ * kept for PNG except with bitonal (flattened onto white, then
+ * thresholded), never for JPEG (flattened onto white). */
+int vl_pix_out_bands(int in_bands, vl_quality_t quality, vl_format_t format);
+
+/* Convert one row of w pixels from in_bands to out_bands under quality:
+ * grey = Rec. 709 luma on the 8-bit values, (0.2126 R + 0.7152 G +
+ * 0.0722 B), rounded; bitonal = grey >= 128 ? 255 : 0; grey -> RGB
+ * replicates; alpha dropped by flattening onto white. mirror reads the
+ * row right to left. */
+void vl_pix_convert_row(const unsigned char *in, int in_bands,
+                        unsigned char *out, int out_bands, uint32_t w,
+                        vl_quality_t quality, int mirror);
+
+/* Rec. 709 luma of an 8-bit RGB triple, rounded. */
+static inline unsigned char
+vl_pix_luma(unsigned r, unsigned g, unsigned b)
+{
+    return (unsigned char) ((13933u * r + 46871u * g + 4732u * b + 32768u)
+                            >> 16);
+}
+
+#endif /* VL_PIXEL_H */

@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_pixel: the pixel kernels. Identity copies are bit-exact, constants
+ * stay constant, box averages and pixel centres are exact, right-angle
+ * rotations and mirroring map indices exactly, arbitrary rotation grows to
+ * the bounding box with transparent corners, gray/bitonal values, alpha
+ * does not bleed, and strips read exactly the rows they need.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pixel/pixel.h"
+
+static vl_image_t
+mkimg(vl_pool_t *pool, uint32_t w, uint32_t h, int bands)
+{
+    vl_image_t img;
+    vl_err_t   err = { 0 };
+
+    assert_int_equal(vl_image_new(pool, w, h, bands, &img, &err), VL_OK);
+    return img;
+}
+
+static void
+test_identity(void **state)
+{
+    static const int modes[] = { 0, 1, 2 };
+
+    (void) state;
+    for (size_t m = 0; m < 3; m++) {
+        for (int bands = 1; bands <= 4; bands++) {
+            vl_pool_t *pool = vl_pool_create(4096);
+            vl_image_t in = mkimg(pool, 37, 23, bands), out;
+            vl_err_t   err = { 0 };
+
+            srand(1);
+            for (size_t i = 0; i < (size_t) 37 * 23 * bands; i++) {
+                in.data[i] = (unsigned char) rand();
+            }
+            assert_int_equal(vl_resample_image(pool, &in, 5, 3, 25, 13, 20,
+                                               10, modes[m], &out, &err),
+                             VL_OK);
+            for (uint32_t y = 0; y < 10; y++) {
+                assert_memory_equal(VL_IMAGE_ROW(&out, y),
+                                    VL_IMAGE_ROW(&in, y + 3) + 5 * bands,
+                                    (size_t) 20 * bands);
+            }
+            vl_pool_destroy(pool);
+        }
+    }
+}
+
+static void
+test_constant(void **state)
+{
+    static const struct { uint32_t w, h, ow, oh; int interp; } cases[] = {
+        { 200, 100, 37, 19, 2 }, { 400, 400, 23, 23, 2 },   /* box path */
+        { 200, 100, 37, 19, 1 }, { 200, 100, 37, 19, 0 },
+        { 13, 9, 50, 41, 2 },    { 1000, 3, 7, 1, 2 },
+    };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t in = mkimg(pool, cases[c].w, cases[c].h, 3), out;
+        vl_err_t   err = { 0 };
+
+        for (size_t i = 0; i < (size_t) cases[c].w * cases[c].h; i++) {
+            in.data[i * 3] = 77;
+            in.data[i * 3 + 1] = 150;
+            in.data[i * 3 + 2] = 200;
+        }
+        assert_int_equal(vl_resample_image(pool, &in, 0, 0, cases[c].w,
+                                           cases[c].h, cases[c].ow,
+                                           cases[c].oh, cases[c].interp,
+                                           &out, &err), VL_OK);
+        assert_int_equal(out.w, cases[c].ow);
+        assert_int_equal(out.h, cases[c].oh);
+        for (size_t i = 0; i < (size_t) out.w * out.h; i++) {
+            assert_int_equal(out.data[i * 3], 77);
+            assert_int_equal(out.data[i * 3 + 1], 150);
+            assert_int_equal(out.data[i * 3 + 2], 200);
+        }
+        vl_pool_destroy(pool);
+    }
+}
+
+static void
+test_box_average(void **state)
+{
+    static const unsigned char in4[16] = {
+        0, 4, 100, 102,
+        8, 12, 104, 106,
+        255, 255, 1, 3,
+        251, 253, 5, 7,
+    };
+    static const unsigned char want[4] = { 6, 103, 254, 4 };
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg(pool, 4, 4, 1), out;
+    vl_err_t   err = { 0 };
+
+    (void) state;
+    memcpy(in.data, in4, 16);
+    assert_int_equal(vl_pix_box_shrink(pool, &in, 2, 2, &out, &err), VL_OK);
+    assert_int_equal(out.w, 2);
+    assert_int_equal(out.h, 2);
+    assert_memory_equal(out.data, want, 4);
+    /* odd size: the edge box averages what it holds */
+    in.w = 3;
+    in.h = 3;
+    assert_int_equal(vl_pix_box_shrink(pool, &in, 2, 2, &out, &err), VL_OK);
+    assert_int_equal(out.w, 2);
+    assert_int_equal(out.h, 2);
+    assert_int_equal(out.data[0], 6);
+    assert_int_equal(out.data[1], (100 + 104 + 1) / 2);
+    assert_int_equal(out.data[2], 255);
+    assert_int_equal(out.data[3], 1);
+    vl_pool_destroy(pool);
+}
+
+static void
+test_upscale(void **state)
+{
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg(pool, 10, 7, 1), out;
+    vl_err_t   err = { 0 };
+
+    (void) state;
+    for (uint32_t y = 0; y < 7; y++) {
+        for (uint32_t x = 0; x < 10; x++) {
+            in.data[y * 10 + x] = (unsigned char) (x * 20);
+        }
+    }
+    assert_int_equal(vl_resample_image(pool, &in, 0, 0, 10, 7, 33, 20, 2,
+                                       &out, &err), VL_OK);
+    assert_int_equal(out.w, 33);
+    assert_int_equal(out.h, 20);
+    /* a ramp stays a non-decreasing ramp from 0 to 180, same on every row */
+    for (uint32_t y = 0; y < 20; y++) {
+        const unsigned char *row = VL_IMAGE_ROW(&out, y);
+
+        assert_int_equal(row[0], 0);
+        /* Catmull-Rom overshoots a ramp slightly at the replicated edge */
+        assert_in_range(row[32], 180, 182);
+        for (uint32_t x = 1; x < 33; x++) {
+            assert_true(row[x] >= row[x - 1]);
+        }
+        assert_memory_equal(row, out.data, 33);
+    }
+    vl_pool_destroy(pool);
+}
+
+static void
+test_pixel_centres(void **state)
+{
+    static const struct { uint32_t line, want; } cases[] = {
+        { 10, 5 }, { 11, 5 }, { 0, 0 }, { 99, 49 }, { 50, 25 },
+    };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        for (int interp = 1; interp <= 2; interp++) {
+            vl_pool_t *pool = vl_pool_create(4096);
+            vl_image_t in = mkimg(pool, 100, 4, 1), out;
+            vl_err_t   err = { 0 };
+            uint32_t   best = 0;
+
+            memset(in.data, 0, 400);
+            for (uint32_t y = 0; y < 4; y++) {
+                in.data[y * 100 + cases[c].line] = 255;
+            }
+            assert_int_equal(vl_resample_image(pool, &in, 0, 0, 100, 4, 50,
+                                               2, interp, &out, &err), VL_OK);
+            for (uint32_t x = 1; x < 50; x++) {
+                if (out.data[x] > out.data[best]) {
+                    best = x;
+                }
+            }
+            assert_int_equal(best, cases[c].want);
+            /* half of the line's energy lands in that pixel */
+            assert_in_range(out.data[best], 100, 160);
+            vl_pool_destroy(pool);
+        }
+    }
+}
+
+static void
+test_right_angles(void **state)
+{
+    /* 3x2:  1 2 3
+     *       4 5 6 */
+    static const unsigned char src[6] = { 1, 2, 3, 4, 5, 6 };
+    static const struct { int deg; uint32_t w, h; unsigned char want[6]; }
+    cases[] = {
+        { 90, 2, 3, { 4, 1, 5, 2, 6, 3 } },
+        { 180, 3, 2, { 6, 5, 4, 3, 2, 1 } },
+        { 270, 2, 3, { 3, 6, 2, 5, 1, 4 } },
+    };
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg(pool, 3, 2, 1), out;
+    vl_err_t   err = { 0 };
+
+    (void) state;
+    memcpy(in.data, src, 6);
+    for (size_t c = 0; c < 3; c++) {
+        assert_int_equal(vl_pix_rotate_right(pool, &in, cases[c].deg, &out,
+                                             &err), VL_OK);
+        assert_int_equal(out.w, cases[c].w);
+        assert_int_equal(out.h, cases[c].h);
+        assert_memory_equal(out.data, cases[c].want, 6);
+    }
+    vl_pix_mirror(&in);
+    assert_memory_equal(in.data, "\3\2\1\6\5\4", 6);
+    /* mirror then 90: rows of the mirrored image turned */
+    assert_int_equal(vl_pix_rotate_right(pool, &in, 90, &out, &err), VL_OK);
+    assert_memory_equal(out.data, "\6\3\5\2\4\1", 6);
+    vl_pool_destroy(pool);
+}
+
+static void
+test_rotate_any(void **state)
+{
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg(pool, 100, 50, 3), out;
+    vl_err_t   err = { 0 };
+    uint32_t   bw = (uint32_t) ceil(100 * cos(M_PI / 4) + 50 * sin(M_PI / 4));
+    uint32_t   corners[4][2] = { { 0, 0 }, { 106, 0 }, { 0, 106 },
+                                 { 106, 106 } };
+    const unsigned char *p;
+
+    (void) state;
+    for (size_t i = 0; i < (size_t) 100 * 50; i++) {
+        in.data[i * 3] = 200;
+        in.data[i * 3 + 1] = 30;
+        in.data[i * 3 + 2] = 90;
+    }
+    assert_int_equal(bw, 107);
+    assert_int_equal(vl_pix_rotate_any(pool, &in, 45.0, bw, bw, &out, &err),
+                     VL_OK);
+    assert_int_equal(out.w, 107);
+    assert_int_equal(out.h, 107);
+    assert_int_equal(out.bands, 4);
+    for (int c = 0; c < 4; c++) {
+        p = VL_IMAGE_ROW(&out, corners[c][1]) + corners[c][0] * 4;
+        assert_int_equal(p[3], 0);
+    }
+    p = VL_IMAGE_ROW(&out, 53) + 53 * 4;
+    assert_memory_equal(p, "\310\036\132\377", 4);
+    /* the long axis runs from top-left to bottom-right: (30,30) is inside,
+     * (75,30) is outside */
+    assert_int_equal((VL_IMAGE_ROW(&out, 30) + 30 * 4)[3], 255);
+    assert_int_equal((VL_IMAGE_ROW(&out, 30) + 75 * 4)[3], 0);
+    vl_pool_destroy(pool);
+}
+
+static void
+test_quality(void **state)
+{
+    static const struct {
+        unsigned char rgba[4];
+        unsigned char gray, bitonal, flat[3];
+    } cases[] = {
+        { { 255, 0, 0, 255 }, 54, 0, { 255, 0, 0 } },
+        { { 0, 255, 0, 255 }, 182, 255, { 0, 255, 0 } },
+        { { 0, 0, 255, 255 }, 18, 0, { 0, 0, 255 } },
+        { { 255, 255, 255, 255 }, 255, 255, { 255, 255, 255 } },
+        { { 0, 0, 0, 255 }, 0, 0, { 0, 0, 0 } },
+        { { 128, 128, 128, 255 }, 128, 255, { 128, 128, 128 } },
+        { { 127, 127, 127, 255 }, 127, 0, { 127, 127, 127 } },
+        { { 255, 0, 0, 0 }, 255, 255, { 255, 255, 255 } },   /* onto white */
+        { { 0, 0, 0, 128 }, 127, 0, { 127, 127, 127 } },
+    };
+    static const struct { int in; vl_quality_t q; vl_format_t f; int out; }
+    bands[] = {
+        { 3, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 3 },
+        { 1, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 1 },
+        { 1, VL_QUALITY_COLOR, VL_FORMAT_JPG, 3 },
+        { 4, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 3 },
+        { 4, VL_QUALITY_DEFAULT, VL_FORMAT_PNG, 4 },
+        { 4, VL_QUALITY_GRAY, VL_FORMAT_PNG, 2 },
+        { 4, VL_QUALITY_BITONAL, VL_FORMAT_PNG, 1 },
+        { 2, VL_QUALITY_COLOR, VL_FORMAT_PNG, 4 },
+        { 2, VL_QUALITY_DEFAULT, VL_FORMAT_PNG, 2 },
+        { 3, VL_QUALITY_GRAY, VL_FORMAT_JPG, 1 },
+    };
+    unsigned char out[4], rgb[3] = { 9, 9, 9 };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vl_pix_convert_row(cases[c].rgba, 4, out, 1, 1, VL_QUALITY_GRAY, 0);
+        assert_int_equal(out[0], cases[c].gray);
+        vl_pix_convert_row(cases[c].rgba, 4, out, 1, 1, VL_QUALITY_BITONAL,
+                           0);
+        assert_int_equal(out[0], cases[c].bitonal);
+        vl_pix_convert_row(cases[c].rgba, 4, out, 3, 1, VL_QUALITY_DEFAULT,
+                           0);
+        assert_memory_equal(out, cases[c].flat, 3);
+        vl_pix_convert_row(cases[c].rgba, 4, out, 4, 1, VL_QUALITY_DEFAULT,
+                           0);
+        assert_memory_equal(out, cases[c].rgba, 4);
+    }
+    /* color on grey replicates; mirror reads right to left */
+    vl_pix_convert_row((const unsigned char *) "\7", 1, rgb, 3, 1,
+                       VL_QUALITY_COLOR, 0);
+    assert_memory_equal(rgb, "\7\7\7", 3);
+    vl_pix_convert_row((const unsigned char *) "\1\2\3", 1, out, 1, 3,
+                       VL_QUALITY_DEFAULT, 1);
+    assert_memory_equal(out, "\3\2\1", 3);
+    for (size_t c = 0; c < sizeof(bands) / sizeof(bands[0]); c++) {
+        assert_int_equal(vl_pix_out_bands(bands[c].in, bands[c].q,
+                                          bands[c].f), bands[c].out);
+    }
+}
+
+static void
+test_alpha_no_bleed(void **state)
+{
+    static const struct { uint32_t ow, oh; int interp; } cases[] = {
+        { 4, 4, 2 }, { 3, 3, 2 }, { 16, 16, 2 }, { 5, 7, 1 }, { 13, 3, 2 },
+    };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t in = mkimg(pool, 8, 8, 4), out;
+        vl_err_t   err = { 0 };
+        int        seen = 0;
+
+        for (uint32_t y = 0; y < 8; y++) {
+            for (uint32_t x = 0; x < 8; x++) {
+                unsigned char *p = VL_IMAGE_ROW(&in, y) + x * 4;
+
+                if (x < 4) {
+                    memcpy(p, "\377\0\0\0", 4);       /* transparent red */
+                } else {
+                    memcpy(p, "\0\0\377\377", 4);     /* opaque blue */
+                }
+            }
+        }
+        assert_int_equal(vl_resample_image(pool, &in, 0, 0, 8, 8,
+                                           cases[c].ow, cases[c].oh,
+                                           cases[c].interp, &out, &err),
+                         VL_OK);
+        for (size_t i = 0; i < (size_t) out.w * out.h; i++) {
+            const unsigned char *p = out.data + i * 4;
+
+            if (p[3] > 0) {
+                assert_int_equal(p[0], 0);
+                assert_int_equal(p[1], 0);
+                assert_int_equal(p[2], 255);
+                seen++;
+            }
+        }
+        assert_true(seen > 0);
+        vl_pool_destroy(pool);
+    }
+}
+
+/* The rows a strip needs, computed independently from the kernel support:
+ * the source rows whose distance to some output centre is inside the
+ * (widened) support. */
+static void
+expect_rows(uint32_t n, double scale, uint32_t y0, uint32_t y1,
+            double support, uint32_t *r0, uint32_t *r1)
+{
+    double c0 = (y0 + 0.5) * scale - 0.5, c1 = (y1 - 0.5) * scale - 0.5;
+    long   lo = (long) floor(c0 - support) + 1;
+    long   hi = (long) ceil(c1 + support) - 1;
+
+    *r0 = lo < 0 ? 0 : (uint32_t) lo;
+    *r1 = hi + 1 > (long) n ? n : (uint32_t) (hi + 1);
+}
+
+static void
+test_strip_rows(void **state)
+{
+    static const struct {
+        uint32_t h, oh;
+        int      interp;
+        double   support;   /* in source rows; 0: nearest */
+    } cases[] = {
+        { 100, 50, 2, 6.0 },       /* Lanczos3 widened x2 */
+        { 100, 50, 1, 1.0 },       /* bilinear */
+        { 90, 60, 2, 4.5 },        /* x1.5 */
+        { 50, 100, 2, 2.0 },       /* Catmull-Rom upscale */
+        { 100, 50, 0, 0.0 },
+    };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        vl_pool_t    *pool = vl_pool_create(4096);
+        vl_resample_t rs;
+        vl_err_t      err = { 0 };
+        double        scale = (double) cases[c].h / cases[c].oh;
+        vl_image_t    in = mkimg(pool, 20, cases[c].h, 3), whole, strip;
+
+        srand(3);
+        for (size_t i = 0; i < (size_t) 20 * cases[c].h * 3; i++) {
+            in.data[i] = (unsigned char) rand();
+        }
+        assert_int_equal(vl_resample_init(pool, &rs, 20, cases[c].h, 3, 0, 0,
+                                          20, cases[c].h, 11, cases[c].oh,
+                                          cases[c].interp, &err), VL_OK);
+        assert_int_equal(vl_resample_image(pool, &in, 0, 0, 20, cases[c].h,
+                                           11, cases[c].oh, cases[c].interp,
+                                           &whole, &err), VL_OK);
+        strip = mkimg(pool, 11, 10, 3);
+        for (uint32_t y0 = 0; y0 < cases[c].oh; y0 += 10) {
+            uint32_t   y1 = y0 + 10 > cases[c].oh ? cases[c].oh : y0 + 10;
+            uint32_t   r0, r1, e0, e1;
+            vl_image_t view = in;
+
+            vl_resample_rows(&rs, y0, y1, &r0, &r1);
+            if (cases[c].support > 0) {
+                expect_rows(cases[c].h, scale, y0, y1, cases[c].support, &e0,
+                            &e1);
+            } else {
+                e0 = (uint32_t) floor((y0 + 0.5) * scale);
+                e1 = (uint32_t) floor((y1 - 0.5) * scale) + 1;
+            }
+            assert_int_equal(r0, e0);
+            assert_int_equal(r1, e1);
+            /* the strip from only those rows equals the whole result */
+            view.data = VL_IMAGE_ROW(&in, r0);
+            view.h = r1 - r0;
+            assert_int_equal(vl_resample_strip(&rs, &view, r0, y0, y1, &strip,
+                                               &err), VL_OK);
+            assert_memory_equal(strip.data, VL_IMAGE_ROW(&whole, y0),
+                                (size_t) (y1 - y0) * 11 * 3);
+        }
+        vl_pool_destroy(pool);
+    }
+}
+
+static void
+test_strip_rows_box(void **state)
+{
+    /* 400 -> 20 rows: area average by 10, then Lanczos3 x2 on the boxes;
+     * strips start on box boundaries and match the whole result */
+    vl_pool_t    *pool = vl_pool_create(4096);
+    vl_resample_t rs;
+    vl_err_t      err = { 0 };
+    vl_image_t    in = mkimg(pool, 40, 400, 1), whole, strip;
+
+    (void) state;
+    for (size_t i = 0; i < (size_t) 40 * 400; i++) {
+        in.data[i] = (unsigned char) (i * 7 + i / 40);
+    }
+    assert_int_equal(vl_resample_init(pool, &rs, 40, 400, 1, 0, 0, 40, 400,
+                                      2, 20, 2, &err), VL_OK);
+    assert_int_equal(rs.y.box, 10);
+    assert_int_equal(vl_resample_image(pool, &in, 0, 0, 40, 400, 2, 20, 2,
+                                       &whole, &err), VL_OK);
+    strip = mkimg(pool, 2, 5, 1);
+    for (uint32_t y0 = 0; y0 < 20; y0 += 5) {
+        uint32_t   r0, r1;
+        vl_image_t view = in;
+
+        vl_resample_rows(&rs, y0, y0 + 5, &r0, &r1);
+        assert_int_equal(r0 % 10, 0);
+        assert_true(r1 % 10 == 0 || r1 == 400);
+        /* box centres 2 y + 0.5, Lanczos3 support 6 boxes: first box
+         * ceil(2 y0 + 0.5 - 6) */
+        assert_int_equal(r0, y0 == 0 ? 0 : (2 * y0 - 5) * 10);
+        view.data = VL_IMAGE_ROW(&in, r0);
+        view.h = r1 - r0;
+        assert_int_equal(vl_resample_strip(&rs, &view, r0, y0, y0 + 5, &strip,
+                                           &err), VL_OK);
+        assert_memory_equal(strip.data, VL_IMAGE_ROW(&whole, y0), 10);
+    }
+    vl_pool_destroy(pool);
+}
+
+static void
+test_budget(void **state)
+{
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t img;
+    vl_err_t   err = { 0 };
+    size_t     before = vl_pix_in_use();
+
+    (void) state;
+    vl_pix_budget_set(before + 10000);
+    assert_int_equal(vl_image_new(pool, 50, 50, 3, &img, &err), VL_OK);
+    assert_int_equal(vl_pix_in_use(), before + 7500);
+    assert_int_equal(vl_image_new(pool, 50, 50, 2, &img, &err), VL_EBUSY);
+    assert_int_equal(vl_pix_in_use(), before + 7500);
+    vl_err_clear(&err);
+    assert_int_equal(vl_image_new(pool, UINT32_MAX, UINT32_MAX, 4, &img,
+                                  &err), VL_ELIMIT);
+    vl_pool_destroy(pool);
+    assert_int_equal(vl_pix_in_use(), before);
+    vl_pix_budget_set((size_t) 1 << 30);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_constant),
+        cmocka_unit_test(test_box_average),
+        cmocka_unit_test(test_upscale),
+        cmocka_unit_test(test_pixel_centres),
+        cmocka_unit_test(test_right_angles),
+        cmocka_unit_test(test_rotate_any),
+        cmocka_unit_test(test_quality),
+        cmocka_unit_test(test_alpha_no_bleed),
+        cmocka_unit_test(test_strip_rows),
+        cmocka_unit_test(test_strip_rows_box),
+        cmocka_unit_test(test_budget),
+    };
+
+    return cmocka_run_group_tests_name("pixel", tests, NULL, NULL);
+}
