@@ -1,3 +1,460 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_source_t;
+/*
+ * source: identifier -> real path under FILESYSTEM_PREFIX (realpath and a
+ * prefix check, so nothing outside the root is ever opened), magic-byte
+ * sniffing, and the per-worker cache of open handles, revalidated by
+ * (device, inode, size, mtime) with one stat per request. Handles are
+ * checked out exclusively and returned with vl_source_put.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/str.h"
+#include "source/source.h"
+#include "source/source_p.h"
+
+struct vl_source_cache_s {
+    pthread_mutex_t lock;
+    long            max;        /* idle handles kept; -1 unlimited */
+    long            nidle;
+    vl_source_t    *head;       /* most recently returned */
+    vl_source_t    *tail;
+};
+
+static void
+vl_source_close(vl_source_t *src)
+{
+    if (src == NULL) {
+        return;
+    }
+    if (src->ops != NULL && src->ops->close != NULL) {
+        src->ops->close(src);
+    }
+    free(src->path);
+    free(src);
+}
+
+static void
+vl_source_file_id(const struct stat *st, vl_file_id_t *id)
+{
+    id->dev = st->st_dev;
+    id->ino = st->st_ino;
+    id->size = (long long) st->st_size;
+    id->mtime_ns = (long long) st->st_mtim.tv_sec * 1000000000LL
+                   + (long long) st->st_mtim.tv_nsec;
+}
+
+static int
+vl_source_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
+           && a->mtime_ns == b->mtime_ns;
+}
+
+/* Open fd (owned from here on), sniff it and hand it to a backend. */
+static vl_source_t *
+vl_source_open_fd(int fd, const struct stat *st, const char *real,
+                  vl_err_t *err)
+{
+    unsigned char magic[12] = { 0 };
+    ssize_t       n;
+    vl_source_t  *src;
+    int           rc;
+
+    n = pread(fd, magic, sizeof(magic), 0);
+    if (n < 0) {
+        close(fd);
+        vl_err_set(err, VL_EIO, "cannot read the image file");
+        return NULL;
+    }
+    if (n >= 4
+        && ((magic[0] == 'I' && magic[1] == 'I'
+             && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0)
+            || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
+                && (magic[3] == 42 || magic[3] == 43)))) {
+        /* TIFF or BigTIFF */
+    } else if ((n >= 8 && memcmp(magic, "\0\0\0\x0cjP  ", 8) == 0)
+               || (n >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0)) {
+        close(fd);
+        vl_err_set(err, VL_EFORMAT, "JPEG 2000 is not supported yet");
+        return NULL;
+    } else {
+        close(fd);
+        vl_err_set(err, VL_EFORMAT, "unsupported image format");
+        return NULL;
+    }
+
+    src = calloc(1, sizeof(*src));
+    if (src == NULL || (real != NULL && (src->path = strdup(real)) == NULL)) {
+        free(src);
+        close(fd);
+        vl_err_set(err, VL_ENOMEM, "out of memory opening an image");
+        return NULL;
+    }
+    src->ops = &vl_source_tiff_ops;
+    src->info.format = "tiff";
+    vl_source_file_id(st, &src->info.file);
+    rc = src->ops->open(src, fd, err);
+    if (rc != VL_OK) {
+        vl_source_close(src);
+        return NULL;
+    }
+    VL_ASSERT(src->info.geom.nlevels >= 1);
+    return src;
+}
+
+static int
+vl_source_id_ok(const char *id)
+{
+    const char *p = id;
+
+    if (id[0] == '\0' || id[0] == '/') {
+        return 0;
+    }
+    while (*p != '\0') {
+        const char *end = strchr(p, '/');
+        size_t      len = end != NULL ? (size_t) (end - p) : strlen(p);
+
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            return 0;
+        }
+        if (end == NULL) {
+            break;
+        }
+        p = end + 1;
+    }
+    return 1;
+}
+
+vl_source_cache_t *
+vl_source_cache_new(long max_handles)
+{
+    vl_source_cache_t *cache = calloc(1, sizeof(*cache));
+
+    if (cache == NULL) {
+        return NULL;
+    }
+    if (pthread_mutex_init(&cache->lock, NULL) != 0) {
+        free(cache);
+        return NULL;
+    }
+    cache->max = max_handles < 0 ? -1 : max_handles;
+    return cache;
+}
+
+void
+vl_source_cache_free(vl_source_cache_t *cache)
+{
+    vl_source_t *src, *next;
+
+    if (cache == NULL) {
+        return;
+    }
+    for (src = cache->head; src != NULL; src = next) {
+        next = src->next;
+        vl_source_close(src);
+    }
+    pthread_mutex_destroy(&cache->lock);
+    free(cache);
+}
+
+static void
+vl_source_unlink(vl_source_cache_t *cache, vl_source_t *src)
+{
+    if (src->prev != NULL) {
+        src->prev->next = src->next;
+    } else {
+        cache->head = src->next;
+    }
+    if (src->next != NULL) {
+        src->next->prev = src->prev;
+    } else {
+        cache->tail = src->prev;
+    }
+    src->prev = src->next = NULL;
+    cache->nidle--;
+}
+
+/* Take an idle handle of `real` whose identity is `id`; stale handles of
+ * the same path are moved to *stale for closing outside the lock. */
+static vl_source_t *
+vl_source_cache_take(vl_source_cache_t *cache, const char *real,
+                     const vl_file_id_t *id, vl_source_t **stale)
+{
+    vl_source_t *src, *next, *found = NULL;
+
+    pthread_mutex_lock(&cache->lock);
+    for (src = cache->head; src != NULL; src = next) {
+        next = src->next;
+        if (strcmp(src->path, real) != 0) {
+            continue;
+        }
+        vl_source_unlink(cache, src);
+        if (found == NULL && vl_source_same_file(&src->info.file, id)) {
+            found = src;
+            break;
+        }
+        src->next = *stale;
+        *stale = src;
+    }
+    pthread_mutex_unlock(&cache->lock);
+    return found;
+}
+
+vl_source_t *
+vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
+              const char *id, vl_err_t *err)
+{
+    char         path[PATH_MAX], real[PATH_MAX];
+    const char  *prefix = conf != NULL ? conf->filesystem_prefix : NULL;
+    const char  *suffix = conf != NULL ? conf->filesystem_suffix : NULL;
+    size_t       plen;
+    int          n, fd;
+    struct stat  st;
+    vl_file_id_t fid;
+    vl_source_t *src, *stale = NULL;
+
+    if (id == NULL || !vl_source_id_ok(id)) {
+        vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        return NULL;
+    }
+    if (prefix == NULL || prefix[0] == '\0') {
+        vl_err_set(err, VL_ENOTFOUND,
+                   "identifier not found (no image root configured)");
+        return NULL;
+    }
+    plen = strlen(prefix);
+    while (plen > 1 && prefix[plen - 1] == '/') {
+        plen--;
+    }
+    n = snprintf(path, sizeof(path), "%.*s/%s%s", (int) plen, prefix, id,
+                 suffix != NULL ? suffix : "");
+    if (n < 0 || (size_t) n >= sizeof(path)) {
+        vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        return NULL;
+    }
+    if (realpath(path, real) == NULL) {
+        if (errno == EIO) {
+            vl_err_set(err, VL_EIO, "cannot resolve the identifier");
+        } else {
+            vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        }
+        return NULL;
+    }
+    if (strncmp(real, prefix, plen) != 0 || real[plen] != '/') {
+        vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        return NULL;
+    }
+    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+        vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        return NULL;
+    }
+    vl_source_file_id(&st, &fid);
+
+    src = NULL;
+    if (cache != NULL) {
+        src = vl_source_cache_take(cache, real, &fid, &stale);
+        while (stale != NULL) {
+            vl_source_t *next = stale->next;
+
+            vl_source_close(stale);
+            stale = next;
+        }
+    }
+    if (src != NULL) {
+        return src;
+    }
+
+    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
+    fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ELOOP || errno == EACCES) {
+            vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        } else {
+            vl_err_set(err, VL_EIO, "cannot open the image file");
+        }
+        return NULL;
+    }
+    /* the identity of what was really opened */
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        vl_err_set(err, VL_ENOTFOUND, "identifier not found");
+        return NULL;
+    }
+    return vl_source_open_fd(fd, &st, real, err);
+}
+
+vl_source_t *
+vl_source_open_path(const char *path, vl_err_t *err)
+{
+    struct stat st;
+    int         fd;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        vl_err_set(err, errno == ENOENT ? VL_ENOTFOUND : VL_EIO,
+                   errno == ENOENT ? "no such file" : "cannot open the file");
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        vl_err_set(err, VL_ENOTFOUND, "not a regular file");
+        return NULL;
+    }
+    return vl_source_open_fd(fd, &st, path, err);
+}
+
+void
+vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
+{
+    vl_source_t *evict = NULL;
+
+    if (src == NULL) {
+        return;
+    }
+    if (cache == NULL || src->broken || cache->max == 0) {
+        vl_source_close(src);
+        return;
+    }
+    pthread_mutex_lock(&cache->lock);
+    src->prev = NULL;
+    src->next = cache->head;
+    if (cache->head != NULL) {
+        cache->head->prev = src;
+    } else {
+        cache->tail = src;
+    }
+    cache->head = src;
+    cache->nidle++;
+    if (cache->max > 0 && cache->nidle > cache->max) {
+        evict = cache->tail;
+        vl_source_unlink(cache, evict);
+    }
+    pthread_mutex_unlock(&cache->lock);
+    vl_source_close(evict);
+}
+
+const vl_source_info_t *
+vl_source_info(const vl_source_t *src)
+{
+    return &src->info;
+}
+
+static int
+vl_source_broken(vl_source_t *src, vl_err_t *err)
+{
+    return vl_err_set(err, src->broken_err.code, "%s", src->broken_err.msg);
+}
+
+/* A codec or I/O failure makes the handle sticky-broken: it repeats the
+ * error and is never returned to the cache. */
+static int
+vl_source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
+{
+    if ((rc == VL_ECODEC || rc == VL_EIO) && !src->broken) {
+        src->broken = 1;
+        src->broken_err.code = (vl_status_t) rc;
+        snprintf(src->broken_err.msg, sizeof(src->broken_err.msg), "%s",
+                 err != NULL && (int) err->code == rc ? err->msg
+                                                : "the image file is damaged");
+    }
+    return rc;
+}
+
+int
+vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
+               uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    const vl_level_t *lv;
+    size_t            row;
+    int               rc;
+
+    if (src->broken) {
+        return vl_source_broken(src, err);
+    }
+    if (level >= src->info.geom.nlevels) {
+        return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
+    }
+    lv = &src->info.geom.levels[level];
+    if (w == 0 || h == 0 || (uint64_t) x + w > lv->width
+        || (uint64_t) y + h > lv->height) {
+        return vl_err_set(err, VL_EBADREQ,
+                          "rectangle %u,%u,%u,%u outside level %u (%ux%u)",
+                          x, y, w, h, level, lv->width, lv->height);
+    }
+    if (out == NULL || out->data == NULL
+        || out->bands != src->info.geom.bands || out->w < w || out->h < h
+        || vl_size_mul(w, (size_t) out->bands, &row) != 0
+        || out->stride < row) {
+        return vl_err_set(err, VL_EINTERNAL,
+                          "read buffer does not match the image");
+    }
+    rc = src->ops->read(src, level, x, y, w, h, out, err);
+    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+}
+
+int
+vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
+                         uint32_t col, uint32_t row, unsigned char **data,
+                         size_t *len, vl_err_t *err)
+{
+    const vl_level_t *lv;
+    int               rc;
+
+    if (src->broken) {
+        return vl_source_broken(src, err);
+    }
+    if (level >= src->info.geom.nlevels) {
+        return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
+    }
+    lv = &src->info.geom.levels[level];
+    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL) {
+        return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
+                          level);
+    }
+    if ((uint64_t) col * lv->tile_w >= lv->width
+        || (uint64_t) row * lv->tile_h >= lv->height) {
+        return vl_err_set(err, VL_EBADREQ, "no tile %u,%u in level %u", col,
+                          row, level);
+    }
+    rc = src->ops->read_jpeg_tile(src, pool, level, col, row, data, len, err);
+    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+}
+
+void
+vl_source_describe(const vl_source_t *src, FILE *out)
+{
+    static const char *band_names[] = { "?", "grey", "grey+alpha", "RGB",
+                                        "RGBA" };
+    const vl_source_info_t *in = &src->info;
+    int                     b = in->geom.bands;
+
+    fprintf(out,
+            "%s %ux%u, %u level%s, %d band%s (%s), %d bits, photometric %s, "
+            "ICC %zu bytes, rights %s\n",
+            in->format, in->geom.width, in->geom.height, in->geom.nlevels,
+            in->geom.nlevels == 1 ? "" : "s", b, b == 1 ? "" : "s",
+            band_names[b >= 1 && b <= 4 ? b : 0], in->bits,
+            src->photometric != NULL ? src->photometric : "-", in->icc_len,
+            in->rights != NULL ? in->rights : "-");
+    for (uint32_t l = 0; l < in->geom.nlevels; l++) {
+        const vl_level_t *lv = &in->geom.levels[l];
+
+        fprintf(out, "  level %u: %ux%u, ", l, lv->width, lv->height);
+        if (lv->tile_w != 0) {
+            fprintf(out, "tiles %ux%u", lv->tile_w, lv->tile_h);
+        } else {
+            fprintf(out, "strips of %u rows", src->notes[l].rows_per_strip);
+        }
+        fprintf(out, ", %s\n",
+                src->notes[l].compression != NULL ? src->notes[l].compression
+                                                  : "-");
+    }
+}

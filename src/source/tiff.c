@@ -1,3 +1,856 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_tiff_t;
+/*
+ * tiff: the libtiff backend (the only libtiff user in src/). Pyramids as
+ * successive IFDs or SubIFDs of IFD0, BigTIFF, tiles and strips; decodes
+ * only the tiles/strips a rectangle touches into 8-bit interleaved bands,
+ * keeping the last decoded block per handle. Every libtiff error lands in
+ * this handle's message buffer, never on stderr.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <tiffio.h>
+
+#include "core/log.h"
+#include "core/str.h"
+#include "source/source_p.h"
+
+typedef struct {
+    int      is_sub;             /* SubIFD: use offset, else index */
+    uint64_t offset;
+    tdir_t   index;
+    uint32_t width, height;
+    uint32_t tile_w, tile_h;     /* 0 for strips */
+    uint32_t rows_per_strip;
+    uint16_t compression, photometric, spp, bits, planar;
+    uint16_t alpha;              /* 0, EXTRASAMPLE_ASSOCALPHA or _UNASSALPHA */
+    int      colour;             /* colour samples read: 1 or 3 */
+    int      bands;              /* output bands */
+    int      scanline;           /* strips too large: read row by row */
+    size_t   row_bytes;          /* stored bytes of one block row (contig) */
+    size_t   raw_bytes;          /* buffer for one decoded block */
+} vl_tiff_level_t;
+
+typedef struct {
+    TIFF            *tif;
+    long             cur;         /* level of the current directory, -1 */
+    uint32_t         nlevels;
+    vl_tiff_level_t  lv[VL_MAX_LEVELS];
+    char             msg[VL_ERR_MSG_MAX];
+    unsigned char   *raw, *plane, *block;
+    size_t           raw_cap, plane_cap, block_cap;
+    int              block_valid;
+    uint32_t         block_level, block_index;
+    unsigned char   *icc;
+    char            *rights;
+} vl_tiff_t;
+
+static int
+vl_tiff_on_error(TIFF *tif, void *user, const char *module, const char *fmt,
+                 va_list ap)
+{
+    vl_tiff_t *t = user;
+
+    (void) tif;
+    (void) module;
+    if (t != NULL && t->msg[0] == '\0') {
+        vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+    }
+    return 1;
+}
+
+static int
+vl_tiff_on_warning(TIFF *tif, void *user, const char *module,
+                   const char *fmt, va_list ap)
+{
+    char buf[256];
+
+    (void) tif;
+    (void) user;
+    (void) module;
+    if (vl_log_enabled(VL_LOG_INFO)) {
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        vl_log(VL_LOG_INFO, NULL, "libtiff: %s", buf);
+    }
+    return 1;
+}
+
+static int
+vl_tiff_codec_error(vl_tiff_t *t, const char *what, vl_err_t *err)
+{
+    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
+                      t->msg[0] != '\0' ? t->msg : "libtiff error");
+}
+
+static const char *
+vl_tiff_compression_name(uint16_t c)
+{
+    switch (c) {
+    case COMPRESSION_NONE: return "none";
+    case COMPRESSION_JPEG:
+    case COMPRESSION_OJPEG: return "jpeg";
+    case COMPRESSION_ADOBE_DEFLATE:
+    case COMPRESSION_DEFLATE: return "deflate";
+    case COMPRESSION_LZW: return "lzw";
+    case COMPRESSION_PACKBITS: return "packbits";
+    case COMPRESSION_CCITTRLE:
+    case COMPRESSION_CCITTFAX3:
+    case COMPRESSION_CCITTFAX4: return "ccitt";
+    case COMPRESSION_LZMA: return "lzma";
+    case COMPRESSION_ZSTD: return "zstd";
+    case COMPRESSION_WEBP: return "webp";
+    case COMPRESSION_JXL: return "jxl";
+    case 33003: case 33005: case 34712: return "jpeg2000";
+    default: return "other";
+    }
+}
+
+static const char *
+vl_tiff_photometric_name(uint16_t p)
+{
+    switch (p) {
+    case PHOTOMETRIC_MINISWHITE: return "miniswhite";
+    case PHOTOMETRIC_MINISBLACK: return "minisblack";
+    case PHOTOMETRIC_RGB: return "rgb";
+    case PHOTOMETRIC_PALETTE: return "palette";
+    case PHOTOMETRIC_YCBCR: return "ycbcr";
+    default: return "other";
+    }
+}
+
+/* Describe the current directory in *lv. Returns NULL if vellum can read
+ * it, else a one-line reason. */
+static const char *
+vl_tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
+{
+    uint16_t  nextra = 0, *extra = NULL, fmt = SAMPLEFORMAT_UINT;
+    uint32_t  rows;
+    size_t    bytes, dec;
+
+    memset(lv, 0, sizeof(*lv));
+    if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &lv->width)
+        || !TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &lv->height)
+        || lv->width == 0 || lv->height == 0) {
+        return "the image has no size";
+    }
+    if (lv->width > VL_SOURCE_MAX_SIDE || lv->height > VL_SOURCE_MAX_SIDE) {
+        return "image dimensions beyond 1,000,000 pixels a side";
+    }
+    TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &lv->compression);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &lv->bits);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &lv->spp);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &lv->planar);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &fmt);
+    TIFFGetFieldDefaulted(tif, TIFFTAG_EXTRASAMPLES, &nextra, &extra);
+    if (!TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &lv->photometric)) {
+        lv->photometric = lv->spp >= 3 ? PHOTOMETRIC_RGB
+                                       : PHOTOMETRIC_MINISBLACK;
+    }
+    if (!TIFFIsCODECConfigured(lv->compression)) {
+        return "the TIFF compression is not available in this build";
+    }
+    if (fmt != SAMPLEFORMAT_UINT && fmt != SAMPLEFORMAT_VOID) {
+        return "signed or floating-point samples are not supported";
+    }
+    if (lv->spp == 0) {
+        return "the image has no samples";
+    }
+    switch (lv->photometric) {
+    case PHOTOMETRIC_MINISBLACK:
+    case PHOTOMETRIC_MINISWHITE:
+        lv->colour = 1;
+        if (lv->bits != 1 && lv->bits != 2 && lv->bits != 4 && lv->bits != 8
+            && lv->bits != 16) {
+            return "grey images must have 1, 2, 4, 8 or 16 bits per sample";
+        }
+        if (lv->bits < 8 && lv->spp != 1) {
+            return "bilevel images with extra samples are not supported";
+        }
+        break;
+    case PHOTOMETRIC_PALETTE:
+        lv->colour = 1;
+        if ((lv->bits != 1 && lv->bits != 2 && lv->bits != 4 && lv->bits != 8)
+            || lv->spp != 1) {
+            return "palette images must have 1, 2, 4 or 8 bits and one sample";
+        }
+        break;
+    case PHOTOMETRIC_RGB:
+        lv->colour = 3;
+        break;
+    case PHOTOMETRIC_YCBCR:
+        lv->colour = 3;
+        if (lv->compression != COMPRESSION_JPEG) {
+            return "YCbCr is supported only with JPEG compression";
+        }
+        TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+        break;
+    case PHOTOMETRIC_SEPARATED:
+        return "CMYK images are not supported";
+    case PHOTOMETRIC_CIELAB:
+    case PHOTOMETRIC_ICCLAB:
+    case PHOTOMETRIC_ITULAB:
+        return "Lab images are not supported";
+    default:
+        return "this TIFF photometric interpretation is not supported";
+    }
+    if (lv->colour == 3) {
+        if (lv->spp < 3) {
+            return "RGB images need three samples";
+        }
+        if (lv->bits != 8 && lv->bits != 16) {
+            return "RGB images must have 8 or 16 bits per sample";
+        }
+    }
+    if (lv->spp > lv->colour && nextra > 0 && extra != NULL
+        && (extra[0] == EXTRASAMPLE_ASSOCALPHA
+            || extra[0] == EXTRASAMPLE_UNASSALPHA)) {
+        lv->alpha = extra[0];
+    }
+    lv->bands = (lv->photometric == PHOTOMETRIC_PALETTE ? 3 : lv->colour)
+                + (lv->alpha ? 1 : 0);
+
+    if (TIFFIsTiled(tif)) {
+        if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &lv->tile_w)
+            || !TIFFGetField(tif, TIFFTAG_TILELENGTH, &lv->tile_h)
+            || lv->tile_w == 0 || lv->tile_h == 0
+            || lv->tile_w > VL_SOURCE_MAX_SIDE
+            || lv->tile_h > VL_SOURCE_MAX_SIDE) {
+            return "invalid TIFF tile size";
+        }
+        rows = lv->tile_h;
+    } else {
+        TIFFGetFieldDefaulted(tif, TIFFTAG_ROWSPERSTRIP, &lv->rows_per_strip);
+        if (lv->rows_per_strip == 0 || lv->rows_per_strip > lv->height) {
+            lv->rows_per_strip = lv->height;
+        }
+        rows = lv->rows_per_strip;
+    }
+    /* stored bytes of one row of a block (one plane if separate) */
+    if (vl_size_mul(lv->tile_w ? lv->tile_w : lv->width,
+                    lv->planar == PLANARCONFIG_SEPARATE ? 1u : lv->spp,
+                    &bytes) != 0
+        || vl_size_mul(bytes, lv->bits, &bytes) != 0) {
+        return "image dimensions out of range";
+    }
+    lv->row_bytes = (bytes + 7) / 8;
+    if (lv->planar == PLANARCONFIG_SEPARATE) {
+        if (lv->bits < 8 && lv->spp > 1) {
+            return "planar bilevel images are not supported";
+        }
+        lv->row_bytes *= lv->spp;       /* interleaved copy */
+    }
+    if (vl_size_mul(lv->row_bytes, rows, &lv->raw_bytes) != 0
+        || vl_size_mul4(lv->tile_w ? lv->tile_w : lv->width, rows,
+                        (size_t) lv->bands, 1, &dec) != 0) {
+        return "image dimensions out of range";
+    }
+    if (lv->raw_bytes > VL_SOURCE_MAX_BLOCK || dec > VL_SOURCE_MAX_BLOCK) {
+        if (lv->tile_w != 0) {
+            return "TIFF tiles larger than 64 MiB are not supported";
+        }
+        if (lv->planar == PLANARCONFIG_SEPARATE) {
+            return "huge planar TIFF strips are not supported";
+        }
+        /* one strip is larger than the bound: read it row by row */
+        lv->scanline = 1;
+        lv->raw_bytes = lv->row_bytes;
+    }
+    return NULL;
+}
+
+/* May lv be the next pyramid level after prev (level 0 is first)? */
+static int
+vl_tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
+                   const vl_tiff_level_t *lv)
+{
+    uint64_t a, b, tol;
+
+    if (lv->width > prev->width || lv->height > prev->height
+        || (lv->width == prev->width && lv->height == prev->height)) {
+        return 0;
+    }
+    if ((lv->tile_w != 0) != (first->tile_w != 0)
+        || lv->bands != first->bands) {
+        return 0;
+    }
+    /* same aspect ratio within rounding: thumbnails and masks are not */
+    a = (uint64_t) lv->height * first->width;
+    b = (uint64_t) lv->width * first->height;
+    tol = 2 * (uint64_t) (first->width > first->height ? first->width
+                                                       : first->height);
+    return (a > b ? a - b : b - a) <= tol;
+}
+
+static int
+vl_tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
+{
+    const vl_tiff_level_t *lv = &t->lv[level];
+    int                    ok;
+
+    if (t->cur == (long) level) {
+        return VL_OK;
+    }
+    t->cur = -1;
+    ok = lv->is_sub ? TIFFSetSubDirectory(t->tif, lv->offset)
+                    : TIFFSetDirectory(t->tif, lv->index);
+    if (!ok) {
+        return vl_tiff_codec_error(t, "cannot read the TIFF directory", err);
+    }
+    if (lv->photometric == PHOTOMETRIC_YCBCR
+        && lv->compression == COMPRESSION_JPEG) {
+        TIFFSetField(t->tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+    }
+    t->cur = (long) level;
+    return VL_OK;
+}
+
+static int
+vl_tiff_reserve(unsigned char **buf, size_t *cap, size_t need, vl_err_t *err)
+{
+    unsigned char *p;
+
+    if (*cap >= need) {
+        return VL_OK;
+    }
+    p = realloc(*buf, need);
+    if (p == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
+    }
+    *buf = p;
+    *cap = need;
+    return VL_OK;
+}
+
+/* Convert `n` stored pixels of one row into 8-bit output bands. 16-bit
+ * samples become v >> 8 (exact for v = g * 257); sub-byte grey is scaled
+ * to 0..255; associated alpha is un-premultiplied. */
+static void
+vl_tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
+                    const unsigned char *in, unsigned char *out, uint32_t n)
+{
+    int       spp = lv->spp, bands = lv->bands;
+    uint16_t *cmap[3] = { NULL, NULL, NULL };
+    int       cshift = 8;
+
+    if (lv->bits == 8 && spp == bands && lv->alpha != EXTRASAMPLE_ASSOCALPHA
+        && lv->photometric != PHOTOMETRIC_PALETTE
+        && lv->photometric != PHOTOMETRIC_MINISWHITE) {
+        memcpy(out, in, (size_t) n * (size_t) bands);
+        return;
+    }
+    if (lv->photometric == PHOTOMETRIC_PALETTE) {
+        size_t ncol = (size_t) 1 << lv->bits;
+
+        TIFFGetField(tif, TIFFTAG_COLORMAP, &cmap[0], &cmap[1], &cmap[2]);
+        if (cmap[0] == NULL) {
+            memset(out, 0, (size_t) n * 3);
+            return;
+        }
+        /* some writers store 8-bit colormaps */
+        cshift = 0;
+        for (size_t i = 0; i < ncol; i++) {
+            if (cmap[0][i] > 255 || cmap[1][i] > 255 || cmap[2][i] > 255) {
+                cshift = 8;
+                break;
+            }
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        unsigned char *o = out + (size_t) i * (size_t) bands;
+        unsigned       v[4] = { 0, 0, 0, 255 };
+        int            c;
+
+        if (lv->bits < 8) {
+            unsigned b = lv->bits;
+            size_t   bit = (size_t) i * b;
+            unsigned s = (in[bit >> 3] >> (8 - b - (bit & 7)))
+                         & ((1u << b) - 1);
+
+            v[0] = lv->photometric == PHOTOMETRIC_PALETTE
+                       ? s : s * 255u / ((1u << b) - 1);
+        } else {
+            for (c = 0; c < lv->colour; c++) {
+                v[c] = lv->bits == 8
+                           ? in[(size_t) i * spp + c]
+                           : (unsigned) (((const uint16_t *) (const void *) in)
+                                             [(size_t) i * spp + c] >> 8);
+            }
+            if (lv->alpha) {
+                size_t k = (size_t) i * spp + (size_t) lv->colour;
+
+                v[3] = lv->bits == 8
+                           ? in[k]
+                           : (unsigned) (((const uint16_t *) (const void *) in)
+                                             [k] >> 8);
+            }
+        }
+        if (lv->photometric == PHOTOMETRIC_PALETTE) {
+            unsigned idx = v[0];
+
+            v[0] = cmap[0][idx] >> cshift;
+            v[1] = cmap[1][idx] >> cshift;
+            v[2] = cmap[2][idx] >> cshift;
+        } else if (lv->photometric == PHOTOMETRIC_MINISWHITE) {
+            v[0] = 255 - v[0];
+        }
+        if (lv->alpha == EXTRASAMPLE_ASSOCALPHA && v[3] != 0 && v[3] != 255) {
+            int nc = bands - 1;
+
+            for (c = 0; c < nc; c++) {
+                unsigned u = (v[c] * 255u + v[3] / 2) / v[3];
+
+                v[c] = u > 255 ? 255 : u;
+            }
+        }
+        if (bands == 1 || bands == 2) {
+            o[0] = (unsigned char) v[0];
+            if (bands == 2) {
+                o[1] = (unsigned char) v[3];
+            }
+        } else {
+            o[0] = (unsigned char) v[0];
+            o[1] = (unsigned char) v[1];
+            o[2] = (unsigned char) v[2];
+            if (bands == 4) {
+                o[3] = (unsigned char) v[3];
+            }
+        }
+    }
+}
+
+/* Decode block `index` (tile or strip) at (bx, by) of the current level
+ * into t->block: bw x rows pixels of 8-bit output bands. */
+static int
+vl_tiff_decode_block(vl_tiff_t *t, uint32_t level, uint32_t bx, uint32_t by,
+                     uint32_t bw, uint32_t rows, vl_err_t *err)
+{
+    const vl_tiff_level_t *lv = &t->lv[level];
+    uint32_t               index;
+    size_t                 out_bytes, want;
+    tmsize_t               n;
+    int                    rc;
+
+    index = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, 0)
+                       : TIFFComputeStrip(t->tif, by, 0);
+    if (t->block_valid && t->block_level == level && t->block_index == index) {
+        return VL_OK;
+    }
+    t->block_valid = 0;
+    if (vl_size_mul4(bw, rows, (size_t) lv->bands, 1, &out_bytes) != 0) {
+        return vl_err_set(err, VL_EFORMAT, "TIFF block size out of range");
+    }
+    want = lv->raw_bytes;
+    if (lv->tile_w) {
+        size_t ts = (size_t) TIFFTileSize64(t->tif);
+
+        want = ts > want ? ts : want;
+    } else {
+        size_t ss = (size_t) TIFFStripSize64(t->tif);
+
+        want = ss > want ? ss : want;
+    }
+    if (want > 2 * VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_EFORMAT,
+                          "TIFF blocks larger than 64 MiB are not supported");
+    }
+    rc = vl_tiff_reserve(&t->raw, &t->raw_cap, want, err);
+    if (rc == VL_OK) {
+        rc = vl_tiff_reserve(&t->block, &t->block_cap, out_bytes, err);
+    }
+    if (rc != VL_OK) {
+        return rc;
+    }
+    t->msg[0] = '\0';
+    if (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1) {
+        size_t bps = lv->bits / 8, plane_row = (size_t) bw * bps;
+        size_t plane_bytes = plane_row * rows;
+
+        rc = vl_tiff_reserve(&t->plane, &t->plane_cap, want, err);
+        if (rc != VL_OK) {
+            return rc;
+        }
+        for (uint16_t s = 0; s < lv->spp; s++) {
+            uint32_t k = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, s)
+                                    : TIFFComputeStrip(t->tif, by, s);
+
+            n = lv->tile_w
+                    ? TIFFReadEncodedTile(t->tif, k, t->plane, (tmsize_t) want)
+                    : TIFFReadEncodedStrip(t->tif, k, t->plane,
+                                           (tmsize_t) want);
+            if (n < 0 || (size_t) n < plane_bytes) {
+                return vl_tiff_codec_error(t, "cannot decode a TIFF block",
+                                           err);
+            }
+            for (uint32_t r = 0; r < rows; r++) {
+                const unsigned char *src = t->plane + r * plane_row;
+                unsigned char       *dst = t->raw + r * lv->row_bytes;
+
+                for (uint32_t i = 0; i < bw; i++) {
+                    memcpy(dst + ((size_t) i * lv->spp + s) * bps,
+                           src + (size_t) i * bps, bps);
+                }
+            }
+        }
+    } else {
+        n = lv->tile_w
+                ? TIFFReadEncodedTile(t->tif, index, t->raw, (tmsize_t) want)
+                : TIFFReadEncodedStrip(t->tif, index, t->raw,
+                                       (tmsize_t) want);
+        if (n < 0 || (size_t) n < lv->row_bytes * rows) {
+            return vl_tiff_codec_error(t, "cannot decode a TIFF block", err);
+        }
+    }
+    for (uint32_t r = 0; r < rows; r++) {
+        vl_tiff_convert_row(t->tif, lv, t->raw + r * lv->row_bytes,
+                            t->block + (size_t) r * bw * lv->bands, bw);
+    }
+    t->block_valid = 1;
+    t->block_level = level;
+    t->block_index = index;
+    return VL_OK;
+}
+
+static void
+vl_tiff_copy(const vl_tiff_t *t, int bands, uint32_t bx, uint32_t by,
+             uint32_t bw, uint32_t bh, uint32_t x, uint32_t y, uint32_t w,
+             uint32_t h, vl_image_t *out)
+{
+    uint32_t x0 = x > bx ? x : bx, y0 = y > by ? y : by;
+    uint32_t x1 = x + w < bx + bw ? x + w : bx + bw;
+    uint32_t y1 = y + h < by + bh ? y + h : by + bh;
+    size_t   len = (size_t) (x1 - x0) * (size_t) bands;
+
+    for (uint32_t yy = y0; yy < y1; yy++) {
+        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
+               t->block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
+    }
+}
+
+static int
+vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
+             uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    const vl_tiff_level_t *lv = &t->lv[level];
+    int                    rc;
+
+    rc = vl_tiff_set_level(t, level, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    if (lv->tile_w != 0) {
+        uint32_t tw = lv->tile_w, th = lv->tile_h;
+
+        for (uint32_t ty = y / th; ty <= (y + h - 1) / th; ty++) {
+            for (uint32_t tx = x / tw; tx <= (x + w - 1) / tw; tx++) {
+                rc = vl_tiff_decode_block(t, level, tx * tw, ty * th, tw, th,
+                                          err);
+                if (rc != VL_OK) {
+                    return rc;
+                }
+                vl_tiff_copy(t, lv->bands, tx * tw, ty * th, tw, th, x, y, w,
+                             h, out);
+            }
+        }
+        return VL_OK;
+    }
+    if (lv->scanline) {
+        t->block_valid = 0;
+        rc = vl_tiff_reserve(&t->raw, &t->raw_cap,
+                             (size_t) TIFFScanlineSize64(t->tif)
+                                 > lv->row_bytes
+                                 ? (size_t) TIFFScanlineSize64(t->tif)
+                                 : lv->row_bytes,
+                             err);
+        if (rc == VL_OK) {
+            rc = vl_tiff_reserve(&t->block, &t->block_cap,
+                                 (size_t) lv->width * lv->bands, err);
+        }
+        if (rc != VL_OK) {
+            return rc;
+        }
+        t->msg[0] = '\0';
+        for (uint32_t yy = y; yy < y + h; yy++) {
+            if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
+                return vl_tiff_codec_error(t, "cannot decode a TIFF row",
+                                           err);
+            }
+            vl_tiff_convert_row(t->tif, lv, t->raw, t->block, lv->width);
+            vl_tiff_copy(t, lv->bands, 0, yy, lv->width, 1, x, y, w, h, out);
+        }
+        return VL_OK;
+    }
+    for (uint32_t s = y / lv->rows_per_strip;
+         s <= (y + h - 1) / lv->rows_per_strip; s++) {
+        uint32_t by = s * lv->rows_per_strip;
+        uint32_t rows = lv->height - by < lv->rows_per_strip
+                            ? lv->height - by : lv->rows_per_strip;
+
+        rc = vl_tiff_decode_block(t, level, 0, by, lv->width, rows, err);
+        if (rc != VL_OK) {
+            return rc;
+        }
+        vl_tiff_copy(t, lv->bands, 0, by, lv->width, rows, x, y, w, h, out);
+    }
+    return VL_OK;
+}
+
+static int
+vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
+                       uint32_t col, uint32_t row, unsigned char **data,
+                       size_t *len, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    const vl_tiff_level_t *lv = &t->lv[level];
+    uint32_t               index, tlen = 0;
+    const unsigned char   *tables = NULL;
+    uint64_t               bytes;
+    size_t                 skip, total;
+    unsigned char         *buf;
+    tmsize_t               n;
+    int                    rc;
+
+    if (lv->compression != COMPRESSION_JPEG || lv->tile_w == 0
+        || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)) {
+        return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
+                          level);
+    }
+    rc = vl_tiff_set_level(t, level, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    t->msg[0] = '\0';
+    index = TIFFComputeTile(t->tif, col * lv->tile_w, row * lv->tile_h, 0, 0);
+    bytes = TIFFGetStrileByteCount(t->tif, index);
+    if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
+    }
+    if (TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)
+        && tables != NULL && tlen >= 4 && tables[0] == 0xff
+        && tables[1] == 0xd8 && tables[tlen - 2] == 0xff
+        && tables[tlen - 1] == 0xd9) {
+        skip = tlen - 2;        /* tables without their EOI */
+    } else {
+        skip = 0;
+    }
+    buf = vl_pool_alloc(pool, skip + (size_t) bytes);
+    if (buf == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
+    }
+    if (skip != 0) {
+        memcpy(buf, tables, skip);
+    }
+    n = TIFFReadRawTile(t->tif, index, buf + skip, (tmsize_t) bytes);
+    if (n < 4 || buf[skip] != 0xff || buf[skip + 1] != 0xd8) {
+        return vl_tiff_codec_error(t, "cannot read a JPEG tile", err);
+    }
+    total = skip + (size_t) n;
+    if (skip != 0) {
+        /* drop the tile's SOI: the tables' SOI starts the stream */
+        memmove(buf + skip, buf + skip + 2, (size_t) n - 2);
+        total -= 2;
+    }
+    *data = buf;
+    *len = total;
+    return VL_OK;
+}
+
+static void
+vl_tiff_free(vl_tiff_t *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    if (t->tif != NULL) {
+        TIFFClose(t->tif);
+    }
+    free(t->raw);
+    free(t->plane);
+    free(t->block);
+    free(t->icc);
+    free(t->rights);
+    free(t);
+}
+
+static void
+vl_tiff_close(vl_source_t *src)
+{
+    vl_tiff_free(src->priv);
+    src->priv = NULL;
+}
+
+static int
+vl_tiff_uri(const char *s)
+{
+    if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
+        return 0;
+    }
+    for (; *s != '\0'; s++) {
+        if ((unsigned char) *s <= ' ' || *s == '"' || *s == '<'
+            || *s == '>' || *s == '\\' || (unsigned char) *s >= 127) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* ICC profile and rights of IFD0 (the current directory). */
+static int
+vl_tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
+{
+    uint32_t    icc_len = 0;
+    const void *icc = NULL;
+    const char *copy = NULL;
+
+    if (TIFFGetField(t->tif, TIFFTAG_ICCPROFILE, &icc_len, &icc)
+        && icc != NULL && icc_len > 0) {
+        t->icc = malloc(icc_len);
+        if (t->icc == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
+        }
+        memcpy(t->icc, icc, icc_len);
+        src->info.icc = t->icc;
+        src->info.icc_len = icc_len;
+    }
+    if (TIFFGetField(t->tif, TIFFTAG_COPYRIGHT, &copy) && copy != NULL
+        && vl_tiff_uri(copy)) {
+        t->rights = strdup(copy);
+        if (t->rights == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
+        }
+        src->info.rights = t->rights;
+    }
+    return VL_OK;
+}
+
+static void
+vl_tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
+{
+    vl_level_t *g = &src->info.geom.levels[t->nlevels];
+
+    t->lv[t->nlevels] = *lv;
+    g->width = lv->width;
+    g->height = lv->height;
+    g->tile_w = lv->tile_w;
+    g->tile_h = lv->tile_h;
+    src->notes[t->nlevels].compression =
+        vl_tiff_compression_name(lv->compression);
+    src->notes[t->nlevels].rows_per_strip = lv->tile_w ? 0
+                                                       : lv->rows_per_strip;
+    t->nlevels++;
+}
+
+static int
+vl_tiff_is_mask(TIFF *tif)
+{
+    uint32_t sub = 0;
+
+    return TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &sub)
+           && (sub & FILETYPE_MASK) != 0;
+}
+
+static int
+vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
+{
+    vl_tiff_t       *t;
+    TIFFOpenOptions *opts;
+    vl_tiff_level_t  lv;
+    const char      *why;
+    uint16_t         nsub = 0;
+    uint64_t        *subs = NULL, offs[VL_MAX_LEVELS];
+    int              rc;
+
+    t = calloc(1, sizeof(*t));
+    opts = TIFFOpenOptionsAlloc();
+    if (t == NULL || opts == NULL) {
+        free(t);
+        TIFFOpenOptionsFree(opts);
+        close(fd);
+        return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
+    }
+    t->cur = -1;
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, vl_tiff_on_error, t);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, vl_tiff_on_warning, t);
+    TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t) 256 << 20);
+    /* "m": no memory mapping, so a file truncated under us is an error,
+     * not a SIGBUS */
+    t->tif = TIFFFdOpenExt(fd, "image", "rm", opts);
+    TIFFOpenOptionsFree(opts);
+    if (t->tif == NULL) {
+        close(fd);
+        rc = vl_tiff_codec_error(t, "cannot open the TIFF", err);
+        vl_tiff_free(t);
+        return rc;
+    }
+    src->priv = t;
+
+    why = vl_tiff_inspect(t->tif, &lv);
+    if (why != NULL) {
+        return vl_err_set(err, VL_EFORMAT, "%s", why);
+    }
+    lv.index = 0;
+    vl_tiff_add_level(src, t, &lv);
+    src->info.geom.width = lv.width;
+    src->info.geom.height = lv.height;
+    src->info.geom.bands = lv.bands;
+    src->info.geom.has_alpha = lv.alpha != 0;
+    src->info.bits = lv.bits;
+    src->info.compression = src->notes[0].compression;
+    src->photometric = vl_tiff_photometric_name(lv.photometric);
+    rc = vl_tiff_metadata(src, t, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+
+    if (TIFFGetField(t->tif, TIFFTAG_SUBIFD, &nsub, &subs) && nsub > 0
+        && subs != NULL) {
+        if (nsub > VL_MAX_LEVELS - 1) {
+            nsub = VL_MAX_LEVELS - 1;
+        }
+        memcpy(offs, subs, nsub * sizeof(offs[0]));
+        for (uint16_t i = 0; i < nsub; i++) {
+            if (!TIFFSetSubDirectory(t->tif, offs[i])) {
+                break;
+            }
+            if (vl_tiff_is_mask(t->tif) || vl_tiff_inspect(t->tif, &lv)
+                || !vl_tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
+                                       &lv)) {
+                continue;
+            }
+            lv.is_sub = 1;
+            lv.offset = offs[i];
+            vl_tiff_add_level(src, t, &lv);
+        }
+    } else {
+        for (tdir_t d = 1; t->nlevels < VL_MAX_LEVELS; d++) {
+            if (!TIFFReadDirectory(t->tif)) {
+                break;
+            }
+            if (vl_tiff_is_mask(t->tif) || vl_tiff_inspect(t->tif, &lv)
+                || !vl_tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
+                                       &lv)) {
+                continue;
+            }
+            lv.index = d;
+            vl_tiff_add_level(src, t, &lv);
+        }
+    }
+    if (t->msg[0] != '\0') {
+        vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s", t->msg);
+        t->msg[0] = '\0';
+    }
+    src->info.geom.nlevels = t->nlevels;
+    t->cur = -1;        /* the directory moved while scanning */
+    return VL_OK;
+}
+
+const vl_source_ops_t vl_source_tiff_ops = {
+    "tiff",
+    vl_tiff_open,
+    vl_tiff_close,
+    vl_tiff_read,
+    vl_tiff_read_jpeg_tile,
+};
