@@ -72,9 +72,6 @@ const vl_source_info_t *vl_source_info(const vl_source_t *src);
 /* Read the rectangle (x, y, w, h) of pyramid level `level` into out, which
  * the caller has allocated with out->bands == info.geom.bands and
  * w x h pixels. Only the tiles/strips the rectangle touches are decoded.
- * If dct_scale is 2, 4 or 8 the backend MAY decode JPEG data at that
- * reduction; in that case the coordinates are in the reduced level's pixels
- * (the caller asks for it only through vl_source_can_dct_scale).
  * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level). */
 int vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
                    uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err);
