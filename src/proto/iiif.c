@@ -1,3 +1,487 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_iiif_t;
+/*
+ * iiif: strict parser of IIIF Image API 2.1 / 3.0 paths, read from the right.
+ * The identifier and each parameter segment are percent-decoded exactly
+ * once; numbers use only digits and one optional '.', never signs, blanks or
+ * exponents. Geometry (clipping, limits, upscaling) is left to plan.c.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "proto/iiif.h"
+
+/* Largest integer accepted in a region or size: keeps every product of two
+ * such values inside 63 bits in the planner. */
+#define IIIF_INT_MAX   0x7fffffffu
+/* Longest decimal accepted ("100.000000..."): enough for any real use. */
+#define IIIF_DEC_MAX   32
+
+static const char *const format_ext[VL_FORMAT_COUNT] = {
+    "jpg", "png", "webp", "tif", "gif", "pdf", "jp2"
+};
+
+static const char *const format_mime[VL_FORMAT_COUNT] = {
+    "image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif",
+    "application/pdf", "image/jp2"
+};
+
+
+const char *
+vl_format_ext(vl_format_t f)
+{
+    return (unsigned) f < VL_FORMAT_COUNT ? format_ext[f] : "";
+}
+
+
+const char *
+vl_format_mime(vl_format_t f)
+{
+    return (unsigned) f < VL_FORMAT_COUNT ? format_mime[f]
+                                          : "application/octet-stream";
+}
+
+
+const char *
+vl_quality_name(vl_quality_t q)
+{
+    switch (q) {
+    case VL_QUALITY_DEFAULT:
+        return "default";
+    case VL_QUALITY_COLOR:
+        return "color";
+    case VL_QUALITY_GRAY:
+        return "gray";
+    case VL_QUALITY_BITONAL:
+        return "bitonal";
+    case VL_QUALITY_NATIVE:
+        return "native";
+    }
+    return "default";
+}
+
+
+/* Printable, bounded copy of a parameter for error messages. */
+static const char *
+iiif_show(vl_str_t s, char *buf, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < s.len && n + 4 < cap; i++) {
+        unsigned char c = (unsigned char) s.data[i];
+
+        buf[n++] = (c >= 0x20 && c < 0x7f) ? (char) c : '?';
+    }
+    if (n < s.len) {
+        buf[n++] = '.';
+        buf[n++] = '.';
+        buf[n++] = '.';
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
+
+static int
+iiif_uint(vl_str_t s, uint32_t *out)
+{
+    uint64_t v;
+
+    if (vl_parse_u64(s, IIIF_INT_MAX, &v) != 0) {
+        return -1;
+    }
+    *out = (uint32_t) v;
+    return 0;
+}
+
+
+/* Decimal: digits, optionally '.' and more digits; no sign, no exponent,
+ * no leading or trailing '.'. */
+static int
+iiif_decimal(vl_str_t s, double *out)
+{
+    double v = 0.0, scale = 1.0;
+    size_t i = 0;
+
+    if (s.len == 0 || s.len > IIIF_DEC_MAX) {
+        return -1;
+    }
+    while (i < s.len && s.data[i] >= '0' && s.data[i] <= '9') {
+        v = v * 10.0 + (s.data[i] - '0');
+        i++;
+    }
+    if (i == 0) {
+        return -1;
+    }
+    if (i < s.len) {
+        if (s.data[i] != '.' || i + 1 == s.len) {
+            return -1;
+        }
+        for (i++; i < s.len; i++) {
+            if (s.data[i] < '0' || s.data[i] > '9') {
+                return -1;
+            }
+            scale /= 10.0;
+            v += (s.data[i] - '0') * scale;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
+
+/* Split s at commas into exactly n parts. */
+static int
+iiif_split(vl_str_t s, vl_str_t *parts, size_t n)
+{
+    size_t k = 0, start = 0;
+
+    for (size_t i = 0; i <= s.len; i++) {
+        if (i == s.len || s.data[i] == ',') {
+            if (k == n) {
+                return -1;
+            }
+            parts[k].data = s.data + start;
+            parts[k].len = i - start;
+            k++;
+            start = i + 1;
+        }
+    }
+    return k == n ? 0 : -1;
+}
+
+
+static int
+iiif_region(vl_str_t s, vl_region_t *r, vl_err_t *err)
+{
+    vl_str_t parts[4];
+    char     buf[48];
+
+    memset(r, 0, sizeof(*r));
+    if (vl_str_eq(s, "full")) {
+        r->kind = VL_REGION_FULL;
+        return VL_OK;
+    }
+    if (vl_str_eq(s, "square")) {
+        r->kind = VL_REGION_SQUARE;
+        return VL_OK;
+    }
+    if (vl_str_starts(s, "pct:")) {
+        vl_str_t v = { s.len - 4, s.data + 4 };
+
+        if (iiif_split(v, parts, 4) != 0
+            || iiif_decimal(parts[0], &r->px) != 0
+            || iiif_decimal(parts[1], &r->py) != 0
+            || iiif_decimal(parts[2], &r->pw) != 0
+            || iiif_decimal(parts[3], &r->ph) != 0)
+        {
+            return vl_err_set(err, VL_EBADREQ, "invalid region '%s'",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        if (r->pw <= 0.0 || r->ph <= 0.0) {
+            return vl_err_set(err, VL_EBADREQ,
+                              "region '%s' has zero width or height",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        r->kind = VL_REGION_PCT;
+        return VL_OK;
+    }
+    if (iiif_split(s, parts, 4) != 0
+        || iiif_uint(parts[0], &r->x) != 0
+        || iiif_uint(parts[1], &r->y) != 0
+        || iiif_uint(parts[2], &r->w) != 0
+        || iiif_uint(parts[3], &r->h) != 0)
+    {
+        return vl_err_set(err, VL_EBADREQ, "invalid region '%s'",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    if (r->w == 0 || r->h == 0) {
+        return vl_err_set(err, VL_EBADREQ,
+                          "region '%s' has zero width or height",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    r->kind = VL_REGION_PX;
+    return VL_OK;
+}
+
+
+static int
+iiif_size(vl_str_t s, int version, vl_iiif_size_t *sz, vl_err_t *err)
+{
+    vl_str_t v = s;
+    vl_str_t parts[2];
+    char     buf[48];
+
+    memset(sz, 0, sizeof(*sz));
+    if (v.len > 0 && v.data[0] == '^') {
+        if (version < 3) {
+            return vl_err_set(err, VL_EBADREQ,
+                              "invalid size '%s': '^' is not part of API 2.1",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        sz->upscale = 1;
+        v.data++;
+        v.len--;
+    }
+    if (vl_str_eq(v, "max")) {
+        sz->kind = VL_SIZE_MAX;
+        return VL_OK;
+    }
+    if (vl_str_eq(v, "full")) {
+        if (version >= 3) {
+            return vl_err_set(err, VL_EBADREQ,
+                              "invalid size '%s': use 'max' in API 3.0",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        sz->kind = VL_SIZE_MAX;
+        sz->v2_full = 1;
+        return VL_OK;
+    }
+    if (vl_str_starts(v, "pct:")) {
+        vl_str_t n = { v.len - 4, v.data + 4 };
+
+        if (iiif_decimal(n, &sz->pct) != 0 || sz->pct <= 0.0) {
+            return vl_err_set(err, VL_EBADREQ, "invalid size '%s'",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        if (version >= 3 && !sz->upscale && sz->pct > 100.0) {
+            return vl_err_set(err, VL_EBADREQ,
+                              "invalid size '%s': above 100 needs '^'",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        sz->kind = VL_SIZE_PCT;
+        return VL_OK;
+    }
+    if (v.len > 0 && v.data[0] == '!') {
+        v.data++;
+        v.len--;
+        if (iiif_split(v, parts, 2) != 0
+            || iiif_uint(parts[0], &sz->w) != 0
+            || iiif_uint(parts[1], &sz->h) != 0 || sz->w == 0 || sz->h == 0)
+        {
+            return vl_err_set(err, VL_EBADREQ, "invalid size '%s'",
+                              iiif_show(s, buf, sizeof(buf)));
+        }
+        sz->kind = VL_SIZE_CONFINED;
+        return VL_OK;
+    }
+    if (iiif_split(v, parts, 2) != 0) {
+        return vl_err_set(err, VL_EBADREQ, "invalid size '%s'",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    if (parts[0].len == 0) {
+        sz->kind = VL_SIZE_H;
+    } else if (parts[1].len == 0) {
+        sz->kind = VL_SIZE_W;
+    } else {
+        sz->kind = VL_SIZE_WH;
+    }
+    if ((parts[0].len > 0 && (iiif_uint(parts[0], &sz->w) != 0 || sz->w == 0))
+        || (parts[1].len > 0
+            && (iiif_uint(parts[1], &sz->h) != 0 || sz->h == 0))
+        || (parts[0].len == 0 && parts[1].len == 0))
+    {
+        return vl_err_set(err, VL_EBADREQ, "invalid size '%s'",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    return VL_OK;
+}
+
+
+static int
+iiif_rotation(vl_str_t s, vl_rotation_t *r, vl_err_t *err)
+{
+    vl_str_t v = s;
+    char     buf[48];
+
+    memset(r, 0, sizeof(*r));
+    if (v.len > 0 && v.data[0] == '!') {
+        r->mirror = 1;
+        v.data++;
+        v.len--;
+    }
+    if (iiif_decimal(v, &r->degrees) != 0 || r->degrees > 360.0) {
+        return vl_err_set(err, VL_EBADREQ, "invalid rotation '%s'",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    return VL_OK;
+}
+
+
+static int
+iiif_quality_format(vl_str_t s, int version, vl_iiif_req_t *req,
+                    vl_err_t *err)
+{
+    static const struct {
+        const char   *name;
+        vl_quality_t  q;
+    } qualities[] = {
+        { "default", VL_QUALITY_DEFAULT },
+        { "color", VL_QUALITY_COLOR },
+        { "gray", VL_QUALITY_GRAY },
+        { "bitonal", VL_QUALITY_BITONAL },
+        { "native", VL_QUALITY_NATIVE },
+    };
+    long     dot = vl_str_rchr(s, '.');
+    vl_str_t q, f;
+    char     buf[48];
+    size_t   i;
+
+    if (dot < 0) {
+        return vl_err_set(err, VL_EBADREQ, "missing format in '%s'",
+                          iiif_show(s, buf, sizeof(buf)));
+    }
+    q.data = s.data;
+    q.len = (size_t) dot;
+    f.data = s.data + dot + 1;
+    f.len = s.len - (size_t) dot - 1;
+    for (i = 0; i < sizeof(qualities) / sizeof(qualities[0]); i++) {
+        if (vl_str_eq(q, qualities[i].name)) {
+            break;
+        }
+    }
+    if (i == sizeof(qualities) / sizeof(qualities[0])
+        || (qualities[i].q == VL_QUALITY_NATIVE && version >= 3))
+    {
+        return vl_err_set(err, VL_EBADREQ, "invalid quality '%s'",
+                          iiif_show(q, buf, sizeof(buf)));
+    }
+    req->quality = qualities[i].q;
+    for (i = 0; i < VL_FORMAT_COUNT; i++) {
+        if (vl_str_eq(f, format_ext[i])) {
+            req->format = (vl_format_t) i;
+            return VL_OK;
+        }
+    }
+    return vl_err_set(err, VL_EBADREQ, "unsupported format '%s'",
+                      iiif_show(f, buf, sizeof(buf)));
+}
+
+
+/* Decode the identifier once and refuse what could walk out of the image
+ * root or is ambiguous as a path: "..", a leading '/', an empty segment
+ * ("//" or a trailing '/'), NUL (refused by vl_percent_decode). */
+static int
+iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
+                vl_err_t *err)
+{
+    char   *id;
+    size_t  len;
+
+    if (raw.len == 0) {
+        return vl_err_set(err, VL_EBADREQ, "empty identifier");
+    }
+    if (vl_percent_decode(pool, raw, &id, &len) != 0) {
+        return vl_err_set(err, VL_EBADREQ,
+                          "invalid percent-encoding in identifier");
+    }
+    if (len == 0 || id[0] == '/' || id[len - 1] == '/'
+        || strstr(id, "//") != NULL || strstr(id, "..") != NULL)
+    {
+        return vl_err_set(err, VL_EBADREQ, "invalid identifier");
+    }
+    req->id = id;
+    req->id_len = len;
+    req->id_raw = raw;
+    return VL_OK;
+}
+
+
+static int
+iiif_looks_like_region(const char *s)
+{
+    return strncmp(s, "full", 4) == 0 || strncmp(s, "square", 6) == 0
+           || strncmp(s, "pct:", 4) == 0 || (s[0] >= '0' && s[0] <= '9');
+}
+
+
+int
+vl_iiif_parse(vl_pool_t *pool, vl_str_t path, int version,
+              vl_iiif_req_t *req, vl_err_t *err)
+{
+    vl_str_t seg[4];
+    char    *dec[4];
+    size_t   declen[4];
+    size_t   end;
+    int      nseg, rc;
+
+    memset(req, 0, sizeof(*req));
+    req->version = version >= 3 ? 3 : 2;
+    req->kind = VL_IIIF_BASE;
+    version = req->version;
+
+    /* the front may hand over the path with its leading slash */
+    if (path.len > 0 && path.data[0] == '/') {
+        path.data++;
+        path.len--;
+    }
+
+    if (vl_str_eq(path, "info.json") || vl_str_ends(path, "/info.json")) {
+        vl_str_t id = path;
+
+        id.len = path.len >= 10 ? path.len - 10 : 0;
+        req->kind = VL_IIIF_INFO;
+        return iiif_identifier(pool, id, req, err);
+    }
+
+    /* the last four '/'-separated segments, right to left */
+    end = path.len;
+    nseg = 0;
+    while (nseg < 4) {
+        size_t i = end;
+
+        while (i > 0 && path.data[i - 1] != '/') {
+            i--;
+        }
+        if (i == 0) {
+            break;              /* no identifier left of this segment */
+        }
+        seg[3 - nseg].data = path.data + i;
+        seg[3 - nseg].len = end - i;
+        nseg++;
+        end = i - 1;
+    }
+    if (nseg == 4) {
+        for (int k = 0; k < 4; k++) {
+            if (vl_percent_decode(pool, seg[k], &dec[k], &declen[k]) != 0) {
+                dec[k] = NULL;
+            }
+        }
+        if (dec[0] != NULL && iiif_looks_like_region(dec[0])) {
+            static const char *const names[4] = {
+                "region", "size", "rotation", "quality"
+            };
+
+            for (int k = 1; k < 4; k++) {
+                if (dec[k] == NULL) {
+                    return vl_err_set(err, VL_EBADREQ,
+                                      "invalid percent-encoding in %s",
+                                      names[k]);
+                }
+            }
+            req->kind = VL_IIIF_IMAGE;
+            rc = iiif_identifier(pool, (vl_str_t) { end, path.data }, req,
+                                 err);
+            if (rc == VL_OK) {
+                rc = iiif_region((vl_str_t) { declen[0], dec[0] },
+                                 &req->region, err);
+            }
+            if (rc == VL_OK) {
+                rc = iiif_size((vl_str_t) { declen[1], dec[1] }, version,
+                               &req->size, err);
+            }
+            if (rc == VL_OK) {
+                rc = iiif_rotation((vl_str_t) { declen[2], dec[2] },
+                                   &req->rotation, err);
+            }
+            if (rc == VL_OK) {
+                rc = iiif_quality_format((vl_str_t) { declen[3], dec[3] },
+                                         version, req, err);
+            }
+            return rc;
+        }
+    }
+
+    req->kind = VL_IIIF_BASE;
+    return iiif_identifier(pool, path, req, err);
+}
