@@ -1,3 +1,201 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_cli_t;
+/*
+ * cli: `vellum info FILE` and `vellum render FILE REQUEST [-o OUT]`, the
+ * request path (parser, planner, kernels, encoders) without FastCGI. One
+ * request per process: the pool and the source die before returning.
+ * Errors go to stderr as "vellum: <message>" with exit status 1.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "core/str.h"
+#include "encode/encode.h"
+#include "front/cli.h"
+#include "pixel/render.h"
+#include "proto/iiif.h"
+#include "proto/plan.h"
+#include "source/source.h"
+
+/* argv may start with the program name, the subcommand or both. */
+static int
+cli_first_arg(int argc, char **argv, const char *cmd)
+{
+    int i = argc > 0 ? 1 : 0;
+
+    if (argc > 0 && strcmp(argv[0], cmd) != 0 && i < argc
+        && strcmp(argv[i], cmd) == 0)
+    {
+        i++;
+    }
+    return i;
+}
+
+int
+vl_cli_info(int argc, char **argv)
+{
+    vl_err_t     err = { 0 };
+    vl_source_t *src;
+    int          i = cli_first_arg(argc, argv, "info");
+
+    if (argc - i != 1) {
+        fprintf(stderr, "usage: vellum info FILE\n");
+        return 2;
+    }
+    src = vl_source_open_path(argv[i], &err);
+    if (src == NULL) {
+        fprintf(stderr, "vellum: %s\n", err.msg);
+        return 1;
+    }
+    vl_source_describe(src, stdout);
+    vl_source_put(NULL, src);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+cli_put_source(void *data)
+{
+    vl_source_put(NULL, data);
+}
+
+static int
+cli_write(const char *out, const vl_sink_t *sink, vl_err_t *err)
+{
+    FILE *f = out == NULL || strcmp(out, "-") == 0 ? stdout
+                                                   : fopen(out, "wb");
+    int   bad;
+
+    if (f == NULL) {
+        return vl_err_set(err, VL_EIO, "cannot create the output file");
+    }
+    bad = fwrite(sink->data, 1, sink->len, f) != sink->len;
+    bad |= (f == stdout ? fflush(f) : fclose(f)) != 0;
+    if (bad) {
+        return vl_err_set(err, VL_EIO, "cannot write the output");
+    }
+    return VL_OK;
+}
+
+static int
+cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
+           const char *request, int version, const char *out, vl_err_t *err)
+{
+    vl_iiif_req_t    ir;
+    vl_limits_t      limits;
+    vl_plan_t        plan;
+    vl_render_opts_t ro;
+    vl_sink_t       *sink = vl_pool_alloc(pool, sizeof(*sink));
+    vl_source_t     *src;
+    char            *path = vl_pool_printf(pool, "x/%s", request);
+    int              rc;
+
+    if (path == NULL || sink == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    if ((rc = vl_iiif_parse(pool, vl_str_from(path), version, &ir, err))
+        != VL_OK)
+    {
+        return rc;
+    }
+    if (ir.kind != VL_IIIF_IMAGE) {
+        return vl_err_set(err, VL_EBADREQ,
+                          "expected region/size/rotation/quality.format");
+    }
+    if ((src = vl_source_open_path(file, err)) == NULL) {
+        return err->code;
+    }
+    if (vl_pool_cleanup_add(pool, cli_put_source, src) != 0) {
+        vl_source_put(NULL, src);
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    memset(&limits, 0, sizeof(limits));
+    limits.max_width = vl_conf_max_width(conf);
+    limits.max_height = limits.max_width;
+    limits.max_area = vl_conf_max_area(conf);
+    limits.allow_upscaling = conf->allow_upscaling != 0;
+    limits.oversample = conf->level_oversample >= 1.0
+                        ? conf->level_oversample : 1.0;
+    if ((rc = vl_plan_build(pool, &ir, &vl_source_info(src)->geom, &limits,
+                            &plan, err)) != VL_OK)
+    {
+        return rc;
+    }
+    if (!vl_format_supported(plan.format)) {
+        return vl_err_set(err, VL_EBADREQ, "format %s is not supported",
+                          vl_format_ext(plan.format));
+    }
+    memset(&ro, 0, sizeof(ro));
+    ro.jpeg_quality = (int) conf->jpeg_quality;
+    ro.png_level = (int) conf->png_quality;
+    ro.interpolation = (int) conf->interpolation;
+    ro.max_icc = conf->max_icc;
+    if ((rc = vl_sink_init(sink, pool,
+                           (size_t) conf->max_response_size * 1024 * 1024,
+                           err)) != VL_OK
+        || (rc = vl_render(pool, src, &plan, &ro, sink, err)) != VL_OK)
+    {
+        return rc;
+    }
+    return cli_write(out, sink, err);
+}
+
+int
+vl_cli_render(int argc, char **argv)
+{
+    const char *file = NULL, *request = NULL, *out = NULL;
+    vl_err_t    err = { 0 };
+    vl_conf_t  *conf;
+    vl_pool_t  *pool;
+    long        version = 0;
+    int         rc;
+
+    for (int i = cli_first_arg(argc, argv, "render"); i < argc; i++) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
+            if (vl_parse_long(argv[++i], 2, 3, &version) != 0) {
+                fprintf(stderr, "vellum: --version must be 2 or 3\n");
+                return 2;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            file = request = NULL;
+            break;
+        } else if (file == NULL) {
+            file = argv[i];
+        } else if (request == NULL) {
+            request = argv[i];
+        } else {
+            file = request = NULL;
+            break;
+        }
+    }
+    if (file == NULL || request == NULL) {
+        fprintf(stderr, "usage: vellum render FILE "
+                "'region/size/rotation/quality.format' [-o OUT] "
+                "[--version 2|3]\n");
+        return 2;
+    }
+    if ((conf = vl_conf_load(NULL, stderr, &err)) == NULL) {
+        fprintf(stderr, "vellum: %s\n", err.msg);
+        return 1;
+    }
+    if ((pool = vl_pool_create(16384)) == NULL) {
+        vl_conf_free(conf);
+        fprintf(stderr, "vellum: out of memory\n");
+        return 1;
+    }
+    rc = cli_render(pool, conf, file, request,
+                    version != 0 ? (int) version : (int) conf->iiif_version,
+                    out, &err);
+    vl_pool_destroy(pool);
+    vl_conf_free(conf);
+    if (rc != VL_OK) {
+        fprintf(stderr, "vellum: %s\n", err.msg);
+        return 1;
+    }
+    return 0;
+}

@@ -1,3 +1,589 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_handler_t;
+/*
+ * handler: routes one request (image, info.json, base URI 303, OPTIONS) and
+ * fills the response: status from the one error table, CORS, Link, caching
+ * headers, ETag and conditional requests, one-line error bodies. All
+ * request memory is in the pool; source handles go back to the per-worker
+ * cache through a pool cleanup. The vl_app_t is read-only once built.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "encode/encode.h"
+#include "front/handler.h"
+#include "pixel/render.h"
+#include "proto/iiif.h"
+#include "proto/info.h"
+#include "proto/plan.h"
+
+#define HANDLER_CTX2 "http://iiif.io/api/image/2/context.json"
+#define HANDLER_CTX3 "http://iiif.io/api/image/3/context.json"
+#define HANDLER_LD_V2 \
+    "application/ld+json;profile=\"" HANDLER_CTX2 "\""
+#define HANDLER_LD_V3 \
+    "application/ld+json;profile=\"" HANDLER_CTX3 "\""
+#define HANDLER_PROFILE_V2 "http://iiif.io/api/image/2/level2.json"
+#define HANDLER_PROFILE_V3 "http://iiif.io/api/image/3/level2.json"
+
+typedef struct {
+    vl_source_cache_t *cache;
+    vl_source_t       *src;
+} handler_lease_t;
+
+vl_app_t *
+vl_app_new(const vl_conf_t *conf, vl_err_t *err)
+{
+    vl_app_t *app = calloc(1, sizeof(*app));
+
+    if (app == NULL) {
+        vl_err_set(err, VL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    app->conf = conf;
+    app->sources = vl_source_cache_new(conf->max_metadata_cache_size);
+    if (app->sources == NULL) {
+        free(app);
+        vl_err_set(err, VL_ENOMEM, "cannot create the image handle cache");
+        return NULL;
+    }
+    return app;
+}
+
+void
+vl_app_free(vl_app_t *app)
+{
+    if (app == NULL) {
+        return;
+    }
+    vl_source_cache_free(app->sources);
+    free(app);
+}
+
+static int
+handler_has(const char *s)
+{
+    return s != NULL && s[0] != '\0';
+}
+
+/* An error response: status from the table, one line of text, no
+ * Cache-Control (CORS was added on entry). */
+static void
+handler_error(vl_http_resp_t *resp, vl_pool_t *pool, const vl_err_t *err)
+{
+    vl_status_t code = err->code == VL_OK ? VL_EINTERNAL : err->code;
+    const char *msg = err->msg[0] != '\0' ? err->msg : "internal error";
+    char       *copy = vl_pool_strdup(pool, msg);
+
+    resp->body = NULL;
+    resp->body_len = 0;
+    vl_http_resp_text(resp, pool, vl_status_http(code),
+                      copy != NULL ? copy : "internal error");
+}
+
+static void
+handler_fail(vl_http_resp_t *resp, vl_pool_t *pool, vl_status_t code,
+             const char *msg)
+{
+    vl_err_t err = { 0 };
+
+    vl_err_set(&err, code, "%s", msg);
+    handler_error(resp, pool, &err);
+}
+
+/* API version: forced by the web server, else the Accept profile, else
+ * IIIF_VERSION. */
+static int
+handler_version(const vl_app_t *app, const vl_http_req_t *req)
+{
+    if (req->version_hint == 2 || req->version_hint == 3) {
+        return req->version_hint;
+    }
+    if (req->accept != NULL) {
+        if (strstr(req->accept, HANDLER_CTX3) != NULL) {
+            return 3;
+        }
+        if (strstr(req->accept, HANDLER_CTX2) != NULL) {
+            return 2;
+        }
+    }
+    return app->conf->iiif_version == 2 ? 2 : 3;
+}
+
+/* The first element of a comma-separated forwarded header, trimmed. */
+static const char *
+handler_first(vl_pool_t *pool, const char *v)
+{
+    size_t n;
+
+    while (*v == ' ' || *v == '\t') {
+        v++;
+    }
+    n = strcspn(v, ", \t");
+    return vl_pool_strndup(pool, v, n);
+}
+
+static char *
+handler_strip_slash(char *s)
+{
+    size_t n = strlen(s);
+
+    while (n > 0 && s[n - 1] == '/') {
+        s[--n] = '\0';
+    }
+    return s;
+}
+
+/* The public base URI of the image ("id"): X-IIIF-ID, else BASE_URL + the
+ * encoded identifier, else scheme://host[prefix] + the request path up to
+ * and including the identifier (or the script path + "?IIIF=" + identifier
+ * when the path is not in REQUEST_URI). The identifier stays encoded as
+ * sent. */
+static char *
+handler_id_uri(const vl_app_t *app, const vl_http_req_t *req,
+               const vl_iiif_req_t *ir, vl_pool_t *pool)
+{
+    const char *base = app->conf->base_url;
+    const char *scheme, *host, *prefix = "", *uri = req->request_uri;
+    char       *id;
+    size_t      off, tail, ulen;
+
+    if (handler_has(req->x_iiif_id)) {
+        id = vl_pool_strdup(pool, req->x_iiif_id);
+        return id != NULL ? handler_strip_slash(id) : NULL;
+    }
+    if (handler_has(base)) {
+        size_t n = strlen(base);
+
+        return vl_pool_printf(pool, "%s%s%.*s", base,
+                              base[n - 1] == '/' ? "" : "/",
+                              (int) ir->id_raw.len, ir->id_raw.data);
+    }
+    scheme = handler_has(req->fwd_proto) ? handler_first(pool, req->fwd_proto)
+             : handler_has(req->scheme) ? req->scheme : "http";
+    host = handler_has(req->fwd_host) ? handler_first(pool, req->fwd_host)
+           : handler_has(req->host) ? req->host : "localhost";
+    if (scheme == NULL || host == NULL) {
+        return NULL;
+    }
+    if (handler_has(req->fwd_prefix)) {
+        char *p = vl_pool_strdup(pool, req->fwd_prefix);
+
+        if (p == NULL) {
+            return NULL;
+        }
+        prefix = handler_strip_slash(p);
+    }
+    /* what follows the identifier in the IIIF path ("/info.json",
+     * "/full/max/0/default.jpg" or nothing) is cut from REQUEST_URI */
+    if (uri != NULL && ir->id_raw.data >= req->iiif.data
+        && ir->id_raw.data + ir->id_raw.len <= req->iiif.data + req->iiif.len)
+    {
+        off = (size_t) (ir->id_raw.data - req->iiif.data);
+        tail = req->iiif.len - off - ir->id_raw.len;
+        ulen = strlen(uri);
+        if (ulen >= tail + ir->id_raw.len
+            && memcmp(uri + ulen - tail, ir->id_raw.data + ir->id_raw.len,
+                      tail) == 0
+            && memcmp(uri + ulen - tail - ir->id_raw.len, ir->id_raw.data,
+                      ir->id_raw.len) == 0)
+        {
+            return vl_pool_printf(pool, "%s://%s%s%s%.*s", scheme, host,
+                                  prefix, uri[0] == '/' ? "" : "/",
+                                  (int) (ulen - tail), uri);
+        }
+    }
+    /* a script URI with the path in the query (iipsrv style):
+     * http://host/fcgi-bin/vellum?IIIF={id} */
+    if (uri != NULL && uri[0] == '/' && req->query != NULL
+        && strstr(req->query, "IIIF=") != NULL)
+    {
+        return vl_pool_printf(pool, "%s://%s%s%s?IIIF=%.*s", scheme, host,
+                              prefix, uri, (int) ir->id_raw.len,
+                              ir->id_raw.data);
+    }
+    return vl_pool_printf(pool, "%s://%s%s/%.*s", scheme, host, prefix,
+                          (int) ir->id_raw.len, ir->id_raw.data);
+}
+
+static void
+handler_lease_put(void *data)
+{
+    handler_lease_t *lease = data;
+
+    vl_source_put(lease->cache, lease->src);
+}
+
+/* Check a source out; it goes back when the pool dies. */
+static vl_source_t *
+handler_source(vl_app_t *app, const vl_iiif_req_t *ir, vl_pool_t *pool,
+               vl_err_t *err)
+{
+    handler_lease_t *lease = vl_pool_alloc(pool, sizeof(*lease));
+    vl_source_t     *src;
+
+    if (lease == NULL) {
+        vl_err_set(err, VL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    src = vl_source_get(app->sources, app->conf, ir->id, err);
+    if (src == NULL) {
+        return NULL;
+    }
+    lease->cache = app->sources;
+    lease->src = src;
+    if (vl_pool_cleanup_add(pool, handler_lease_put, lease) != 0) {
+        vl_source_put(app->sources, src);
+        vl_err_set(err, VL_ENOMEM, "out of memory");
+        return NULL;
+    }
+    return src;
+}
+
+/* FNV-1a, 64 bit */
+static uint64_t
+handler_fnv(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static uint64_t
+handler_fnv_str(uint64_t h, const char *s)
+{
+    /* the NUL separates fields */
+    return handler_fnv(h, s, strlen(s) + 1);
+}
+
+static uint64_t
+handler_fnv_file(const vl_file_id_t *f, int version)
+{
+    uint64_t  h = 14695981039346656037ULL;
+    long long v[5];
+
+    v[0] = (long long) f->dev;
+    v[1] = (long long) f->ino;
+    v[2] = f->size;
+    v[3] = f->mtime_ns;
+    v[4] = version;
+    return handler_fnv(h, v, sizeof(v));
+}
+
+/* 1 if an If-None-Match list names etag (weak comparison, "*" too). */
+static int
+handler_etag_match(const char *list, const char *etag)
+{
+    size_t elen = strlen(etag);
+    const char *p = list;
+
+    while (*p != '\0') {
+        const char *end;
+        size_t      n;
+
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (*p == '*') {
+            return 1;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        end = p;
+        if (*end == '"') {
+            end = strchr(end + 1, '"');
+            end = end != NULL ? end + 1 : p + strlen(p);
+        } else {
+            end += strcspn(end, ", \t");
+        }
+        n = (size_t) (end - p);
+        if (n == elen && memcmp(p, etag, n) == 0) {
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+/* 1 if the request's conditionals say the client has this version. */
+static int
+handler_not_modified(const vl_http_req_t *req, const char *etag,
+                     long long mtime)
+{
+    if (req->if_none_match != NULL) {
+        return handler_etag_match(req->if_none_match, etag);
+    }
+    if (req->if_modified_since != NULL) {
+        long long t = vl_http_date_parse(req->if_modified_since);
+
+        return t >= 0 && t >= mtime;
+    }
+    return 0;
+}
+
+/* Headers shared by 200 and 304 responses of images and info.json. */
+static void
+handler_cache_headers(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
+                      const char *etag, long long mtime)
+{
+    char date[64];
+
+    if (handler_has(app->conf->cache_control)) {
+        vl_http_header_add(resp, pool, "Cache-Control", "%s",
+                           app->conf->cache_control);
+    }
+    vl_http_date(mtime, date, sizeof(date));
+    vl_http_header_add(resp, pool, "Last-Modified", "%s", date);
+    vl_http_header_add(resp, pool, "ETag", "%s", etag);
+}
+
+static void
+handler_limits(const vl_conf_t *conf, vl_limits_t *l)
+{
+    memset(l, 0, sizeof(*l));
+    l->max_width = vl_conf_max_width(conf);
+    l->max_height = l->max_width;
+    l->max_area = vl_conf_max_area(conf);
+    l->allow_upscaling = conf->allow_upscaling != 0;
+    l->oversample = conf->level_oversample >= 1.0 ? conf->level_oversample
+                                                  : 1.0;
+}
+
+static const char *
+handler_info_type(const vl_http_req_t *req, int version)
+{
+    const char *a = req->accept;
+    int         ld = a != NULL && strstr(a, "application/ld+json") != NULL;
+    int         js = a != NULL && strstr(a, "application/json") != NULL;
+
+    if (version == 2) {
+        return ld ? HANDLER_LD_V2 : "application/json";
+    }
+    return js && !ld ? "application/json" : HANDLER_LD_V3;
+}
+
+static void
+handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
+             vl_pool_t *pool, const vl_iiif_req_t *ir, int version)
+{
+    const vl_conf_t        *conf = app->conf;
+    const vl_source_info_t *si;
+    vl_source_t            *src;
+    vl_limits_t             limits;
+    vl_info_opts_t          o;
+    vl_err_t                err = { 0 };
+    const char             *type = handler_info_type(req, version);
+    char                   *id, *json, etag[24];
+    size_t                  len;
+    long long               mtime;
+    uint64_t                h;
+
+    if ((id = handler_id_uri(app, req, ir, pool)) == NULL) {
+        handler_fail(resp, pool, VL_ENOMEM, "out of memory");
+        return;
+    }
+    if ((src = handler_source(app, ir, pool, &err)) == NULL) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    si = vl_source_info(src);
+    mtime = si->file.mtime_ns / 1000000000LL;
+    h = handler_fnv_file(&si->file, version);
+    h = handler_fnv_str(h, id);
+    h = handler_fnv_str(h, type);
+    snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long) h);
+
+    vl_http_header_add(resp, pool, "Vary", "Accept");
+    if (handler_not_modified(req, etag, mtime)) {
+        resp->status = 304;
+        handler_cache_headers(app, resp, pool, etag, mtime);
+        return;
+    }
+    handler_limits(conf, &limits);
+    memset(&o, 0, sizeof(o));
+    o.version = version;
+    o.id = id;
+    o.src = si;
+    o.limits = &limits;
+    o.cors = handler_has(conf->cors);
+    o.rights = vl_info_is_uri(si->rights) ? si->rights
+               : vl_info_is_uri(conf->copyright) ? conf->copyright : NULL;
+    if (vl_info_json(pool, &o, &json, &len, &err) != VL_OK) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    resp->status = 200;
+    resp->body = (const unsigned char *) json;
+    resp->body_len = len;
+    vl_http_header_add(resp, pool, "Content-Type", "%s", type);
+    vl_http_header_add(resp, pool, "Link", "<%s>;rel=\"profile\"",
+                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3);
+    handler_cache_headers(app, resp, pool, etag, mtime);
+}
+
+static void
+handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
+              vl_pool_t *pool, const vl_iiif_req_t *ir, int version)
+{
+    const vl_conf_t        *conf = app->conf;
+    const vl_source_info_t *si;
+    vl_source_t            *src;
+    vl_limits_t             limits;
+    vl_plan_t               plan;
+    vl_render_opts_t        ro;
+    vl_sink_t              *sink;
+    vl_err_t                err = { 0 };
+    char                   *id, etag[24];
+    long long               mtime;
+    uint64_t                h;
+    long                    q[3];
+
+    if ((src = handler_source(app, ir, pool, &err)) == NULL) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    si = vl_source_info(src);
+    handler_limits(conf, &limits);
+    if (vl_plan_build(pool, ir, &si->geom, &limits, &plan, &err) != VL_OK) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    if (!vl_format_supported(plan.format)) {
+        vl_err_set(&err, VL_EBADREQ, "format %s is not supported",
+                   vl_format_ext(plan.format));
+        handler_error(resp, pool, &err);
+        return;
+    }
+    if ((id = handler_id_uri(app, req, ir, pool)) == NULL) {
+        handler_fail(resp, pool, VL_ENOMEM, "out of memory");
+        return;
+    }
+    mtime = si->file.mtime_ns / 1000000000LL;
+    h = handler_fnv_file(&si->file, version);
+    h = handler_fnv_str(h, plan.canonical);
+    q[0] = conf->jpeg_quality;
+    q[1] = conf->png_quality;
+    q[2] = conf->interpolation;
+    h = handler_fnv(h, q, sizeof(q));
+    snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long) h);
+
+    if (handler_not_modified(req, etag, mtime)) {
+        resp->status = 304;
+        handler_cache_headers(app, resp, pool, etag, mtime);
+        return;
+    }
+    memset(&ro, 0, sizeof(ro));
+    ro.jpeg_quality = (int) conf->jpeg_quality;
+    ro.png_level = (int) conf->png_quality;
+    ro.interpolation = (int) conf->interpolation;
+    ro.max_icc = conf->max_icc;
+    /* the sink's cleanup refers to it: it lives in the pool */
+    if ((sink = vl_pool_alloc(pool, sizeof(*sink))) == NULL) {
+        handler_fail(resp, pool, VL_ENOMEM, "out of memory");
+        return;
+    }
+    if (vl_sink_init(sink, pool,
+                     (size_t) conf->max_response_size * 1024 * 1024, &err)
+            != VL_OK
+        || vl_render(pool, src, &plan, &ro, sink, &err) != VL_OK)
+    {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    resp->status = 200;
+    resp->cache = "miss";
+    resp->body = sink->data;
+    resp->body_len = sink->len;
+    vl_http_header_add(resp, pool, "Content-Type", "%s",
+                       vl_format_mime(plan.format));
+    vl_http_header_add(resp, pool, "Link",
+                       "<%s>;rel=\"profile\", <%s/%s>;rel=\"canonical\"",
+                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3,
+                       id, plan.canonical);
+    handler_cache_headers(app, resp, pool, etag, mtime);
+}
+
+static void
+handler_base(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
+             vl_pool_t *pool, const vl_iiif_req_t *ir)
+{
+    char *id = handler_id_uri(app, req, ir, pool);
+
+    if (id == NULL
+        || vl_http_header_add(resp, pool, "Location", "%s/info.json", id)
+               != 0)
+    {
+        handler_fail(resp, pool, VL_ENOMEM, "out of memory");
+        return;
+    }
+    resp->status = 303;
+    resp->body = NULL;
+    resp->body_len = 0;
+}
+
+void
+vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
+          vl_pool_t *pool)
+{
+    const vl_conf_t *conf = app->conf;
+    vl_iiif_req_t    ir;
+    vl_err_t         err = { 0 };
+    int              version;
+
+    resp->cache = "-";
+    if (handler_has(conf->cors)) {
+        vl_http_header_add(resp, pool, "Access-Control-Allow-Origin", "%s",
+                           conf->cors);
+    }
+    switch (req->method) {
+    case VL_METHOD_GET:
+        break;
+    case VL_METHOD_HEAD:
+        resp->head_only = 1;
+        break;
+    case VL_METHOD_OPTIONS:
+        resp->status = 204;
+        vl_http_header_add(resp, pool, "Access-Control-Allow-Methods",
+                           "GET, HEAD, OPTIONS");
+        vl_http_header_add(resp, pool, "Access-Control-Allow-Headers",
+                           "Accept, If-None-Match, If-Modified-Since");
+        vl_http_header_add(resp, pool, "Access-Control-Max-Age", "86400");
+        vl_http_header_add(resp, pool, "Allow", "GET, HEAD, OPTIONS");
+        return;
+    default:
+        vl_http_header_add(resp, pool, "Allow", "GET, HEAD, OPTIONS");
+        handler_fail(resp, pool, VL_EMETHOD, "method not allowed");
+        return;
+    }
+    if (!req->has_iiif) {
+        handler_fail(resp, pool, VL_EBADREQ, "no IIIF request");
+        return;
+    }
+    version = handler_version(app, req);
+    if (vl_iiif_parse(pool, req->iiif, version, &ir, &err) != VL_OK) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    switch (ir.kind) {
+    case VL_IIIF_BASE:
+        handler_base(app, req, resp, pool, &ir);
+        break;
+    case VL_IIIF_INFO:
+        handler_info(app, req, resp, pool, &ir, version);
+        break;
+    default:
+        handler_image(app, req, resp, pool, &ir, version);
+        break;
+    }
+}

@@ -1,0 +1,969 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_handler: the whole request path in-process (no FastCGI). Crafted
+ * vl_http_req_t go through vl_handle over the fixtures in $VL_FIXTURES:
+ * routes, statuses, headers, info.json fields (parsed back with jansson),
+ * conditional requests, and pixel checks of PNG outputs (libpng).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <jansson.h>
+#include <png.h>
+
+#include "core/conf.h"
+#include "front/handler.h"
+#include "front/http.h"
+#include "fixture.h"
+
+#define CTX2 "http://iiif.io/api/image/2/context.json"
+#define CTX3 "http://iiif.io/api/image/3/context.json"
+#define HOST "http://example.org/iiif/"
+
+/* one application per configuration under test */
+enum { APP_DEFAULT, APP_NOUP, APP_BASE, APP_NOCORS, APP_SMALL, APP_COUNT };
+
+static vl_app_t  *apps[APP_COUNT];
+static vl_conf_t *confs[APP_COUNT];
+static char       root[4096];
+
+typedef struct {
+    vl_pool_t     *pool;
+    vl_http_req_t  req;
+    vl_http_resp_t resp;
+} hx_t;
+
+static int
+group_setup(void **state)
+{
+    static const char *extra[APP_COUNT] = {
+        [APP_DEFAULT] = NULL,
+        [APP_NOUP] = "ALLOW_UPSCALING=0",
+        [APP_BASE] = "BASE_URL=https://images.example.org/iiif",
+        [APP_NOCORS] = "CORS=",
+        [APP_SMALL] = "MAX_CVT=300",
+    };
+    char prefix[4200];
+
+    (void) state;
+    snprintf(root, sizeof(root), "%s", vl_fx_path(""));
+    if (root[0] != '\0' && root[strlen(root) - 1] == '/') {
+        root[strlen(root) - 1] = '\0';
+    }
+    snprintf(prefix, sizeof(prefix), "FILESYSTEM_PREFIX=%s", root);
+    for (int i = 0; i < APP_COUNT; i++) {
+        char    *envp[4] = { prefix, "LOGFILE=stderr", NULL, NULL };
+        vl_err_t err = { 0 };
+
+        envp[2] = (char *) extra[i];
+        confs[i] = vl_conf_load_env(NULL, envp, NULL, &err);
+        if (confs[i] == NULL) {
+            fprintf(stderr, "conf: %s\n", err.msg);
+            return -1;
+        }
+        apps[i] = vl_app_new(confs[i], &err);
+        if (apps[i] == NULL) {
+            fprintf(stderr, "app: %s\n", err.msg);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    (void) state;
+    for (int i = 0; i < APP_COUNT; i++) {
+        vl_app_free(apps[i]);
+        vl_conf_free(confs[i]);
+    }
+    return 0;
+}
+
+/* A GET of "/iiif/" + path on http://example.org. */
+static void
+hx_init(hx_t *x, const char *path)
+{
+    memset(x, 0, sizeof(*x));
+    x->pool = vl_pool_create(8192);
+    assert_non_null(x->pool);
+    x->req.method = VL_METHOD_GET;
+    x->req.method_name = "GET";
+    if (path != NULL) {
+        x->req.iiif = vl_str_from(path);
+        x->req.has_iiif = 1;
+        x->req.request_uri = vl_pool_printf(x->pool, "/iiif/%s", path);
+    } else {
+        x->req.request_uri = "/";
+    }
+    x->req.query = "";
+    x->req.scheme = "http";
+    x->req.host = "example.org";
+    x->req.reqid = "test";
+    vl_http_resp_init(&x->resp);
+}
+
+static void
+hx_run(hx_t *x, int app)
+{
+    vl_handle(apps[app], &x->req, &x->resp, x->pool);
+}
+
+static void
+hx_done(hx_t *x)
+{
+    vl_pool_destroy(x->pool);
+}
+
+static const char *
+hx_header(const hx_t *x, const char *name)
+{
+    return vl_http_header_get(&x->resp, name);
+}
+
+static void
+assert_header(const hx_t *x, const char *name, const char *want)
+{
+    const char *v = hx_header(x, name);
+
+    if (v == NULL || strcmp(v, want) != 0) {
+        fail_msg("%s: got \"%s\", want \"%s\"", name, v ? v : "(none)", want);
+    }
+}
+
+/* One status for a GET of path on app. */
+static int
+status_of(int app, const char *path)
+{
+    hx_t x;
+    int  st;
+
+    hx_init(&x, path);
+    hx_run(&x, app);
+    st = x.resp.status;
+    hx_done(&x);
+    return st;
+}
+
+static json_t *
+hx_json(const hx_t *x)
+{
+    json_error_t je;
+    json_t      *doc;
+
+    assert_non_null(x->resp.body);
+    doc = json_loadb((const char *) x->resp.body, x->resp.body_len,
+                     JSON_PRESERVE_ORDER, &je);
+    if (doc == NULL) {
+        fail_msg("info.json does not parse: %s", je.text);
+    }
+    return doc;
+}
+
+static const char *
+jstr(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    assert_true(json_is_string(v));
+    return json_string_value(v);
+}
+
+static long long
+jint(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+/* The array of strings equals want[0..n). */
+static void
+assert_strings(json_t *arr, const char *const *want, size_t n)
+{
+    assert_true(json_is_array(arr));
+    assert_int_equal(json_array_size(arr), n);
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_array_get(arr, i);
+
+        assert_true(json_is_string(v));
+        assert_string_equal(json_string_value(v), want[i]);
+    }
+}
+
+static int
+has_string(json_t *arr, const char *s)
+{
+    size_t  i;
+    json_t *v;
+
+    json_array_foreach(arr, i, v) {
+        if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static long long
+fixture_mtime(const char *name)
+{
+    struct stat st;
+
+    assert_int_equal(stat(vl_fx_path(name), &st), 0);
+    return (long long) st.st_mtime;
+}
+
+/* Decoded PNG body: 8-bit, bands as stored (1-4). */
+typedef struct {
+    uint32_t       w, h;
+    int            bands;
+    unsigned char *px;
+} png_pix_t;
+
+static void
+png_decode(const hx_t *x, png_pix_t *out)
+{
+    png_image img;
+
+    memset(&img, 0, sizeof(img));
+    img.version = PNG_IMAGE_VERSION;
+    assert_int_equal(x->resp.status, 200);
+    assert_string_equal(hx_header(x, "Content-Type"), "image/png");
+    assert_true(png_image_begin_read_from_memory(&img, x->resp.body,
+                                                 x->resp.body_len) != 0);
+    out->bands = (int) PNG_IMAGE_PIXEL_CHANNELS(img.format);
+    img.format = out->bands == 1 ? PNG_FORMAT_GRAY
+                 : out->bands == 2 ? PNG_FORMAT_GA
+                 : out->bands == 3 ? PNG_FORMAT_RGB : PNG_FORMAT_RGBA;
+    out->w = img.width;
+    out->h = img.height;
+    out->px = malloc(PNG_IMAGE_SIZE(img));
+    assert_non_null(out->px);
+    assert_true(png_image_finish_read(&img, NULL, out->px, 0, NULL) != 0);
+}
+
+static uint8_t
+png_at(const png_pix_t *p, uint32_t x, uint32_t y, int band)
+{
+    return p->px[((size_t) y * p->w + x) * (size_t) p->bands + (size_t) band];
+}
+
+/* ------------------------------------------------------------ routes */
+
+static void
+test_options(void **state)
+{
+    hx_t x;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    x.req.method = VL_METHOD_OPTIONS;
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 204);
+    assert_header(&x, "Access-Control-Allow-Origin", "*");
+    assert_header(&x, "Access-Control-Allow-Methods", "GET, HEAD, OPTIONS");
+    assert_header(&x, "Access-Control-Allow-Headers",
+                  "Accept, If-None-Match, If-Modified-Since");
+    assert_header(&x, "Access-Control-Max-Age", "86400");
+    assert_int_equal(x.resp.body_len, 0);
+    hx_done(&x);
+}
+
+static void
+test_method_not_allowed(void **state)
+{
+    hx_t x;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    x.req.method = VL_METHOD_OTHER;
+    x.req.method_name = "POST";
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 405);
+    assert_header(&x, "Allow", "GET, HEAD, OPTIONS");
+    assert_header(&x, "Access-Control-Allow-Origin", "*");
+    assert_null(hx_header(&x, "Cache-Control"));
+    hx_done(&x);
+}
+
+static void
+test_no_iiif(void **state)
+{
+    hx_t x;
+
+    (void) state;
+    hx_init(&x, NULL);
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 400);
+    assert_int_equal(x.resp.body_len, strlen("no IIIF request\n"));
+    assert_memory_equal(x.resp.body, "no IIIF request\n", x.resp.body_len);
+    assert_non_null(x.resp.errmsg);
+    hx_done(&x);
+}
+
+static void
+test_base_redirect(void **state)
+{
+    hx_t x;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif");
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 303);
+    assert_header(&x, "Location", HOST "rgb-deflate.tif/info.json");
+    hx_done(&x);
+
+    hx_init(&x, "sub%2Fdir%2Fnested.tif");
+    hx_run(&x, APP_BASE);
+    assert_int_equal(x.resp.status, 303);
+    assert_header(&x, "Location", "https://images.example.org/iiif/"
+                  "sub%2Fdir%2Fnested.tif/info.json");
+    hx_done(&x);
+}
+
+/* ------------------------------------------------------------ info.json */
+
+static void
+test_info_v3(void **state)
+{
+    static const char *const features[] = {
+        "regionByPct", "regionByPx", "regionSquare", "sizeByW", "sizeByH",
+        "sizeByPct", "sizeByWh", "sizeByConfinedWh", "sizeUpscaling",
+        "rotationBy90s", "rotationArbitrary", "mirroring", "baseUriRedirect",
+        "cors", "jsonldMediaType", "profileLinkHeader", "canonicalLinkHeader"
+    };
+    static const char *const qualities[] = { "color", "gray", "bitonal" };
+    static const char *const formats[] = { "png" };
+    hx_t        x;
+    json_t     *doc, *sizes, *tiles, *t, *sf;
+    const char *etag;
+    char        date[64];
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 200);
+    assert_header(&x, "Content-Type",
+                  "application/ld+json;profile=\"" CTX3 "\"");
+    assert_header(&x, "Access-Control-Allow-Origin", "*");
+    assert_header(&x, "Vary", "Accept");
+    assert_header(&x, "Cache-Control", "max-age=86400");
+    assert_non_null(strstr(hx_header(&x, "Link"),
+                           "<http://iiif.io/api/image/3/level2.json>;"
+                           "rel=\"profile\""));
+    vl_http_date(fixture_mtime("rgb-deflate.tif"), date, sizeof(date));
+    assert_header(&x, "Last-Modified", date);
+    etag = hx_header(&x, "ETag");
+    assert_non_null(etag);
+    assert_int_equal(strlen(etag), 18);
+    assert_true(etag[0] == '"' && etag[17] == '"');
+    assert_int_equal(strspn(etag + 1, "0123456789abcdef"), 16);
+
+    doc = hx_json(&x);
+    assert_string_equal(json_object_iter_key(json_object_iter(doc)),
+                        "@context");
+    assert_string_equal(jstr(doc, "@context"), CTX3);
+    assert_string_equal(jstr(doc, "id"), HOST "rgb-deflate.tif");
+    assert_string_equal(jstr(doc, "type"), "ImageService3");
+    assert_string_equal(jstr(doc, "protocol"), "http://iiif.io/api/image");
+    assert_string_equal(jstr(doc, "profile"), "level2");
+    assert_int_equal(jint(doc, "width"), 1001);
+    assert_int_equal(jint(doc, "height"), 737);
+    assert_int_equal(jint(doc, "maxWidth"), 5000);
+    assert_int_equal(jint(doc, "maxHeight"), 5000);
+    assert_int_equal(jint(doc, "maxArea"), 25000000);
+
+    sizes = json_object_get(doc, "sizes");
+    assert_int_equal(json_array_size(sizes), 2);
+    assert_int_equal(jint(json_array_get(sizes, 0), "width"), 251);
+    assert_int_equal(jint(json_array_get(sizes, 0), "height"), 185);
+    assert_int_equal(jint(json_array_get(sizes, 1), "width"), 501);
+    assert_int_equal(jint(json_array_get(sizes, 1), "height"), 369);
+
+    tiles = json_object_get(doc, "tiles");
+    assert_int_equal(json_array_size(tiles), 1);
+    t = json_array_get(tiles, 0);
+    assert_int_equal(jint(t, "width"), 256);
+    assert_int_equal(jint(t, "height"), 256);
+    sf = json_object_get(t, "scaleFactors");
+    assert_int_equal(json_array_size(sf), 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(json_integer_value(json_array_get(sf, i)), 1 << i);
+    }
+    assert_strings(json_object_get(doc, "extraQualities"), qualities, 3);
+    assert_strings(json_object_get(doc, "extraFormats"), formats, 1);
+    assert_strings(json_object_get(doc, "extraFeatures"), features,
+                   sizeof(features) / sizeof(features[0]));
+    assert_null(json_object_get(doc, "rights"));
+    json_decref(doc);
+    hx_done(&x);
+}
+
+static void
+test_info_v2(void **state)
+{
+    static const char *const formats[] = { "jpg", "png" };
+    static const char *const qualities[] = { "default", "color", "gray",
+                                             "bitonal" };
+    hx_t    x;
+    json_t *doc, *profile, *desc;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    x.req.version_hint = 2;
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 200);
+    assert_header(&x, "Content-Type", "application/json");
+    assert_non_null(strstr(hx_header(&x, "Link"),
+                           "<http://iiif.io/api/image/2/level2.json>;"
+                           "rel=\"profile\""));
+    doc = hx_json(&x);
+    assert_string_equal(json_object_iter_key(json_object_iter(doc)),
+                        "@context");
+    assert_string_equal(jstr(doc, "@context"), CTX2);
+    assert_string_equal(jstr(doc, "@id"), HOST "rgb-deflate.tif");
+    assert_string_equal(jstr(doc, "protocol"), "http://iiif.io/api/image");
+    assert_int_equal(jint(doc, "width"), 1001);
+    assert_int_equal(jint(doc, "height"), 737);
+    assert_int_equal(json_array_size(json_object_get(doc, "sizes")), 2);
+    assert_int_equal(json_array_size(json_object_get(doc, "tiles")), 1);
+    profile = json_object_get(doc, "profile");
+    assert_int_equal(json_array_size(profile), 2);
+    assert_string_equal(json_string_value(json_array_get(profile, 0)),
+                        "http://iiif.io/api/image/2/level2.json");
+    desc = json_array_get(profile, 1);
+    assert_strings(json_object_get(desc, "formats"), formats, 2);
+    assert_strings(json_object_get(desc, "qualities"), qualities, 4);
+    assert_true(has_string(json_object_get(desc, "supports"),
+                           "sizeAboveFull"));
+    assert_true(has_string(json_object_get(desc, "supports"),
+                           "sizeByWhListed"));
+    assert_true(has_string(json_object_get(desc, "supports"), "cors"));
+    assert_false(has_string(json_object_get(desc, "supports"),
+                            "sizeUpscaling"));
+    assert_int_equal(jint(desc, "maxWidth"), 5000);
+    assert_int_equal(jint(desc, "maxArea"), 25000000);
+    assert_null(json_object_get(doc, "id"));
+    json_decref(doc);
+    hx_done(&x);
+}
+
+/* The version and media type chosen from the Accept header. */
+static void
+test_info_conneg(void **state)
+{
+    static const struct {
+        const char *accept;
+        int         hint;
+        const char *ctx;
+        const char *type;
+    } cases[] = {
+        { NULL, 0, CTX3, "application/ld+json;profile=\"" CTX3 "\"" },
+        { "application/json", 0, CTX3, "application/json" },
+        { "application/ld+json", 0, CTX3,
+          "application/ld+json;profile=\"" CTX3 "\"" },
+        { "application/ld+json;profile=\"" CTX2 "\"", 0, CTX2,
+          "application/ld+json;profile=\"" CTX2 "\"" },
+        { "application/json;profile=\"" CTX2 "\"", 0, CTX2,
+          "application/json" },
+        { "application/ld+json;profile=\"" CTX3 "\"", 2, CTX2,
+          "application/ld+json;profile=\"" CTX2 "\"" },
+        { NULL, 3, CTX3, "application/ld+json;profile=\"" CTX3 "\"" },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t    x;
+        json_t *doc;
+
+        hx_init(&x, "single.tif/info.json");
+        x.req.accept = cases[i].accept;
+        x.req.version_hint = cases[i].hint;
+        hx_run(&x, APP_DEFAULT);
+        assert_int_equal(x.resp.status, 200);
+        assert_header(&x, "Content-Type", cases[i].type);
+        doc = hx_json(&x);
+        assert_string_equal(jstr(doc, "@context"), cases[i].ctx);
+        json_decref(doc);
+        hx_done(&x);
+    }
+}
+
+/* The id URI: request path, %2F kept encoded, X-IIIF-ID, BASE_URL,
+ * forwarded headers. */
+static void
+test_info_ids(void **state)
+{
+    static const struct {
+        int         app;
+        const char *path;
+        const char *x_iiif_id, *proto, *host, *prefix;
+        const char *want;
+        long long   width;
+        const char *script;     /* REQUEST_URI of a ?IIIF= request */
+    } cases[] = {
+        { APP_DEFAULT, "sub%2Fdir%2Fnested.tif/info.json", NULL, NULL, NULL,
+          NULL, HOST "sub%2Fdir%2Fnested.tif", 333, NULL },
+        { APP_DEFAULT, "sub/dir/nested.tif/info.json", NULL, NULL, NULL,
+          NULL, HOST "sub/dir/nested.tif", 333, NULL },
+        { APP_DEFAULT, "a%252Fb.tif/info.json", NULL, NULL, NULL, NULL,
+          HOST "a%252Fb.tif", 333, NULL },
+        { APP_DEFAULT, "name%20with%20space.tif/info.json", NULL, NULL, NULL,
+          NULL, HOST "name%20with%20space.tif", 333, NULL },
+        { APP_DEFAULT, "single.tif/info.json", "https://ex.org/img/abc/",
+          NULL, NULL, NULL, "https://ex.org/img/abc", 333, NULL },
+        { APP_BASE, "sub%2Fdir%2Fnested.tif/info.json", NULL, NULL, NULL,
+          NULL, "https://images.example.org/iiif/sub%2Fdir%2Fnested.tif",
+          333, NULL },
+        { APP_DEFAULT, "single.tif/info.json", NULL, "https",
+          "pub.example.org", "/images/",
+          "https://pub.example.org/images/iiif/single.tif", 333, NULL },
+        { APP_DEFAULT, "single.tif/info.json", NULL, "https, http",
+          "pub.example.org:8443", NULL,
+          "https://pub.example.org:8443/iiif/single.tif", 333, NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/info.json", NULL, NULL, NULL, NULL,
+          HOST "rgb-deflate.tif", 1001, NULL },
+        { APP_DEFAULT, "sub%2Fdir%2Fnested.tif/info.json", NULL, NULL, NULL,
+          NULL,
+          "http://example.org/fcgi-bin/vellum?IIIF=sub%2Fdir%2Fnested.tif",
+          333, "/fcgi-bin/vellum" },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t    x;
+        json_t *doc;
+
+        hx_init(&x, cases[i].path);
+        x.req.x_iiif_id = cases[i].x_iiif_id;
+        x.req.fwd_proto = cases[i].proto;
+        x.req.fwd_host = cases[i].host;
+        x.req.fwd_prefix = cases[i].prefix;
+        if (cases[i].script != NULL) {
+            x.req.request_uri = cases[i].script;
+            x.req.query = vl_pool_printf(x.pool, "IIIF=%s", cases[i].path);
+        }
+        hx_run(&x, cases[i].app);
+        if (x.resp.status != 200) {
+            fail_msg("case %zu: status %d", i, x.resp.status);
+        }
+        doc = hx_json(&x);
+        assert_string_equal(jstr(doc, "id"), cases[i].want);
+        assert_int_equal(jint(doc, "width"), cases[i].width);
+        json_decref(doc);
+        hx_done(&x);
+    }
+}
+
+/* Limits, upscaling and CORS change what is advertised. */
+static void
+test_info_advertised(void **state)
+{
+    hx_t    x;
+    json_t *doc, *sizes;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    hx_run(&x, APP_NOUP);
+    doc = hx_json(&x);
+    assert_false(has_string(json_object_get(doc, "extraFeatures"),
+                            "sizeUpscaling"));
+    assert_true(has_string(json_object_get(doc, "extraFeatures"), "cors"));
+    json_decref(doc);
+    hx_done(&x);
+
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    hx_run(&x, APP_NOCORS);
+    assert_null(hx_header(&x, "Access-Control-Allow-Origin"));
+    doc = hx_json(&x);
+    assert_false(has_string(json_object_get(doc, "extraFeatures"), "cors"));
+    json_decref(doc);
+    hx_done(&x);
+
+    hx_init(&x, "rgb-deflate.tif/info.json");
+    hx_run(&x, APP_SMALL);
+    doc = hx_json(&x);
+    assert_int_equal(jint(doc, "maxWidth"), 300);
+    assert_int_equal(jint(doc, "maxHeight"), 300);
+    sizes = json_object_get(doc, "sizes");
+    assert_int_equal(json_array_size(sizes), 1);
+    assert_int_equal(jint(json_array_get(sizes, 0), "width"), 251);
+    json_decref(doc);
+    hx_done(&x);
+}
+
+/* ------------------------------------------------------------ images */
+
+static void
+test_image_crop(void **state)
+{
+    hx_t        x;
+    png_pix_t   p;
+    const char *link;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/10,20,100,50/max/0/default.png");
+    hx_run(&x, APP_DEFAULT);
+    png_decode(&x, &p);
+    assert_int_equal(p.w, 100);
+    assert_int_equal(p.h, 50);
+    assert_int_equal(p.bands, 3);
+    for (uint32_t y = 0; y < p.h; y++) {
+        for (uint32_t xx = 0; xx < p.w; xx++) {
+            for (int b = 0; b < 3; b++) {
+                if (png_at(&p, xx, y, b) != vl_fx_rgb(10 + xx, 20 + y, 0, b)) {
+                    fail_msg("pixel %u,%u band %d", xx, y, b);
+                }
+            }
+        }
+    }
+    free(p.px);
+    assert_string_equal(x.resp.cache, "miss");
+    assert_header(&x, "Access-Control-Allow-Origin", "*");
+    assert_header(&x, "Cache-Control", "max-age=86400");
+    assert_null(hx_header(&x, "Vary"));
+    assert_non_null(hx_header(&x, "ETag"));
+    assert_non_null(hx_header(&x, "Last-Modified"));
+    link = hx_header(&x, "Link");
+    assert_non_null(link);
+    assert_non_null(strstr(link, "<http://iiif.io/api/image/3/level2.json>;"
+                                 "rel=\"profile\""));
+    assert_non_null(strstr(link, "<" HOST "rgb-deflate.tif/10,20,100,50/"));
+    assert_non_null(strstr(link, "/0/default.png>;rel=\"canonical\""));
+    hx_done(&x);
+}
+
+/* The level-1 size read from level 1 unscaled: its own exact pattern. */
+static void
+test_image_level(void **state)
+{
+    hx_t      x;
+    png_pix_t p;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/full/501,369/0/default.png");
+    hx_run(&x, APP_DEFAULT);
+    png_decode(&x, &p);
+    assert_int_equal(p.w, 501);
+    assert_int_equal(p.h, 369);
+    for (uint32_t y = 0; y < p.h; y += 7) {
+        for (uint32_t xx = 0; xx < p.w; xx += 5) {
+            for (int b = 0; b < 3; b++) {
+                assert_int_equal(png_at(&p, xx, y, b),
+                                 vl_fx_rgb(xx, y, 1, b));
+            }
+        }
+    }
+    free(p.px);
+    hx_done(&x);
+}
+
+static void
+test_image_mirror_rotate(void **state)
+{
+    hx_t      x;
+    png_pix_t p;
+
+    (void) state;
+    hx_init(&x, "rgb-deflate.tif/300,200,64,32/max/!0/default.png");
+    hx_run(&x, APP_DEFAULT);
+    png_decode(&x, &p);
+    assert_int_equal(p.w, 64);
+    assert_int_equal(p.h, 32);
+    for (uint32_t y = 0; y < 32; y++) {
+        for (uint32_t xx = 0; xx < 64; xx++) {
+            for (int b = 0; b < 3; b++) {
+                assert_int_equal(png_at(&p, xx, y, b),
+                                 vl_fx_rgb(300 + 63 - xx, 200 + y, 0, b));
+            }
+        }
+    }
+    free(p.px);
+    hx_done(&x);
+
+    /* 90 degrees clockwise: out(x, y) = in(y, h - 1 - x) */
+    hx_init(&x, "rgb-deflate.tif/300,200,64,32/max/90/default.png");
+    hx_run(&x, APP_DEFAULT);
+    png_decode(&x, &p);
+    assert_int_equal(p.w, 32);
+    assert_int_equal(p.h, 64);
+    for (uint32_t y = 0; y < 64; y++) {
+        for (uint32_t xx = 0; xx < 32; xx++) {
+            for (int b = 0; b < 3; b++) {
+                assert_int_equal(png_at(&p, xx, y, b),
+                                 vl_fx_rgb(300 + y, 200 + 31 - xx, 0, b));
+            }
+        }
+    }
+    free(p.px);
+    hx_done(&x);
+}
+
+static void
+test_image_jpeg_and_head(void **state)
+{
+    hx_t   x, h;
+    size_t len;
+
+    (void) state;
+    hx_init(&x, "rgb-jpeg.tif/0,0,256,256/256,256/0/default.jpg");
+    hx_run(&x, APP_DEFAULT);
+    assert_int_equal(x.resp.status, 200);
+    assert_header(&x, "Content-Type", "image/jpeg");
+    assert_int_equal(x.resp.head_only, 0);
+    assert_true(x.resp.body_len > 100);
+    assert_int_equal(x.resp.body[0], 0xff);
+    assert_int_equal(x.resp.body[1], 0xd8);
+    len = x.resp.body_len;
+
+    hx_init(&h, "rgb-jpeg.tif/0,0,256,256/256,256/0/default.jpg");
+    h.req.method = VL_METHOD_HEAD;
+    h.req.method_name = "HEAD";
+    hx_run(&h, APP_DEFAULT);
+    assert_int_equal(h.resp.status, 200);
+    assert_int_equal(h.resp.head_only, 1);
+    assert_int_equal(h.resp.body_len, len);
+    assert_string_equal(hx_header(&h, "ETag"), hx_header(&x, "ETag"));
+    assert_string_equal(hx_header(&h, "Link"), hx_header(&x, "Link"));
+    assert_header(&h, "Content-Type", "image/jpeg");
+    hx_done(&h);
+    hx_done(&x);
+
+    hx_init(&h, "rgb-deflate.tif/info.json");
+    h.req.method = VL_METHOD_HEAD;
+    hx_run(&h, APP_DEFAULT);
+    assert_int_equal(h.resp.status, 200);
+    assert_int_equal(h.resp.head_only, 1);
+    assert_true(h.resp.body_len > 0);
+    hx_done(&h);
+}
+
+/* ETags differ by request, version and file. */
+static void
+test_etag_distinct(void **state)
+{
+    static const struct {
+        const char *path;
+        int         hint;
+    } cases[] = {
+        { "rgb-deflate.tif/full/64,/0/default.png", 3 },
+        { "rgb-deflate.tif/full/64,/0/default.png", 2 },
+        { "rgb-deflate.tif/full/65,/0/default.png", 3 },
+        { "rgb-lzw.tif/full/64,/0/default.png", 3 },
+        { "rgb-deflate.tif/full/64,/0/default.jpg", 3 },
+        { "rgb-deflate.tif/info.json", 3 },
+        { "rgb-deflate.tif/info.json", 2 },
+    };
+    char tags[sizeof(cases) / sizeof(cases[0])][32];
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t x;
+
+        hx_init(&x, cases[i].path);
+        x.req.version_hint = cases[i].hint;
+        hx_run(&x, APP_DEFAULT);
+        assert_int_equal(x.resp.status, 200);
+        assert_non_null(hx_header(&x, "ETag"));
+        snprintf(tags[i], sizeof(tags[i]), "%s", hx_header(&x, "ETag"));
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(tags[i], tags[j]);
+        }
+        hx_done(&x);
+    }
+}
+
+static void
+test_conditional(void **state)
+{
+    static const char *const paths[] = {
+        "rgb-deflate.tif/0,0,64,64/max/0/default.png",
+        "rgb-deflate.tif/info.json",
+    };
+
+    (void) state;
+    for (size_t i = 0; i < 2; i++) {
+        hx_t  x;
+        char  etag[64], lastmod[64], buf[256];
+        const struct {
+            const char *inm, *ims;
+            int         want;
+        } cases[] = {
+            { etag, NULL, 304 },
+            { buf, NULL, 304 },                       /* W/ + etag */
+            { "\"0000000000000000\"", NULL, 200 },
+            { "*", NULL, 304 },
+            { NULL, lastmod, 304 },
+            { NULL, "Sun, 06 Nov 1994 08:49:37 GMT", 200 },
+            { NULL, "not a date", 200 },
+            { "\"0000000000000000\"", lastmod, 200 }, /* INM wins */
+        };
+
+        hx_init(&x, paths[i]);
+        hx_run(&x, APP_DEFAULT);
+        assert_int_equal(x.resp.status, 200);
+        snprintf(etag, sizeof(etag), "%s", hx_header(&x, "ETag"));
+        snprintf(lastmod, sizeof(lastmod), "%s",
+                 hx_header(&x, "Last-Modified"));
+        hx_done(&x);
+
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+            snprintf(buf, sizeof(buf), "\"abc\", W/%s", etag);
+            hx_init(&x, paths[i]);
+            x.req.if_none_match = cases[c].inm;
+            x.req.if_modified_since = cases[c].ims;
+            hx_run(&x, APP_DEFAULT);
+            if (x.resp.status != cases[c].want) {
+                fail_msg("%s case %zu: status %d", paths[i], c,
+                         x.resp.status);
+            }
+            if (cases[c].want == 304) {
+                assert_int_equal(x.resp.body_len, 0);
+                assert_header(&x, "ETag", etag);
+                assert_header(&x, "Access-Control-Allow-Origin", "*");
+            }
+            hx_done(&x);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ errors */
+
+static void
+test_errors(void **state)
+{
+    static const struct {
+        int         app;
+        const char *path;
+        int         want;
+        const char *body;     /* exact body, or NULL */
+    } cases[] = {
+        { APP_DEFAULT, "missing.tif/info.json", 404, NULL },
+        { APP_DEFAULT, "missing.tif/full/max/0/default.jpg", 404, NULL },
+        { APP_DEFAULT, "not-an-image.tif/info.json", 415, NULL },
+        { APP_DEFAULT, "not-an-image.tif/full/max/0/default.jpg", 415, NULL },
+        { APP_DEFAULT, "truncated.tif/full/max/0/default.png", 500, NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/full/max/0/default.webp", 400,
+          "format webp is not supported\n" },
+        { APP_DEFAULT, "rgb-deflate.tif/full/full/0/default.jpg", 400, NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/full/2000,/0/default.jpg", 400, NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/full/^6000,/0/default.jpg", 400,
+          NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/2000,2000,10,10/max/0/default.jpg",
+          400, NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/0,0,0,10/max/0/default.jpg", 400,
+          NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/full/max/0abc/default.jpg", 400,
+          NULL },
+        { APP_DEFAULT, "rgb-deflate.tif/full/max/0/fancy.jpg", 400, NULL },
+        { APP_NOUP, "rgb-deflate.tif/full/^1200,/0/default.jpg", 501, NULL },
+        { APP_SMALL, "rgb-deflate.tif/full/max/0/default.jpg", 200, NULL },
+        { APP_SMALL, "rgb-deflate.tif/full/400,/0/default.jpg", 400, NULL },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t        x;
+        const char *body;
+
+        hx_init(&x, cases[i].path);
+        hx_run(&x, cases[i].app);
+        if (x.resp.status != cases[i].want) {
+            fail_msg("%s: status %d, want %d (%.*s)", cases[i].path,
+                     x.resp.status, cases[i].want, (int) x.resp.body_len,
+                     x.resp.body ? (const char *) x.resp.body : "");
+        }
+        if (cases[i].want == 200) {
+            hx_done(&x);
+            continue;
+        }
+        body = (const char *) x.resp.body;
+        assert_non_null(body);
+        assert_true(x.resp.body_len >= 2);
+        /* exactly one line, no filesystem path */
+        assert_int_equal(body[x.resp.body_len - 1], '\n');
+        assert_null(memchr(body, '\n', x.resp.body_len - 1));
+        assert_null(strstr(body, root));
+        assert_null(strstr(body, "/etc"));
+        if (cases[i].body != NULL) {
+            assert_int_equal(x.resp.body_len, strlen(cases[i].body));
+            assert_memory_equal(body, cases[i].body, x.resp.body_len);
+        }
+        assert_non_null(x.resp.errmsg);
+        assert_non_null(strstr(hx_header(&x, "Content-Type"), "text/plain"));
+        assert_header(&x, "Access-Control-Allow-Origin", "*");
+        assert_null(hx_header(&x, "Cache-Control"));
+        assert_null(hx_header(&x, "ETag"));
+        hx_done(&x);
+    }
+}
+
+/* Identifiers that leave the root, raw or encoded: refused by the parser
+ * (400) or not found under the root (404), never served; the generator
+ * binary just outside the root would be a 415 if it were opened. */
+static void
+test_traversal(void **state)
+{
+    static const char *const paths[] = {
+        "..%2F..%2F..%2F..%2Fetc%2Fpasswd/info.json",
+        "..%2Fmkfixtures/info.json",
+        "%2e%2e%2fmkfixtures/info.json",
+        "%2E%2E%2Fmkfixtures/full/max/0/default.jpg",
+        "sub%2F..%2F..%2Fmkfixtures/info.json",
+        "%2Fetc%2Fpasswd/info.json",
+        "%252e%252e%252fmkfixtures/info.json",
+        "../mkfixtures/info.json",
+        "sub/../../mkfixtures/info.json",
+        "../../../../etc/passwd/info.json",
+        "../../../../etc/passwd/full/max/0/default.jpg",
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        int st = status_of(APP_DEFAULT, paths[i]);
+
+        if (st != 404 && st != 400) {
+            fail_msg("%s: status %d", paths[i], st);
+        }
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_method_not_allowed),
+        cmocka_unit_test(test_no_iiif),
+        cmocka_unit_test(test_base_redirect),
+        cmocka_unit_test(test_info_v3),
+        cmocka_unit_test(test_info_v2),
+        cmocka_unit_test(test_info_conneg),
+        cmocka_unit_test(test_info_ids),
+        cmocka_unit_test(test_info_advertised),
+        cmocka_unit_test(test_image_crop),
+        cmocka_unit_test(test_image_level),
+        cmocka_unit_test(test_image_mirror_rotate),
+        cmocka_unit_test(test_image_jpeg_and_head),
+        cmocka_unit_test(test_etag_distinct),
+        cmocka_unit_test(test_conditional),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_traversal),
+    };
+
+    return cmocka_run_group_tests_name("handler", tests, group_setup,
+                                       group_teardown);
+}
