@@ -16,12 +16,14 @@
 #include "proto/iiif.h"
 
 /* A growable buffer with a hard cap. The memory is malloc'ed and released
- * by a pool cleanup. */
+ * by a pool cleanup (through a pool cell, so the vl_sink_t itself may live
+ * on the stack). */
 typedef struct {
     unsigned char *data;
     size_t         len;
     size_t         cap;
     size_t         limit;       /* writing past it fails with VL_ELIMIT */
+    void         **owner;       /* pool cell the cleanup frees */
 } vl_sink_t;
 
 /* Init a sink whose memory is freed when pool dies. */

@@ -19,24 +19,34 @@ struct vl_encoder_s {
     int         failed;
 };
 
+/* The cleanup holds a pool cell with the current buffer pointer, not the
+ * sink itself, so a sink may live anywhere (stack, pool, struct) and still
+ * be freed exactly once when the pool dies. */
 static void
 sink_release(void *data)
 {
-    vl_sink_t *sink = data;
+    unsigned char **cell = data;
 
-    free(sink->data);
-    sink->data = NULL;
-    sink->cap = 0;
+    free(*cell);
+    *cell = NULL;
 }
 
 int
 vl_sink_init(vl_sink_t *sink, vl_pool_t *pool, size_t limit, vl_err_t *err)
 {
+    unsigned char **cell;
+
     memset(sink, 0, sizeof(*sink));
     sink->limit = limit;
-    if (vl_pool_cleanup_add(pool, sink_release, sink) != 0) {
+    cell = vl_pool_alloc(pool, sizeof(*cell));
+    if (cell == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
+    *cell = NULL;
+    if (vl_pool_cleanup_add(pool, sink_release, cell) != 0) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    sink->owner = (void **) cell;
     return VL_OK;
 }
 
@@ -67,6 +77,9 @@ vl_sink_write(vl_sink_t *sink, const void *data, size_t len, vl_err_t *err)
         }
         sink->data = p;
         sink->cap = cap;
+        if (sink->owner != NULL) {
+            *sink->owner = p;
+        }
     }
     memcpy(sink->data + sink->len, data, len);
     sink->len = need;

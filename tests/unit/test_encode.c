@@ -339,6 +339,37 @@ test_one_pixel(void **state)
     }
 }
 
+/* A sink on the stack of a function that returns before the pool dies:
+ * the pool cleanup must free the buffer without touching the dead sink. */
+static const unsigned char *
+sink_fill_on_stack(vl_pool_t *pool, size_t *len)
+{
+    vl_sink_t sink;
+    vl_err_t  err = { 0 };
+
+    assert_int_equal(vl_sink_init(&sink, pool, 1 << 20, &err), VL_OK);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(vl_sink_write(&sink, "0123456789", 10, &err), VL_OK);
+    }
+    *len = sink.len;
+    return sink.data;
+}
+
+static void
+test_sink_outlives_scope(void **state)
+{
+    vl_pool_t           *pool = vl_pool_create(4096);
+    size_t               len = 0;
+    const unsigned char *data;
+
+    (void) state;
+    assert_non_null(pool);
+    data = sink_fill_on_stack(pool, &len);
+    assert_int_equal(len, 1000);
+    assert_memory_equal(data + 990, "0123456789", 10);
+    vl_pool_destroy(pool);      /* frees the buffer; ASan checks the rest */
+}
+
 static void
 test_formats(void **state)
 {
@@ -377,6 +408,7 @@ main(void)
         cmocka_unit_test(test_jpeg_roundtrip),
         cmocka_unit_test(test_icc_embedded),
         cmocka_unit_test(test_sink_cap),
+        cmocka_unit_test(test_sink_outlives_scope),
         cmocka_unit_test(test_one_pixel),
         cmocka_unit_test(test_formats),
     };
