@@ -1,8 +1,195 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder main until front/ lands */
-int main(void);
-int
-main(void)
+/*
+ * main: argv, configuration and dispatch, nothing else. `--bind` runs the
+ * master (front/master.c); a listening socket on fd 0 (mod_fcgid,
+ * spawn-fcgi, lighttpd bin-path) makes this process one worker
+ * (front/fcgi.c); `info` and `render` are the command-line tools.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/conf.h"
+#include "core/log.h"
+#include "core/str.h"
+#include "front/cli.h"
+#include "front/fcgi.h"
+#include "front/master.h"
+
+int main(int argc, char **argv);
+
+
+static void
+main_usage(FILE *out)
 {
-    return 0;
+    fprintf(out,
+        "usage: vellum --bind HOST:PORT|/path/to.sock [--workers N] "
+        "[--backlog N] [--config FILE]\n"
+        "       vellum [--config FILE]    (spawned with a listening socket "
+        "on fd 0)\n"
+        "       vellum info FILE\n"
+        "       vellum render FILE 'region/size/rotation/quality.format' "
+        "-o OUT\n"
+        "       vellum --version | --help\n");
+}
+
+
+static void
+main_help(void)
+{
+    printf("vellum %s: a FastCGI IIIF image server\n\n", PACKAGE_VERSION);
+    main_usage(stdout);
+    printf("\n"
+        "Server options:\n"
+        "  --bind ADDR     listen on HOST:PORT ([::1]:PORT for IPv6, *:PORT "
+        "for all)\n"
+        "                  or on a unix socket path; runs a master and a pool "
+        "of workers.\n"
+        "                  SIGTERM/SIGINT stop gracefully, SIGHUP reloads "
+        "the configuration.\n"
+        "  --workers N     worker processes (0: one per CPU); overrides "
+        "WORKERS\n"
+        "  --backlog N     listen() backlog; overrides BACKLOG\n"
+        "  --config FILE   NAME=value lines; the environment wins\n"
+        "Without --bind, fd 0 must be a listening FastCGI socket (mod_fcgid, "
+        "spawn-fcgi,\nlighttpd bin-path): the process serves it as one "
+        "worker.\n\n"
+        "Commands:\n"
+        "  info FILE       print the pyramid structure of an image\n"
+        "  render FILE REQUEST -o OUT\n"
+        "                  run one IIIF image request without a server\n"
+        "  --version       print the version\n"
+        "  --help          this text\n\n");
+    vl_conf_print_help(stdout);
+}
+
+
+static int
+main_fd0_listening(void)
+{
+    int       v = 0;
+    socklen_t len = sizeof(v);
+
+    return getsockopt(0, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) == 0 && v != 0;
+}
+
+
+/* "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
+static int
+main_opt(int argc, char **argv, int *i, const char *name, const char **val)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(argv[*i], name, n) != 0) {
+        return 0;
+    }
+    if (argv[*i][n] == '=') {
+        *val = argv[*i] + n + 1;
+        return 1;
+    }
+    if (argv[*i][n] != '\0') {
+        return 0;
+    }
+    if (*i + 1 >= argc) {
+        *val = NULL;
+        return 1;
+    }
+    *val = argv[++*i];
+    return 1;
+}
+
+
+static int
+main_fail(const char *msg)
+{
+    fprintf(stderr, "vellum: %s\n", msg);
+    return 2;
+}
+
+
+int
+main(int argc, char **argv)
+{
+    const char       *bind_to = NULL, *config = NULL, *v;
+    const char       *workers_s = NULL, *backlog_s = NULL;
+    long              workers = -1, backlog = -1;
+    vl_err_t          err = { 0 };
+    vl_conf_t        *conf;
+
+    if (argc > 1 && strcmp(argv[1], "info") == 0) {
+        return vl_cli_info(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "render") == 0) {
+        return vl_cli_render(argc - 1, argv + 1);
+    }
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--version") == 0) {
+            printf("vellum %s\n", PACKAGE_VERSION);
+            return 0;
+        }
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            main_help();
+            return 0;
+        }
+        if (main_opt(argc, argv, &i, "--bind", &v)) {
+            bind_to = v;
+        } else if (main_opt(argc, argv, &i, "--config", &v)) {
+            config = v;
+        } else if (main_opt(argc, argv, &i, "--workers", &v)) {
+            workers_s = v;
+        } else if (main_opt(argc, argv, &i, "--backlog", &v)) {
+            backlog_s = v;
+        } else {
+            fprintf(stderr, "vellum: unknown argument '%s'\n", argv[i]);
+            main_usage(stderr);
+            return 2;
+        }
+        if (v == NULL || *v == '\0') {
+            fprintf(stderr, "vellum: %s needs a value\n", argv[i]);
+            main_usage(stderr);
+            return 2;
+        }
+    }
+    if (workers_s != NULL && vl_parse_long(workers_s, 0, 1024, &workers) != 0) {
+        return main_fail("--workers: expected a number from 0 to 1024");
+    }
+    if (backlog_s != NULL
+        && vl_parse_long(backlog_s, 1, 65535, &backlog) != 0)
+    {
+        return main_fail("--backlog: expected a number from 1 to 65535");
+    }
+    if (bind_to == NULL && !main_fd0_listening()) {
+        fprintf(stderr, "vellum: give --bind ADDR, or start vellum with a "
+                "listening socket on fd 0\n");
+        main_usage(stderr);
+        return 2;
+    }
+
+    conf = vl_conf_load(config, stderr, &err);
+    if (conf == NULL || vl_conf_check_server(conf, &err) != VL_OK) {
+        vl_conf_free(conf);
+        return main_fail(err.msg);
+    }
+    if (vl_log_open(conf->logfile, (int) conf->verbosity) != 0) {
+        vl_conf_free(conf);
+        return main_fail("cannot open LOGFILE for appending");
+    }
+
+    if (bind_to != NULL) {
+        vl_master_opts_t opts = { bind_to, config, workers, backlog };
+
+        return vl_master_run(&opts, conf);
+    }
+
+    /* spawned: this process is one worker on fd 0 */
+    {
+        int rc = vl_fcgi_run(0, conf);
+
+        vl_conf_free(conf);
+        vl_log_close();
+        return rc;
+    }
 }
