@@ -163,7 +163,9 @@ vl_pool_strndup(vl_pool_t *pool, const char *s, size_t n)
     }
     p = vl_pool_alloc(pool, n + 1);
     if (p != NULL) {
-        memcpy(p, s, n);
+        if (n > 0) {
+            memcpy(p, s, n);    /* s may be NULL when n is 0 */
+        }
         p[n] = '\0';
     }
     return p;

@@ -28,7 +28,7 @@ vl_str_eq(vl_str_t a, const char *lit)
 {
     size_t n = strlen(lit);
 
-    return a.len == n && memcmp(a.data, lit, n) == 0;
+    return a.len == n && (n == 0 || memcmp(a.data, lit, n) == 0);
 }
 
 int
@@ -42,7 +42,7 @@ vl_str_starts(vl_str_t a, const char *prefix)
 {
     size_t n = strlen(prefix);
 
-    return a.len >= n && memcmp(a.data, prefix, n) == 0;
+    return a.len >= n && (n == 0 || memcmp(a.data, prefix, n) == 0);
 }
 
 int
@@ -50,7 +50,8 @@ vl_str_ends(vl_str_t a, const char *suffix)
 {
     size_t n = strlen(suffix);
 
-    return a.len >= n && memcmp(a.data + a.len - n, suffix, n) == 0;
+    return a.len >= n
+           && (n == 0 || memcmp(a.data + a.len - n, suffix, n) == 0);
 }
 
 long

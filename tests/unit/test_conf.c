@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_conf: the option table. Defaults of every option, values from an
+ * explicit environment and from a NAME=value file (environment wins), range
+ * and syntax errors that name the variable, the value and the range, the
+ * server start-up checks, aliases, and warnings for unknown names.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+
+/* a scratch directory, made in the group setup */
+static char scratch[] = "/tmp/vl-test-conf-XXXXXX";
+
+static int
+group_setup(void **state)
+{
+    (void) state;
+    return mkdtemp(scratch) == NULL ? -1 : 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    char path[PATH_MAX];
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/conf.env", scratch);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/plainfile", scratch);
+    unlink(path);
+    return rmdir(scratch);
+}
+
+/* write text to the scratch file and return its path (static buffer) */
+static const char *
+write_file(const char *text)
+{
+    static char path[PATH_MAX];
+    FILE       *f;
+
+    snprintf(path, sizeof(path), "%s/conf.env", scratch);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fputs(text, f) >= 0, 1);
+    assert_int_equal(fclose(f), 0);
+    return path;
+}
+
+/* everything written to a tmpfile, as a string (caller frees) */
+static char *
+slurp(FILE *f)
+{
+    long  n;
+    char *buf;
+
+    assert_int_equal(fflush(f), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    buf = calloc(1, (size_t) n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t) n, f), (size_t) n);
+    return buf;
+}
+
+/* load with a one-variable environment; returns conf or NULL with err set */
+static vl_conf_t *
+load1(const char *kv, vl_err_t *err)
+{
+    char *envp[2] = { (char *) kv, NULL };
+
+    vl_err_clear(err);
+    return vl_conf_load_env(NULL, envp, NULL, err);
+}
+
+static void
+test_defaults(void **state)
+{
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(NULL, NULL, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(err.code, VL_OK);
+    assert_string_equal(c->filesystem_prefix, "");
+    assert_string_equal(c->filesystem_suffix, "");
+    assert_string_equal(c->logfile, "stderr");
+    assert_int_equal(c->verbosity, 1);
+    assert_int_equal(c->jpeg_quality, 75);
+    assert_int_equal(c->png_quality, 1);
+    assert_int_equal(c->max_icc, 65536);
+    assert_int_equal(c->interpolation, 2);
+    assert_true(c->level_oversample == 1.0);
+    assert_int_equal(c->max_response_size, 64);
+    assert_int_equal(c->max_cvt, 5000);
+    assert_int_equal(c->max_area, 25000000);
+    assert_int_equal(c->allow_upscaling, 1);
+    assert_string_equal(c->cors, "*");
+    assert_string_equal(c->base_url, "");
+    assert_string_equal(c->cache_control, "max-age=86400");
+    assert_string_equal(c->uri_map, "");
+    assert_int_equal(c->iiif_version, 3);
+    assert_string_equal(c->copyright, "");
+    assert_true(c->max_image_cache_size == 10.0);
+    assert_int_equal(c->max_metadata_cache_size, 64);
+    assert_string_equal(c->memcached_servers, "");
+    assert_int_equal(c->memcached_timeout, 86400);
+    assert_int_equal(c->codec_passthrough, 1);
+    assert_int_equal(c->max_layers, -1);
+    assert_int_equal(c->workers, 0);
+    assert_int_equal(c->threads, 4);
+    assert_int_equal(c->max_requests, 0);
+    assert_int_equal(c->backlog, 2048);
+    assert_int_equal(vl_conf_max_width(c), 5000);
+    assert_int_equal(vl_conf_max_area(c), 25000000);
+    vl_conf_free(c);
+}
+
+static void
+test_table_well_formed(void **state)
+{
+    vl_err_t err = { VL_OK, "" };
+
+    (void) state;
+    /* a new option needs its default checked in test_defaults too */
+    assert_int_equal(vl_conf_noptions, 29);
+    for (size_t i = 0; i < vl_conf_noptions; i++) {
+        const vl_opt_t *o = &vl_conf_options[i];
+
+        assert_non_null(o->name);
+        assert_non_null(o->def);
+        assert_non_null(o->help);
+        assert_true(strlen(o->help) > 10);
+        assert_null(strchr(o->help, '\n'));
+        for (size_t j = 0; j < i; j++) {
+            assert_string_not_equal(vl_conf_options[j].name, o->name);
+        }
+        if (o->type == VL_OPT_INT || o->type == VL_OPT_FLOAT) {
+            assert_true(o->min <= o->max);
+        }
+        /* each default, given explicitly, is accepted */
+        if (o->type != VL_OPT_DIR) {
+            char       kv[256];
+            vl_conf_t *c;
+
+            snprintf(kv, sizeof(kv), "%s=%s", o->name, o->def);
+            c = load1(kv, &err);
+            assert_non_null(c);
+            vl_conf_free(c);
+        }
+    }
+}
+
+static void
+test_env_values(void **state)
+{
+    char *envp[] = {
+        "FILESYSTEM_SUFFIX=.tif", "LOGFILE=syslog", "VERBOSITY=5",
+        "JPEG_QUALITY=90", "PNG_QUALITY=9", "MAX_ICC=-1", "INTERPOLATION=0",
+        "LEVEL_OVERSAMPLE=1.5", "MAX_RESPONSE_SIZE=2048", "MAX_CVT=-1",
+        "MAX_AREA=1000000000000", "ALLOW_UPSCALING=0", "CORS=",
+        "BASE_URL=https://example.org/iiif/", "CACHE_CONTROL=no-store",
+        "URI_MAP=iiif=>IIIF", "IIIF_VERSION=2",
+        "COPYRIGHT=http://rightsstatements.org/vocab/InC/1.0/",
+        "MAX_IMAGE_CACHE_SIZE=0.5", "MAX_METADATA_CACHE_SIZE=-1",
+        "MEMCACHED_SERVERS=127.0.0.1:11211,cache2",
+        "MEMCACHED_TIMEOUT=2592000", "CODEC_PASSTHROUGH=off", "MAX_LAYERS=3",
+        "WORKERS=1024", "THREADS=1", "MAX_REQUESTS=1000000000000000",
+        "BACKLOG=1", "PATH=/usr/bin", "NOEQUALS", NULL
+    };
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_string_equal(c->filesystem_suffix, ".tif");
+    assert_string_equal(c->logfile, "syslog");
+    assert_int_equal(c->verbosity, 5);
+    assert_int_equal(c->jpeg_quality, 90);
+    assert_int_equal(c->png_quality, 9);
+    assert_int_equal(c->max_icc, -1);
+    assert_int_equal(c->interpolation, 0);
+    assert_true(c->level_oversample == 1.5);
+    assert_int_equal(c->max_response_size, 2048);
+    assert_int_equal(c->max_cvt, -1);
+    assert_true(c->max_area == 1000000000000L);
+    assert_int_equal(c->allow_upscaling, 0);
+    assert_string_equal(c->cors, "");
+    assert_string_equal(c->base_url, "https://example.org/iiif/");
+    assert_string_equal(c->cache_control, "no-store");
+    /* only the first '=' separates name and value */
+    assert_string_equal(c->uri_map, "iiif=>IIIF");
+    assert_int_equal(c->iiif_version, 2);
+    assert_string_equal(c->copyright,
+                        "http://rightsstatements.org/vocab/InC/1.0/");
+    assert_true(c->max_image_cache_size == 0.5);
+    assert_int_equal(c->max_metadata_cache_size, -1);
+    assert_string_equal(c->memcached_servers, "127.0.0.1:11211,cache2");
+    assert_int_equal(c->memcached_timeout, 2592000);
+    assert_int_equal(c->codec_passthrough, 0);
+    assert_int_equal(c->max_layers, 3);
+    assert_int_equal(c->workers, 1024);
+    assert_int_equal(c->threads, 1);
+    assert_true(c->max_requests == 1000000000000000L);
+    assert_int_equal(c->backlog, 1);
+    /* -1 means unlimited: 0 for the IIIF limits */
+    assert_int_equal(vl_conf_max_width(c), 0);
+    assert_true(vl_conf_max_area(c) == 1000000000000UL);
+    vl_conf_free(c);
+}
+
+static void
+test_last_env_value_wins(void **state)
+{
+    char      *envp[] = { "JPEG_QUALITY=10", "JPEG_QUALITY=20", NULL };
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 20);
+    vl_conf_free(c);
+}
+
+/* out of range or malformed: name, value and range in one message */
+static const struct {
+    const char *kv;
+    const char *expect[3];
+} bad_cases[] = {
+    { "JPEG_QUALITY=0", { "JPEG_QUALITY=0", "out of range", "1 to 100" } },
+    { "JPEG_QUALITY=101", { "JPEG_QUALITY=101", "out of range", "1 to 100" } },
+    { "JPEG_QUALITY=500", { "JPEG_QUALITY=500", "out of range", "1 to 100" } },
+    { "JPEG_QUALITY=-5", { "JPEG_QUALITY=-5", "out of range", "1 to 100" } },
+    { "JPEG_QUALITY=abc", { "JPEG_QUALITY=abc", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY=1x", { "JPEG_QUALITY=1x", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY=", { "JPEG_QUALITY=", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY= 5", { "JPEG_QUALITY= 5", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY=5 ", { "JPEG_QUALITY=5 ", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY=7.5", { "JPEG_QUALITY=7.5", "not an integer", "1 to 100" } },
+    { "JPEG_QUALITY=99999999999999999999",
+      { "JPEG_QUALITY=99999999999999999999", "not an integer", "1 to 100" } },
+    { "VERBOSITY=6", { "VERBOSITY=6", "out of range", "0 to 5" } },
+    { "PNG_QUALITY=10", { "PNG_QUALITY=10", "out of range", "0 to 9" } },
+    { "IIIF_VERSION=1", { "IIIF_VERSION=1", "out of range", "2 to 3" } },
+    { "MAX_CVT=-2", { "MAX_CVT=-2", "out of range", "-1 to 1000000" } },
+    { "MAX_AREA=1000000000001",
+      { "MAX_AREA=1000000000001", "out of range", "-1 to 1000000000000" } },
+    { "WORKERS=1025", { "WORKERS=1025", "out of range", "0 to 1024" } },
+    { "THREADS=0", { "THREADS=0", "out of range", "1 to 64" } },
+    { "BACKLOG=0", { "BACKLOG=0", "out of range", "1 to 65535" } },
+    { "LEVEL_OVERSAMPLE=0.5",
+      { "LEVEL_OVERSAMPLE=0.5", "out of range", "1 to 4" } },
+    { "LEVEL_OVERSAMPLE=4.01",
+      { "LEVEL_OVERSAMPLE=4.01", "out of range", "1 to 4" } },
+    { "LEVEL_OVERSAMPLE=abc",
+      { "LEVEL_OVERSAMPLE=abc", "not a number", "1 to 4" } },
+    { "LEVEL_OVERSAMPLE=nan", { "LEVEL_OVERSAMPLE=nan", "not a number", "" } },
+    { "LEVEL_OVERSAMPLE=inf", { "LEVEL_OVERSAMPLE=inf", "not a number", "" } },
+    { "LEVEL_OVERSAMPLE=", { "LEVEL_OVERSAMPLE=", "not a number", "" } },
+    { "LEVEL_OVERSAMPLE= 2", { "LEVEL_OVERSAMPLE= 2", "not a number", "" } },
+    { "LEVEL_OVERSAMPLE=2x", { "LEVEL_OVERSAMPLE=2x", "not a number", "" } },
+    { "MAX_IMAGE_CACHE_SIZE=-0.5",
+      { "MAX_IMAGE_CACHE_SIZE=-0.5", "out of range", "0 to 65536" } },
+    { "MAX_IMAGE_CACHE_SIZE=65537",
+      { "MAX_IMAGE_CACHE_SIZE=65537", "out of range", "0 to 65536" } },
+    { "ALLOW_UPSCALING=2", { "ALLOW_UPSCALING=2", "not a boolean", "0 or 1" } },
+    { "ALLOW_UPSCALING=", { "ALLOW_UPSCALING=", "not a boolean", "0 or 1" } },
+    { "ALLOW_UPSCALING=maybe",
+      { "ALLOW_UPSCALING=maybe", "not a boolean", "0 or 1" } },
+    { "CODEC_PASSTHROUGH=-1",
+      { "CODEC_PASSTHROUGH=-1", "not a boolean", "0 or 1" } },
+};
+
+static void
+test_bad_values(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+        vl_err_t   err = { VL_OK, "" };
+        vl_conf_t *c = load1(bad_cases[i].kv, &err);
+
+        print_message("'%s' -> %s\n", bad_cases[i].kv, err.msg);
+        assert_null(c);
+        assert_int_equal(err.code, VL_ECONF);
+        for (size_t k = 0; k < 3; k++) {
+            assert_non_null(strstr(err.msg, bad_cases[i].expect[k]));
+        }
+        assert_null(strchr(err.msg, '\n'));
+    }
+}
+
+static const struct {
+    const char *v;
+    long        val;
+} bool_cases[] = {
+    { "1", 1 }, { "0", 0 }, { "true", 1 }, { "false", 0 }, { "yes", 1 },
+    { "no", 0 }, { "on", 1 }, { "off", 0 }, { "TRUE", 1 }, { "Off", 0 },
+};
+
+static void
+test_booleans(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof(bool_cases) / sizeof(bool_cases[0]); i++) {
+        char       kv[64];
+        vl_err_t   err = { VL_OK, "" };
+        vl_conf_t *c;
+
+        snprintf(kv, sizeof(kv), "CODEC_PASSTHROUGH=%s", bool_cases[i].v);
+        c = load1(kv, &err);
+        assert_non_null(c);
+        assert_int_equal(c->codec_passthrough, bool_cases[i].val);
+        vl_conf_free(c);
+        snprintf(kv, sizeof(kv), "ALLOW_UPSCALING=%s", bool_cases[i].v);
+        c = load1(kv, &err);
+        assert_non_null(c);
+        assert_int_equal(c->allow_upscaling, bool_cases[i].val);
+        vl_conf_free(c);
+    }
+}
+
+static void
+test_floats(void **state)
+{
+    static const struct {
+        const char *kv;
+        double      val;
+        int         oversample;
+    } cases[] = {
+        { "LEVEL_OVERSAMPLE=1", 1.0, 1 },
+        { "LEVEL_OVERSAMPLE=4", 4.0, 1 },
+        { "LEVEL_OVERSAMPLE=2.25", 2.25, 1 },
+        { "LEVEL_OVERSAMPLE=1e0", 1.0, 1 },
+        { "MAX_IMAGE_CACHE_SIZE=0", 0.0, 0 },
+        { "MAX_IMAGE_CACHE_SIZE=65536", 65536.0, 0 },
+        { "MAX_IMAGE_CACHE_SIZE=12.5", 12.5, 0 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_err_t   err = { VL_OK, "" };
+        vl_conf_t *c = load1(cases[i].kv, &err);
+
+        assert_non_null(c);
+        if (cases[i].oversample) {
+            assert_true(c->level_oversample == cases[i].val);
+        } else {
+            assert_true(c->max_image_cache_size == cases[i].val);
+        }
+        vl_conf_free(c);
+    }
+}
+
+static void
+test_int_bounds(void **state)
+{
+    static const struct {
+        const char *kv;
+        size_t      offset;
+        long        val;
+    } cases[] = {
+        { "JPEG_QUALITY=1", offsetof(vl_conf_t, jpeg_quality), 1 },
+        { "JPEG_QUALITY=100", offsetof(vl_conf_t, jpeg_quality), 100 },
+        { "VERBOSITY=0", offsetof(vl_conf_t, verbosity), 0 },
+        { "MAX_CVT=1000000", offsetof(vl_conf_t, max_cvt), 1000000 },
+        { "MAX_LAYERS=-1", offsetof(vl_conf_t, max_layers), -1 },
+        { "MAX_LAYERS=65535", offsetof(vl_conf_t, max_layers), 65535 },
+        { "MAX_ICC=16777216", offsetof(vl_conf_t, max_icc), 16777216 },
+        { "BACKLOG=65535", offsetof(vl_conf_t, backlog), 65535 },
+        { "THREADS=64", offsetof(vl_conf_t, threads), 64 },
+        { "MAX_METADATA_CACHE_SIZE=100000",
+          offsetof(vl_conf_t, max_metadata_cache_size), 100000 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_err_t   err = { VL_OK, "" };
+        vl_conf_t *c = load1(cases[i].kv, &err);
+
+        print_message("'%s'\n", cases[i].kv);
+        assert_non_null(c);
+        assert_int_equal(*(long *) ((char *) c + cases[i].offset),
+                         cases[i].val);
+        vl_conf_free(c);
+    }
+}
+
+static void
+test_file_values(void **state)
+{
+    const char *path = write_file(
+        "# vellum configuration\n"
+        "\n"
+        "   # indented comment\n"
+        "JPEG_QUALITY=50\n"
+        "export PNG_QUALITY=7\n"
+        "  VERBOSITY = 3  \n"
+        "CACHE_CONTROL=\"public, max-age=60\"\n"
+        "BASE_URL='https://example.org/iiif/'\n"
+        "CORS=\"\"\n"
+        "FILESYSTEM_SUFFIX=.tif\n"
+        "\t\n"
+        "MAX_IMAGE_METADATA_CACHE_SIZE=9\n"
+        "ALLOW_UPSCALING=no\n");
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(path, NULL, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 50);
+    assert_int_equal(c->png_quality, 7);
+    assert_int_equal(c->verbosity, 3);
+    assert_string_equal(c->cache_control, "public, max-age=60");
+    assert_string_equal(c->base_url, "https://example.org/iiif/");
+    assert_string_equal(c->cors, "");
+    assert_string_equal(c->filesystem_suffix, ".tif");
+    assert_int_equal(c->max_metadata_cache_size, 9);
+    assert_int_equal(c->allow_upscaling, 0);
+    /* untouched options keep their defaults */
+    assert_int_equal(c->max_cvt, 5000);
+    vl_conf_free(c);
+}
+
+static void
+test_env_wins_over_file(void **state)
+{
+    const char *path = write_file("JPEG_QUALITY=50\nPNG_QUALITY=3\n");
+    char       *envp[] = { "JPEG_QUALITY=90", NULL };
+    vl_err_t    err = { VL_OK, "" };
+    vl_conf_t  *c = vl_conf_load_env(path, envp, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 90);
+    assert_int_equal(c->png_quality, 3);
+    vl_conf_free(c);
+
+    /* a bad value in the file is an error even if the env overrides it */
+    path = write_file("# first line\nJPEG_QUALITY=500\n");
+    c = vl_conf_load_env(path, envp, NULL, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "JPEG_QUALITY=500"));
+    assert_non_null(strstr(err.msg, ":2)"));
+    assert_non_null(strstr(err.msg, "1 to 100"));
+}
+
+static void
+test_file_errors(void **state)
+{
+    vl_err_t    err = { VL_OK, "" };
+    vl_conf_t  *c;
+    char        missing[PATH_MAX];
+    const char *path;
+
+    (void) state;
+    path = write_file("JPEG_QUALITY=50\nthis line has no equals sign\n");
+    c = vl_conf_load_env(path, NULL, NULL, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, ":2: expected NAME=value"));
+
+    vl_err_clear(&err);
+    snprintf(missing, sizeof(missing), "%s/does-not-exist.env", scratch);
+    c = vl_conf_load_env(missing, NULL, NULL, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "cannot read configuration file"));
+}
+
+static void
+test_filesystem_prefix(void **state)
+{
+    char       kv[PATH_MAX + 32], real[PATH_MAX], file[PATH_MAX];
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c;
+    FILE      *f;
+
+    (void) state;
+    assert_non_null(realpath(scratch, real));
+
+    /* an existing directory is stored as its realpath, without '/.' */
+    snprintf(kv, sizeof(kv), "FILESYSTEM_PREFIX=%s/.", scratch);
+    c = load1(kv, &err);
+    assert_non_null(c);
+    assert_string_equal(c->filesystem_prefix, real);
+    assert_int_equal(vl_conf_check_server(c, &err), VL_OK);
+    assert_int_equal(err.code, VL_OK);
+    vl_conf_free(c);
+
+    /* missing directory */
+    snprintf(kv, sizeof(kv), "FILESYSTEM_PREFIX=%s/nope", scratch);
+    c = load1(kv, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "FILESYSTEM_PREFIX="));
+    assert_non_null(strstr(err.msg, "/nope"));
+    assert_non_null(strstr(err.msg, "not an existing directory"));
+
+    /* a plain file is not a directory */
+    snprintf(file, sizeof(file), "%s/plainfile", scratch);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fclose(f);
+    snprintf(kv, sizeof(kv), "FILESYSTEM_PREFIX=%s", file);
+    c = load1(kv, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "FILESYSTEM_PREFIX="));
+    assert_non_null(strstr(err.msg, "not an existing directory"));
+}
+
+static void
+test_check_server(void **state)
+{
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c;
+
+    (void) state;
+    /* no prefix: the server refuses to start, the CLI does not care */
+    c = load1("JPEG_QUALITY=80", &err);
+    assert_non_null(c);
+    assert_int_equal(vl_conf_check_server(c, &err), VL_ECONF);
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "FILESYSTEM_PREFIX is not set"));
+    vl_conf_free(c);
+
+    /* an explicitly empty prefix is the same */
+    c = load1("FILESYSTEM_PREFIX=", &err);
+    assert_non_null(c);
+    assert_int_equal(vl_conf_check_server(c, &err), VL_ECONF);
+    vl_conf_free(c);
+
+    /* the root directory, however spelled, is refused */
+    c = load1("FILESYSTEM_PREFIX=/", &err);
+    assert_non_null(c);
+    assert_string_equal(c->filesystem_prefix, "/");
+    assert_int_equal(vl_conf_check_server(c, &err), VL_ECONF);
+    assert_non_null(strstr(err.msg, "FILESYSTEM_PREFIX=/"));
+    vl_conf_free(c);
+
+    c = load1("FILESYSTEM_PREFIX=/tmp/..", &err);
+    assert_non_null(c);
+    assert_int_equal(vl_conf_check_server(c, &err), VL_ECONF);
+    vl_conf_free(c);
+}
+
+static void
+test_alias(void **state)
+{
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = load1("MAX_IMAGE_METADATA_CACHE_SIZE=12", &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->max_metadata_cache_size, 12);
+    vl_conf_free(c);
+
+    /* the alias is range-checked under the option's name */
+    c = load1("MAX_IMAGE_METADATA_CACHE_SIZE=-2", &err);
+    assert_null(c);
+    assert_non_null(strstr(err.msg, "MAX_METADATA_CACHE_SIZE=-2"));
+}
+
+static void
+test_unknown_env_warns(void **state)
+{
+    char      *envp[] = { "VELLUM_FOO=1", "WATERMARK=/img/wm.tif",
+                          "HOME=/root", "JPEG_QUALITY=60", NULL };
+    vl_err_t   err = { VL_OK, "" };
+    FILE      *warn = tmpfile();
+    vl_conf_t *c;
+    char      *text;
+
+    (void) state;
+    assert_non_null(warn);
+    c = vl_conf_load_env(NULL, envp, warn, &err);
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 60);
+    text = slurp(warn);
+    assert_non_null(strstr(text, "warning: VELLUM_FOO is not a vellum option"));
+    assert_non_null(strstr(text, "warning: WATERMARK is an iipsrv option"));
+    /* ordinary environment variables are not warned about */
+    assert_null(strstr(text, "HOME"));
+    /* exactly two lines */
+    {
+        int lines = 0;
+
+        for (const char *p = text; *p; p++) {
+            lines += *p == '\n';
+        }
+        assert_int_equal(lines, 2);
+    }
+    free(text);
+    fclose(warn);
+    vl_conf_free(c);
+
+    /* with warn == NULL nothing is printed and loading still succeeds */
+    c = vl_conf_load_env(NULL, envp, NULL, &err);
+    assert_non_null(c);
+    vl_conf_free(c);
+}
+
+static void
+test_unknown_file_name_warns(void **state)
+{
+    const char *path = write_file("JPEG_QUALITY=55\nSOME_OPTION=1\n"
+                                  "WATERMARK=x.tif\n");
+    vl_err_t    err = { VL_OK, "" };
+    FILE       *warn = tmpfile();
+    vl_conf_t  *c;
+    char       *text;
+
+    (void) state;
+    assert_non_null(warn);
+    c = vl_conf_load_env(path, NULL, warn, &err);
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 55);
+    text = slurp(warn);
+    assert_non_null(strstr(text, ":2: SOME_OPTION is not a vellum option"));
+    assert_non_null(strstr(text, ":3: WATERMARK is an iipsrv option"));
+    free(text);
+    fclose(warn);
+    vl_conf_free(c);
+}
+
+static void
+test_load_from_environ(void **state)
+{
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c;
+
+    (void) state;
+    assert_int_equal(setenv("JPEG_QUALITY", "42", 1), 0);
+    c = vl_conf_load(NULL, NULL, &err);
+    assert_non_null(c);
+    assert_int_equal(c->jpeg_quality, 42);
+    vl_conf_free(c);
+    assert_int_equal(setenv("JPEG_QUALITY", "0", 1), 0);
+    c = vl_conf_load(NULL, NULL, &err);
+    assert_null(c);
+    assert_int_equal(err.code, VL_ECONF);
+    unsetenv("JPEG_QUALITY");
+}
+
+static void
+test_print_help(void **state)
+{
+    FILE *out = tmpfile();
+    char *text;
+
+    (void) state;
+    assert_non_null(out);
+    vl_conf_print_help(out);
+    text = slurp(out);
+    assert_non_null(strstr(text, "Configuration"));
+    /* every option is listed as "  NAME" at the start of a line, in order */
+    {
+        const char *prev = text;
+
+        for (size_t i = 0; i < vl_conf_noptions; i++) {
+            char        needle[64];
+            const char *at;
+
+            snprintf(needle, sizeof(needle), "\n  %s ",
+                     vl_conf_options[i].name);
+            at = strstr(text, needle);
+            assert_non_null(at);
+            assert_true(at > prev || i == 0);
+            prev = at;
+        }
+    }
+    assert_non_null(strstr(text, "default '75' [1..100]"));
+    assert_non_null(strstr(text, "default '1.0' [1..4]"));
+    free(text);
+    fclose(out);
+}
+
+static void
+test_free_null(void **state)
+{
+    (void) state;
+    vl_conf_free(NULL);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_table_well_formed),
+        cmocka_unit_test(test_env_values),
+        cmocka_unit_test(test_last_env_value_wins),
+        cmocka_unit_test(test_bad_values),
+        cmocka_unit_test(test_booleans),
+        cmocka_unit_test(test_floats),
+        cmocka_unit_test(test_int_bounds),
+        cmocka_unit_test(test_file_values),
+        cmocka_unit_test(test_env_wins_over_file),
+        cmocka_unit_test(test_file_errors),
+        cmocka_unit_test(test_filesystem_prefix),
+        cmocka_unit_test(test_check_server),
+        cmocka_unit_test(test_alias),
+        cmocka_unit_test(test_unknown_env_warns),
+        cmocka_unit_test(test_unknown_file_name_warns),
+        cmocka_unit_test(test_load_from_environ),
+        cmocka_unit_test(test_print_help),
+        cmocka_unit_test(test_free_null),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
