@@ -1,0 +1,4 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VL_JPEGCROP_H
+#define VL_JPEGCROP_H
+#endif

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: MIT */
+/* placeholder until the module lands */
+typedef int vl_placeholder_jpegdec_t;

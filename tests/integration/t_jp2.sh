@@ -1,0 +1,3 @@
+#!/bin/sh
+# placeholder: skipped until the tests land
+exit 77
