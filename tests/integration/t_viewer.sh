@@ -1,0 +1,81 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# t_viewer.sh: a real viewer against the real stack. OpenSeadragon (from the
+# npm registry) runs in headless Chromium on a page served from another
+# origin, opens a fixture's info.json through nginx + vellum, zooms in, and
+# must load tiles of several levels with none failing (CORS included).
+# Skips (77) when chromium or npm/OpenSeadragon is not available.
+. "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+vl_setup viewer
+
+CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+[ -n "$CHROMIUM" ] || { echo "SKIP: chromium not installed"; exit 77; }
+
+# OpenSeadragon from npm, cached in the build tree across runs
+OSD=$VL_TOP_BUILDDIR/tests/osd
+OSDJS=$OSD/node_modules/openseadragon/build/openseadragon/openseadragon.min.js
+if [ ! -s "$OSDJS" ]; then
+    command -v npm >/dev/null || { echo "SKIP: npm not installed"; exit 77; }
+    mkdir -p "$OSD"
+    if ! timeout 180 npm install --prefix "$OSD" --no-audit --no-fund \
+        openseadragon@4 > "$T/npm.log" 2>&1; then
+        echo "SKIP: npm install openseadragon failed:"
+        tail -3 "$T/npm.log"
+        exit 77
+    fi
+fi
+
+vl_start_vellum --workers 2 || { vl_check "vellum starts" false; vl_done; }
+vl_start_nginx || { vl_check "nginx starts" false; vl_done; }
+
+# the page, from a second origin
+mkdir -p "$T/www"
+cp "$VL_TOP_SRCDIR/tests/integration/viewer.html" "$T/www/index.html"
+cp "$OSDJS" "$T/www/"
+PAGE_PORT=$(vl_free_port)
+python3 -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$T/www" \
+    > "$T/page.log" 2>&1 &
+vl_track $!
+vl_wait_port "$PAGE_PORT" $! || { vl_check "page server starts" false; vl_done; }
+
+run_viewer() {   # info.json URL -> the #result text
+    local url="http://127.0.0.1:$PAGE_PORT/index.html?info=$1"
+    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
+        --disable-quic --no-first-run --disable-background-networking \
+        --disable-component-update --disable-sync --disable-dev-shm-usage \
+        --user-data-dir="$T/chrome" --window-size=820,700 \
+        --virtual-time-budget=20000 --dump-dom "$url" 2>"$T/chrome.log" \
+        | sed -n 's/.*<pre id="result">\([^<]*\)<.*/\1/p'
+}
+
+field() {   # NAME RESULT -> value
+    echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
+}
+
+for v in 3 2; do
+    : > "$T/nginx-access.log"
+    r=$(run_viewer "$VL_URL/iiif/$v/rgb-jpeg.tif/info.json")
+    echo "# v$v viewer: $r"
+    vl_eq "v$v: viewer opened the info.json" true "$(field opened "$r")"
+    vl_eq "v$v: no tile failed to load" 0 "$(field failed "$r")"
+    loaded=$(field loaded "$r")
+    vl_check "v$v: tiles loaded (got ${loaded:-none})" test "${loaded:-0}" -ge 4
+    # what the browser asked nginx for: every IIIF request answered 200,
+    # tiles of more than one scale (sizes) requested
+    reqs=$(grep -c " /iiif/$v/rgb-jpeg.tif/" "$T/nginx-access.log")
+    bad=$(grep " /iiif/$v/rgb-jpeg.tif/" "$T/nginx-access.log" \
+        | awk '$9 != 200' | wc -l)
+    vl_check "v$v: the browser made IIIF requests ($reqs)" test "$reqs" -ge 5
+    vl_eq "v$v: every IIIF request answered 200" 0 "$bad"
+    # the scale of each tile request = region width / output width
+    scales=$(grep -o " /iiif/$v/rgb-jpeg.tif/[0-9,]*/[0-9,]*/" \
+        "$T/nginx-access.log" \
+        | awk -F/ '{ split($5, r, ","); split($6, s, ",");
+                     if (s[1] > 0) printf "%d\n", r[3] / s[1] + 0.5 }' \
+        | sort -u | wc -l)
+    vl_check "v$v: tiles of several scale factors requested ($scales)" \
+        test "$scales" -ge 2
+done
+
+vl_done
