@@ -37,6 +37,10 @@ typedef struct {
     uint32_t *start;
     int      *n;
     float    *w;
+    int       qtaps;        /* even >= maxtaps: stride of wq */
+    int16_t  *wq;           /* weights in 2.14 fixed point, sum 16384,
+                             * zero-padded to qtaps */
+    int32_t  *wv;           /* wq as int32 pairs, each repeated 4 times */
 } vl_rs_axis_t;
 
 typedef struct {
@@ -45,8 +49,24 @@ typedef struct {
     int          identity;  /* scale 1, integral offset: plain copy */
     uint32_t     ox, oy;    /* offsets of the identity copy */
     vl_pool_t   *pool;
-    float       *scratch;   /* grows as strips need */
-    size_t       scratch_len;
+    /* streaming state (vl_resample_begin / push / pop): source rows are
+     * box-averaged, filtered horizontally once into a ring of int16 rows
+     * (6 fractional bits), and output rows are filtered vertically from
+     * the ring as soon as their support is complete */
+    int          alpha;
+    uint32_t    *kend;      /* per output row: first box row not needed */
+    uint32_t    *kmin;      /* per output row: min start of it and later */
+    uint32_t     ring_n;    /* slots */
+    size_t       ring_len;  /* int16 per slot (padded) */
+    int16_t     *ring;
+    uint32_t    *ring_tag;  /* box row held by a slot, UINT32_MAX: none */
+    int16_t     *zero;      /* a row of zeros (odd tap counts) */
+    int16_t     *conv;      /* one source row as int16 (alpha or box) */
+    uint64_t    *boxacc;    /* box sums of the current box row */
+    const int16_t **taps;   /* row pointers of one vertical pass */
+    int32_t     *vacc;      /* one output row before unpremultiplying */
+    uint32_t     next_row;  /* next source row push expects */
+    uint32_t     next_y;    /* next output row pop produces */
 } vl_resample_t;
 
 /* Prepare resampling the exact fractional rectangle (sx0, sy0)-(sx1, sy1)
@@ -72,6 +92,23 @@ void vl_resample_rows(const vl_resample_t *rs, uint32_t y0, uint32_t y1,
 int vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
                       uint32_t y0, uint32_t y1, vl_image_t *out,
                       vl_err_t *err);
+
+/* Streaming: start producing output rows from y0; *r0 is the first source
+ * row to push. Errors: VL_EBUSY/VL_ENOMEM for the ring. */
+int vl_resample_begin(vl_resample_t *rs, uint32_t y0, uint32_t *r0,
+                      vl_err_t *err);
+
+/* Feed the next source row (full source width, `bands` bands, rows in
+ * order from *r0 of vl_resample_begin). Drain ready output rows with
+ * vl_resample_pop before pushing more (the ring holds only what the next
+ * output row may need). */
+void vl_resample_push(vl_resample_t *rs, const unsigned char *row);
+
+/* 1 when the next output row can be produced from the rows pushed. */
+int vl_resample_ready(const vl_resample_t *rs);
+
+/* Write the next output row (out_w pixels, `bands` bands) and advance. */
+void vl_resample_pop(vl_resample_t *rs, unsigned char *out);
 
 /* Whole-buffer convenience: resample all of `in` into out (allocated). */
 int vl_resample_image(vl_pool_t *pool, const vl_image_t *in, double sx0,

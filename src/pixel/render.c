@@ -1,63 +1,137 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * render: one image request's pixel pipeline, source -> resample -> mirror
- * -> rotate -> quality -> encoder. Unrotated (and 180-degree) output is
- * streamed in strips of output rows: each strip reads only the source rows
- * its kernel support needs, so memory is O(width x strip). 90/270 and
- * arbitrary rotations build the resampled image whole (the planner bounds
- * its size). All buffers come from the pixel budget and die with the pool.
+ * -> rotate -> quality -> encoder. The source is read one stored tile row
+ * at a time, each needed row exactly once, and streamed through the
+ * resampler's ring; unrotated (and 180-degree) output rows go straight to
+ * the encoder, so memory is O(width x tile row). 90/270 and arbitrary
+ * rotations build the resampled image whole (the planner bounds its size).
+ * All buffers come from the pixel budget and die with the pool.
  */
 #include "config.h"
 
-#include <math.h>
 #include <string.h>
 
 #include "pixel/pixel.h"
 #include "pixel/render.h"
 
 typedef struct {
-    vl_pool_t              *pool;
     vl_source_t            *src;
     const vl_plan_t        *plan;
     vl_resample_t           rs;
-    vl_image_t              band;       /* source rows of one strip */
-    uint32_t                strip;      /* output rows per strip */
+    vl_image_t              chunk;      /* source rows of one tile row */
+    uint32_t                th;         /* tile height of the level */
+    int                     flip;       /* 180: source rows bottom-up */
     int                     bands;      /* source bands */
+    /* where output rows go: the encoder (streamed) or `whole` */
+    vl_encoder_t           *enc;
+    vl_image_t             *whole;
+    vl_image_t              orow;       /* one resampled row */
+    vl_image_t              line;       /* one converted row */
+    int                     convert;    /* quality or mirror changes rows */
+    int                     mirror;
+    vl_quality_t            quality;
+    uint32_t                y;          /* output rows delivered */
 } render_t;
 
-/* Output rows [y0, y1) of the unrotated, resampled region into out. */
+/* Deliver the next output row (source bands, unrotated). */
 static int
-render_rows(render_t *r, uint32_t y0, uint32_t y1, vl_image_t *out,
-            vl_err_t *err)
+render_put(render_t *r, const unsigned char *row, vl_err_t *err)
 {
-    uint32_t   r0, r1;
-    vl_image_t view;
-    int        rc;
+    uint32_t ow = r->plan->out_w;
 
-    vl_resample_rows(&r->rs, y0, y1, &r0, &r1);
-    view = r->band;
-    view.h = r1 - r0;
-    VL_ASSERT(view.h <= r->band.h);
-    if ((rc = vl_source_read(r->src, r->plan->level, r->plan->lx,
-                             r->plan->ly + r0, r->plan->lw, r1 - r0, &view,
-                             err)) != VL_OK) {
-        return rc;
+    VL_ASSERT(r->y < r->plan->out_h);
+    if (r->whole != NULL) {
+        memcpy(VL_IMAGE_ROW(r->whole, r->y++), row, (size_t) ow * r->bands);
+        return VL_OK;
     }
-    return vl_resample_strip(&r->rs, &view, r0, y0, y1, out, err);
+    r->y++;
+    if (!r->convert) {
+        return vl_encoder_write(r->enc, row, 1, (size_t) ow * r->bands,
+                                err);
+    }
+    vl_pix_convert_row(row, r->bands, r->line.data, r->line.bands, ow,
+                       r->quality, r->mirror);
+    return vl_encoder_write(r->enc, r->line.data, 1, r->line.stride, err);
 }
 
-/* Convert rows of img (quality, mirror) and hand them to the encoder. */
+/* One source row, in the resampler's order: an identity request hands it
+ * on as it is; otherwise it is pushed and every output row it completes
+ * is delivered. */
 static int
-render_emit(vl_encoder_t *enc, const vl_image_t *img, uint32_t y0,
-            uint32_t n, int reverse, int mirror, vl_quality_t quality,
+render_source_row(render_t *r, const unsigned char *row, vl_err_t *err)
+{
+    int rc;
+
+    if (r->rs.identity) {
+        return render_put(r, row + (size_t) r->rs.ox * r->bands, err);
+    }
+    vl_resample_push(&r->rs, row);
+    while (vl_resample_ready(&r->rs)) {
+        vl_resample_pop(&r->rs, r->orow.data);
+        if ((rc = render_put(r, r->orow.data, err)) != VL_OK) {
+            return rc;
+        }
+    }
+    return VL_OK;
+}
+
+/* Read the source rows the output needs once each, one stored tile row
+ * at a time (no tile is decoded twice), and stream them through. */
+static int
+render_pass(render_t *r, vl_err_t *err)
+{
+    const vl_plan_t *p = r->plan;
+    uint32_t         r0, r1;
+    int              rc;
+
+    if (r->rs.identity) {
+        r0 = r->rs.oy;
+        r1 = r->rs.oy + p->out_h;
+    } else {
+        uint32_t first;
+
+        if ((rc = vl_resample_begin(&r->rs, 0, &r0, err)) != VL_OK) {
+            return rc;
+        }
+        vl_resample_rows(&r->rs, 0, p->out_h, &first, &r1);
+        VL_ASSERT(first == r0);
+    }
+    for (uint32_t cur = r0, n; cur < r1; cur += n) {
+        uint32_t   abs = r->flip ? p->ly + p->lh - 1 - cur : p->ly + cur;
+        uint32_t   top;
+        vl_image_t view = r->chunk;
+
+        n = r->flip ? abs % r->th + 1 : r->th - abs % r->th;
+        n = n > r1 - cur ? r1 - cur : n;
+        top = r->flip ? abs + 1 - n : abs;
+        view.h = n;
+        if ((rc = vl_source_read(r->src, p->level, p->lx, top, p->lw, n,
+                                 &view, err)) != VL_OK) {
+            return rc;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            if ((rc = render_source_row(r, VL_IMAGE_ROW(&view, r->flip
+                                                         ? n - 1 - i : i),
+                                        err)) != VL_OK) {
+                return rc;
+            }
+        }
+    }
+    VL_ASSERT(r->y == p->out_h);
+    return VL_OK;
+}
+
+/* Convert rows of img (quality) and hand them to the encoder. */
+static int
+render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
             vl_image_t *line, vl_err_t *err)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t y = reverse ? y0 + n - 1 - i : y0 + i;
-        int      rc;
+    for (uint32_t y = 0; y < img->h; y++) {
+        int rc;
 
         vl_pix_convert_row(VL_IMAGE_ROW(img, y), img->bands, line->data,
-                           line->bands, img->w, quality, mirror);
+                           line->bands, img->w, quality, 0);
         if ((rc = vl_encoder_write(enc, line->data, 1, line->stride, err))
             != VL_OK) {
             return rc;
@@ -73,19 +147,16 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     const vl_source_info_t *info = vl_source_info(src);
     render_t                r;
     vl_encode_opts_t        eo;
-    vl_encoder_t           *enc;
-    vl_image_t              strip, line;
-    double                  rot = plan->rotation, scale_y;
+    vl_image_t              whole, turned;
+    double                  rot = plan->rotation, sy0, sy1;
     int                     streamed, right, work_bands, out_bands, rc;
     int                     interp = opts->interpolation;
-    uint32_t                th, maxrows = 0, ow = plan->out_w;
-    uint32_t                oh = plan->out_h;
+    uint32_t                ow = plan->out_w, oh = plan->out_h;
 
     if (!vl_format_supported(plan->format)) {
         return vl_err_set(err, VL_EUNSUPP, "output format not supported");
     }
     memset(&r, 0, sizeof(r));
-    r.pool = pool;
     r.src = src;
     r.plan = plan;
     r.bands = info->geom.bands;
@@ -111,97 +182,75 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
     }
-    enc = vl_encoder_new(pool, plan->format, &eo, plan->final_w,
-                         plan->final_h, out_bands, sink, err);
-    if (enc == NULL) {
+    r.enc = vl_encoder_new(pool, plan->format, &eo, plan->final_w,
+                           plan->final_h, out_bands, sink, err);
+    if (r.enc == NULL) {
         return err != NULL && err->code != VL_OK ? err->code : VL_EINTERNAL;
     }
 
+    /* 180 degrees streams too: the resampler sees the region upside down
+     * (source rows pushed bottom-up, so output rows come out in final
+     * order) and each row is reversed on the way out */
+    r.flip = streamed && rot == 180.0;
+    sy0 = plan->sy0 - plan->ly;
+    sy1 = plan->sy1 - plan->ly;
+    if (r.flip) {
+        double t = plan->lh - sy1;
+
+        sy1 = plan->lh - sy0;
+        sy0 = t;
+    }
     if ((rc = vl_resample_init(pool, &r.rs, plan->lw, plan->lh, r.bands,
-                               plan->sx0 - plan->lx, plan->sy0 - plan->ly,
-                               plan->sx1 - plan->lx, plan->sy1 - plan->ly,
-                               ow, oh, interp, err)) != VL_OK) {
+                               plan->sx0 - plan->lx, sy0,
+                               plan->sx1 - plan->lx, sy1, ow, oh, interp,
+                               err)) != VL_OK) {
         return rc;
     }
-    /* a strip reads about one stored tile row of the level */
-    th = plan->level < info->geom.nlevels
-         ? info->geom.levels[plan->level].tile_h : 0;
-    th = th != 0 ? th : 256;
-    scale_y = (plan->sy1 - plan->sy0) / oh;
-    r.strip = (uint32_t) ceil(th / scale_y);
-    r.strip = r.strip < 16 ? 16 : r.strip > 256 ? 256 : r.strip;
-    if (r.strip > oh) {
-        r.strip = oh;
-    }
-    for (uint32_t y0 = 0; y0 < oh; y0 += r.strip) {
-        uint32_t y1 = oh - y0 < r.strip ? oh : y0 + r.strip, r0, r1;
-
-        vl_resample_rows(&r.rs, y0, y1, &r0, &r1);
-        maxrows = r1 - r0 > maxrows ? r1 - r0 : maxrows;
-    }
-    if ((rc = vl_image_new(pool, plan->lw, maxrows, r.bands, &r.band, err))
+    /* a chunk is one stored tile row of the level */
+    r.th = plan->level < info->geom.nlevels
+           ? info->geom.levels[plan->level].tile_h : 0;
+    r.th = r.th != 0 ? r.th : 256;
+    if ((rc = vl_image_new(pool, plan->lw, r.th, r.bands, &r.chunk, err))
         != VL_OK
-        || (rc = vl_image_new(pool, plan->final_w, 1, out_bands, &line, err))
-           != VL_OK) {
+        || (rc = vl_image_new(pool, ow, 1, r.bands, &r.orow, err)) != VL_OK
+        || (rc = vl_image_new(pool, plan->final_w, 1, out_bands, &r.line,
+                              err)) != VL_OK) {
         return rc;
     }
 
     if (streamed) {
-        /* 180 = rows bottom-up with each row reversed; mirror then 180 is
-         * a vertical flip */
-        int flip = rot == 180.0;
-
-        if ((rc = vl_image_new(pool, ow, r.strip, r.bands, &strip, err))
-            != VL_OK) {
+        r.mirror = plan->mirror ^ r.flip;
+        r.quality = plan->quality;
+        r.convert = r.mirror || out_bands != r.bands
+                    || plan->quality == VL_QUALITY_BITONAL;
+        if ((rc = render_pass(&r, err)) != VL_OK) {
             return rc;
         }
-        for (uint32_t f0 = 0; f0 < oh; f0 += r.strip) {
-            uint32_t f1 = oh - f0 < r.strip ? oh : f0 + r.strip;
-            uint32_t y0 = flip ? oh - f1 : f0, y1 = flip ? oh - f0 : f1;
-
-            if ((rc = render_rows(&r, y0, y1, &strip, err)) != VL_OK
-                || (rc = render_emit(enc, &strip, 0, y1 - y0, flip,
-                                     plan->mirror ^ flip, plan->quality,
-                                     &line, err)) != VL_OK) {
-                return rc;
-            }
-        }
-        return vl_encoder_finish(enc, err);
+        return vl_encoder_finish(r.enc, err);
     }
 
-    /* rotated: resample whole (still reading strip by strip), then turn */
-    {
-        vl_image_t whole, turned;
-
-        if ((rc = vl_image_new(pool, ow, oh, r.bands, &whole, err))
-            != VL_OK) {
-            return rc;
-        }
-        for (uint32_t y0 = 0; y0 < oh; y0 += r.strip) {
-            uint32_t   y1 = oh - y0 < r.strip ? oh : y0 + r.strip;
-            vl_image_t view = whole;
-
-            view.data = VL_IMAGE_ROW(&whole, y0);
-            view.h = y1 - y0;
-            if ((rc = render_rows(&r, y0, y1, &view, err)) != VL_OK) {
-                return rc;
-            }
-        }
-        if (plan->mirror) {
-            vl_pix_mirror(&whole);
-        }
-        rc = right ? vl_pix_rotate_right(pool, &whole, (int) rot, &turned,
-                                         err)
-                   : vl_pix_rotate_any(pool, &whole, rot, plan->final_w,
-                                       plan->final_h, &turned, err);
-        if (rc != VL_OK) {
-            return rc;
-        }
-        VL_ASSERT(turned.w == plan->final_w && turned.h == plan->final_h);
-        if ((rc = render_emit(enc, &turned, 0, turned.h, 0, 0,
-                              plan->quality, &line, err)) != VL_OK) {
-            return rc;
-        }
-        return vl_encoder_finish(enc, err);
+    /* rotated: resample whole (still reading tile row by tile row), then
+     * turn */
+    if ((rc = vl_image_new(pool, ow, oh, r.bands, &whole, err)) != VL_OK) {
+        return rc;
     }
+    r.whole = &whole;
+    if ((rc = render_pass(&r, err)) != VL_OK) {
+        return rc;
+    }
+    if (plan->mirror) {
+        vl_pix_mirror(&whole);
+    }
+    rc = right ? vl_pix_rotate_right(pool, &whole, (int) rot, &turned, err)
+               : vl_pix_rotate_any(pool, &whole, rot, plan->final_w,
+                                   plan->final_h, &turned, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    VL_ASSERT(turned.w == plan->final_w && turned.h == plan->final_h);
+    if ((rc = render_emit(r.enc, &turned, plan->quality, &r.line, err))
+        != VL_OK) {
+        return rc;
+    }
+    return vl_encoder_finish(r.enc, err);
 }

@@ -1,21 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * resample: vellum's scaling kernel. Separable, with per-axis weight tables
- * computed once per request; works on strips of output rows so the caller
- * reads only the source rows a strip needs. Large reductions first average
- * integer boxes, then a Lanczos3 widened by the residual factor does the
- * rest (antialiased); enlargement is Catmull-Rom. Alpha is premultiplied
- * while filtering. Scratch memory is float, from the pixel budget.
+ * (2.14 fixed point) computed once per request. Source rows stream in once
+ * each: box-averaged for large reductions, filtered horizontally into a ring
+ * of int16 rows, and each output row is filtered vertically from the ring
+ * (SSE2 where available; the scalar code gives the same integers). Lanczos3
+ * widened by the residual factor reduces, Catmull-Rom enlarges; alpha is
+ * premultiplied while filtering. Buffers come from the pixel budget.
  */
 #include "config.h"
 
 #include <math.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "core/str.h"
 #include "pixel/pixel.h"
 
 #define RS_EPS 1e-6
+#define RS_ONE 16384        /* 1.0 in the 2.14 weights */
+#define RS_PAD 8            /* int16 slack after each row: SIMD stores */
 
 static double
 rs_sinc(double x)
@@ -46,6 +53,46 @@ rs_cubic(double x)
         return ((-0.5 * x + 2.5) * x - 4.0) * x + 2.0;
     }
     return 0.0;
+}
+
+/* The 2.14 fixed-point copy of the weights: each rounded, the rounding
+ * residue given to the largest so every row sums to exactly 16384 (a
+ * constant image stays constant). */
+static int
+rs_axis_quantise(vl_pool_t *pool, vl_rs_axis_t *ax, vl_err_t *err)
+{
+    ax->qtaps = (ax->maxtaps + 1) & ~1;
+    ax->wq = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps,
+                            sizeof(*ax->wq));
+    ax->wv = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps * 2,
+                            sizeof(*ax->wv));
+    if (ax->wq == NULL || ax->wv == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory for weights");
+    }
+    for (uint32_t i = 0; i < ax->out_n; i++) {
+        const float *w = ax->w + (size_t) i * ax->maxtaps;
+        int16_t     *q = ax->wq + (size_t) i * ax->qtaps;
+        long         sum = 0;
+        int          big = 0;
+
+        for (int k = 0; k < ax->n[i]; k++) {
+            q[k] = (int16_t) lrintf(w[k] * RS_ONE);
+            sum += q[k];
+            big = fabsf(w[k]) > fabsf(w[big]) ? k : big;
+        }
+        q[big] = (int16_t) (q[big] + (RS_ONE - sum));
+        /* each pair of taps as one int32, four times (a vector operand) */
+        for (int k = 0; k < ax->qtaps; k += 2) {
+            int32_t pair = (int32_t) ((uint32_t) (uint16_t) q[k]
+                                      | (uint32_t) (uint16_t) q[k + 1]
+                                        << 16);
+
+            for (int l = 0; l < 4; l++) {
+                ax->wv[((size_t) i * ax->qtaps + (size_t) k) * 2 + l] = pair;
+            }
+        }
+    }
+    return VL_OK;
 }
 
 static int
@@ -161,7 +208,7 @@ rs_axis_init(vl_pool_t *pool, vl_rs_axis_t *ax, uint32_t src_n, double s0,
                 (float) (tmp[j] / sum);
         }
     }
-    return VL_OK;
+    return rs_axis_quantise(pool, ax, err);
 }
 
 int
@@ -211,27 +258,8 @@ vl_resample_rows(const vl_resample_t *rs, uint32_t y0, uint32_t y1,
     *r1 = hi > rs->y.src_n ? rs->y.src_n : hi;
 }
 
-static float *
-rs_scratch(vl_resample_t *rs, size_t nfloats, vl_err_t *err)
-{
-    size_t bytes;
-
-    if (nfloats <= rs->scratch_len) {
-        return rs->scratch;
-    }
-    if (nfloats < rs->scratch_len * 2) {
-        nfloats = rs->scratch_len * 2;
-    }
-    if (vl_size_mul(nfloats, sizeof(float), &bytes) != 0) {
-        vl_err_set(err, VL_ELIMIT, "resample scratch too large");
-        return NULL;
-    }
-    rs->scratch = vl_pix_alloc(rs->pool, bytes, err);
-    rs->scratch_len = rs->scratch != NULL ? nfloats : 0;
-    return rs->scratch;
-}
-
-/* Box-average source rows of box row k (premultiplied) into dst. */
+/* Box-average source rows of box row k (premultiplied) into dst; float,
+ * for vl_pix_box_shrink. */
 static void
 rs_box_row(const vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
            uint32_t k, float *dst)
@@ -275,24 +303,10 @@ rs_box_row(const vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
     }
 }
 
-/* Horizontal pass of one (box-shrunk, premultiplied) row. */
-static void
-rs_hpass(const vl_rs_axis_t *ax, int nb, const float *src, float *dst)
+static inline int16_t
+rs_s16(int32_t v)
 {
-    for (uint32_t i = 0; i < ax->out_n; i++) {
-        const float *w = ax->w + (size_t) i * ax->maxtaps;
-        const float *p = src + (size_t) ax->start[i] * nb;
-        float        acc[4] = { 0, 0, 0, 0 };
-
-        for (int k = 0; k < ax->n[i]; k++, p += nb) {
-            for (int b = 0; b < nb; b++) {
-                acc[b] += w[k] * p[b];
-            }
-        }
-        for (int b = 0; b < nb; b++) {
-            dst[(size_t) i * nb + b] = acc[b];
-        }
-    }
+    return (int16_t) (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
 }
 
 static unsigned char
@@ -301,14 +315,484 @@ rs_clamp(float v)
     return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (unsigned char) (v + 0.5f);
 }
 
+static inline unsigned char
+rs_u8(int32_t v)
+{
+    return (unsigned char) (v < 0 ? 0 : v > 255 ? 255 : v);
+}
+
+/* Horizontal filter of output pixel i from 8-bit samples (scalar). The
+ * result keeps 6 fractional bits. */
+static inline void
+rs_h_px_u8(const vl_rs_axis_t *ax, int nb, const unsigned char *src,
+           uint32_t i, int16_t *dst)
+{
+    const int16_t       *w = ax->wq + (size_t) i * ax->qtaps;
+    const unsigned char *p = src + (size_t) ax->start[i] * nb;
+
+    for (int b = 0; b < nb; b++) {
+        int32_t acc = 1 << 7;
+
+        for (int k = 0; k < ax->n[i]; k++) {
+            acc += w[k] * p[k * nb + b];
+        }
+        dst[(size_t) i * nb + b] = rs_s16(acc >> 8);
+    }
+}
+
+/* The same from int16 samples with 6 fractional bits. */
+static inline void
+rs_h_px_s16(const vl_rs_axis_t *ax, int nb, const int16_t *src, uint32_t i,
+            int16_t *dst)
+{
+    const int16_t *w = ax->wq + (size_t) i * ax->qtaps;
+    const int16_t *p = src + (size_t) ax->start[i] * nb;
+
+    for (int b = 0; b < nb; b++) {
+        int32_t acc = 1 << 13;
+
+        for (int k = 0; k < ax->n[i]; k++) {
+            acc += w[k] * p[k * nb + b];
+        }
+        dst[(size_t) i * nb + b] = rs_s16(acc >> 14);
+    }
+}
+
+#ifdef __SSE2__
+/* Two taps of all bands of output pixel i through one multiply-add: the
+ * samples of pixels j and j + 1 are interleaved band by band (nb is a
+ * constant at each call, so the shifts are immediates). s16 selects int16
+ * input (6 fractional bits) instead of bytes. */
+static inline __attribute__((always_inline)) void
+rs_h_px_sse2(const vl_rs_axis_t *ax, const int nb, const int s16,
+             const void *src, uint32_t i, int16_t *dst)
+{
+    const __m128i *w = (const __m128i *) (const void *)
+                       (ax->wv + (size_t) i * ax->qtaps * 2);
+    int            np = (ax->n[i] + 1) >> 1;
+    size_t         o = (size_t) ax->start[i] * nb;
+    __m128i        acc = _mm_set1_epi32(s16 ? 1 << 13 : 1 << 7);
+    __m128i        zero = _mm_setzero_si128();
+
+    for (int k = 0; k < np; k++, o += 2 * (size_t) nb) {
+        __m128i x, y;
+
+        if (s16) {
+            x = _mm_loadu_si128((const __m128i *) (const void *)
+                                ((const int16_t *) src + o));
+        } else {
+            x = _mm_unpacklo_epi8(
+                _mm_loadl_epi64((const __m128i *) (const void *)
+                                ((const unsigned char *) src + o)), zero);
+        }
+        y = nb == 3 ? _mm_srli_si128(x, 6) : _mm_srli_si128(x, 8);
+        acc = _mm_add_epi32(acc, _mm_madd_epi16(_mm_unpacklo_epi16(x, y),
+                                                _mm_loadu_si128(w + k)));
+    }
+    acc = _mm_srai_epi32(acc, s16 ? 14 : 8);
+    _mm_storel_epi64((__m128i *) (void *) (dst + (size_t) i * nb),
+                     _mm_packs_epi32(acc, acc));
+}
+
+/* The vector pass over a row of 8-bit samples; a pixel whose 8-byte loads
+ * would pass the end of the row takes the scalar path. */
+static inline __attribute__((always_inline)) void
+rs_h_u8_sse2(const vl_rs_axis_t *ax, const int nb, const unsigned char *src,
+             int16_t *dst)
+{
+    size_t len = (size_t) ax->in_n * nb;
+
+    for (uint32_t i = 0; i < ax->out_n; i++) {
+        int np = (ax->n[i] + 1) >> 1;
+
+        if ((size_t) ax->start[i] * nb + (size_t) (np - 1) * 2 * nb + 8
+            > len) {
+            rs_h_px_u8(ax, nb, src, i, dst);
+        } else {
+            rs_h_px_sse2(ax, nb, 0, src, i, dst);
+        }
+    }
+}
+#endif
+
+/* Horizontal pass of one row of 8-bit samples into 6 fractional bits. dst
+ * needs RS_PAD int16 of slack (the vector store writes 4 lanes). */
+static void
+rs_h_u8(const vl_rs_axis_t *ax, int nb, const unsigned char *src,
+        int16_t *dst)
+{
+#ifdef __SSE2__
+    if (nb == 3) {
+        rs_h_u8_sse2(ax, 3, src, dst);
+        return;
+    }
+    if (nb == 4) {
+        rs_h_u8_sse2(ax, 4, src, dst);
+        return;
+    }
+#endif
+    for (uint32_t i = 0; i < ax->out_n; i++) {
+        rs_h_px_u8(ax, nb, src, i, dst);
+    }
+}
+
+/* Horizontal pass of one int16 row (RS_PAD slack after it). */
+static void
+rs_h_s16(const vl_rs_axis_t *ax, int nb, const int16_t *src, int16_t *dst)
+{
+#ifdef __SSE2__
+    if (nb == 3) {
+        for (uint32_t i = 0; i < ax->out_n; i++) {
+            rs_h_px_sse2(ax, 3, 1, src, i, dst);
+        }
+        return;
+    }
+    if (nb == 4) {
+        for (uint32_t i = 0; i < ax->out_n; i++) {
+            rs_h_px_sse2(ax, 4, 1, src, i, dst);
+        }
+        return;
+    }
+#endif
+    for (uint32_t i = 0; i < ax->out_n; i++) {
+        rs_h_px_s16(ax, nb, src, i, dst);
+    }
+}
+
+/* Vertical pass to 8 bits: out[x] = sum of w[t] * rows[t][x] over np
+ * pairs of taps (weights zero-padded, the odd row a zero row), rounded. */
+static void
+rs_v_u8(const int16_t **rows, const int16_t *w, int np, size_t len,
+        unsigned char *out)
+{
+    size_t x = 0;
+
+#ifdef __SSE2__
+    __m128i rnd = _mm_set1_epi32(1 << 19);
+
+    for (; x + 8 <= len; x += 8) {
+        __m128i lo = rnd, hi = rnd;
+
+        for (int k = 0; k < np; k++) {
+            __m128i a = _mm_loadu_si128((const __m128i *)
+                                        (const void *) (rows[2 * k] + x));
+            __m128i b = _mm_loadu_si128((const __m128i *)
+                                        (const void *) (rows[2 * k + 1] + x));
+            __m128i wv;
+            int32_t wp;
+
+            memcpy(&wp, w + 2 * k, sizeof(wp));
+            wv = _mm_set1_epi32(wp);
+            lo = _mm_add_epi32(lo, _mm_madd_epi16(_mm_unpacklo_epi16(a, b),
+                                                  wv));
+            hi = _mm_add_epi32(hi, _mm_madd_epi16(_mm_unpackhi_epi16(a, b),
+                                                  wv));
+        }
+        lo = _mm_srai_epi32(lo, 20);
+        hi = _mm_srai_epi32(hi, 20);
+        lo = _mm_packs_epi32(lo, hi);
+        _mm_storel_epi64((__m128i *) (void *) (out + x),
+                         _mm_packus_epi16(lo, lo));
+    }
+#endif
+    for (; x < len; x++) {
+        int32_t acc = 1 << 19;
+
+        for (int t = 0; t < 2 * np; t++) {
+            acc += w[t] * rows[t][x];
+        }
+        out[x] = rs_u8(acc >> 20);
+    }
+}
+
+/* Vertical pass keeping 6 fractional bits (premultiplied alpha). */
+static void
+rs_v_s32(const int16_t **rows, const int16_t *w, int np, size_t len,
+         int32_t *out)
+{
+    for (size_t x = 0; x < len; x++) {
+        int32_t acc = 1 << 13;
+
+        for (int t = 0; t < 2 * np; t++) {
+            acc += w[t] * rows[t][x];
+        }
+        out[x] = acc >> 14;
+    }
+}
+
+static void *
+rs_alloc(vl_resample_t *rs, size_t n, size_t size, vl_err_t *err)
+{
+    size_t bytes;
+
+    if (vl_size_mul(n, size, &bytes) != 0) {
+        vl_err_set(err, VL_ELIMIT, "resample buffer too large");
+        return NULL;
+    }
+    return vl_pix_alloc(rs->pool, bytes, err);
+}
+
+/* The ring and its bookkeeping, sized from the weight tables: the ring
+ * holds every box row between the lowest row a pending output may still
+ * read and the highest row pushed before that output is ready. */
+static int
+rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+{
+    uint32_t oh = rs->y.out_n, e = 0, span = 1;
+    size_t   ow = (size_t) rs->x.out_n * rs->bands;
+
+    rs->alpha = (rs->bands == 2 || rs->bands == 4);
+    rs->kend = vl_pool_calloc(rs->pool, oh, sizeof(*rs->kend));
+    rs->kmin = vl_pool_calloc(rs->pool, oh, sizeof(*rs->kmin));
+    rs->taps = vl_pool_calloc(rs->pool, (size_t) rs->y.qtaps + 2,
+                              sizeof(*rs->taps));
+    if (rs->kend == NULL || rs->kmin == NULL || rs->taps == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory for resampling");
+    }
+    for (uint32_t y = 0; y < oh; y++) {
+        uint32_t ey = rs->y.start[y] + (uint32_t) rs->y.n[y];
+
+        rs->kend[y] = ey;
+        e = ey > e ? ey : e;
+        rs->kmin[y] = e;        /* running max, turned into span below */
+    }
+    for (uint32_t y = oh, m = UINT32_MAX; y-- > 0;) {
+        uint32_t ecum = rs->kmin[y];
+
+        m = rs->y.start[y] < m ? rs->y.start[y] : m;
+        rs->kmin[y] = m;
+        span = ecum - m > span ? ecum - m : span;
+    }
+    rs->ring_n = span;
+    rs->ring_len = ow + RS_PAD;
+    rs->ring = rs_alloc(rs, (size_t) span * rs->ring_len, sizeof(int16_t),
+                        err);
+    rs->zero = rs_alloc(rs, rs->ring_len, sizeof(int16_t), err);
+    rs->ring_tag = rs_alloc(rs, span, sizeof(uint32_t), err);
+    if (rs->ring == NULL || rs->zero == NULL || rs->ring_tag == NULL) {
+        return err != NULL ? err->code : VL_ENOMEM;
+    }
+    memset(rs->zero, 0, rs->ring_len * sizeof(int16_t));
+    if (rs->alpha || rs->x.box > 1 || rs->y.box > 1) {
+        rs->conv = rs_alloc(rs, (size_t) rs->x.in_n * rs->bands + RS_PAD,
+                            sizeof(int16_t), err);
+        if (rs->conv == NULL) {
+            return err != NULL ? err->code : VL_ENOMEM;
+        }
+        memset(rs->conv, 0, ((size_t) rs->x.in_n * rs->bands + RS_PAD)
+                            * sizeof(int16_t));
+    }
+    if (rs->x.box > 1 || rs->y.box > 1) {
+        rs->boxacc = rs_alloc(rs, (size_t) rs->x.in_n * rs->bands,
+                              sizeof(uint64_t), err);
+        if (rs->boxacc == NULL) {
+            return err != NULL ? err->code : VL_ENOMEM;
+        }
+    }
+    if (rs->alpha) {
+        rs->vacc = rs_alloc(rs, ow, sizeof(int32_t), err);
+        if (rs->vacc == NULL) {
+            return err != NULL ? err->code : VL_ENOMEM;
+        }
+    }
+    return VL_OK;
+}
+
+/* Restart streaming at output row y0 with box row kb as the first pushed. */
+static int
+rs_begin(vl_resample_t *rs, uint32_t y0, uint32_t kb, vl_err_t *err)
+{
+    int rc;
+
+    if (rs->ring == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
+        return rc;
+    }
+    for (uint32_t s = 0; s < rs->ring_n; s++) {
+        rs->ring_tag[s] = UINT32_MAX;
+    }
+    rs->next_y = y0;
+    rs->next_row = kb * rs->y.box;
+    return VL_OK;
+}
+
+int
+vl_resample_begin(vl_resample_t *rs, uint32_t y0, uint32_t *r0,
+                  vl_err_t *err)
+{
+    int rc;
+
+    if (rs->ring == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
+        return rc;
+    }
+    y0 = y0 > rs->y.out_n ? rs->y.out_n : y0;
+    if ((rc = rs_begin(rs, y0, y0 < rs->y.out_n ? rs->kmin[y0] : rs->y.in_n,
+                       err)) != VL_OK) {
+        return rc;
+    }
+    *r0 = rs->next_row > rs->y.src_n ? rs->y.src_n : rs->next_row;
+    return VL_OK;
+}
+
+/* The ring slot for box row k. Evicting a row the next output may still
+ * read would be a caller bug (pushing without draining). */
+static int16_t *
+rs_slot(vl_resample_t *rs, uint32_t k)
+{
+    uint32_t s = k % rs->ring_n, old = rs->ring_tag[s];
+
+    VL_ASSERT(old == UINT32_MAX || rs->next_y >= rs->y.out_n
+              || old < rs->kmin[rs->next_y]);
+    rs->ring_tag[s] = k;
+    return rs->ring + (size_t) s * rs->ring_len;
+}
+
+/* Premultiply one unboxed row into conv (6 fractional bits). */
+static void
+rs_premultiply(vl_resample_t *rs, const unsigned char *row)
+{
+    int nb = rs->bands;
+
+    for (uint32_t j = 0; j < rs->x.in_n; j++, row += nb) {
+        uint32_t a = row[nb - 1];
+        int16_t *o = rs->conv + (size_t) j * nb;
+
+        for (int b = 0; b < nb - 1; b++) {
+            o[b] = (int16_t) ((row[b] * a * 64u + 127u) / 255u);
+        }
+        o[nb - 1] = (int16_t) (a << 6);
+    }
+}
+
+/* Add one source row to the box sums (premultiplied: colour * alpha and
+ * alpha * 255, so all lanes share the divisor). */
+static void
+rs_box_add(vl_resample_t *rs, const unsigned char *row)
+{
+    int      nb = rs->bands;
+    uint32_t bx = rs->x.box, sn = rs->x.src_n;
+
+    for (uint32_t j = 0; j < rs->x.in_n; j++) {
+        uint64_t *acc = rs->boxacc + (size_t) j * nb;
+        uint32_t  xe = (j + 1) * bx > sn ? sn : (j + 1) * bx;
+
+        for (uint32_t x = j * bx; x < xe; x++) {
+            const unsigned char *p = row + (size_t) x * nb;
+
+            if (rs->alpha) {
+                uint32_t a = p[nb - 1];
+
+                for (int b = 0; b < nb - 1; b++) {
+                    acc[b] += p[b] * a;
+                }
+                acc[nb - 1] += a * 255u;
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    acc[b] += p[b];
+                }
+            }
+        }
+    }
+}
+
+/* Box sums of box row k -> averages with 6 fractional bits in conv. */
+static void
+rs_box_finish(vl_resample_t *rs, uint32_t k)
+{
+    int      nb = rs->bands;
+    uint32_t bx = rs->x.box, sn = rs->x.src_n, by = rs->y.box;
+    uint32_t rows = (k + 1) * by > rs->y.src_n ? rs->y.src_n - k * by : by;
+    uint64_t norm = rs->alpha ? 255u : 1u;
+
+    for (uint32_t j = 0; j < rs->x.in_n; j++) {
+        uint32_t xe = (j + 1) * bx > sn ? sn : (j + 1) * bx;
+        uint64_t d = norm * rows * (xe - j * bx);
+
+        for (int b = 0; b < nb; b++) {
+            uint64_t v = rs->boxacc[(size_t) j * nb + b];
+
+            rs->conv[(size_t) j * nb + b] = (int16_t) ((v * 64 + d / 2) / d);
+        }
+    }
+}
+
+void
+vl_resample_push(vl_resample_t *rs, const unsigned char *row)
+{
+    uint32_t r = rs->next_row++, by = rs->y.box, k = r / by, ke;
+
+    if (rs->x.box == 1 && by == 1) {
+        if (!rs->alpha) {
+            rs_h_u8(&rs->x, rs->bands, row, rs_slot(rs, k));
+            return;
+        }
+        rs_premultiply(rs, row);
+        rs_h_s16(&rs->x, rs->bands, rs->conv, rs_slot(rs, k));
+        return;
+    }
+    if (r == k * by) {
+        memset(rs->boxacc, 0,
+               (size_t) rs->x.in_n * rs->bands * sizeof(uint64_t));
+    }
+    rs_box_add(rs, row);
+    ke = (k + 1) * by > rs->y.src_n ? rs->y.src_n : (k + 1) * by;
+    if (r + 1 == ke) {
+        rs_box_finish(rs, k);
+        rs_h_s16(&rs->x, rs->bands, rs->conv, rs_slot(rs, k));
+    }
+}
+
+int
+vl_resample_ready(const vl_resample_t *rs)
+{
+    uint32_t done;
+
+    if (rs->next_y >= rs->y.out_n) {
+        return 0;
+    }
+    done = rs->next_row >= rs->y.src_n ? rs->y.in_n
+                                       : rs->next_row / rs->y.box;
+    return rs->kend[rs->next_y] <= done;
+}
+
+void
+vl_resample_pop(vl_resample_t *rs, unsigned char *out)
+{
+    uint32_t       y = rs->next_y++;
+    int            n = rs->y.n[y], nb = rs->bands;
+    const int16_t *w = rs->y.wq + (size_t) y * rs->y.qtaps;
+    size_t         len = (size_t) rs->x.out_n * nb;
+
+    for (int t = 0; t < n; t++) {
+        uint32_t k = rs->y.start[y] + (uint32_t) t, s = k % rs->ring_n;
+
+        VL_ASSERT(rs->ring_tag[s] == k);
+        rs->taps[t] = rs->ring + (size_t) s * rs->ring_len;
+    }
+    if (n & 1) {
+        rs->taps[n] = rs->zero;
+    }
+    if (!rs->alpha) {
+        rs_v_u8(rs->taps, w, (n + 1) >> 1, len, out);
+        return;
+    }
+    rs_v_s32(rs->taps, w, (n + 1) >> 1, len, rs->vacc);
+    for (uint32_t i = 0; i < rs->x.out_n; i++, out += nb) {
+        const int32_t *px = rs->vacc + (size_t) i * nb;
+        int32_t        a = px[nb - 1];
+
+        for (int b = 0; b < nb - 1; b++) {
+            out[b] = a > 0 ? rs_u8((px[b] * 255 + a / 2) / a) : 0;
+        }
+        out[nb - 1] = rs_u8((a + 32) >> 6);
+    }
+}
+
 int
 vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
                   uint32_t y0, uint32_t y1, vl_image_t *out, vl_err_t *err)
 {
-    int      nb = rs->bands, alpha = (nb == 2 || nb == 4);
-    uint32_t k0 = UINT32_MAX, k1 = 0, nk, ow = rs->x.out_n;
-    size_t   inrow, hrow;
-    float   *boxed, *hbuf, *acc;
+    int      nb = rs->bands, rc;
+    uint32_t k0 = UINT32_MAX, ow = rs->x.out_n;
 
     if (rs->identity) {
         for (uint32_t y = y0; y < y1; y++) {
@@ -319,56 +803,22 @@ vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
         return VL_OK;
     }
     for (uint32_t y = y0; y < y1; y++) {
-        uint32_t e = rs->y.start[y] + (uint32_t) rs->y.n[y];
-
         k0 = rs->y.start[y] < k0 ? rs->y.start[y] : k0;
-        k1 = e > k1 ? e : k1;
     }
-    VL_ASSERT(k0 * rs->y.box >= r0);
-    nk = k1 - k0;
-    inrow = (size_t) rs->x.in_n * nb;
-    hrow = (size_t) ow * nb;
-    boxed = rs_scratch(rs, inrow + (size_t) nk * hrow + hrow, err);
-    if (boxed == NULL) {
-        return err != NULL ? err->code : VL_ENOMEM;
+    if (y0 >= y1) {
+        return VL_OK;
     }
-    hbuf = boxed + inrow;
-    acc = hbuf + (size_t) nk * hrow;
-
-    for (uint32_t k = k0; k < k1; k++) {
-        rs_box_row(rs, in, r0, k, boxed);
-        rs_hpass(&rs->x, nb, boxed, hbuf + (size_t) (k - k0) * hrow);
+    if ((rc = rs_begin(rs, y0, k0, err)) != VL_OK) {
+        return rc;
     }
-    for (uint32_t y = y0; y < y1; y++) {
-        const float   *w = rs->y.w + (size_t) y * rs->y.maxtaps;
-        const float   *row = hbuf + (size_t) (rs->y.start[y] - k0) * hrow;
-        unsigned char *o = VL_IMAGE_ROW(out, y - y0);
-
-        memset(acc, 0, hrow * sizeof(float));
-        for (int t = 0; t < rs->y.n[y]; t++, row += hrow) {
-            float wt = w[t];
-
-            for (size_t i = 0; i < hrow; i++) {
-                acc[i] += wt * row[i];
-            }
+    VL_ASSERT(rs->next_row >= r0);
+    while (rs->next_y < y1) {
+        if (vl_resample_ready(rs)) {
+            vl_resample_pop(rs, VL_IMAGE_ROW(out, rs->next_y - y0));
+            continue;
         }
-        for (uint32_t i = 0; i < ow; i++) {
-            float *px = acc + (size_t) i * nb;
-
-            if (alpha) {
-                float a = px[nb - 1];
-
-                for (int b = 0; b < nb - 1; b++) {
-                    o[b] = a > 0.0f ? rs_clamp(px[b] * 255.0f / a) : 0;
-                }
-                o[nb - 1] = rs_clamp(a);
-            } else {
-                for (int b = 0; b < nb; b++) {
-                    o[b] = rs_clamp(px[b]);
-                }
-            }
-            o += nb;
-        }
+        VL_ASSERT(rs->next_row - r0 < in->h);
+        vl_resample_push(rs, VL_IMAGE_ROW(in, rs->next_row - r0));
     }
     return VL_OK;
 }
