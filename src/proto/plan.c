@@ -467,7 +467,8 @@ plan_level(const vl_geom_t *g, const vl_limits_t *l, vl_plan_t *p)
     {
         uint32_t tw = g->levels[best].tile_w, th = g->levels[best].tile_h;
 
-        if (tw != 0 && th != 0 && p->mirror == 0 && p->rotation == 0.0
+        if (tw != 0 && th != 0 && g->levels[best].shrink <= 1
+            && p->mirror == 0 && p->rotation == 0.0
             && x0 % ax.den == 0 && y0 % ay.den == 0
             && p->out_w == p->lw && p->out_h == p->lh
             && p->lx % tw == 0 && p->ly % th == 0

@@ -21,6 +21,9 @@
 typedef struct {
     uint32_t width, height;      /* stored size of this level */
     uint32_t tile_w, tile_h;     /* stored tile size; 0,0 = strips/untiled */
+    uint32_t base;               /* level decoded to make this one */
+    uint32_t shrink;             /* 1 (or 0): stored; 2, 4, 8: a virtual
+                                  * level, base decoded at 1/shrink */
 } vl_level_t;
 
 typedef struct {

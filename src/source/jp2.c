@@ -1,3 +1,842 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_jp2_t;
+/*
+ * jp2: the OpenJPEG backend (the only OpenJPEG user in src/) for JP2 files
+ * and raw J2K/HTJ2K codestreams. Levels are the codestream's resolutions;
+ * reads decode only the area needed at the reduce factor needed, in a
+ * virtual tile grid cached per handle. OpenJPEG errors land in this handle's
+ * message buffer, never on stderr. A handle is used by one thread at a time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openjpeg.h>
+
+#include "core/log.h"
+#include "core/str.h"
+#include "source/source_p.h"
+
+#define VL_JP2_TILE        512u               /* virtual tile side */
+#define VL_JP2_CACHE_SLOTS 48
+#define VL_JP2_CACHE_BYTES ((size_t) 32 << 20)
+#define VL_JP2_STREAM_BUF  ((OPJ_SIZE_T) 1 << 20)
+
+typedef struct {
+    int       fd;
+    OPJ_OFF_T pos, size;
+} vl_jp2_io_t;
+
+/* One OpenJPEG decoder with its stream and header image. */
+typedef struct {
+    opj_codec_t  *codec;
+    opj_stream_t *stream;
+    opj_image_t  *image;
+    vl_jp2_io_t   io;
+    int           reduce;
+} vl_jp2_dec_t;
+
+typedef struct {
+    unsigned char *px;           /* NULL = free slot */
+    size_t         bytes;
+    uint32_t       level, col, row, w, h;
+    uint64_t       used;
+} vl_jp2_tile_t;
+
+typedef struct {
+    int            fd;
+    OPJ_OFF_T      size;
+    OPJ_CODEC_FORMAT fmt;
+    uint32_t       x0, y0, x1, y1;  /* image area on the reference grid */
+    uint32_t       ntiles;          /* codestream tiles */
+    uint32_t       numres;
+    uint32_t       layers;          /* 0 = all */
+    uint32_t       ncomps;          /* components after decoding */
+    int            colour;          /* 1 or 3 colour components */
+    int            alpha;           /* component index of alpha, or -1 */
+    int            idx[3];          /* colour component indices */
+    int            ycc;             /* sYCC: convert to RGB */
+    int            bands;
+    int            reuse;           /* repeated area decodes on one codec */
+    int            ht;              /* HTJ2K code-blocks */
+    uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
+    vl_jp2_dec_t   keep;            /* the reused decoder, if any */
+    int            keep_open;
+    char           msg[VL_ERR_MSG_MAX];
+    unsigned char *icc;
+    size_t         icc_len;
+    vl_jp2_tile_t  cache[VL_JP2_CACHE_SLOTS];
+    size_t         cache_bytes;
+    uint64_t       clock;
+} vl_jp2_t;
+
+static void
+vl_jp2_on_error(const char *m, void *user)
+{
+    vl_jp2_t *t = user;
+    size_t    n;
+
+    if (t != NULL && t->msg[0] == '\0') {
+        snprintf(t->msg, sizeof(t->msg), "%s", m);
+        n = strlen(t->msg);
+        while (n > 0 && (t->msg[n - 1] == '\n' || t->msg[n - 1] == ' ')) {
+            t->msg[--n] = '\0';
+        }
+    }
+}
+
+static void
+vl_jp2_on_warning(const char *m, void *user)
+{
+    (void) user;
+    if (vl_log_enabled(VL_LOG_INFO)) {
+        vl_log(VL_LOG_INFO, NULL, "openjpeg: %.*s", (int) strcspn(m, "\n"),
+               m);
+    }
+}
+
+static void
+vl_jp2_on_info(const char *m, void *user)
+{
+    (void) m;
+    (void) user;
+}
+
+static int
+vl_jp2_codec_error(vl_jp2_t *t, const char *what, vl_err_t *err)
+{
+    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
+                      t->msg[0] != '\0' ? t->msg : "OpenJPEG error");
+}
+
+static OPJ_SIZE_T
+vl_jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
+{
+    vl_jp2_io_t *io = user;
+    OPJ_SIZE_T   done = 0;
+
+    while (done < n && io->pos < io->size) {
+        ssize_t r = pread(io->fd, (char *) buf + done, n - done, io->pos);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        done += (OPJ_SIZE_T) r;
+        io->pos += r;
+    }
+    return done > 0 ? done : (OPJ_SIZE_T) -1;
+}
+
+static OPJ_OFF_T
+vl_jp2_io_skip(OPJ_OFF_T n, void *user)
+{
+    vl_jp2_io_t *io = user;
+
+    if (n < 0 || io->pos + n > io->size) {
+        io->pos = io->size;
+        return -1;
+    }
+    io->pos += n;
+    return n;
+}
+
+static OPJ_BOOL
+vl_jp2_io_seek(OPJ_OFF_T off, void *user)
+{
+    vl_jp2_io_t *io = user;
+
+    if (off < 0 || off > io->size) {
+        return OPJ_FALSE;
+    }
+    io->pos = off;
+    return OPJ_TRUE;
+}
+
+static void
+vl_jp2_dec_close(vl_jp2_dec_t *d)
+{
+    if (d->image != NULL) {
+        opj_image_destroy(d->image);
+    }
+    if (d->codec != NULL) {
+        opj_destroy_codec(d->codec);
+    }
+    if (d->stream != NULL) {
+        opj_stream_destroy(d->stream);
+    }
+    d->image = NULL;
+    d->codec = NULL;
+    d->stream = NULL;
+}
+
+/* A decoder at reduce factor `reduce` with the main header read. d must not
+ * move while open (the stream points into it). */
+static int
+vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
+{
+    opj_dparameters_t par;
+
+    memset(d, 0, sizeof(*d));
+    d->reduce = reduce;
+    d->io.fd = t->fd;
+    d->io.size = t->size;
+    d->stream = opj_stream_create(VL_JP2_STREAM_BUF, OPJ_TRUE);
+    d->codec = opj_create_decompress(t->fmt);
+    if (d->stream == NULL || d->codec == NULL) {
+        vl_jp2_dec_close(d);
+        return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
+    }
+    opj_stream_set_user_data(d->stream, &d->io, NULL);
+    opj_stream_set_user_data_length(d->stream, (OPJ_UINT64) t->size);
+    opj_stream_set_read_function(d->stream, vl_jp2_io_read);
+    opj_stream_set_skip_function(d->stream, vl_jp2_io_skip);
+    opj_stream_set_seek_function(d->stream, vl_jp2_io_seek);
+    opj_set_error_handler(d->codec, vl_jp2_on_error, t);
+    opj_set_warning_handler(d->codec, vl_jp2_on_warning, t);
+    opj_set_info_handler(d->codec, vl_jp2_on_info, t);
+    opj_set_default_decoder_parameters(&par);
+    par.cp_reduce = (OPJ_UINT32) reduce;
+    par.cp_layer = t->layers;
+    t->msg[0] = '\0';
+    if (!opj_setup_decoder(d->codec, &par)
+        || !opj_read_header(d->stream, d->codec, &d->image)
+        || d->image == NULL) {
+        vl_jp2_dec_close(d);
+        return vl_jp2_codec_error(t, "cannot read the JPEG 2000 header", err);
+    }
+    return VL_OK;
+}
+
+/* Decode the level-`r` pixels [u0,u1) x [v0,v1) (relative to the level's
+ * origin). On success *dp is the decoder holding the image: t->keep, or
+ * `fresh`, which the caller closes. */
+static int
+vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
+              uint32_t v1, vl_jp2_dec_t *fresh, vl_jp2_dec_t **dp,
+              vl_err_t *err)
+{
+    uint64_t      lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
+    uint64_t      ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
+    uint64_t      ax0 = (lx0 + u0) << r, ay0 = (ly0 + v0) << r;
+    uint64_t      ax1 = (lx0 + u1) << r, ay1 = (ly0 + v1) << r;
+    vl_jp2_dec_t *d;
+    int           rc;
+
+    ax1 = ax1 > t->x1 ? t->x1 : ax1;
+    ay1 = ay1 > t->y1 ? t->y1 : ay1;
+    if (t->reuse) {
+        if (t->keep_open && t->keep.reduce != r) {
+            vl_jp2_dec_close(&t->keep);
+            t->keep_open = 0;
+        }
+        if (!t->keep_open) {
+            if ((rc = vl_jp2_dec_open(t, &t->keep, r, err)) != VL_OK) {
+                return rc;
+            }
+            t->keep_open = 1;
+        }
+        d = &t->keep;
+        t->msg[0] = '\0';
+        if (opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
+                                (OPJ_INT32) ay0, (OPJ_INT32) ax1,
+                                (OPJ_INT32) ay1)
+            && opj_decode(d->codec, d->stream, d->image)) {
+            *dp = d;
+            return VL_OK;
+        }
+        /* some codestreams do not survive repeated decodes: stop trying */
+        vl_log(VL_LOG_INFO, NULL, "openjpeg: codec reuse failed (%s)",
+               t->msg);
+        vl_jp2_dec_close(&t->keep);
+        t->keep_open = 0;
+        t->reuse = 0;
+    }
+    if ((rc = vl_jp2_dec_open(t, fresh, r, err)) != VL_OK) {
+        return rc;
+    }
+    t->msg[0] = '\0';
+    if (!opj_set_decode_area(fresh->codec, fresh->image, (OPJ_INT32) ax0,
+                             (OPJ_INT32) ay0, (OPJ_INT32) ax1,
+                             (OPJ_INT32) ay1)
+        || !opj_decode(fresh->codec, fresh->stream, fresh->image)) {
+        vl_jp2_dec_close(fresh);
+        return vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
+    }
+    *dp = fresh;
+    return VL_OK;
+}
+
+static inline unsigned
+vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
+{
+    uint32_t p = c->prec, maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
+    int64_t  u = (int64_t) v + (c->sgnd ? ((int64_t) 1 << (p - 1)) : 0);
+
+    if (u < 0) {
+        u = 0;
+    } else if (u > (int64_t) maxv) {
+        u = maxv;
+    }
+    if (p == 8) {
+        return (unsigned) u;
+    }
+    if (p > 8) {
+        return (unsigned) (u >> (p - 8));
+    }
+    return (unsigned) ((u * 255 + maxv / 2) / maxv);
+}
+
+static inline unsigned char
+vl_jp2_clamp(double v)
+{
+    return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
+}
+
+/* Convert the decoded image of the level-r area starting at level pixel
+ * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
+ * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
+static int
+vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
+               uint32_t v0, uint32_t u1, uint32_t v1, uint32_t bu,
+               uint32_t bv, uint32_t w, uint32_t h, unsigned char *out,
+               vl_err_t *err)
+{
+    uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
+    uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
+    int      comp[4], nc = 0, bands = t->bands;
+    uint64_t cx0[4], cy0[4];
+
+    if (img->numcomps != t->ncomps) {
+        return vl_err_set(err, VL_ECODEC,
+                          "JPEG 2000 components changed while decoding");
+    }
+    for (int i = 0; i < t->colour; i++) {
+        comp[nc++] = t->idx[i];
+    }
+    if (t->alpha >= 0) {
+        comp[nc++] = t->alpha;
+    }
+    for (int i = 0; i < nc; i++) {
+        const opj_image_comp_t *c = &img->comps[comp[i]];
+        uint64_t dx = (uint64_t) c->dx << r, dy = (uint64_t) c->dy << r;
+        uint64_t ax0 = (lx0 + u0) << r, ay0 = (ly0 + v0) << r;
+        uint64_t ax1 = (lx0 + u1) << r, ay1 = (ly0 + v1) << r;
+
+        ax1 = ax1 > t->x1 ? t->x1 : ax1;
+        ay1 = ay1 > t->y1 ? t->y1 : ay1;
+        cx0[i] = (ax0 + dx - 1) / dx;
+        cy0[i] = (ay0 + dy - 1) / dy;
+        if (c->data == NULL || c->w == 0 || c->h == 0
+            || c->w != (ax1 + dx - 1) / dx - cx0[i]
+            || c->h != (ay1 + dy - 1) / dy - cy0[i]) {
+            return vl_err_set(err, VL_ECODEC,
+                              "JPEG 2000 component %d decoded at the wrong "
+                              "size", comp[i]);
+        }
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        unsigned char *o = out + (size_t) y * w * (size_t) bands;
+        uint64_t       py = ly0 + bv + y;
+        const OPJ_INT32 *row[4];
+
+        for (int i = 0; i < nc; i++) {
+            const opj_image_comp_t *c = &img->comps[comp[i]];
+            uint64_t ry = py / c->dy - cy0[i];
+
+            ry = ry >= c->h ? c->h - 1 : ry;
+            row[i] = c->data + (size_t) ry * c->w;
+        }
+        for (uint32_t x = 0; x < w; x++) {
+            uint64_t px = lx0 + bu + x;
+            unsigned v[4];
+
+            for (int i = 0; i < nc; i++) {
+                const opj_image_comp_t *c = &img->comps[comp[i]];
+                uint64_t rx = c->dx == 1 ? px - cx0[i]
+                                         : px / c->dx - cx0[i];
+
+                rx = rx >= c->w ? c->w - 1 : rx;
+                v[i] = vl_jp2_to8(row[i][rx], c);
+            }
+            if (t->ycc) {
+                double yy = v[0], cb = (double) v[1] - 128.0;
+                double cr = (double) v[2] - 128.0;
+
+                o[0] = vl_jp2_clamp(yy + 1.402 * cr);
+                o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
+                o[2] = vl_jp2_clamp(yy + 1.772 * cb);
+                if (nc == 4) {
+                    o[3] = (unsigned char) v[3];
+                }
+            } else {
+                for (int i = 0; i < nc; i++) {
+                    o[i] = (unsigned char) v[i];
+                }
+            }
+            o += bands;
+        }
+    }
+    return VL_OK;
+}
+
+static vl_jp2_tile_t *
+vl_jp2_cache_find(vl_jp2_t *t, uint32_t level, uint32_t col, uint32_t row)
+{
+    for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
+        vl_jp2_tile_t *c = &t->cache[i];
+
+        if (c->px != NULL && c->level == level && c->col == col
+            && c->row == row) {
+            c->used = ++t->clock;
+            return c;
+        }
+    }
+    return NULL;
+}
+
+/* Keep a decoded tile (takes px); the least recently used ones go. */
+static void
+vl_jp2_cache_put(vl_jp2_t *t, uint32_t level, uint32_t col, uint32_t row,
+                 uint32_t w, uint32_t h, unsigned char *px, size_t bytes)
+{
+    vl_jp2_tile_t *slot = NULL;
+
+    for (;;) {
+        vl_jp2_tile_t *old = NULL;
+
+        slot = NULL;
+        for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
+            vl_jp2_tile_t *c = &t->cache[i];
+
+            if (c->px == NULL) {
+                slot = slot != NULL ? slot : c;
+            } else if (old == NULL || c->used < old->used) {
+                old = c;
+            }
+        }
+        if (slot != NULL && t->cache_bytes + bytes <= VL_JP2_CACHE_BYTES) {
+            break;
+        }
+        if (old == NULL) {
+            free(px);
+            return;
+        }
+        t->cache_bytes -= old->bytes;
+        free(old->px);
+        old->px = NULL;
+    }
+    slot->px = px;
+    slot->bytes = bytes;
+    slot->level = level;
+    slot->col = col;
+    slot->row = row;
+    slot->w = w;
+    slot->h = h;
+    slot->used = ++t->clock;
+    t->cache_bytes += bytes;
+}
+
+static void
+vl_jp2_cache_clear(vl_jp2_t *t)
+{
+    for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
+        free(t->cache[i].px);
+        t->cache[i].px = NULL;
+    }
+    t->cache_bytes = 0;
+}
+
+/* Copy the part of tile (bu, bv, bw, bh) inside the request into out. */
+static void
+vl_jp2_copy(const unsigned char *px, int bands, uint32_t bu, uint32_t bv,
+            uint32_t bw, uint32_t bh, uint32_t x, uint32_t y, uint32_t w,
+            uint32_t h, vl_image_t *out)
+{
+    uint32_t x0 = x > bu ? x : bu, y0 = y > bv ? y : bv;
+    uint32_t x1 = x + w < bu + bw ? x + w : bu + bw;
+    uint32_t y1 = y + h < bv + bh ? y + h : bv + bh;
+    size_t   len = (size_t) (x1 - x0) * (size_t) bands;
+
+    for (uint32_t yy = y0; yy < y1; yy++) {
+        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
+               px + ((size_t) (yy - bv) * bw + (x0 - bu)) * bands, len);
+    }
+}
+
+/* Decode tiles [c0, c1] of tile row `row` of `level` in one area decode,
+ * copy them into the request and keep them in the cache. */
+static int
+vl_jp2_decode_run(vl_source_t *src, uint32_t level, uint32_t row,
+                  uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
+                  uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint32_t          ts = lv->tile_w;
+    uint32_t          u0 = c0 * ts, v0 = row * ts;
+    uint32_t          u1 = (c1 + 1) * ts, v1 = v0 + ts;
+    vl_jp2_dec_t      fresh, *d = NULL;
+    int               rc = VL_OK;
+    size_t            area;
+
+    u1 = u1 > lv->width ? lv->width : u1;
+    v1 = v1 > lv->height ? lv->height : v1;
+    if (t->ht && level == 0) {
+        /* OpenJPEG 2.5.0 returns flat grey for HTJ2K areas of the full
+         * resolution that do not cover whole codestream tiles */
+        uint64_t ax0 = t->x0 + (uint64_t) u0, ay0 = t->y0 + (uint64_t) v0;
+        uint64_t ax1 = t->x0 + (uint64_t) u1, ay1 = t->y0 + (uint64_t) v1;
+
+        ax0 = t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
+        ay0 = t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
+        ax1 = t->tx0 + (ax1 - t->tx0 + t->tdx - 1) / t->tdx * t->tdx;
+        ay1 = t->ty0 + (ay1 - t->ty0 + t->tdy - 1) / t->tdy * t->tdy;
+        u0 = ax0 < t->x0 ? 0 : (uint32_t) (ax0 - t->x0);
+        v0 = ay0 < t->y0 ? 0 : (uint32_t) (ay0 - t->y0);
+        u1 = ax1 > t->x1 ? lv->width : (uint32_t) (ax1 - t->x0);
+        v1 = ay1 > t->y1 ? lv->height : (uint32_t) (ay1 - t->y0);
+    }
+    if (vl_size_mul4(u1 - u0, v1 - v0, t->ncomps, 4, &area) != 0
+        || area > 4 * VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_EUNSUPP,
+                          "this HTJ2K codestream needs a decode area too "
+                          "large for full-resolution regions");
+    }
+    rc = vl_jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    for (uint32_t c = c0; c <= c1 && rc == VL_OK; c++) {
+        uint32_t       bu = c * ts, bw = lv->width - bu < ts ? lv->width - bu
+                                                           : ts;
+        uint32_t       bh = lv->height - row * ts < ts ? lv->height - row * ts
+                                                    : ts;
+        size_t         bytes;
+        unsigned char *px;
+
+        if (vl_size_mul4(bw, bh, (size_t) t->bands, 1, &bytes) != 0
+            || (px = malloc(bytes)) == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
+            break;
+        }
+        rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
+                            row * ts, bw, bh, px, err);
+        if (rc != VL_OK) {
+            free(px);
+            break;
+        }
+        vl_jp2_copy(px, t->bands, bu, row * ts, bw, bh, x, y, w, h, out);
+        vl_jp2_cache_put(t, level, c, row, bw, bh, px, bytes);
+    }
+    if (d == &fresh) {
+        vl_jp2_dec_close(&fresh);
+    } else if (d != NULL && d->image != NULL) {
+        /* keep the header image, drop the pixels until the next decode */
+        for (OPJ_UINT32 i = 0; i < d->image->numcomps; i++) {
+            if (d->image->comps[i].data != NULL) {
+                opj_image_data_free(d->image->comps[i].data);
+                d->image->comps[i].data = NULL;
+            }
+        }
+    }
+    return rc;
+}
+
+static int
+vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
+            uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint32_t          ts = lv->tile_w;
+    uint32_t          cmin = x / ts, cmax = (x + w - 1) / ts;
+    size_t            tile_bytes;
+    uint32_t          max_run;
+    int               rc;
+
+    /* one area decode holds 4 bytes per sample of every component */
+    if (vl_size_mul4(ts, ts, t->ncomps, 4, &tile_bytes) != 0) {
+        return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
+    }
+    max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
+    max_run = max_run < 1 ? 1 : max_run;
+    for (uint32_t row = y / ts; row <= (y + h - 1) / ts; row++) {
+        uint32_t run0 = 0, nrun = 0;
+
+        for (uint32_t c = cmin; c <= cmax + 1; c++) {
+            vl_jp2_tile_t *hit = c <= cmax ? vl_jp2_cache_find(t, level, c,
+                                                               row)
+                                           : NULL;
+
+            if (hit != NULL) {
+                vl_jp2_copy(hit->px, t->bands, c * ts, row * ts, hit->w,
+                            hit->h, x, y, w, h, out);
+            }
+            if (c <= cmax && hit == NULL && nrun < max_run) {
+                if (nrun++ == 0) {
+                    run0 = c;
+                }
+                continue;
+            }
+            if (nrun > 0) {
+                rc = vl_jp2_decode_run(src, level, row, run0,
+                                       run0 + nrun - 1, x, y, w, h, out,
+                                       err);
+                if (rc != VL_OK) {
+                    return rc;
+                }
+                nrun = 0;
+                if (c <= cmax && hit == NULL) {
+                    run0 = c;
+                    nrun = 1;
+                }
+            }
+        }
+    }
+    return VL_OK;
+}
+
+static void
+vl_jp2_free(vl_jp2_t *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    if (t->keep_open) {
+        vl_jp2_dec_close(&t->keep);
+    }
+    vl_jp2_cache_clear(t);
+    if (t->fd >= 0) {
+        close(t->fd);
+    }
+    free(t->icc);
+    free(t);
+}
+
+static void
+vl_jp2_close(vl_source_t *src)
+{
+    vl_jp2_free(src->priv);
+    src->priv = NULL;
+}
+
+/* Which decoded components are colour and alpha (cdef, else by count). */
+static const char *
+vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
+{
+    int ncol = 0;
+
+    t->ncomps = img->numcomps;
+    t->alpha = -1;
+    for (OPJ_UINT32 i = 0; i < img->numcomps; i++) {
+        const opj_image_comp_t *c = &img->comps[i];
+
+        if (c->prec < 1 || c->prec > 16) {
+            return "JPEG 2000 samples must have 1 to 16 bits";
+        }
+        if (c->dx == 0 || c->dy == 0 || c->dx > 255 || c->dy > 255) {
+            return "invalid JPEG 2000 component sub-sampling";
+        }
+        if (c->alpha != 0) {
+            if (t->alpha < 0) {
+                t->alpha = (int) i;
+            }
+        } else if (ncol < 3) {
+            t->idx[ncol++] = (int) i;
+        }
+    }
+    if (ncol == 0) {
+        return "the JPEG 2000 image has no colour component";
+    }
+    if (t->alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
+        t->alpha = img->numcomps == 2 ? 1 : 3;
+        ncol = img->numcomps == 2 ? 1 : 3;
+    }
+    t->colour = ncol >= 3 ? 3 : 1;
+    t->bands = t->colour + (t->alpha >= 0 ? 1 : 0);
+    if (img->color_space == OPJ_CLRSPC_CMYK) {
+        return "CMYK JPEG 2000 images are not supported";
+    }
+    t->ycc = t->colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
+                                || img->color_space == OPJ_CLRSPC_EYCC);
+    return NULL;
+}
+
+static int
+vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
+{
+    vl_jp2_t               *t;
+    vl_jp2_dec_t            hd, probe, *d = NULL;
+    opj_codestream_info_v2_t *cs;
+    unsigned char           magic[12];
+    struct stat             st;
+    const char             *why;
+    uint32_t                ts;
+    int                     rc, precincts = 0;
+
+    t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        close(fd);
+        return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
+    }
+    t->fd = fd;
+    t->alpha = -1;
+    src->priv = t;
+    if (fstat(fd, &st) != 0 || pread(fd, magic, sizeof(magic), 0) != 12) {
+        return vl_err_set(err, VL_ECODEC, "the JPEG 2000 file is truncated");
+    }
+    t->size = (OPJ_OFF_T) st.st_size;
+    t->fmt = memcmp(magic, "\xff\x4f\xff\x51", 4) == 0 ? OPJ_CODEC_J2K
+                                                     : OPJ_CODEC_JP2;
+    t->layers = src->max_layers > 0 ? (uint32_t) src->max_layers : 0;
+
+    if ((rc = vl_jp2_dec_open(t, &hd, 0, err)) != VL_OK) {
+        return rc;
+    }
+    t->x0 = hd.image->x0;
+    t->y0 = hd.image->y0;
+    t->x1 = hd.image->x1;
+    t->y1 = hd.image->y1;
+    cs = opj_get_cstr_info(hd.codec);
+    if (cs != NULL) {
+        t->ntiles = cs->tw * cs->th;
+        t->numres = cs->m_default_tile_info.tccp_info != NULL
+                        ? cs->m_default_tile_info.tccp_info[0].numresolutions
+                        : 1;
+        for (OPJ_UINT32 c = 0; c < cs->nbcomps
+             && cs->m_default_tile_info.tccp_info != NULL; c++) {
+            const opj_tccp_info_t *tc = &cs->m_default_tile_info.tccp_info[c];
+
+            if (tc->csty & 1) {
+                for (OPJ_UINT32 r = 0; r < tc->numresolutions
+                     && r < OPJ_J2K_MAXRLVLS; r++) {
+                    precincts |= tc->prcw[r] < 15 || tc->prch[r] < 15;
+                }
+            }
+            t->ht |= (tc->cblksty & 0x40) != 0;
+            if (tc->numresolutions < t->numres) {
+                t->numres = tc->numresolutions;
+            }
+        }
+        ts = cs->tdx < cs->tdy ? cs->tdx : cs->tdy;
+        t->tx0 = cs->tx0;
+        t->ty0 = cs->ty0;
+        t->tdx = cs->tdx > 0 ? cs->tdx : 1;
+        t->tdy = cs->tdy > 0 ? cs->tdy : 1;
+        opj_destroy_cstr_info(&cs);
+    } else {
+        t->numres = 1;
+        ts = 0;
+    }
+    if (t->x1 <= t->x0 || t->y1 <= t->y0 || hd.image->numcomps == 0) {
+        vl_jp2_dec_close(&hd);
+        return vl_err_set(err, VL_EFORMAT, "the JPEG 2000 image is empty");
+    }
+    if (t->x1 - t->x0 > VL_SOURCE_MAX_SIDE
+        || t->y1 - t->y0 > VL_SOURCE_MAX_SIDE) {
+        vl_jp2_dec_close(&hd);
+        return vl_err_set(err, VL_EFORMAT,
+                          "image dimensions beyond 1,000,000 pixels a side");
+    }
+    if (hd.image->numcomps > 16) {
+        vl_jp2_dec_close(&hd);
+        return vl_err_set(err, VL_EFORMAT,
+                          "JPEG 2000 images with more than 16 components "
+                          "are not supported");
+    }
+    if (t->numres < 1) {
+        t->numres = 1;
+    }
+    if (t->numres > VL_MAX_LEVELS) {
+        t->numres = VL_MAX_LEVELS;
+    }
+    vl_jp2_dec_close(&hd);
+
+    /* the decoded structure (palette, channel definitions, colour space,
+     * ICC) is known only after a decode: one pixel at the lowest level */
+    t->ncomps = 0;
+    {
+        uint32_t r = t->numres - 1;
+        uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
+        uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
+        uint64_t ax0 = lx0 << r, ay0 = ly0 << r;
+        uint64_t ax1 = (lx0 + 1) << r, ay1 = (ly0 + 1) << r;
+
+        if ((rc = vl_jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
+            return rc;
+        }
+        d = &probe;
+        ax1 = ax1 > t->x1 ? t->x1 : ax1;
+        ay1 = ay1 > t->y1 ? t->y1 : ay1;
+        t->msg[0] = '\0';
+        if (!opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
+                                 (OPJ_INT32) ay0, (OPJ_INT32) ax1,
+                                 (OPJ_INT32) ay1)
+            || !opj_decode(d->codec, d->stream, d->image)) {
+            rc = vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
+            vl_jp2_dec_close(d);
+            return rc;
+        }
+    }
+    why = vl_jp2_bands(t, d->image);
+    if (why != NULL) {
+        vl_jp2_dec_close(d);
+        return vl_err_set(err, VL_EFORMAT, "%s", why);
+    }
+    src->info.bits = d->image->comps[t->idx[0]].prec > 8 ? 16 : 8;
+    if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
+        t->icc = malloc(d->image->icc_profile_len);
+        if (t->icc == NULL) {
+            vl_jp2_dec_close(d);
+            return vl_err_set(err, VL_ENOMEM,
+                              "out of memory opening JPEG 2000");
+        }
+        memcpy(t->icc, d->image->icc_profile_buf, d->image->icc_profile_len);
+        t->icc_len = d->image->icc_profile_len;
+        src->info.icc = t->icc;
+        src->info.icc_len = t->icc_len;
+    }
+    vl_jp2_dec_close(d);
+
+    /* repeated area decodes on one codec: OpenJPEG allows them on
+     * single-tile codestreams; 2.5.0 fails on precinct-partitioned ones */
+    t->reuse = t->ntiles == 1 && !precincts;
+
+    /* virtual tiles: 512, or the codestream tile when smaller and square */
+    if (t->ntiles <= 1 || ts >= VL_JP2_TILE || ts < 64) {
+        ts = VL_JP2_TILE;
+    }
+    for (uint32_t r = 0; r < t->numres; r++) {
+        vl_level_t *g = &src->info.geom.levels[r];
+        uint64_t    s = (uint64_t) 1 << r;
+
+        g->width = (uint32_t) ((t->x1 + s - 1) / s - (t->x0 + s - 1) / s);
+        g->height = (uint32_t) ((t->y1 + s - 1) / s - (t->y0 + s - 1) / s);
+        g->tile_w = g->tile_h = ts;
+        src->notes[r].compression = "jpeg2000";
+        src->notes[r].rows_per_strip = 0;
+    }
+    src->info.geom.nlevels = t->numres;
+    src->info.geom.width = src->info.geom.levels[0].width;
+    src->info.geom.height = src->info.geom.levels[0].height;
+    src->info.geom.bands = t->bands;
+    src->info.geom.has_alpha = t->alpha >= 0;
+    src->info.compression = "jpeg2000";
+    src->info.format = t->fmt == OPJ_CODEC_J2K ? "j2k" : "jp2";
+    src->photometric = t->ycc ? "sycc" : t->colour == 3 ? "rgb"
+                                                        : "minisblack";
+    return VL_OK;
+}
+
+const vl_source_ops_t vl_source_jp2_ops = {
+    "jp2",
+    vl_jp2_open,
+    vl_jp2_close,
+    vl_jp2_read,
+    NULL,
+};

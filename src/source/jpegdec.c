@@ -1,3 +1,217 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder until the module lands */
-typedef int vl_placeholder_jpegdec_t;
+/*
+ * jpegdec: TIFF JPEG tiles decoded with libjpeg(-turbo) directly: the
+ * level's JPEGTables stream primes the decompressor, then the tile's own
+ * stream is decoded, DCT-scaled when asked, into the caller's rows. libjpeg
+ * errors longjmp back here and become one VL_ECODEC message; warnings are
+ * dropped (libtiff's codec treats them as warnings too). One decompressor
+ * per handle, reused across tiles; single-threaded per handle.
+ */
+#include "config.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+
+#include "core/str.h"
+#include "source/jpegdec.h"
+
+struct vl_jpegdec_s {
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_error_mgr         jerr;
+    jmp_buf                       jmp;
+    char                          msg[JMSG_LENGTH_MAX];
+    int                           live;       /* cinfo created */
+    unsigned char                *row;        /* scratch for cropped rows */
+    size_t                        row_cap;
+};
+
+static void
+vl_jpegdec_error_exit(j_common_ptr cinfo)
+{
+    vl_jpegdec_t *d = (vl_jpegdec_t *) cinfo->client_data;
+
+    (*cinfo->err->format_message)(cinfo, d->msg);
+    longjmp(d->jmp, 1);
+}
+
+static void
+vl_jpegdec_output_message(j_common_ptr cinfo)
+{
+    (void) cinfo;
+}
+
+/* Create d's decompressor: 0, or -1 when libjpeg ran out of memory. */
+static int
+vl_jpegdec_create(vl_jpegdec_t *d)
+{
+    if (setjmp(d->jmp) != 0) {
+        return -1;
+    }
+    jpeg_create_decompress(&d->cinfo);
+    return 0;
+}
+
+vl_jpegdec_t *
+vl_jpegdec_new(void)
+{
+    vl_jpegdec_t *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) {
+        return NULL;
+    }
+    d->cinfo.err = jpeg_std_error(&d->jerr);
+    d->jerr.error_exit = vl_jpegdec_error_exit;
+    d->jerr.output_message = vl_jpegdec_output_message;
+    d->cinfo.client_data = d;
+    if (vl_jpegdec_create(d) != 0) {
+        free(d);
+        return NULL;
+    }
+    d->live = 1;
+    return d;
+}
+
+void
+vl_jpegdec_free(vl_jpegdec_t *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    if (d->live) {
+        jpeg_destroy_decompress(&d->cinfo);
+    }
+    free(d->row);
+    free(d);
+}
+
+/* The body of vl_jpegdec_decode, between setjmp and cleanup. Returns
+ * VL_OK or a status after setting err. */
+static int
+vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
+               size_t tables_len, const unsigned char *data, size_t len,
+               unsigned scale, int ycbcr, int bands, uint32_t out_w,
+               uint32_t out_h, unsigned char *out, size_t stride,
+               vl_err_t *err)
+{
+    j_decompress_ptr cinfo = &d->cinfo;
+    size_t           row_bytes, need;
+    int              direct;
+
+    if (tables != NULL && tables_len > 0) {
+        jpeg_mem_src(cinfo, tables, (unsigned long) tables_len);
+        if (jpeg_read_header(cinfo, FALSE) != JPEG_HEADER_TABLES_ONLY) {
+            jpeg_abort_decompress(cinfo);
+            return vl_err_set(err, VL_ECODEC, "invalid JPEGTables");
+        }
+    }
+    jpeg_mem_src(cinfo, data, (unsigned long) len);
+    if (jpeg_read_header(cinfo, TRUE) != JPEG_HEADER_OK) {
+        jpeg_abort_decompress(cinfo);
+        return vl_err_set(err, VL_ECODEC, "a JPEG tile has no image");
+    }
+    if (cinfo->num_components != bands
+        || (ycbcr && cinfo->num_components != 3)) {
+        jpeg_abort_decompress(cinfo);
+        return vl_err_set(err, VL_ECODEC,
+                          "a JPEG tile has %d components, expected %d",
+                          cinfo->num_components, bands);
+    }
+    /* the colour transform is the TIFF's business, as in libtiff */
+    if (ycbcr) {
+        cinfo->jpeg_color_space = JCS_YCbCr;
+        cinfo->out_color_space = JCS_RGB;
+    } else {
+        cinfo->jpeg_color_space = JCS_UNKNOWN;
+        cinfo->out_color_space = JCS_UNKNOWN;
+    }
+    cinfo->dct_method = JDCT_ISLOW;
+    cinfo->do_fancy_upsampling = TRUE;
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = scale;
+    jpeg_start_decompress(cinfo);
+    if (cinfo->output_width < out_w || cinfo->output_height < out_h
+        || cinfo->output_components != bands) {
+        jpeg_abort_decompress(cinfo);
+        return vl_err_set(err, VL_ECODEC,
+                          "a JPEG tile is smaller than the TIFF says");
+    }
+    row_bytes = (size_t) out_w * (size_t) bands;
+    direct = cinfo->output_width == out_w;
+    if (!direct) {
+        if (vl_size_mul4(cinfo->output_width, (size_t) bands,
+                         (size_t) cinfo->rec_outbuf_height, 1, &need) != 0) {
+            jpeg_abort_decompress(cinfo);
+            return vl_err_set(err, VL_ECODEC, "JPEG tile too large");
+        }
+        if (d->row_cap < need) {
+            unsigned char *p = realloc(d->row, need);
+
+            if (p == NULL) {
+                jpeg_abort_decompress(cinfo);
+                return vl_err_set(err, VL_ENOMEM,
+                                  "out of memory decoding a tile");
+            }
+            d->row = p;
+            d->row_cap = need;
+        }
+    }
+    while (cinfo->output_scanline < out_h) {
+        JSAMPROW   rows[16];
+        JDIMENSION want = out_h - cinfo->output_scanline, got;
+        uint32_t   y0 = cinfo->output_scanline;
+
+        if (want > (JDIMENSION) cinfo->rec_outbuf_height) {
+            want = (JDIMENSION) cinfo->rec_outbuf_height;
+        }
+        if (want > 16) {
+            want = 16;
+        }
+        for (JDIMENSION i = 0; i < want; i++) {
+            rows[i] = direct ? out + (size_t) (y0 + i) * stride
+                             : d->row + (size_t) i * cinfo->output_width
+                                            * (size_t) bands;
+        }
+        got = jpeg_read_scanlines(cinfo, rows, want);
+        if (got == 0) {
+            jpeg_abort_decompress(cinfo);
+            return vl_err_set(err, VL_ECODEC, "a JPEG tile ended early");
+        }
+        if (!direct) {
+            for (JDIMENSION i = 0; i < got; i++) {
+                memcpy(out + (size_t) (y0 + i) * stride, rows[i], row_bytes);
+            }
+        }
+    }
+    if (cinfo->output_scanline == cinfo->output_height) {
+        jpeg_finish_decompress(cinfo);
+    } else {
+        jpeg_abort_decompress(cinfo);
+    }
+    return VL_OK;
+}
+
+int
+vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
+                  size_t tables_len, const unsigned char *data, size_t len,
+                  unsigned scale, int ycbcr, int bands, uint32_t out_w,
+                  uint32_t out_h, unsigned char *out, size_t stride,
+                  vl_err_t *err)
+{
+    if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
+        return vl_err_set(err, VL_EINTERNAL, "bad JPEG scale %u", scale);
+    }
+    if (len < 4) {
+        return vl_err_set(err, VL_ECODEC, "a JPEG tile is empty");
+    }
+    d->msg[0] = '\0';
+    if (setjmp(d->jmp) != 0) {
+        jpeg_abort_decompress(&d->cinfo);
+        return vl_err_set(err, VL_ECODEC, "JPEG: %s", d->msg);
+    }
+    return vl_jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
+                          bands, out_w, out_h, out, stride, err);
+}

@@ -26,6 +26,7 @@ struct vl_source_cache_s {
     long            nidle;
     vl_source_t    *head;       /* most recently returned */
     vl_source_t    *tail;
+    vl_tile_cache_t *tiles;     /* given to every handle checked out */
 };
 
 static void
@@ -37,6 +38,7 @@ vl_source_close(vl_source_t *src)
     if (src->ops != NULL && src->ops->close != NULL) {
         src->ops->close(src);
     }
+    vl_tiles_free(src->own_tiles);
     free(src->path);
     free(src);
 }
@@ -61,12 +63,13 @@ vl_source_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
 vl_source_open_fd(int fd, const struct stat *st, const char *real,
-                  vl_err_t *err)
+                  long max_layers, vl_err_t *err)
 {
-    unsigned char magic[12] = { 0 };
-    ssize_t       n;
-    vl_source_t  *src;
-    int           rc;
+    unsigned char          magic[12] = { 0 };
+    const vl_source_ops_t *ops;
+    ssize_t                n;
+    vl_source_t           *src;
+    int                    rc;
 
     n = pread(fd, magic, sizeof(magic), 0);
     if (n < 0) {
@@ -80,11 +83,11 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
             || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
                 && (magic[3] == 42 || magic[3] == 43)))) {
         /* TIFF or BigTIFF */
-    } else if ((n >= 8 && memcmp(magic, "\0\0\0\x0cjP  ", 8) == 0)
+        ops = &vl_source_tiff_ops;
+    } else if ((n >= 12
+                && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
                || (n >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0)) {
-        close(fd);
-        vl_err_set(err, VL_EFORMAT, "JPEG 2000 is not supported yet");
-        return NULL;
+        ops = &vl_source_jp2_ops;
     } else {
         close(fd);
         vl_err_set(err, VL_EFORMAT, "unsupported image format");
@@ -98,8 +101,9 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
         vl_err_set(err, VL_ENOMEM, "out of memory opening an image");
         return NULL;
     }
-    src->ops = &vl_source_tiff_ops;
-    src->info.format = "tiff";
+    src->ops = ops;
+    src->info.format = ops->name;
+    src->max_layers = max_layers;
     vl_source_file_id(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
     if (rc != VL_OK) {
@@ -147,6 +151,12 @@ vl_source_cache_new(long max_handles)
     }
     cache->max = max_handles < 0 ? -1 : max_handles;
     return cache;
+}
+
+void
+vl_source_cache_set_tiles(vl_source_cache_t *cache, vl_tile_cache_t *tiles)
+{
+    cache->tiles = tiles;
 }
 
 void
@@ -269,6 +279,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         }
     }
     if (src != NULL) {
+        src->tiles = cache->tiles;
         return src;
     }
 
@@ -288,14 +299,20 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    return vl_source_open_fd(fd, &st, real, err);
+    src = vl_source_open_fd(fd, &st, real,
+                            conf != NULL ? conf->max_layers : -1, err);
+    if (src != NULL && cache != NULL) {
+        src->tiles = cache->tiles;
+    }
+    return src;
 }
 
 vl_source_t *
 vl_source_open_path(const char *path, vl_err_t *err)
 {
-    struct stat st;
-    int         fd;
+    struct stat  st;
+    int          fd;
+    vl_source_t *src;
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
@@ -308,7 +325,14 @@ vl_source_open_path(const char *path, vl_err_t *err)
         vl_err_set(err, VL_ENOTFOUND, "not a regular file");
         return NULL;
     }
-    return vl_source_open_fd(fd, &st, path, err);
+    /* no handle cache, hence no worker tile cache: a private one, so that
+     * consecutive strips do not decode the same blocks again */
+    src = vl_source_open_fd(fd, &st, path, -1, err);
+    if (src != NULL) {
+        src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
+        src->tiles = src->own_tiles;
+    }
+    return src;
 }
 
 void
@@ -453,8 +477,12 @@ vl_source_describe(const vl_source_t *src, FILE *out)
         } else {
             fprintf(out, "strips of %u rows", src->notes[l].rows_per_strip);
         }
-        fprintf(out, ", %s\n",
+        fprintf(out, ", %s",
                 src->notes[l].compression != NULL ? src->notes[l].compression
                                                   : "-");
+        if (lv->shrink > 1) {
+            fprintf(out, " (DCT 1/%u of level %u)", lv->shrink, lv->base);
+        }
+        fputc('\n', out);
     }
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "cache/tiles.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -52,6 +53,11 @@ typedef struct {
  * -1 = unlimited). */
 vl_source_cache_t *vl_source_cache_new(long max_handles);
 void vl_source_cache_free(vl_source_cache_t *cache);
+
+/* Decoded blocks of handles from this cache go to `tiles` (NULL: none).
+ * Set once, before the first vl_source_get; tiles must outlive cache. */
+void vl_source_cache_set_tiles(vl_source_cache_t *cache,
+                               vl_tile_cache_t *tiles);
 
 /* Resolve `id` (decoded identifier) and check a handle out.
  * Errors: VL_ENOTFOUND (no such file, or outside the root: 404, nothing

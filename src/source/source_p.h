@@ -42,11 +42,15 @@ struct vl_source_s {
     vl_source_level_note_t  notes[VL_MAX_LEVELS];
     const char             *photometric;   /* "rgb", "ycbcr", ... (static) */
     char                   *path;          /* real path: the cache key */
+    vl_tile_cache_t        *tiles;         /* decoded blocks; may be NULL */
+    vl_tile_cache_t        *own_tiles;     /* private one (opened by path) */
+    long                    max_layers;    /* JPEG 2000 layers, <= 0 all */
     int                     broken;        /* codec error seen: sticky */
     vl_err_t                broken_err;
     struct vl_source_s     *prev, *next;   /* idle list of the cache */
 };
 
 extern const vl_source_ops_t vl_source_tiff_ops;
+extern const vl_source_ops_t vl_source_jp2_ops;
 
 #endif /* VL_SOURCE_P_H */

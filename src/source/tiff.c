@@ -3,8 +3,10 @@
  * tiff: the libtiff backend (the only libtiff user in src/). Pyramids as
  * successive IFDs or SubIFDs of IFD0, BigTIFF, tiles and strips; decodes
  * only the tiles/strips a rectangle touches into 8-bit interleaved bands,
- * keeping the last decoded block per handle. Every libtiff error lands in
- * this handle's message buffer, never on stderr.
+ * each through the worker's tile cache. JPEG blocks are decoded by jpegdec
+ * (raw block + JPEGTables), which also serves virtual levels: a stored
+ * level DCT-scaled by 1/2, 1/4, 1/8 where the pyramid has a gap. Every
+ * libtiff error lands in this handle's message buffer, never on stderr.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/jpegdec.h"
 #include "source/source_p.h"
 
 typedef struct {
@@ -30,6 +33,7 @@ typedef struct {
     int      colour;             /* colour samples read: 1 or 3 */
     int      bands;              /* output bands */
     int      scanline;           /* strips too large: read row by row */
+    int      fastjpeg;           /* JPEG blocks jpegdec decodes (scalable) */
     size_t   row_bytes;          /* stored bytes of one block row (contig) */
     size_t   raw_bytes;          /* buffer for one decoded block */
 } vl_tiff_level_t;
@@ -37,13 +41,13 @@ typedef struct {
 typedef struct {
     TIFF            *tif;
     long             cur;         /* level of the current directory, -1 */
-    uint32_t         nlevels;
+    uint32_t         nlevels;     /* stored levels */
     vl_tiff_level_t  lv[VL_MAX_LEVELS];
+    uint32_t         sidx[VL_MAX_LEVELS];  /* geom level -> stored level */
     char             msg[VL_ERR_MSG_MAX];
-    unsigned char   *raw, *plane, *block;
-    size_t           raw_cap, plane_cap, block_cap;
-    int              block_valid;
-    uint32_t         block_level, block_index;
+    unsigned char   *raw, *plane, *line;
+    size_t           raw_cap, plane_cap, line_cap;
+    vl_jpegdec_t    *jdec;
     unsigned char   *icc;
     char            *rights;
 } vl_tiff_t;
@@ -258,6 +262,16 @@ vl_tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
         lv->scanline = 1;
         lv->raw_bytes = lv->row_bytes;
     }
+    /* JPEG blocks jpegdec takes: 8-bit, contiguous, one sample per band */
+    lv->fastjpeg = lv->compression == COMPRESSION_JPEG && !lv->scanline
+                   && lv->bits == 8
+                   && (lv->planar == PLANARCONFIG_CONTIG || lv->spp == 1)
+                   && lv->spp == lv->bands
+                   && lv->alpha != EXTRASAMPLE_ASSOCALPHA
+                   && (lv->photometric == PHOTOMETRIC_MINISBLACK
+                       || lv->photometric == PHOTOMETRIC_RGB
+                       || (lv->photometric == PHOTOMETRIC_YCBCR
+                           && lv->spp == 3));
     return NULL;
 }
 
@@ -421,27 +435,73 @@ vl_tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
     }
 }
 
-/* Decode block `index` (tile or strip) at (bx, by) of the current level
- * into t->block: bw x rows pixels of 8-bit output bands. */
-static int
-vl_tiff_decode_block(vl_tiff_t *t, uint32_t level, uint32_t bx, uint32_t by,
-                     uint32_t bw, uint32_t rows, vl_err_t *err)
+/* The key of block `index` of stored level si decoded at 1/scale. */
+static void
+vl_tiff_key(const vl_source_t *src, uint32_t si, uint32_t index,
+            uint32_t scale, vl_tile_key_t *key)
 {
-    const vl_tiff_level_t *lv = &t->lv[level];
-    uint32_t               index;
-    size_t                 out_bytes, want;
-    tmsize_t               n;
-    int                    rc;
+    const vl_file_id_t *f = &src->info.file;
 
-    index = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, 0)
-                       : TIFFComputeStrip(t->tif, by, 0);
-    if (t->block_valid && t->block_level == level && t->block_index == index) {
-        return VL_OK;
+    key->dev = (uint64_t) f->dev;
+    key->ino = (uint64_t) f->ino;
+    key->size = f->size;
+    key->mtime_ns = f->mtime_ns;
+    key->level = si;
+    key->tile = index;
+    key->scale = scale;
+}
+
+/* Decode stored block `index` of level si (the current directory) at
+ * 1/scale with jpegdec: its top-left w x h pixels into tile. */
+static int
+vl_tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+                    uint32_t scale, vl_tile_t *tile, vl_err_t *err)
+{
+    uint64_t             bytes = TIFFGetStrileByteCount(t->tif, index);
+    uint32_t             tlen = 0;
+    const unsigned char *tables = NULL;
+    tmsize_t             n;
+    int                  rc;
+
+    if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
     }
-    t->block_valid = 0;
-    if (vl_size_mul4(bw, rows, (size_t) lv->bands, 1, &out_bytes) != 0) {
-        return vl_err_set(err, VL_EFORMAT, "TIFF block size out of range");
+    if (t->jdec == NULL && (t->jdec = vl_jpegdec_new()) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
     }
+    rc = vl_tiff_reserve(&t->raw, &t->raw_cap, (size_t) bytes, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    n = lv->tile_w ? TIFFReadRawTile(t->tif, index, t->raw, (tmsize_t) bytes)
+                   : TIFFReadRawStrip(t->tif, index, t->raw,
+                                      (tmsize_t) bytes);
+    if (n < 4) {
+        return vl_tiff_codec_error(t, "cannot read a JPEG tile", err);
+    }
+    if (!TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)) {
+        tables = NULL;
+        tlen = 0;
+    }
+    return vl_jpegdec_decode(t->jdec, tables, tlen, t->raw, (size_t) n,
+                             scale, lv->photometric == PHOTOMETRIC_YCBCR,
+                             lv->bands, tile->w, tile->h, tile->data,
+                             (size_t) tile->w * (size_t) tile->bands, err);
+}
+
+/* Decode stored block `index` of level si (the current directory) with
+ * libtiff: its top-left tile->w x tile->h pixels in 8-bit output bands.
+ * sbw x srows is the stored block (tile, or strip of full width). */
+static int
+vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                       uint32_t index, uint32_t bx, uint32_t by,
+                       uint32_t sbw, vl_tile_t *tile, vl_err_t *err)
+{
+    uint32_t rows = tile->h;
+    size_t   want;
+    tmsize_t n;
+    int      rc;
+
     want = lv->raw_bytes;
     if (lv->tile_w) {
         size_t ts = (size_t) TIFFTileSize64(t->tif);
@@ -457,15 +517,11 @@ vl_tiff_decode_block(vl_tiff_t *t, uint32_t level, uint32_t bx, uint32_t by,
                           "TIFF blocks larger than 64 MiB are not supported");
     }
     rc = vl_tiff_reserve(&t->raw, &t->raw_cap, want, err);
-    if (rc == VL_OK) {
-        rc = vl_tiff_reserve(&t->block, &t->block_cap, out_bytes, err);
-    }
     if (rc != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
     if (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1) {
-        size_t bps = lv->bits / 8, plane_row = (size_t) bw * bps;
+        size_t bps = lv->bits / 8, plane_row = (size_t) sbw * bps;
         size_t plane_bytes = plane_row * rows;
 
         rc = vl_tiff_reserve(&t->plane, &t->plane_cap, want, err);
@@ -488,7 +544,7 @@ vl_tiff_decode_block(vl_tiff_t *t, uint32_t level, uint32_t bx, uint32_t by,
                 const unsigned char *src = t->plane + r * plane_row;
                 unsigned char       *dst = t->raw + r * lv->row_bytes;
 
-                for (uint32_t i = 0; i < bw; i++) {
+                for (uint32_t i = 0; i < tile->w; i++) {
                     memcpy(dst + ((size_t) i * lv->spp + s) * bps,
                            src + (size_t) i * bps, bps);
                 }
@@ -505,16 +561,126 @@ vl_tiff_decode_block(vl_tiff_t *t, uint32_t level, uint32_t bx, uint32_t by,
     }
     for (uint32_t r = 0; r < rows; r++) {
         vl_tiff_convert_row(t->tif, lv, t->raw + r * lv->row_bytes,
-                            t->block + (size_t) r * bw * lv->bands, bw);
+                            tile->data + (size_t) r * tile->w * lv->bands,
+                            tile->w);
     }
-    t->block_valid = 1;
-    t->block_level = level;
-    t->block_index = index;
     return VL_OK;
 }
 
+/* Pixel (x, y) of a DCT-scaled edge block again, as the mean of the
+ * stored pixels it covers: the scaled IDCT mixes in the tile's padding. */
 static void
-vl_tiff_copy(const vl_tiff_t *t, int bands, uint32_t bx, uint32_t by,
+vl_tiff_box_pixel(vl_tile_t *tile, const vl_tile_t *full, uint32_t s,
+                  uint32_t x, uint32_t y)
+{
+    uint32_t x1 = (x + 1) * s < full->w ? (x + 1) * s : full->w;
+    uint32_t y1 = (y + 1) * s < full->h ? (y + 1) * s : full->h;
+    int      bands = tile->bands;
+
+    for (int c = 0; c < bands; c++) {
+        unsigned sum = 0, n = 0;
+
+        for (uint32_t yy = y * s; yy < y1; yy++) {
+            for (uint32_t xx = x * s; xx < x1; xx++) {
+                sum += full->data[((size_t) yy * full->w + xx) * bands + c];
+                n++;
+            }
+        }
+        tile->data[((size_t) y * tile->w + x) * bands + c] =
+            (unsigned char) ((sum + n / 2) / n);
+    }
+}
+
+/* A scaled block whose stored part (ew x eh) is not a multiple of the
+ * scale: redo its last column / row from an unscaled decode. */
+static int
+vl_tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+                  uint32_t scale, uint32_t ew, uint32_t eh, vl_tile_t *tile,
+                  vl_err_t *err)
+{
+    vl_tile_t *full;
+    int        rc;
+
+    if (ew % scale == 0 && eh % scale == 0) {
+        return VL_OK;
+    }
+    if ((full = vl_tile_new(ew, eh, lv->bands, err)) == NULL) {
+        return err != NULL && err->code != VL_OK ? (int) err->code
+                                                 : VL_ENOMEM;
+    }
+    rc = vl_tiff_decode_jpeg(t, lv, index, 1, full, err);
+    if (rc == VL_OK) {
+        for (uint32_t y = 0; y < tile->h; y++) {
+            if (ew % scale != 0) {
+                vl_tiff_box_pixel(tile, full, scale, tile->w - 1, y);
+            }
+        }
+        for (uint32_t x = 0; x < tile->w && eh % scale != 0; x++) {
+            vl_tiff_box_pixel(tile, full, scale, x, tile->h - 1);
+        }
+    }
+    vl_tile_release(full);
+    return rc;
+}
+
+/* Block (i, j) of level g, w x h pixels in level g's coordinates: from the
+ * tile cache, or decoded (and published). Returns a reference in *out. */
+static int
+vl_tiff_block(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
+              uint32_t w, uint32_t h, vl_tile_t **out, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    uint32_t               si = t->sidx[g];
+    const vl_tiff_level_t *lv = &t->lv[si];
+    uint32_t               scale = src->info.geom.levels[g].shrink;
+    uint32_t               index, bx, by;
+    vl_tile_key_t          key;
+    vl_tile_t             *tile;
+    int                    rc;
+
+    scale = scale > 1 ? scale : 1;
+    bx = lv->tile_w ? i * lv->tile_w : 0;
+    by = j * (lv->tile_w ? lv->tile_h : lv->rows_per_strip);
+    index = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, 0)
+                       : TIFFComputeStrip(t->tif, by, 0);
+    vl_tiff_key(src, si, index, scale, &key);
+    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
+        *out = tile;
+        return VL_OK;
+    }
+    if ((tile = vl_tile_new(w, h, lv->bands, err)) == NULL) {
+        return err != NULL && err->code != VL_OK ? (int) err->code
+                                                 : VL_ENOMEM;
+    }
+    t->msg[0] = '\0';
+    VL_ASSERT(lv->fastjpeg || scale == 1);
+    rc = lv->fastjpeg
+             ? vl_tiff_decode_jpeg(t, lv, index, scale, tile, err)
+             : vl_tiff_decode_libtiff(t, lv, index, bx, by,
+                                      lv->tile_w ? lv->tile_w : lv->width,
+                                      tile, err);
+    if (rc == VL_OK && scale > 1) {
+        uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
+        uint32_t sbh = lv->tile_w ? lv->tile_h : lv->rows_per_strip;
+
+        rc = vl_tiff_fix_edges(t, lv, index, scale,
+                               lv->width - bx < sbw ? lv->width - bx : sbw,
+                               lv->height - by < sbh ? lv->height - by : sbh,
+                               tile, err);
+    }
+    if (rc != VL_OK) {
+        vl_tile_release(tile);
+        return rc;
+    }
+    vl_tiles_put(src->tiles, &key, tile);
+    *out = tile;
+    return VL_OK;
+}
+
+/* Copy the part of block (bx, by, bw x bh, packed rows) inside the
+ * rectangle (x, y, w, h) into out (whose origin is (x, y)). */
+static void
+vl_tiff_copy(const unsigned char *block, int bands, uint32_t bx, uint32_t by,
              uint32_t bw, uint32_t bh, uint32_t x, uint32_t y, uint32_t w,
              uint32_t h, vl_image_t *out)
 {
@@ -525,8 +691,38 @@ vl_tiff_copy(const vl_tiff_t *t, int bands, uint32_t bx, uint32_t by,
 
     for (uint32_t yy = y0; yy < y1; yy++) {
         memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
-               t->block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
+               block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
     }
+}
+
+/* Huge strips: row by row, no caching. */
+static int
+vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
+                       uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                       vl_err_t *err)
+{
+    size_t sl = (size_t) TIFFScanlineSize64(t->tif);
+    int    rc;
+
+    rc = vl_tiff_reserve(&t->raw, &t->raw_cap,
+                         sl > lv->row_bytes ? sl : lv->row_bytes, err);
+    if (rc == VL_OK) {
+        rc = vl_tiff_reserve(&t->line, &t->line_cap,
+                             (size_t) lv->width * lv->bands, err);
+    }
+    if (rc != VL_OK) {
+        return rc;
+    }
+    t->msg[0] = '\0';
+    for (uint32_t yy = y; yy < y + h; yy++) {
+        if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
+            return vl_tiff_codec_error(t, "cannot decode a TIFF row", err);
+        }
+        vl_tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
+        vl_tiff_copy(t->line, lv->bands, 0, yy, lv->width, 1, x, y, w, h,
+                     out);
+    }
+    return VL_OK;
 }
 
 static int
@@ -534,66 +730,44 @@ vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
              uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
 {
     vl_tiff_t             *t = src->priv;
-    const vl_tiff_level_t *lv = &t->lv[level];
+    const vl_level_t      *gl = &src->info.geom.levels[level];
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
+    uint32_t               s = gl->shrink > 1 ? gl->shrink : 1;
+    uint32_t               vbw, vbh;
     int                    rc;
 
-    rc = vl_tiff_set_level(t, level, err);
+    rc = vl_tiff_set_level(t, t->sidx[level], err);
     if (rc != VL_OK) {
         return rc;
     }
-    if (lv->tile_w != 0) {
-        uint32_t tw = lv->tile_w, th = lv->tile_h;
-
-        for (uint32_t ty = y / th; ty <= (y + h - 1) / th; ty++) {
-            for (uint32_t tx = x / tw; tx <= (x + w - 1) / tw; tx++) {
-                rc = vl_tiff_decode_block(t, level, tx * tw, ty * th, tw, th,
-                                          err);
-                if (rc != VL_OK) {
-                    return rc;
-                }
-                vl_tiff_copy(t, lv->bands, tx * tw, ty * th, tw, th, x, y, w,
-                             h, out);
-            }
-        }
-        return VL_OK;
-    }
     if (lv->scanline) {
-        t->block_valid = 0;
-        rc = vl_tiff_reserve(&t->raw, &t->raw_cap,
-                             (size_t) TIFFScanlineSize64(t->tif)
-                                 > lv->row_bytes
-                                 ? (size_t) TIFFScanlineSize64(t->tif)
-                                 : lv->row_bytes,
-                             err);
-        if (rc == VL_OK) {
-            rc = vl_tiff_reserve(&t->block, &t->block_cap,
-                                 (size_t) lv->width * lv->bands, err);
-        }
-        if (rc != VL_OK) {
-            return rc;
-        }
-        t->msg[0] = '\0';
-        for (uint32_t yy = y; yy < y + h; yy++) {
-            if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
-                return vl_tiff_codec_error(t, "cannot decode a TIFF row",
-                                           err);
-            }
-            vl_tiff_convert_row(t->tif, lv, t->raw, t->block, lv->width);
-            vl_tiff_copy(t, lv->bands, 0, yy, lv->width, 1, x, y, w, h, out);
-        }
-        return VL_OK;
+        return vl_tiff_read_scanlines(t, lv, x, y, w, h, out, err);
     }
-    for (uint32_t s = y / lv->rows_per_strip;
-         s <= (y + h - 1) / lv->rows_per_strip; s++) {
-        uint32_t by = s * lv->rows_per_strip;
-        uint32_t rows = lv->height - by < lv->rows_per_strip
-                            ? lv->height - by : lv->rows_per_strip;
+    /* blocks in level coordinates: stored tiles or strips over s */
+    if (lv->tile_w != 0) {
+        vbw = lv->tile_w / s;
+        vbh = lv->tile_h / s;
+    } else {
+        vbw = gl->width;
+        vbh = lv->rows_per_strip >= lv->height ? gl->height
+                                               : lv->rows_per_strip / s;
+    }
+    VL_ASSERT(vbw != 0 && vbh != 0);
+    for (uint32_t j = y / vbh; j <= (y + h - 1) / vbh; j++) {
+        for (uint32_t i = x / vbw; i <= (x + w - 1) / vbw; i++) {
+            uint32_t   bx = i * vbw, by = j * vbh;
+            uint32_t   bw = gl->width - bx < vbw ? gl->width - bx : vbw;
+            uint32_t   bh = gl->height - by < vbh ? gl->height - by : vbh;
+            vl_tile_t *tile;
 
-        rc = vl_tiff_decode_block(t, level, 0, by, lv->width, rows, err);
-        if (rc != VL_OK) {
-            return rc;
+            rc = vl_tiff_block(src, level, i, j, bw, bh, &tile, err);
+            if (rc != VL_OK) {
+                return rc;
+            }
+            vl_tiff_copy(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h,
+                         out);
+            vl_tile_release(tile);
         }
-        vl_tiff_copy(t, lv->bands, 0, by, lv->width, rows, x, y, w, h, out);
     }
     return VL_OK;
 }
@@ -604,7 +778,7 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                        size_t *len, vl_err_t *err)
 {
     vl_tiff_t             *t = src->priv;
-    const vl_tiff_level_t *lv = &t->lv[level];
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
     uint32_t               index, tlen = 0;
     const unsigned char   *tables = NULL;
     uint64_t               bytes;
@@ -614,11 +788,12 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     int                    rc;
 
     if (lv->compression != COMPRESSION_JPEG || lv->tile_w == 0
-        || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)) {
+        || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)
+        || src->info.geom.levels[level].shrink > 1) {
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
     }
-    rc = vl_tiff_set_level(t, level, err);
+    rc = vl_tiff_set_level(t, t->sidx[level], err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -669,7 +844,8 @@ vl_tiff_free(vl_tiff_t *t)
     }
     free(t->raw);
     free(t->plane);
-    free(t->block);
+    free(t->line);
+    vl_jpegdec_free(t->jdec);
     free(t->icc);
     free(t->rights);
     free(t);
@@ -736,11 +912,80 @@ vl_tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
     g->height = lv->height;
     g->tile_w = lv->tile_w;
     g->tile_h = lv->tile_h;
+    g->base = t->nlevels;
+    g->shrink = 1;
+    t->sidx[t->nlevels] = t->nlevels;
     src->notes[t->nlevels].compression =
         vl_tiff_compression_name(lv->compression);
     src->notes[t->nlevels].rows_per_strip = lv->tile_w ? 0
                                                        : lv->rows_per_strip;
     t->nlevels++;
+}
+
+/*
+ * Virtual levels: a JPEG level L that jpegdec decodes, followed by a gap
+ * (the next stored level is more than 2x smaller, or there is none), gets
+ * the levels libjpeg's DCT scaling gives for free, ceil(L / s) for s = 2,
+ * 4, 8, those strictly between L and the next stored level, with tiles (or
+ * strips) of tile / s. Rebuilds geom.levels, notes and sidx from the
+ * stored levels, keeping them sorted by size.
+ */
+static void
+vl_tiff_add_virtual(vl_source_t *src, vl_tiff_t *t)
+{
+    vl_level_t             levels[VL_MAX_LEVELS];
+    vl_source_level_note_t notes[VL_MAX_LEVELS];
+    uint32_t               sidx[VL_MAX_LEVELS], n = 0;
+
+    for (uint32_t si = 0; si < t->nlevels && n < VL_MAX_LEVELS; si++) {
+        const vl_tiff_level_t *lv = &t->lv[si];
+        const vl_tiff_level_t *next = si + 1 < t->nlevels ? &t->lv[si + 1]
+                                                          : NULL;
+        uint32_t               base = n;
+
+        levels[n] = src->info.geom.levels[si];
+        levels[n].base = n;
+        levels[n].shrink = 1;
+        notes[n] = src->notes[si];
+        sidx[n++] = si;
+        /* a gap: the next level is smaller than L halved, rounding down */
+        if (!lv->fastjpeg
+            || (next != NULL && (uint64_t) next->width * 2 + 1 >= lv->width
+                && (uint64_t) next->height * 2 + 1 >= lv->height)) {
+            continue;
+        }
+        for (uint32_t s = 2; s <= 8 && n < VL_MAX_LEVELS; s *= 2) {
+            uint32_t vw = (lv->width + s - 1) / s;
+            uint32_t vh = (lv->height + s - 1) / s;
+
+            if (vw >= lv->width || vh >= lv->height
+                || (next != NULL && (vw <= next->width
+                                     || vh <= next->height))) {
+                break;
+            }
+            if (lv->tile_w != 0 ? lv->tile_w % s != 0 || lv->tile_h % s != 0
+                                : lv->rows_per_strip % s != 0
+                                  && lv->rows_per_strip < lv->height) {
+                break;
+            }
+            levels[n].width = vw;
+            levels[n].height = vh;
+            levels[n].tile_w = lv->tile_w / s;
+            levels[n].tile_h = lv->tile_h / s;
+            levels[n].base = base;
+            levels[n].shrink = s;
+            notes[n].compression = notes[base].compression;
+            notes[n].rows_per_strip =
+                lv->tile_w ? 0
+                : lv->rows_per_strip >= lv->height ? vh
+                : lv->rows_per_strip / s;
+            sidx[n++] = si;
+        }
+    }
+    memcpy(src->info.geom.levels, levels, n * sizeof(levels[0]));
+    memcpy(src->notes, notes, n * sizeof(notes[0]));
+    memcpy(t->sidx, sidx, n * sizeof(sidx[0]));
+    src->info.geom.nlevels = n;
 }
 
 static int
@@ -843,6 +1088,7 @@ vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
         t->msg[0] = '\0';
     }
     src->info.geom.nlevels = t->nlevels;
+    vl_tiff_add_virtual(src, t);
     t->cur = -1;        /* the directory moved while scanning */
     return VL_OK;
 }
