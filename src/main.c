@@ -3,7 +3,8 @@
  * main: argv, configuration and dispatch, nothing else. `--bind` runs the
  * master (front/master.c); a listening socket on fd 0 (mod_fcgid,
  * spawn-fcgi, lighttpd bin-path) makes this process one worker
- * (front/fcgi.c); `info` and `render` are the command-line tools.
+ * (front/fcgi.c); `info`, `render` and `purge` are the command-line
+ * tools.
  */
 #include "config.h"
 
@@ -32,6 +33,7 @@ main_usage(FILE *out)
         "       vellum info FILE\n"
         "       vellum render FILE 'region/size/rotation/quality.format' "
         "-o OUT\n"
+        "       vellum purge ID [--config FILE]\n"
         "       vellum --version | --help\n");
 }
 
@@ -60,6 +62,9 @@ main_help(void)
         "  info FILE       print the pyramid structure of an image\n"
         "  render FILE REQUEST -o OUT\n"
         "                  run one IIIF image request without a server\n"
+        "  purge ID [--config FILE]\n"
+        "                  make every memcached response of identifier ID "
+        "miss\n"
         "  --version       print the version\n"
         "  --help          this text\n\n");
     vl_conf_print_help(stdout);
@@ -123,6 +128,9 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "render") == 0) {
         return vl_cli_render(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "purge") == 0) {
+        return vl_cli_purge(argc - 1, argv + 1);
     }
 
     for (int i = 1; i < argc; i++) {

@@ -1,4 +1,97 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * cache: the shared response cache in memcached (MEMCACHED_SERVERS,
+ * libmemcached server-list syntax, consistent hashing). Stores encoded
+ * bodies and their content type (never other headers) of images and
+ * info.json. One vl_cache_t per worker process; each thread gets its own
+ * connection handle. A dead memcached costs at most one timeout, then the
+ * cache is skipped for a few seconds: it never fails a request.
+ *
+ * Keys hash everything that decides the bytes: API version, identifier,
+ * canonical request (or the info.json id URI and media type), the file's
+ * identity (device, inode, size, mtime) and the output settings, so a
+ * changed file or setting is never served stale.
+ *
+ * Purge: each identifier has a generation number in memcached
+ * ("vl1:gen:<hash of id>"). It is stored inside every cached value, and a
+ * lookup fetches it together with the body in one multi-get (one round
+ * trip): a value whose generation differs from the current one is a miss.
+ * So a purge takes effect on the very next request, with no per-worker
+ * generation cache. A missing generation key (never purged, or evicted) is
+ * created with the current time in microseconds, which is larger than any
+ * generation stored before: eviction cannot bring old values back.
+ */
 #ifndef VL_CACHE_H
 #define VL_CACHE_H
-#endif
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/conf.h"
+#include "core/err.h"
+#include "core/pool.h"
+#include "source/source.h"
+
+#define VL_CACHE_PREFIX    "vl1:"
+#define VL_CACHE_KEY_SIZE  48          /* buffer for any key + NUL (<= 250) */
+#define VL_CACHE_MAX_ITEM  (1024 * 1024 - 1024) /* memcached's 1 MB item */
+#define VL_CACHE_RETRY_MS  5000        /* skip memcached after a failure */
+#define VL_CACHE_TIMEOUT_MS 100        /* connect, poll, send, receive */
+
+typedef struct vl_cache_s vl_cache_t;
+
+/* What a response key is made of. */
+typedef struct {
+    int                 version;    /* IIIF API version */
+    const char         *id;         /* decoded identifier */
+    const char         *request;    /* canonical image request, or the
+                                       info.json "id" URI */
+    const char         *media;      /* info.json Content-Type from Accept;
+                                       NULL for images */
+    const vl_file_id_t *file;       /* identity of the file read */
+    const vl_conf_t    *conf;       /* output settings (qualities, ICC,
+                                       limits, passthrough, ...) */
+} vl_cache_keyin_t;
+
+/* A value found in the cache (both in the request pool). */
+typedef struct {
+    const unsigned char *body;
+    size_t               len;
+    const char          *type;      /* Content-Type */
+} vl_cache_hit_t;
+
+/* Response key: "vl1:" + 32 hex digits (a 128-bit non-cryptographic hash
+ * of the inputs). out has VL_CACHE_KEY_SIZE bytes. Pure. */
+void vl_cache_key(const vl_cache_keyin_t *in, char *out);
+
+/* Generation key of an identifier: "vl1:gen:" + 32 hex digits. Pure. */
+void vl_cache_gen_key(const char *id, char *out);
+
+/* The cache of conf->memcached_servers ("" = off, or built without
+ * libmemcached: a cache that is never enabled).
+ * Errors: VL_ECONF (the server list does not parse), VL_ENOMEM. */
+vl_cache_t *vl_cache_new(const vl_conf_t *conf, vl_err_t *err);
+void vl_cache_free(vl_cache_t *cache);
+
+/* 1 if memcached is configured (it may still be down). Accepts NULL. */
+int vl_cache_enabled(const vl_cache_t *cache);
+
+/* Look key up, with id's generation. Returns 1 on a hit (*hit filled),
+ * 0 on a miss or when memcached is off, down or in its retry delay. *gen
+ * receives the generation to store a miss under (0 if unknown: then
+ * vl_cache_set does nothing). Never fails a request. */
+int vl_cache_get(vl_cache_t *cache, vl_pool_t *pool, const char *id,
+                 const char *key, vl_cache_hit_t *hit, uint64_t *gen);
+
+/* Store a response under key with generation gen (from vl_cache_get).
+ * Bodies larger than VL_CACHE_MAX_ITEM are skipped. Best effort. */
+void vl_cache_set(vl_cache_t *cache, const char *key, uint64_t gen,
+                  const char *type, const unsigned char *body, size_t len);
+
+/* Bump id's generation: every cached response of id misses afterwards.
+ * *gen receives the new generation.
+ * Errors: VL_ECONF (memcached not configured), VL_EIO (unreachable). */
+int vl_cache_purge(vl_cache_t *cache, const char *id, uint64_t *gen,
+                   vl_err_t *err);
+
+#endif /* VL_CACHE_H */

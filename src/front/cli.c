@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli: `vellum info FILE` and `vellum render FILE REQUEST [-o OUT]`, the
- * request path (parser, planner, kernels, encoders) without FastCGI. One
+ * request path (parser, planner, kernels, encoders) without FastCGI, and
+ * `vellum purge ID`, which bumps an identifier's memcached generation. One
  * request per process: the pool and the source die before returning.
  * Errors go to stderr as "vellum: <message>" with exit status 1.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "cache/cache.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -198,4 +201,68 @@ vl_cli_render(int argc, char **argv)
         return 1;
     }
     return 0;
+}
+
+int
+vl_cli_purge(int argc, char **argv)
+{
+    const char *id = NULL, *config = NULL;
+    vl_err_t    err = { 0 };
+    vl_conf_t  *conf;
+    vl_pool_t  *pool;
+    vl_cache_t *cache;
+    char       *decoded;
+    size_t      dlen;
+    uint64_t    gen = 0;
+    int         rc;
+
+    for (int i = cli_first_arg(argc, argv, "purge"); i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config = argv[i] + 9;
+        } else if (id == NULL && argv[i][0] != '\0'
+                   && !(argv[i][0] == '-' && argv[i][1] != '\0')) {
+            id = argv[i];
+        } else {
+            id = NULL;
+            break;
+        }
+    }
+    if (id == NULL) {
+        fprintf(stderr, "usage: vellum purge ID [--config FILE]\n"
+                "  ID as it appears in the URL (percent-decoded once, as "
+                "the server does)\n");
+        return 2;
+    }
+    if ((conf = vl_conf_load(config, stderr, &err)) == NULL) {
+        fprintf(stderr, "vellum: %s\n", err.msg);
+        return 1;
+    }
+    if ((pool = vl_pool_create(4096)) == NULL) {
+        vl_conf_free(conf);
+        fprintf(stderr, "vellum: out of memory\n");
+        return 1;
+    }
+    rc = VL_OK;
+    if (vl_percent_decode(pool, vl_str_from(id), &decoded, &dlen) != 0
+        || strlen(decoded) != dlen) {
+        rc = vl_err_set(&err, VL_EBADREQ, "malformed identifier");
+    } else if ((cache = vl_cache_new(conf, &err)) == NULL) {
+        rc = err.code;
+    } else {
+        rc = vl_cache_purge(cache, decoded, &gen, &err);
+        vl_cache_free(cache);
+    }
+    if (rc == VL_OK) {
+        printf("purged %s: generation %llu; every cached response of it "
+               "misses from now on\n", decoded, (unsigned long long) gen);
+    }
+    vl_pool_destroy(pool);
+    vl_conf_free(conf);
+    if (rc != VL_OK) {
+        fprintf(stderr, "vellum: purge: %s\n", err.msg);
+        return 1;
+    }
+    return fflush(stdout) == 0 ? 0 : 1;
 }

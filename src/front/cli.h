@@ -4,12 +4,17 @@
  * as the server:
  *   vellum info FILE                                   pyramid structure
  *   vellum render FILE 'region/size/rotation/quality.format' -o OUT
- * Both return a process exit status (0 ok, 1 failure, 2 usage).
+ *   vellum purge ID [--config FILE]                    drop ID from memcached
+ * Each returns a process exit status (0 ok, 1 failure, 2 usage).
  */
 #ifndef VL_CLI_H
 #define VL_CLI_H
 
 int vl_cli_info(int argc, char **argv);
 int vl_cli_render(int argc, char **argv);
+
+/* Bump ID's generation in memcached (every cached response of ID misses
+ * afterwards). 1 if memcached is not configured or unreachable. */
+int vl_cli_purge(int argc, char **argv);
 
 #endif /* VL_CLI_H */

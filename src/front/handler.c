@@ -2,9 +2,11 @@
 /*
  * handler: routes one request (image, info.json, base URI 303, OPTIONS) and
  * fills the response: status from the one error table, CORS, Link, caching
- * headers, ETag and conditional requests, one-line error bodies. All
- * request memory is in the pool; source handles go back to the per-worker
- * cache through a pool cleanup. The vl_app_t is read-only once built.
+ * headers, ETag and conditional requests, one-line error bodies. An image
+ * is, in order: a 304, a stored JPEG tile passed through, a memcached hit,
+ * or rendered (and stored in memcached). All request memory is in the
+ * pool; source handles go back to the per-worker cache through a pool
+ * cleanup. The vl_app_t is read-only once built.
  */
 #include "config.h"
 
@@ -13,7 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/log.h"
 #include "encode/encode.h"
+#include "encode/jpegcrop.h"
 #include "front/handler.h"
 #include "pixel/render.h"
 #include "proto/iiif.h"
@@ -50,6 +54,17 @@ vl_app_new(const vl_conf_t *conf, vl_err_t *err)
         vl_err_set(err, VL_ENOMEM, "cannot create the image handle cache");
         return NULL;
     }
+    app->tiles = vl_tiles_new((size_t) (conf->max_image_cache_size * 1048576));
+    vl_source_cache_set_tiles(app->sources, app->tiles);
+    /* a bad MEMCACHED_SERVERS costs the cache, never the service */
+    {
+        vl_err_t merr = { 0 };
+
+        app->mc = vl_cache_new(conf, &merr);
+        if (app->mc == NULL) {
+            vl_log(VL_LOG_ERROR, NULL, "memcached disabled: %s", merr.msg);
+        }
+    }
     return app;
 }
 
@@ -60,6 +75,8 @@ vl_app_free(vl_app_t *app)
         return;
     }
     vl_source_cache_free(app->sources);
+    vl_tiles_free(app->tiles);
+    vl_cache_free(app->mc);
     free(app);
 }
 
@@ -373,6 +390,21 @@ handler_info_type(const vl_http_req_t *req, int version)
     return js && !ld ? "application/json" : HANDLER_LD_V3;
 }
 
+/* A 200 info.json: the same headers whether built or from memcached. */
+static void
+handler_info_reply(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
+                   const unsigned char *body, size_t len, const char *type,
+                   int version, const char *etag, long long mtime)
+{
+    resp->status = 200;
+    resp->body = body;
+    resp->body_len = len;
+    vl_http_header_add(resp, pool, "Content-Type", "%s", type);
+    vl_http_header_add(resp, pool, "Link", "<%s>;rel=\"profile\"",
+                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3);
+    handler_cache_headers(app, resp, pool, etag, mtime);
+}
+
 static void
 handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
              vl_pool_t *pool, const vl_iiif_req_t *ir, int version)
@@ -383,11 +415,13 @@ handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     vl_limits_t             limits;
     vl_info_opts_t          o;
     vl_err_t                err = { 0 };
+    vl_cache_hit_t          hit;
     const char             *type = handler_info_type(req, version);
-    char                   *id, *json, etag[24];
+    char                   *id, *json, etag[24], key[VL_CACHE_KEY_SIZE];
     size_t                  len;
     long long               mtime;
-    uint64_t                h;
+    uint64_t                h, gen = 0;
+    int                     shared = vl_cache_enabled(app->mc);
 
     if ((id = handler_id_uri(app, req, ir, pool)) == NULL) {
         handler_fail(resp, pool, VL_ENOMEM, "out of memory");
@@ -410,6 +444,17 @@ handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         handler_cache_headers(app, resp, pool, etag, mtime);
         return;
     }
+    if (shared) {
+        vl_cache_keyin_t ki = { version, ir->id, id, type, &si->file, conf };
+
+        vl_cache_key(&ki, key);
+        if (vl_cache_get(app->mc, pool, ir->id, key, &hit, &gen)) {
+            handler_info_reply(app, resp, pool, hit.body, hit.len, hit.type,
+                               version, etag, mtime);
+            resp->cache = "hit";
+            return;
+        }
+    }
     handler_limits(conf, &limits);
     memset(&o, 0, sizeof(o));
     o.version = version;
@@ -423,13 +468,93 @@ handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         handler_error(resp, pool, &err);
         return;
     }
+    if (shared) {
+        vl_cache_set(app->mc, key, gen, type, (const unsigned char *) json,
+                     len);
+        resp->cache = "miss";
+    }
+    handler_info_reply(app, resp, pool, (const unsigned char *) json, len,
+                       type, version, etag, mtime);
+}
+
+/* A 200 image: the same headers rendered, passed through or from
+ * memcached. */
+static void
+handler_image_reply(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
+                    const unsigned char *body, size_t len, const char *type,
+                    int version, const char *id, const vl_plan_t *plan,
+                    const char *etag, long long mtime)
+{
     resp->status = 200;
-    resp->body = (const unsigned char *) json;
+    resp->body = body;
     resp->body_len = len;
     vl_http_header_add(resp, pool, "Content-Type", "%s", type);
-    vl_http_header_add(resp, pool, "Link", "<%s>;rel=\"profile\"",
-                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3);
+    vl_http_header_add(resp, pool, "Link",
+                       "<%s>;rel=\"profile\", <%s/%s>;rel=\"canonical\"",
+                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3,
+                       id, plan->canonical);
     handler_cache_headers(app, resp, pool, etag, mtime);
+}
+
+/* The stored-tile fast path: a request that is exactly one stored JPEG
+ * tile, as JPEG, with the colours stored (default or color of colour
+ * data; default or gray of grey data: the renderer would give the same
+ * bands), is answered with the stored bytes, tables merged; a padded edge
+ * tile is cropped in the DCT domain. The ICC profile goes in under the
+ * renderer's MAX_ICC rule, so both paths carry the same profile.
+ * VL_EUNSUPP: not applicable here, render instead. */
+static int
+handler_passthrough(vl_app_t *app, vl_source_t *src, const vl_plan_t *plan,
+                    vl_pool_t *pool, unsigned char **body, size_t *len,
+                    vl_err_t *err)
+{
+    const vl_conf_t        *conf = app->conf;
+    const vl_source_info_t *si = vl_source_info(src);
+    const unsigned char    *icc = NULL;
+    size_t                  icc_len = 0, raw_len;
+    unsigned char          *raw;
+    int                     bands = si->geom.bands, rc;
+    vl_err_t                lerr = { 0 };
+
+    if (!conf->codec_passthrough || !plan->is_stored_tile
+        || plan->format != VL_FORMAT_JPG || plan->mirror
+        || plan->rotation != 0.0 || si->bits != 8) {
+        return VL_EUNSUPP;
+    }
+    if (!(bands == 3 && (plan->quality == VL_QUALITY_DEFAULT
+                         || plan->quality == VL_QUALITY_COLOR))
+        && !(bands == 1 && (plan->quality == VL_QUALITY_DEFAULT
+                            || plan->quality == VL_QUALITY_GRAY))) {
+        return VL_EUNSUPP;
+    }
+    rc = vl_source_read_jpeg_tile(src, pool, plan->level, plan->tile_col,
+                                  plan->tile_row, &raw, &raw_len, &lerr);
+    if (rc == VL_EUNSUPP) {
+        return VL_EUNSUPP;          /* not a JPEG level */
+    }
+    if (rc != VL_OK) {
+        *err = lerr;
+        return rc;
+    }
+    if (si->icc != NULL && si->icc_len > 0 && bands >= 3
+        && si->icc_len <= 255u * 65519u
+        && (conf->max_icc < 0
+            || (conf->max_icc > 0 && si->icc_len <= (size_t) conf->max_icc)))
+    {
+        icc = si->icc;
+        icc_len = si->icc_len;
+    }
+    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, plan->out_w, plan->out_h,
+                                 bands, icc, icc_len, body, len, &lerr);
+    if (rc == VL_EUNSUPP) {
+        /* a stream we would not send as is (RGB-coded, 12-bit, ...) */
+        vl_log(VL_LOG_DEBUG, NULL, "passthrough declined: %s", lerr.msg);
+        return VL_EUNSUPP;
+    }
+    if (rc != VL_OK) {
+        *err = lerr;
+    }
+    return rc;
 }
 
 static void
@@ -444,10 +569,14 @@ handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     vl_render_opts_t        ro;
     vl_sink_t              *sink;
     vl_err_t                err = { 0 };
-    char                   *id, etag[24];
+    vl_cache_hit_t          hit;
+    char                   *id, etag[24], key[VL_CACHE_KEY_SIZE];
+    unsigned char          *stored;
+    size_t                  stored_len;
     long long               mtime;
-    uint64_t                h;
-    long                    q[3];
+    uint64_t                h, gen = 0;
+    long                    q[4];
+    int                     rc, shared = vl_cache_enabled(app->mc);
 
     if ((src = handler_source(app, ir, pool, &err)) == NULL) {
         handler_error(resp, pool, &err);
@@ -475,6 +604,7 @@ handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     q[0] = conf->jpeg_quality;
     q[1] = conf->png_quality;
     q[2] = conf->interpolation;
+    q[3] = conf->codec_passthrough;
     h = handler_fnv(h, q, sizeof(q));
     snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long) h);
 
@@ -482,6 +612,34 @@ handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         resp->status = 304;
         handler_cache_headers(app, resp, pool, etag, mtime);
         return;
+    }
+    /* a stored tile is as cheap as a memcached round trip: it goes first
+     * and is not stored in memcached */
+    rc = handler_passthrough(app, src, &plan, pool, &stored, &stored_len,
+                             &err);
+    if (rc == VL_OK) {
+        handler_image_reply(app, resp, pool, stored, stored_len,
+                            vl_format_mime(plan.format), version, id, &plan,
+                            etag, mtime);
+        resp->cache = "passthrough";
+        return;
+    }
+    if (rc != VL_EUNSUPP) {
+        handler_error(resp, pool, &err);
+        return;
+    }
+    vl_err_clear(&err);
+    if (shared) {
+        vl_cache_keyin_t ki = { version, ir->id, plan.canonical, NULL,
+                                &si->file, conf };
+
+        vl_cache_key(&ki, key);
+        if (vl_cache_get(app->mc, pool, ir->id, key, &hit, &gen)) {
+            handler_image_reply(app, resp, pool, hit.body, hit.len, hit.type,
+                                version, id, &plan, etag, mtime);
+            resp->cache = "hit";
+            return;
+        }
     }
     memset(&ro, 0, sizeof(ro));
     ro.jpeg_quality = (int) conf->jpeg_quality;
@@ -501,17 +659,14 @@ handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         handler_error(resp, pool, &err);
         return;
     }
-    resp->status = 200;
+    if (shared) {
+        vl_cache_set(app->mc, key, gen, vl_format_mime(plan.format),
+                     sink->data, sink->len);
+    }
+    handler_image_reply(app, resp, pool, sink->data, sink->len,
+                        vl_format_mime(plan.format), version, id, &plan, etag,
+                        mtime);
     resp->cache = "miss";
-    resp->body = sink->data;
-    resp->body_len = sink->len;
-    vl_http_header_add(resp, pool, "Content-Type", "%s",
-                       vl_format_mime(plan.format));
-    vl_http_header_add(resp, pool, "Link",
-                       "<%s>;rel=\"profile\", <%s/%s>;rel=\"canonical\"",
-                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3,
-                       id, plan.canonical);
-    handler_cache_headers(app, resp, pool, etag, mtime);
 }
 
 static void

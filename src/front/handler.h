@@ -9,6 +9,7 @@
 #ifndef VL_HANDLER_H
 #define VL_HANDLER_H
 
+#include "cache/cache.h"
 #include "core/conf.h"
 #include "core/pool.h"
 #include "front/http.h"
@@ -17,6 +18,8 @@
 typedef struct {
     const vl_conf_t   *conf;
     vl_source_cache_t *sources;
+    vl_tile_cache_t   *tiles;      /* decoded tiles (cache/tiles.h) */
+    vl_cache_t        *mc;         /* shared memcached (cache/cache.h) */
 } vl_app_t;
 
 /* Create / destroy the per-process state for conf (conf must outlive it). */
