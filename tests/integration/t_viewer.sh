@@ -12,19 +12,24 @@ vl_setup viewer
 CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 [ -n "$CHROMIUM" ] || { echo "SKIP: chromium not installed"; exit 77; }
 
-# OpenSeadragon from npm, cached in the build tree across runs
-OSD=$VL_TOP_BUILDDIR/tests/osd
-OSDJS=$OSD/node_modules/openseadragon/build/openseadragon/openseadragon.min.js
-if [ ! -s "$OSDJS" ]; then
+# OpenSeadragon and playwright-core (which drives Debian's chromium; it
+# downloads no browser) from the npm registry, cached in the build tree
+NPMDIR=$VL_TOP_BUILDDIR/tests/osd
+export VL_NODE_MODULES=$NPMDIR/node_modules
+OSDJS=$VL_NODE_MODULES/openseadragon/build/openseadragon/openseadragon.min.js
+if [ ! -s "$OSDJS" ] || [ ! -d "$VL_NODE_MODULES/playwright-core" ]; then
     command -v npm >/dev/null || { echo "SKIP: npm not installed"; exit 77; }
-    mkdir -p "$OSD"
-    if ! timeout 180 npm install --prefix "$OSD" --no-audit --no-fund \
-        openseadragon@4 > "$T/npm.log" 2>&1; then
-        echo "SKIP: npm install openseadragon failed:"
+    mkdir -p "$NPMDIR"
+    if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm install \
+        --prefix "$NPMDIR" --no-audit --no-fund openseadragon@4 \
+        playwright-core@1 > "$T/npm.log" 2>&1; then
+        echo "SKIP: npm install failed:"
         tail -3 "$T/npm.log"
         exit 77
     fi
 fi
+command -v node >/dev/null || { echo "SKIP: node not installed"; exit 77; }
+export CHROMIUM
 
 vl_start_vellum --workers 2 || { vl_check "vellum starts" false; vl_done; }
 vl_start_nginx || { vl_check "nginx starts" false; vl_done; }
@@ -41,12 +46,8 @@ vl_wait_port "$PAGE_PORT" $! || { vl_check "page server starts" false; vl_done; 
 
 run_viewer() {   # info.json URL -> the #result text
     local url="http://127.0.0.1:$PAGE_PORT/index.html?info=$1"
-    timeout 90 "$CHROMIUM" --headless --no-sandbox --disable-gpu \
-        --disable-quic --no-first-run --disable-background-networking \
-        --disable-component-update --disable-sync --disable-dev-shm-usage \
-        --user-data-dir="$T/chrome" --window-size=820,700 \
-        --virtual-time-budget=20000 --dump-dom "$url" 2>"$T/chrome.log" \
-        | sed -n 's/.*<pre id="result">\([^<]*\)<.*/\1/p'
+    timeout 120 node "$VL_TOP_SRCDIR/tests/integration/viewer.cjs" "$url" \
+        2>"$T/chrome.log"
 }
 
 field() {   # NAME RESULT -> value
