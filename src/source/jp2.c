@@ -3,8 +3,10 @@
  * jp2: the OpenJPEG backend (the only OpenJPEG user in src/) for JP2 files
  * and raw J2K/HTJ2K codestreams. Levels are the codestream's resolutions;
  * reads decode only the area needed at the reduce factor needed, in a
- * virtual tile grid cached per handle. OpenJPEG errors land in this handle's
- * message buffer, never on stderr. A handle is used by one thread at a time.
+ * virtual tile grid kept in the worker's tile cache. Opening reads the main
+ * header only (plus one tiny decode when JP2 boxes need it). OpenJPEG errors
+ * land in this handle's message buffer, never on stderr. A handle is used
+ * by one thread at a time.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,9 +22,7 @@
 #include "source/source_p.h"
 
 #define VL_JP2_TILE        512u               /* virtual tile side */
-#define VL_JP2_CACHE_SLOTS 48
-#define VL_JP2_CACHE_BYTES ((size_t) 32 << 20)
-#define VL_JP2_STREAM_BUF  ((OPJ_SIZE_T) 1 << 20)
+#define VL_JP2_STREAM_BUF  ((OPJ_SIZE_T) 1 << 14)
 
 typedef struct {
     int       fd;
@@ -37,13 +37,6 @@ typedef struct {
     vl_jp2_io_t   io;
     int           reduce;
 } vl_jp2_dec_t;
-
-typedef struct {
-    unsigned char *px;           /* NULL = free slot */
-    size_t         bytes;
-    uint32_t       level, col, row, w, h;
-    uint64_t       used;
-} vl_jp2_tile_t;
 
 typedef struct {
     int            fd;
@@ -67,9 +60,6 @@ typedef struct {
     char           msg[VL_ERR_MSG_MAX];
     unsigned char *icc;
     size_t         icc_len;
-    vl_jp2_tile_t  cache[VL_JP2_CACHE_SLOTS];
-    size_t         cache_bytes;
-    uint64_t       clock;
 } vl_jp2_t;
 
 static void
@@ -297,6 +287,48 @@ vl_jp2_clamp(double v)
     return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
 }
 
+/* The common case: unsigned 8-bit samples, no sub-sampling, no sYCC.
+ * Rows (py0 + y) and columns (px0 + x) are level coordinates. Returns 0
+ * when the image needs the general path. */
+static int
+vl_jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
+                    const int *comp, int nc, const uint64_t *cx0,
+                    const uint64_t *cy0, uint64_t py0, uint64_t px0,
+                    uint32_t w, uint32_t h, unsigned char *out)
+{
+    if (t->ycc) {
+        return 0;
+    }
+    for (int i = 0; i < nc; i++) {
+        const opj_image_comp_t *c = &img->comps[comp[i]];
+
+        if (c->prec != 8 || c->sgnd || c->dx != 1 || c->dy != 1
+            || px0 < cx0[i] || py0 < cy0[i] || px0 - cx0[i] + w > c->w
+            || py0 - cy0[i] + h > c->h) {
+            return 0;
+        }
+    }
+    for (uint32_t y = 0; y < h; y++) {
+        unsigned char *o = out + (size_t) y * w * (size_t) nc;
+
+        for (int i = 0; i < nc; i++) {
+            const opj_image_comp_t *c = &img->comps[comp[i]];
+            const OPJ_INT32 *row = c->data
+                                   + (size_t) (py0 - cy0[i] + y) * c->w
+                                   + (px0 - cx0[i]);
+            unsigned char   *q = o + i;
+
+            for (uint32_t x = 0; x < w; x++) {
+                OPJ_INT32 v = row[x];
+
+                *q = (unsigned char) (v < 0 ? 0 : v > 255 ? 255 : v);
+                q += nc;
+            }
+        }
+    }
+    return 1;
+}
+
 /* Convert the decoded image of the level-r area starting at level pixel
  * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
  * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
@@ -338,6 +370,10 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                               "JPEG 2000 component %d decoded at the wrong "
                               "size", comp[i]);
         }
+    }
+    if (vl_jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
+                            w, h, out)) {
+        return VL_OK;
     }
     for (uint32_t y = 0; y < h; y++) {
         unsigned char *o = out + (size_t) y * w * (size_t) bands;
@@ -384,71 +420,23 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
     return VL_OK;
 }
 
-static vl_jp2_tile_t *
-vl_jp2_cache_find(vl_jp2_t *t, uint32_t level, uint32_t col, uint32_t row)
-{
-    for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
-        vl_jp2_tile_t *c = &t->cache[i];
-
-        if (c->px != NULL && c->level == level && c->col == col
-            && c->row == row) {
-            c->used = ++t->clock;
-            return c;
-        }
-    }
-    return NULL;
-}
-
-/* Keep a decoded tile (takes px); the least recently used ones go. */
+/* The tile-cache key of virtual tile (col, row) of `level`. MAX_LAYERS
+ * is fixed for the life of a worker, so it is not part of the key. */
 static void
-vl_jp2_cache_put(vl_jp2_t *t, uint32_t level, uint32_t col, uint32_t row,
-                 uint32_t w, uint32_t h, unsigned char *px, size_t bytes)
+vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
+           uint32_t row, vl_tile_key_t *key)
 {
-    vl_jp2_tile_t *slot = NULL;
+    const vl_file_id_t *f = &src->info.file;
+    const vl_level_t   *lv = &src->info.geom.levels[level];
+    uint32_t            cols = (lv->width + lv->tile_w - 1) / lv->tile_w;
 
-    for (;;) {
-        vl_jp2_tile_t *old = NULL;
-
-        slot = NULL;
-        for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
-            vl_jp2_tile_t *c = &t->cache[i];
-
-            if (c->px == NULL) {
-                slot = slot != NULL ? slot : c;
-            } else if (old == NULL || c->used < old->used) {
-                old = c;
-            }
-        }
-        if (slot != NULL && t->cache_bytes + bytes <= VL_JP2_CACHE_BYTES) {
-            break;
-        }
-        if (old == NULL) {
-            free(px);
-            return;
-        }
-        t->cache_bytes -= old->bytes;
-        free(old->px);
-        old->px = NULL;
-    }
-    slot->px = px;
-    slot->bytes = bytes;
-    slot->level = level;
-    slot->col = col;
-    slot->row = row;
-    slot->w = w;
-    slot->h = h;
-    slot->used = ++t->clock;
-    t->cache_bytes += bytes;
-}
-
-static void
-vl_jp2_cache_clear(vl_jp2_t *t)
-{
-    for (int i = 0; i < VL_JP2_CACHE_SLOTS; i++) {
-        free(t->cache[i].px);
-        t->cache[i].px = NULL;
-    }
-    t->cache_bytes = 0;
+    key->dev = (uint64_t) f->dev;
+    key->ino = (uint64_t) f->ino;
+    key->size = f->size;
+    key->mtime_ns = f->mtime_ns;
+    key->level = level;
+    key->tile = row * cols + col;
+    key->scale = 1;
 }
 
 /* Copy the part of tile (bu, bv, bw, bh) inside the request into out. */
@@ -460,7 +448,12 @@ vl_jp2_copy(const unsigned char *px, int bands, uint32_t bu, uint32_t bv,
     uint32_t x0 = x > bu ? x : bu, y0 = y > bv ? y : bv;
     uint32_t x1 = x + w < bu + bw ? x + w : bu + bw;
     uint32_t y1 = y + h < bv + bh ? y + h : bv + bh;
-    size_t   len = (size_t) (x1 - x0) * (size_t) bands;
+    size_t   len;
+
+    if (x1 <= x0 || y1 <= y0) {
+        return;
+    }
+    len = (size_t) (x1 - x0) * (size_t) bands;
 
     for (uint32_t yy = y0; yy < y1; yy++) {
         memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
@@ -468,18 +461,20 @@ vl_jp2_copy(const unsigned char *px, int bands, uint32_t bu, uint32_t bv,
     }
 }
 
-/* Decode tiles [c0, c1] of tile row `row` of `level` in one area decode,
- * copy them into the request and keep them in the cache. */
+/* Decode tiles [c0, c1] x [r0, r1] of `level` in one area decode (every
+ * decode pays a fixed cost for the codestream tile's structures), copy them
+ * into the request and keep them in the cache. */
 static int
-vl_jp2_decode_run(vl_source_t *src, uint32_t level, uint32_t row,
-                  uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-                  uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
+                    uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                    vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
     uint32_t          ts = lv->tile_w;
-    uint32_t          u0 = c0 * ts, v0 = row * ts;
-    uint32_t          u1 = (c1 + 1) * ts, v1 = v0 + ts;
+    uint32_t          u0 = c0 * ts, v0 = r0 * ts;
+    uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
     int               rc = VL_OK;
     size_t            area;
@@ -511,27 +506,30 @@ vl_jp2_decode_run(vl_source_t *src, uint32_t level, uint32_t row,
     if (rc != VL_OK) {
         return rc;
     }
-    for (uint32_t c = c0; c <= c1 && rc == VL_OK; c++) {
-        uint32_t       bu = c * ts, bw = lv->width - bu < ts ? lv->width - bu
-                                                           : ts;
-        uint32_t       bh = lv->height - row * ts < ts ? lv->height - row * ts
-                                                    : ts;
-        size_t         bytes;
-        unsigned char *px;
+    for (uint32_t row = r0; row <= r1 && rc == VL_OK; row++) {
+        uint32_t bv = row * ts;
+        uint32_t bh = lv->height - bv < ts ? lv->height - bv : ts;
 
-        if (vl_size_mul4(bw, bh, (size_t) t->bands, 1, &bytes) != 0
-            || (px = malloc(bytes)) == NULL) {
-            rc = vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
-            break;
+        for (uint32_t c = c0; c <= c1 && rc == VL_OK; c++) {
+            uint32_t      bu = c * ts;
+            uint32_t      bw = lv->width - bu < ts ? lv->width - bu : ts;
+            vl_tile_t    *tile;
+            vl_tile_key_t key;
+
+            if ((tile = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
+                rc = err != NULL ? err->code : VL_ENOMEM;
+                break;
+            }
+            rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
+                                bv, bw, bh, tile->data, err);
+            if (rc == VL_OK) {
+                vl_jp2_copy(tile->data, t->bands, bu, bv, bw, bh, x, y, w, h,
+                            out);
+                vl_jp2_key(src, level, c, row, &key);
+                vl_tiles_put(src->tiles, &key, tile);
+            }
+            vl_tile_release(tile);
         }
-        rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
-                            row * ts, bw, bh, px, err);
-        if (rc != VL_OK) {
-            free(px);
-            break;
-        }
-        vl_jp2_copy(px, t->bands, bu, row * ts, bw, bh, x, y, w, h, out);
-        vl_jp2_cache_put(t, level, c, row, bw, bh, px, bytes);
     }
     if (d == &fresh) {
         vl_jp2_dec_close(&fresh);
@@ -555,6 +553,8 @@ vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
     const vl_level_t *lv = &src->info.geom.levels[level];
     uint32_t          ts = lv->tile_w;
     uint32_t          cmin = x / ts, cmax = (x + w - 1) / ts;
+    uint32_t          rmin = y / ts, rmax = (y + h - 1) / ts;
+    uint32_t          mr0 = UINT32_MAX, mr1 = 0, mc0 = UINT32_MAX, mc1 = 0;
     size_t            tile_bytes;
     uint32_t          max_run;
     int               rc;
@@ -565,36 +565,41 @@ vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
     }
     max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
     max_run = max_run < 1 ? 1 : max_run;
-    for (uint32_t row = y / ts; row <= (y + h - 1) / ts; row++) {
-        uint32_t run0 = 0, nrun = 0;
 
-        for (uint32_t c = cmin; c <= cmax + 1; c++) {
-            vl_jp2_tile_t *hit = c <= cmax ? vl_jp2_cache_find(t, level, c,
-                                                               row)
-                                           : NULL;
+    /* cached tiles first; the missing ones' bounding box is decoded */
+    for (uint32_t row = rmin; row <= rmax; row++) {
+        for (uint32_t c = cmin; c <= cmax; c++) {
+            vl_tile_key_t key;
+            vl_tile_t    *hit;
 
-            if (hit != NULL) {
-                vl_jp2_copy(hit->px, t->bands, c * ts, row * ts, hit->w,
+            vl_jp2_key(src, level, c, row, &key);
+            if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
+                vl_jp2_copy(hit->data, t->bands, c * ts, row * ts, hit->w,
                             hit->h, x, y, w, h, out);
-            }
-            if (c <= cmax && hit == NULL && nrun < max_run) {
-                if (nrun++ == 0) {
-                    run0 = c;
-                }
+                vl_tile_release(hit);
                 continue;
             }
-            if (nrun > 0) {
-                rc = vl_jp2_decode_run(src, level, row, run0,
-                                       run0 + nrun - 1, x, y, w, h, out,
-                                       err);
-                if (rc != VL_OK) {
-                    return rc;
-                }
-                nrun = 0;
-                if (c <= cmax && hit == NULL) {
-                    run0 = c;
-                    nrun = 1;
-                }
+            mr0 = row < mr0 ? row : mr0;
+            mr1 = row > mr1 ? row : mr1;
+            mc0 = c < mc0 ? c : mc0;
+            mc1 = c > mc1 ? c : mc1;
+        }
+    }
+    if (mr0 == UINT32_MAX) {
+        return VL_OK;
+    }
+    if ((uint64_t) (mr1 - mr0 + 1) * (mc1 - mc0 + 1) <= max_run) {
+        return vl_jp2_decode_block(src, level, mr0, mr1, mc0, mc1, x, y, w,
+                                   h, out, err);
+    }
+    for (uint32_t row = mr0; row <= mr1; row++) {
+        for (uint32_t c = mc0; c <= mc1; c += max_run) {
+            uint32_t c1 = mc1 - c + 1 > max_run ? c + max_run - 1 : mc1;
+
+            rc = vl_jp2_decode_block(src, level, row, row, c, c1, x, y, w,
+                                     h, out, err);
+            if (rc != VL_OK) {
+                return rc;
             }
         }
     }
@@ -610,7 +615,6 @@ vl_jp2_free(vl_jp2_t *t)
     if (t->keep_open) {
         vl_jp2_dec_close(&t->keep);
     }
-    vl_jp2_cache_clear(t);
     if (t->fd >= 0) {
         close(t->fd);
     }
@@ -623,6 +627,69 @@ vl_jp2_close(vl_source_t *src)
 {
     vl_jp2_free(src->priv);
     src->priv = NULL;
+}
+
+/* Whether the JP2 header holds a palette (pclr), channel definitions
+ * (cdef) or an ICC profile (colr method 2, 3), which OpenJPEG 2.5.0 applies
+ * or attaches only when decoding. Raw codestreams have none; a header this
+ * scan cannot follow answers yes. */
+static int
+vl_jp2_needs_probe(const vl_jp2_t *t)
+{
+    unsigned char b[16];
+    OPJ_OFF_T     pos = 0, end = t->size, hend;
+
+    if (t->fmt == OPJ_CODEC_J2K) {
+        return 0;
+    }
+    for (int n = 0; n < 64 && pos + 8 <= end; n++) {
+        uint64_t len;
+        OPJ_OFF_T hdr = 8;
+
+        if (pread(t->fd, b, 16, pos) < 8) {
+            return 1;
+        }
+        len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
+              | (uint64_t) b[2] << 8 | b[3];
+        if (len == 1) {
+            len = 0;
+            for (int i = 8; i < 16; i++) {
+                len = len << 8 | b[i];
+            }
+            hdr = 16;
+        } else if (len == 0) {
+            len = (uint64_t) (end - pos);
+        }
+        if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
+            return 1;
+        }
+        if (memcmp(b + 4, "jp2c", 4) == 0) {
+            return 1;               /* codestream before the header box */
+        }
+        if (memcmp(b + 4, "jp2h", 4) == 0) {
+            hend = pos + (OPJ_OFF_T) len;
+            pos += hdr;
+            while (pos + 8 <= hend) {
+                uint64_t sub;
+
+                if (pread(t->fd, b, 9, pos) != 9) {
+                    return 1;
+                }
+                sub = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
+                      | (uint64_t) b[2] << 8 | b[3];
+                if (memcmp(b + 4, "pclr", 4) == 0
+                    || memcmp(b + 4, "cdef", 4) == 0
+                    || (memcmp(b + 4, "colr", 4) == 0 && b[8] != 1)
+                    || sub < 8 || sub > (uint64_t) (hend - pos)) {
+                    return 1;
+                }
+                pos += (OPJ_OFF_T) sub;
+            }
+            return 0;
+        }
+        pos += (OPJ_OFF_T) len;
+    }
+    return 1;
 }
 
 /* Which decoded components are colour and alpha (cdef, else by count). */
@@ -755,18 +822,21 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     if (t->numres > VL_MAX_LEVELS) {
         t->numres = VL_MAX_LEVELS;
     }
-    vl_jp2_dec_close(&hd);
 
-    /* the decoded structure (palette, channel definitions, colour space,
-     * ICC) is known only after a decode: one pixel at the lowest level */
+    /* the main header tells everything unless a palette, channel
+     * definitions or an ICC profile come with a decode: such files decode
+     * one pixel at the lowest level */
     t->ncomps = 0;
-    {
+    if (!vl_jp2_needs_probe(t)) {
+        d = &hd;
+    } else {
         uint32_t r = t->numres - 1;
         uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
         uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
         uint64_t ax0 = lx0 << r, ay0 = ly0 << r;
         uint64_t ax1 = (lx0 + 1) << r, ay1 = (ly0 + 1) << r;
 
+        vl_jp2_dec_close(&hd);
         if ((rc = vl_jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
             return rc;
         }

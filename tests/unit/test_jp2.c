@@ -4,13 +4,17 @@
  * level 0 holds the fixture.h pattern): level geometry, exact crops at
  * level 0 across virtual and codestream tile edges, reduced levels against
  * OpenJPEG's own decode at that reduce factor, 16-bit scaling, alpha,
- * sub-sampled chroma, and every damaged file giving its status.
+ * sub-sampled chroma, ICC profiles, decoded tiles in the tile cache, and
+ * every damaged file giving its status.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -18,6 +22,7 @@
 
 #include "pixel/image.h"
 #include "source/source.h"
+#include "source/source_p.h"
 #include "fixture.h"
 
 static vl_source_t *
@@ -153,6 +158,151 @@ test_level0_exact(void **state)
             check_rgb(files[f], &img, rects[i][0], rects[i][1]);
             vl_pool_destroy(pool);
         }
+        vl_source_put(NULL, src);
+    }
+}
+
+/* Decoded virtual tiles go to the handle's tile cache: a second read of
+ * the same tile is a hit with exact pixels, its neighbour a miss. */
+static void
+test_tile_cache(void **state)
+{
+    static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
+                                   "rgb-tiled.jp2" };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        vl_err_t         err = { 0 };
+        vl_source_t     *src = open_fx(files[i], &err);
+        vl_tiles_stats_t st;
+        vl_pool_t       *pool = vl_pool_create(4096);
+        vl_image_t       img;
+        uint32_t         ts;
+
+        if (src == NULL) {
+            fail_msg("%s: %s", files[i], err.msg);
+        }
+        assert_non_null(src->tiles);
+        ts = vl_source_info(src)->geom.levels[0].tile_w;
+        assert_int_equal(read_rect(pool, src, 0, 0, 0, 10, 10, &img, &err),
+                         VL_OK);
+        check_rgb(files[i], &img, 0, 0);
+        vl_tiles_stats(src->tiles, &st);
+        assert_int_equal(st.misses, 1);
+        assert_int_equal(st.inserts, 1);
+        assert_int_equal(read_rect(pool, src, 0, 7, 9, 30, 20, &img, &err),
+                         VL_OK);
+        check_rgb(files[i], &img, 7, 9);
+        vl_tiles_stats(src->tiles, &st);
+        assert_int_equal(st.hits, 1);
+        assert_int_equal(st.misses, 1);
+        assert_int_equal(read_rect(pool, src, 0, ts, 3, 20, 5, &img, &err),
+                         VL_OK);
+        check_rgb(files[i], &img, ts, 3);
+        vl_tiles_stats(src->tiles, &st);
+        assert_int_equal(st.hits, 1);
+        assert_int_equal(st.misses, 2);
+        assert_int_equal(st.inserts, 2);
+        vl_pool_destroy(pool);
+        vl_source_put(NULL, src);
+    }
+}
+
+static uint32_t
+be32(const unsigned char *p)
+{
+    return (uint32_t) p[0] << 24 | (uint32_t) p[1] << 16
+           | (uint32_t) p[2] << 8 | p[3];
+}
+
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+}
+
+/* rgb.jp2 with its colr box replaced by an ICC one (method 2): the profile
+ * reaches the handle's info byte for byte and the pixels do not change. */
+static void
+test_icc(void **state)
+{
+    static unsigned char in[1 << 20];
+    unsigned char        icc[300], *out;
+    char                 path[64];
+    FILE                *f = fopen(vl_fx_path("rgb.jp2"), "rb");
+    size_t               n, pos = 0, o = 0;
+    int                  fd;
+
+    (void) state;
+    assert_non_null(f);
+    n = fread(in, 1, sizeof(in), f);
+    fclose(f);
+    assert_true(n > 100 && n < sizeof(in));
+    out = malloc(n + sizeof(icc) + 64);
+    assert_non_null(out);
+    for (size_t i = 0; i < sizeof(icc); i++) {
+        icc[i] = (unsigned char) (i * 7 + 3);
+    }
+    while (pos + 8 <= n) {
+        uint32_t len = be32(in + pos);
+
+        len = len == 0 ? (uint32_t) (n - pos) : len;
+        assert_true(len >= 8 && pos + len <= n);
+        if (memcmp(in + pos + 4, "jp2h", 4) == 0) {
+            size_t start = o, p = pos + 8;
+
+            memcpy(out + o, in + pos, 8);
+            o += 8;
+            while (p < pos + len) {
+                uint32_t l = be32(in + p);
+
+                if (memcmp(in + p + 4, "colr", 4) == 0) {
+                    put_be32(out + o, (uint32_t) (11 + sizeof(icc)));
+                    memcpy(out + o + 4, "colr\x02\x00\x00", 7);
+                    memcpy(out + o + 11, icc, sizeof(icc));
+                    o += 11 + sizeof(icc);
+                } else {
+                    memcpy(out + o, in + p, l);
+                    o += l;
+                }
+                p += l;
+            }
+            put_be32(out + start, (uint32_t) (o - start));
+        } else {
+            memcpy(out + o, in + pos, len);
+            o += len;
+        }
+        pos += len;
+    }
+    snprintf(path, sizeof(path), "/tmp/vl-test-jp2-icc-%ld.jp2",
+             (long) getpid());
+    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, out, o), (ssize_t) o);
+    close(fd);
+    free(out);
+    {
+        vl_err_t                err = { 0 };
+        vl_source_t            *src = vl_source_open_path(path, &err);
+        const vl_source_info_t *info;
+        vl_pool_t              *pool = vl_pool_create(4096);
+        vl_image_t              img;
+
+        unlink(path);
+        if (src == NULL) {
+            fail_msg("icc: %s", err.msg);
+        }
+        info = vl_source_info(src);
+        assert_int_equal(info->icc_len, sizeof(icc));
+        assert_memory_equal(info->icc, icc, sizeof(icc));
+        assert_int_equal(info->geom.bands, 3);
+        assert_int_equal(read_rect(pool, src, 0, 500, 300, 40, 30, &img,
+                                   &err), VL_OK);
+        check_rgb("icc", &img, 500, 300);
+        vl_pool_destroy(pool);
         vl_source_put(NULL, src);
     }
 }
@@ -448,6 +598,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_geometry),
         cmocka_unit_test(test_level0_exact),
+        cmocka_unit_test(test_tile_cache),
+        cmocka_unit_test(test_icc),
         cmocka_unit_test(test_reduced_levels),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_layers),
