@@ -3,9 +3,10 @@
  * fcgi: leader/followers over one poll set per process. The thread holding
  * the leader mutex polls the listening socket, the idle kept-alive
  * connections and a stop pipe; it takes one ready connection, hands the
- * leadership on and serves one request on it with libfcgi, which only parses
- * records and writes the response (we accept and wait ourselves, so no
- * signal ever interrupts libfcgi's reads or writes).
+ * leadership on and serves one request on it. libfcgi only parses the
+ * request records (we accept and wait ourselves, so no signal ever
+ * interrupts its reads); the response goes out as records we gather into
+ * one writev.
  */
 #include "config.h"
 
@@ -23,10 +24,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <fastcgi.h>
 #include <fcgiapp.h>
 
 #include "core/log.h"
@@ -53,6 +56,7 @@ typedef struct {
     atomic_int          stopping;
     atomic_ulong        served;
     atomic_ulong        seq;
+    pid_t               pid;           /* of this worker, for request ids */
 } fcgi_ctx_t;
 
 /* the stop pipe's write end, for the signal handler */
@@ -90,17 +94,75 @@ vl_fcgi_reason(int status)
 }
 
 
-static const char *
-fcgi_param(char **envp, const char *name)
-{
-    size_t len = strlen(name);
+/* The parameters vellum reads, by FP_* index: one pass over the
+ * environment, the first occurrence of each wins. */
+enum {
+    FP_REQUEST_METHOD,
+    FP_REQUEST_URI,
+    FP_SCRIPT_NAME,
+    FP_QUERY_STRING,
+    FP_HTTPS,
+    FP_REQUEST_SCHEME,
+    FP_HTTP_HOST,
+    FP_SERVER_NAME,
+    FP_HTTP_ACCEPT,
+    FP_HTTP_IF_NONE_MATCH,
+    FP_HTTP_IF_MODIFIED_SINCE,
+    FP_HTTP_X_IIIF_ID,
+    FP_HTTP_X_FORWARDED_PROTO,
+    FP_HTTP_X_FORWARDED_HOST,
+    FP_HTTP_X_FORWARDED_PREFIX,
+    FP_IIIF_VERSION,
+    FCGI_NPARAMS
+};
 
+#define FCGI_P(n) { n, sizeof(n) - 1 }
+static const struct {
+    const char *name;
+    size_t      len;
+} fcgi_param_names[FCGI_NPARAMS] = {
+    FCGI_P("REQUEST_METHOD"),
+    FCGI_P("REQUEST_URI"),
+    FCGI_P("SCRIPT_NAME"),
+    FCGI_P("QUERY_STRING"),
+    FCGI_P("HTTPS"),
+    FCGI_P("REQUEST_SCHEME"),
+    FCGI_P("HTTP_HOST"),
+    FCGI_P("SERVER_NAME"),
+    FCGI_P("HTTP_ACCEPT"),
+    FCGI_P("HTTP_IF_NONE_MATCH"),
+    FCGI_P("HTTP_IF_MODIFIED_SINCE"),
+    FCGI_P("HTTP_X_IIIF_ID"),
+    FCGI_P("HTTP_X_FORWARDED_PROTO"),
+    FCGI_P("HTTP_X_FORWARDED_HOST"),
+    FCGI_P("HTTP_X_FORWARDED_PREFIX"),
+    FCGI_P("IIIF_VERSION"),
+};
+#undef FCGI_P
+
+
+static void
+fcgi_params(char **envp, const char *out[FCGI_NPARAMS])
+{
+    for (size_t i = 0; i < FCGI_NPARAMS; i++) {
+        out[i] = NULL;
+    }
     for (; envp != NULL && *envp != NULL; envp++) {
-        if (strncmp(*envp, name, len) == 0 && (*envp)[len] == '=') {
-            return *envp + len + 1;
+        const char *e = *envp, *eq = strchr(e, '=');
+        size_t      n;
+
+        if (eq == NULL) {
+            continue;
+        }
+        n = (size_t) (eq - e);
+        for (size_t i = 0; i < FCGI_NPARAMS; i++) {
+            if (fcgi_param_names[i].len == n && out[i] == NULL
+                && memcmp(e, fcgi_param_names[i].name, n) == 0) {
+                out[i] = eq + 1;
+                break;
+            }
         }
     }
-    return NULL;
 }
 
 
@@ -174,12 +236,13 @@ int
 vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
                      const char *reqid, vl_http_req_t *req)
 {
-    const char *m, *uri, *q, *v;
+    const char *m, *uri, *q, *v, *p[FCGI_NPARAMS];
 
     memset(req, 0, sizeof(*req));
     req->reqid = reqid;
+    fcgi_params(envp, p);
 
-    m = fcgi_param(envp, "REQUEST_METHOD");
+    m = p[FP_REQUEST_METHOD];
     req->method_name = m != NULL ? m : "-";
     if (m == NULL || strcmp(m, "GET") == 0) {
         req->method = VL_METHOD_GET;
@@ -191,9 +254,9 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
         req->method = VL_METHOD_OTHER;
     }
 
-    uri = fcgi_param(envp, "REQUEST_URI");
+    uri = p[FP_REQUEST_URI];
     if (uri == NULL) {
-        uri = fcgi_param(envp, "SCRIPT_NAME");
+        uri = p[FP_SCRIPT_NAME];
     }
     if (uri == NULL) {
         uri = "/";
@@ -207,7 +270,7 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
     }
     req->request_uri = uri;
 
-    v = fcgi_param(envp, "QUERY_STRING");
+    v = p[FP_QUERY_STRING];
     req->query = v != NULL ? v : "";
     if (fcgi_query_iiif(req->query, &req->iiif)) {
         req->has_iiif = 1;
@@ -215,10 +278,10 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
         req->has_iiif = 1;
     }
 
-    v = fcgi_param(envp, "HTTPS");
+    v = p[FP_HTTPS];
     if (v != NULL && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)) {
         req->scheme = "https";
-    } else if ((v = fcgi_param(envp, "REQUEST_SCHEME")) != NULL
+    } else if ((v = p[FP_REQUEST_SCHEME]) != NULL
                && strcasecmp(v, "https") == 0)
     {
         req->scheme = "https";
@@ -226,20 +289,20 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
         req->scheme = "http";
     }
 
-    req->host = fcgi_param(envp, "HTTP_HOST");
+    req->host = p[FP_HTTP_HOST];
     if (req->host == NULL || *req->host == '\0') {
-        v = fcgi_param(envp, "SERVER_NAME");
+        v = p[FP_SERVER_NAME];
         req->host = v != NULL && *v != '\0' ? v : "localhost";
     }
-    req->accept = fcgi_param(envp, "HTTP_ACCEPT");
-    req->if_none_match = fcgi_param(envp, "HTTP_IF_NONE_MATCH");
-    req->if_modified_since = fcgi_param(envp, "HTTP_IF_MODIFIED_SINCE");
-    req->x_iiif_id = fcgi_param(envp, "HTTP_X_IIIF_ID");
-    req->fwd_proto = fcgi_param(envp, "HTTP_X_FORWARDED_PROTO");
-    req->fwd_host = fcgi_param(envp, "HTTP_X_FORWARDED_HOST");
-    req->fwd_prefix = fcgi_param(envp, "HTTP_X_FORWARDED_PREFIX");
+    req->accept = p[FP_HTTP_ACCEPT];
+    req->if_none_match = p[FP_HTTP_IF_NONE_MATCH];
+    req->if_modified_since = p[FP_HTTP_IF_MODIFIED_SINCE];
+    req->x_iiif_id = p[FP_HTTP_X_IIIF_ID];
+    req->fwd_proto = p[FP_HTTP_X_FORWARDED_PROTO];
+    req->fwd_host = p[FP_HTTP_X_FORWARDED_HOST];
+    req->fwd_prefix = p[FP_HTTP_X_FORWARDED_PREFIX];
 
-    v = fcgi_param(envp, "IIIF_VERSION");
+    v = p[FP_IIIF_VERSION];
     if (v != NULL && strcmp(v, "2") == 0) {
         req->version_hint = 2;
     } else if (v != NULL && strcmp(v, "3") == 0) {
@@ -308,54 +371,97 @@ fcgi_header_ok(const char *s)
 }
 
 
-/* printf to a FastCGI stream (libfcgi's own printf lacks %zu and more). */
-static int
-fcgi_printf(FCGX_Stream *out, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static int
-fcgi_printf(FCGX_Stream *out, const char *fmt, ...)
+/* Append n bytes to a header buffer that was sized beforehand. */
+static char *
+fcgi_put(char *p, const char *s, size_t n)
 {
-    char     small[1024];
-    char    *buf = small;
-    va_list  ap;
-    int      n, rc;
-
-    va_start(ap, fmt);
-    n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        return -1;
-    }
-    if ((size_t) n >= sizeof(small)) {
-        buf = malloc((size_t) n + 1);
-        if (buf == NULL) {
-            return -1;
-        }
-        va_start(ap, fmt);
-        vsnprintf(buf, (size_t) n + 1, fmt, ap);
-        va_end(ap);
-    }
-    rc = FCGX_PutStr(buf, n, out) == n ? 0 : -1;
-    if (buf != small) {
-        free(buf);
-    }
-    return rc;
+    memcpy(p, s, n);
+    return p + n;
 }
 
 
-/* Write status, headers and body; returns -1 on a write error. */
+/* writev all of iov; 0 or an errno value. */
+static int
+fcgi_writev_all(int fd, struct iovec *iov, int n)
+{
+    while (n > 0) {
+        ssize_t w = writev(fd, iov, n);
+
+        if (w < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                struct pollfd p = { fd, POLLOUT, 0 };
+
+                (void) poll(&p, 1, 1000);
+                continue;
+            }
+            return errno != 0 ? errno : EIO;
+        }
+        while (n > 0 && (size_t) w >= iov->iov_len) {
+            w -= (ssize_t) iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *) iov->iov_base + w;
+            iov->iov_len -= (size_t) w;
+        }
+    }
+    return 0;
+}
+
+
+/*
+ * Write status, headers and body as FastCGI stdout records straight to the
+ * connection: records of up to 64 KiB (libfcgi's stream would cut them at
+ * 8 KiB, one write each), gathered with writev together with the closing
+ * records (end of stdout, end of request), so a stored tile goes out in
+ * one system call. libfcgi's streams are then marked closed, as
+ * FCGX_Finish_r would leave them, so that it writes nothing more. Returns
+ * 0 or an errno value.
+ */
 static int
 fcgi_write_resp(FCGX_Request *fr, const vl_http_req_t *req,
                 const vl_http_resp_t *resp, size_t *sent)
 {
-    FCGX_Stream *out = fr->out;
-    int          nobody = resp->status == 204 || resp->status == 304;
-    int          head = resp->head_only || req->method == VL_METHOD_HEAD;
+    enum { RECS = 32, REC_MAX = 65528 };
+    int                  nobody = resp->status == 204 || resp->status == 304;
+    int                  head = resp->head_only
+                                || req->method == VL_METHOD_HEAD;
+    const char          *reason = vl_fcgi_reason(resp->status);
+    const char          *reqid = req->reqid != NULL ? req->reqid : "-";
+    char                 small[2048], *hbuf = small, *p;
+    char                 num[24];
+    unsigned char        rh[RECS][8], end[24];
+    struct iovec         iov[RECS * 3 + 1];
+    const unsigned char *body = NULL;
+    size_t               need, hlen, blen = 0, hoff = 0, boff = 0;
+    int                  rc = 0, status = resp->status;
 
     *sent = 0;
-    fcgi_printf(out, "Status: %d %s\r\n", resp->status,
-                vl_fcgi_reason(resp->status));
+    if (status < 100 || status > 999) {
+        status = 500;
+    }
+    need = 32 + strlen(reason) + 64 + strlen(reqid);
+    for (size_t i = 0; i < resp->nheaders; i++) {
+        const vl_http_header_t *h = &resp->headers[i];
+
+        if (h->name != NULL && h->value != NULL) {
+            need += strlen(h->name) + strlen(h->value) + 4;
+        }
+    }
+    if (need > sizeof(small) && (hbuf = malloc(need)) == NULL) {
+        return ENOMEM;
+    }
+    p = fcgi_put(hbuf, "Status: ", 8);
+    *p++ = (char) ('0' + status / 100);
+    *p++ = (char) ('0' + status / 10 % 10);
+    *p++ = (char) ('0' + status % 10);
+    *p++ = ' ';
+    p = fcgi_put(p, reason, strlen(reason));
+    p = fcgi_put(p, "\r\n", 2);
     for (size_t i = 0; i < resp->nheaders; i++) {
         const vl_http_header_t *h = &resp->headers[i];
 
@@ -364,31 +470,93 @@ fcgi_write_resp(FCGX_Request *fr, const vl_http_req_t *req,
         {
             continue;
         }
-        fcgi_printf(out, "%s: %s\r\n", h->name, h->value);
+        p = fcgi_put(p, h->name, strlen(h->name));
+        p = fcgi_put(p, ": ", 2);
+        p = fcgi_put(p, h->value, strlen(h->value));
+        p = fcgi_put(p, "\r\n", 2);
     }
     if (!nobody) {
-        fcgi_printf(out, "Content-Length: %zu\r\n",
-                    resp->body != NULL ? resp->body_len : 0);
+        int n = snprintf(num, sizeof(num), "%zu",
+                         resp->body != NULL ? resp->body_len : 0);
+
+        p = fcgi_put(p, "Content-Length: ", 16);
+        p = fcgi_put(p, num, (size_t) n);
+        p = fcgi_put(p, "\r\n", 2);
     }
-    fcgi_printf(out, "X-Request-Id: %s\r\n\r\n", req->reqid);
+    p = fcgi_put(p, "X-Request-Id: ", 14);
+    p = fcgi_put(p, reqid, strlen(reqid));
+    p = fcgi_put(p, "\r\n\r\n", 4);
+    hlen = (size_t) (p - hbuf);
     if (!nobody && !head && resp->body != NULL && resp->body_len > 0) {
-        const unsigned char *p = resp->body;
-        size_t               left = resp->body_len;
+        body = resp->body;
+        blen = resp->body_len;
+    }
 
-        while (left > 0) {
-            int chunk = left > (1u << 30) ? (1 << 30) : (int) left;
+    /* stderr is never written: closing it writes nothing, and leaves
+     * stdout the last writer, the one that ends the request */
+    FCGX_FClose(fr->err);
+    memset(end, 0, sizeof(end));
+    end[0] = FCGI_VERSION_1;
+    end[1] = FCGI_STDOUT;
+    end[2] = (unsigned char) ((fr->requestId >> 8) & 0xff);
+    end[3] = (unsigned char) (fr->requestId & 0xff);
+    end[8] = FCGI_VERSION_1;
+    end[9] = FCGI_END_REQUEST;
+    end[10] = end[2];
+    end[11] = end[3];
+    end[13] = 8;                    /* FCGI_EndRequestBody, status 0 */
 
-            if (FCGX_PutStr((const char *) p, chunk, out) != chunk) {
-                return -1;
+    /* the headers, then the body, cut into records, RECS per writev, the
+     * closing records at the end of the last one */
+    while (rc == 0 && (hoff < hlen || boff < blen)) {
+        int niov = 0, nrec = 0;
+
+        while (nrec < RECS && (hoff < hlen || boff < blen)) {
+            size_t room = REC_MAX, h = hlen - hoff, b;
+
+            h = h < room ? h : room;
+            room -= h;
+            b = blen - boff < room ? blen - boff : room;
+            rh[nrec][0] = FCGI_VERSION_1;
+            rh[nrec][1] = FCGI_STDOUT;
+            rh[nrec][2] = (unsigned char) ((fr->requestId >> 8) & 0xff);
+            rh[nrec][3] = (unsigned char) (fr->requestId & 0xff);
+            rh[nrec][4] = (unsigned char) (((h + b) >> 8) & 0xff);
+            rh[nrec][5] = (unsigned char) ((h + b) & 0xff);
+            rh[nrec][6] = 0;
+            rh[nrec][7] = 0;
+            iov[niov].iov_base = rh[nrec];
+            iov[niov++].iov_len = 8;
+            if (h > 0) {
+                iov[niov].iov_base = hbuf + hoff;
+                iov[niov++].iov_len = h;
+                hoff += h;
             }
-            p += chunk;
-            left -= (size_t) chunk;
+            if (b > 0) {
+                iov[niov].iov_base = (void *) (body + boff);
+                iov[niov++].iov_len = b;
+                boff += b;
+            }
+            nrec++;
         }
-        *sent = resp->body_len;
+        if (hoff == hlen && boff == blen) {
+            iov[niov].iov_base = end;
+            iov[niov++].iov_len = sizeof(end);
+        }
+        rc = fcgi_writev_all(fr->ipcFd, iov, niov);
     }
-    if (FCGX_FFlush(out) != 0 || FCGX_GetError(out) != 0) {
-        return -1;
+    if (hbuf != small) {
+        free(hbuf);
     }
+    if (rc != 0) {
+        /* the record stream is cut: this connection cannot carry more */
+        fr->keepConnection = 0;
+        return rc;
+    }
+    fr->out->wasFCloseCalled = 1;
+    fr->out->isClosed = 1;
+    fr->nWriters = 0;
+    *sent = blen;
     return 0;
 }
 
@@ -407,7 +575,7 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
     vl_http_resp_t  resp;
     size_t          sent = 0;
 
-    fcgi_base36((unsigned long) getpid(), reqid, &n);
+    fcgi_base36((unsigned long) ctx->pid, reqid, &n);
     reqid[n++] = '-';
     fcgi_base36(atomic_fetch_add(&ctx->seq, 1) + 1, reqid, &n);
     reqid[n] = '\0';
@@ -437,10 +605,10 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
         vl_handle(ctx->app, &req, &resp, pool);
     }
 
-    if (fcgi_write_resp(fr, &req, &resp, &sent) != 0) {
+    r = fcgi_write_resp(fr, &req, &resp, &sent);
+    if (r != 0) {
         vl_log(VL_LOG_WARN, reqid, "client went away while writing the "
-               "response: %s", strerror(FCGX_GetError(fr->out) > 0
-                                        ? FCGX_GetError(fr->out) : EPIPE));
+               "response: %s", strerror(r));
     }
 
     if (vl_log_enabled(VL_LOG_ACCESS)) {
@@ -473,8 +641,10 @@ fcgi_close_idle(fcgi_ctx_t *ctx)
 }
 
 
+/* Put a kept connection back in the poll set; wake the leader unless the
+ * caller is the next leader itself (it reads the set afresh). */
 static int
-fcgi_add_idle(fcgi_ctx_t *ctx, int fd)
+fcgi_add_idle(fcgi_ctx_t *ctx, int fd, int wake)
 {
     pthread_mutex_lock(&ctx->lock);
     if (ctx->nidle == ctx->cap) {
@@ -490,7 +660,9 @@ fcgi_add_idle(fcgi_ctx_t *ctx, int fd)
     }
     ctx->idle[ctx->nidle++] = fd;
     pthread_mutex_unlock(&ctx->lock);
-    (void) !write(ctx->note_wr, "n", 1);
+    if (wake) {
+        (void) !write(ctx->note_wr, "n", 1);
+    }
     return 0;
 }
 
@@ -612,6 +784,7 @@ fcgi_thread(void *arg)
     FCGX_Request   fr;
     struct pollfd *pfd = NULL;
     size_t         pcap = 0;
+    int            leading = 0;
 
     pfd = malloc(16 * sizeof(*pfd));
     if (pfd == NULL) {
@@ -627,7 +800,10 @@ fcgi_thread(void *arg)
         unsigned long nth;
         int           fd;
 
-        pthread_mutex_lock(&ctx->lead);
+        if (!leading) {
+            pthread_mutex_lock(&ctx->lead);
+        }
+        leading = 0;
         fd = fcgi_lead(ctx, &pfd, &pcap);
         if (fd < 0) {
             break;
@@ -653,7 +829,11 @@ fcgi_thread(void *arg)
             int kept = fr.ipcFd;
 
             fr.ipcFd = -1;
-            if (atomic_load(&ctx->stopping) || fcgi_add_idle(ctx, kept) != 0) {
+            /* no other thread leads: this one does next, without a wake-up
+             * through the note pipe */
+            leading = pthread_mutex_trylock(&ctx->lead) == 0;
+            if (atomic_load(&ctx->stopping)
+                || fcgi_add_idle(ctx, kept, !leading) != 0) {
                 close(kept);
             }
         }
@@ -689,6 +869,7 @@ vl_fcgi_run(int listen_fd, const vl_conf_t *conf)
     memset(&ctx, 0, sizeof(ctx));
     ctx.listen_fd = listen_fd;
     ctx.conf = conf;
+    ctx.pid = getpid();
 
     /* our handlers first: libfcgi only installs its own (SIGPIPE, and a
      * SIGUSR1 that would make every later read fail) over SIG_DFL */

@@ -86,6 +86,56 @@ handler_has(const char *s)
     return s != NULL && s[0] != '\0';
 }
 
+/* A header whose value lives at least as long as the pool (static, the
+ * configuration or the pool): no formatting, no copy. */
+static int
+handler_header(vl_http_resp_t *resp, const char *name, const char *value)
+{
+    if (resp->nheaders >= VL_HTTP_MAX_HEADERS) {
+        return -1;
+    }
+    resp->headers[resp->nheaders].name = name;
+    resp->headers[resp->nheaders].value = value;
+    resp->nheaders++;
+    return 0;
+}
+
+/* The n parts one after the other, NUL-terminated, in the pool. */
+static char *
+handler_cat(vl_pool_t *pool, const vl_str_t *parts, size_t n)
+{
+    size_t len = 0;
+    char  *buf, *p;
+
+    for (size_t i = 0; i < n; i++) {
+        len += parts[i].len;
+    }
+    if ((buf = vl_pool_alloc(pool, len + 1)) == NULL) {
+        return NULL;
+    }
+    p = buf;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i].data, parts[i].len);
+        p += parts[i].len;
+    }
+    *p = '\0';
+    return buf;
+}
+
+#define HANDLER_S(s) ((vl_str_t) { strlen(s), (s) })
+
+/* "\"%016llx\"" of h into etag[19]. */
+static void
+handler_etag(uint64_t h, char etag[24])
+{
+    etag[0] = '"';
+    for (int i = 0; i < 16; i++) {
+        etag[1 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
+    }
+    etag[17] = '"';
+    etag[18] = '\0';
+}
+
 /* An error response: status from the table, one line of text, no
  * Cache-Control (CORS was added on entry). */
 static void
@@ -208,9 +258,15 @@ handler_id_uri(const vl_app_t *app, const vl_http_req_t *req,
             && memcmp(uri + ulen - tail - ir->id_raw.len, ir->id_raw.data,
                       ir->id_raw.len) == 0)
         {
-            return vl_pool_printf(pool, "%s://%s%s%s%.*s", scheme, host,
-                                  prefix, uri[0] == '/' ? "" : "/",
-                                  (int) (ulen - tail), uri);
+            vl_str_t parts[6];
+
+            parts[0] = HANDLER_S(scheme);
+            parts[1] = HANDLER_S("://");
+            parts[2] = HANDLER_S(host);
+            parts[3] = HANDLER_S(prefix);
+            parts[4] = HANDLER_S(uri[0] == '/' ? "" : "/");
+            parts[5] = (vl_str_t) { ulen - tail, uri };
+            return handler_cat(pool, parts, 6);
         }
     }
     /* a script URI with the path in the query (iipsrv style):
@@ -354,15 +410,19 @@ static void
 handler_cache_headers(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
                       const char *etag, long long mtime)
 {
-    char date[64];
+    /* one image file, one date: formatted once per thread */
+    static _Thread_local long long last_mtime = -1;
+    static _Thread_local char      last_date[64];
 
     if (handler_has(app->conf->cache_control)) {
-        vl_http_header_add(resp, pool, "Cache-Control", "%s",
-                           app->conf->cache_control);
+        handler_header(resp, "Cache-Control", app->conf->cache_control);
     }
-    vl_http_date(mtime, date, sizeof(date));
-    vl_http_header_add(resp, pool, "Last-Modified", "%s", date);
-    vl_http_header_add(resp, pool, "ETag", "%s", etag);
+    if (mtime != last_mtime) {
+        vl_http_date(mtime, last_date, sizeof(last_date));
+        last_mtime = mtime;
+    }
+    handler_header(resp, "Last-Modified", vl_pool_strdup(pool, last_date));
+    handler_header(resp, "ETag", vl_pool_strdup(pool, etag));
 }
 
 static void
@@ -436,7 +496,7 @@ handler_info(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     h = handler_fnv_file(&si->file, version);
     h = handler_fnv_str(h, id);
     h = handler_fnv_str(h, type);
-    snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long) h);
+    handler_etag(h, etag);
 
     vl_http_header_add(resp, pool, "Vary", "Accept");
     if (handler_not_modified(req, etag, mtime)) {
@@ -485,14 +545,21 @@ handler_image_reply(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
                     int version, const char *id, const vl_plan_t *plan,
                     const char *etag, long long mtime)
 {
+    vl_str_t parts[7];
+
     resp->status = 200;
     resp->body = body;
     resp->body_len = len;
-    vl_http_header_add(resp, pool, "Content-Type", "%s", type);
-    vl_http_header_add(resp, pool, "Link",
-                       "<%s>;rel=\"profile\", <%s/%s>;rel=\"canonical\"",
-                       version == 2 ? HANDLER_PROFILE_V2 : HANDLER_PROFILE_V3,
-                       id, plan->canonical);
+    handler_header(resp, "Content-Type", type);
+    parts[0] = HANDLER_S("<");
+    parts[1] = HANDLER_S(version == 2 ? HANDLER_PROFILE_V2
+                                      : HANDLER_PROFILE_V3);
+    parts[2] = HANDLER_S(">;rel=\"profile\", <");
+    parts[3] = HANDLER_S(id);
+    parts[4] = HANDLER_S("/");
+    parts[5] = HANDLER_S(plan->canonical);
+    parts[6] = HANDLER_S(">;rel=\"canonical\"");
+    handler_header(resp, "Link", handler_cat(pool, parts, 7));
     handler_cache_headers(app, resp, pool, etag, mtime);
 }
 
@@ -606,7 +673,7 @@ handler_image(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     q[2] = conf->interpolation;
     q[3] = conf->codec_passthrough;
     h = handler_fnv(h, q, sizeof(q));
-    snprintf(etag, sizeof(etag), "\"%016llx\"", (unsigned long long) h);
+    handler_etag(h, etag);
 
     if (handler_not_modified(req, etag, mtime)) {
         resp->status = 304;
@@ -698,8 +765,7 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
 
     resp->cache = "-";
     if (handler_has(conf->cors)) {
-        vl_http_header_add(resp, pool, "Access-Control-Allow-Origin", "%s",
-                           conf->cors);
+        handler_header(resp, "Access-Control-Allow-Origin", conf->cors);
     }
     switch (req->method) {
     case VL_METHOD_GET:

@@ -2,10 +2,11 @@
 /*
  * jpegdec: TIFF JPEG tiles decoded with libjpeg(-turbo) directly: the
  * level's JPEGTables stream primes the decompressor, then the tile's own
- * stream is decoded, DCT-scaled when asked, into the caller's rows. libjpeg
- * errors longjmp back here and become one VL_ECODEC message; warnings are
- * dropped (libtiff's codec treats them as warnings too). One decompressor
- * per handle, reused across tiles; single-threaded per handle.
+ * stream is decoded, DCT-scaled when asked, into the caller's rows: whole,
+ * or only a window (columns cropped, rows above skipped, decoding stopped
+ * after the last). libjpeg errors longjmp back here and become one
+ * VL_ECODEC message; warnings are dropped (as libtiff's codec does). One
+ * decompressor per handle, reused across tiles; single-threaded.
  */
 #include "config.h"
 
@@ -88,18 +89,83 @@ vl_jpegdec_free(vl_jpegdec_t *d)
     free(d);
 }
 
-/* The body of vl_jpegdec_decode, between setjmp and cleanup. Returns
+/* Rows of one iMCU row of the output, for whole-row skips. */
+static JDIMENSION
+vl_jpegdec_imcu_rows(j_decompress_ptr cinfo)
+{
+#if JPEG_LIB_VERSION >= 70
+    return (JDIMENSION) (cinfo->max_v_samp_factor
+                         * cinfo->min_DCT_v_scaled_size);
+#else
+    return (JDIMENSION) (cinfo->max_v_samp_factor
+                         * cinfo->min_DCT_scaled_size);
+#endif
+}
+
+/* Make d->row hold `need` bytes. */
+static int
+vl_jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
+{
+    unsigned char *p;
+
+    if (d->row_cap >= need) {
+        return VL_OK;
+    }
+    if ((p = realloc(d->row, need)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
+    }
+    d->row = p;
+    d->row_cap = need;
+    return VL_OK;
+}
+
+/* Narrow the decode to the iMCU columns around [wx, wx + ww), keeping one
+ * pixel of margin on each inner side: a crop edge is upsampled as an
+ * image edge, the margin keeps that column out of the window. Returns the
+ * window's column in the cropped rows. */
+static JDIMENSION
+vl_jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
+{
+    JDIMENSION cx, cend, cw;
+
+    if (wx == 0 && ww == cinfo->output_width) {
+        return 0;
+    }
+    cx = wx > 0 ? wx - 1 : 0;
+    cend = wx + ww + 1 < cinfo->output_width ? wx + ww + 1
+                                             : cinfo->output_width;
+    cw = cend - cx;
+    jpeg_crop_scanline(cinfo, &cx, &cw);
+    return wx - cx;
+}
+
+/* Skip whole iMCU rows before row wy, one iMCU row of context short, so
+ * the rows read next are upsampled exactly as in a full decode. */
+static int
+vl_jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
+{
+    JDIMENSION imcu = vl_jpegdec_imcu_rows(cinfo), skip;
+
+    if (imcu == 0 || wy < 2 * imcu) {
+        return 0;
+    }
+    skip = (wy / imcu - 1) * imcu;
+    return jpeg_skip_scanlines(cinfo, skip) == skip ? 0 : -1;
+}
+
+/* The body of vl_jpegdec_window, between setjmp and cleanup. Returns
  * VL_OK or a status after setting err. */
 static int
 vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
                size_t tables_len, const unsigned char *data, size_t len,
-               unsigned scale, int ycbcr, int bands, uint32_t out_w,
-               uint32_t out_h, unsigned char *out, size_t stride,
-               vl_err_t *err)
+               unsigned scale, int ycbcr, int bands, uint32_t wx,
+               uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
+               size_t stride, vl_err_t *err)
 {
     j_decompress_ptr cinfo = &d->cinfo;
     size_t           row_bytes, need;
-    int              direct;
+    JDIMENSION       col;
+    int              direct, rc;
 
     if (tables != NULL && tables_len > 0) {
         jpeg_mem_src(cinfo, tables, (unsigned long) tables_len);
@@ -133,35 +199,34 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
     cinfo->scale_num = 1;
     cinfo->scale_denom = scale;
     jpeg_start_decompress(cinfo);
-    if (cinfo->output_width < out_w || cinfo->output_height < out_h
+    if (cinfo->output_width < wx || cinfo->output_width - wx < ww
+        || cinfo->output_height < wy || cinfo->output_height - wy < wh
         || cinfo->output_components != bands) {
         jpeg_abort_decompress(cinfo);
         return vl_err_set(err, VL_ECODEC,
                           "a JPEG tile is smaller than the TIFF says");
     }
-    row_bytes = (size_t) out_w * (size_t) bands;
-    direct = cinfo->output_width == out_w;
+    col = vl_jpegdec_crop(cinfo, wx, ww);
+    if (vl_jpegdec_skip(cinfo, wy) != 0) {
+        jpeg_abort_decompress(cinfo);
+        return vl_err_set(err, VL_ECODEC, "a JPEG tile ended early");
+    }
+    row_bytes = (size_t) ww * (size_t) bands;
+    direct = col == 0 && wy == 0 && cinfo->output_width == ww;
     if (!direct) {
         if (vl_size_mul4(cinfo->output_width, (size_t) bands,
                          (size_t) cinfo->rec_outbuf_height, 1, &need) != 0) {
             jpeg_abort_decompress(cinfo);
             return vl_err_set(err, VL_ECODEC, "JPEG tile too large");
         }
-        if (d->row_cap < need) {
-            unsigned char *p = realloc(d->row, need);
-
-            if (p == NULL) {
-                jpeg_abort_decompress(cinfo);
-                return vl_err_set(err, VL_ENOMEM,
-                                  "out of memory decoding a tile");
-            }
-            d->row = p;
-            d->row_cap = need;
+        if ((rc = vl_jpegdec_scratch(d, need, err)) != VL_OK) {
+            jpeg_abort_decompress(cinfo);
+            return rc;
         }
     }
-    while (cinfo->output_scanline < out_h) {
+    while (cinfo->output_scanline < wy + wh) {
         JSAMPROW   rows[16];
-        JDIMENSION want = out_h - cinfo->output_scanline, got;
+        JDIMENSION want = wy + wh - cinfo->output_scanline, got;
         uint32_t   y0 = cinfo->output_scanline;
 
         if (want > (JDIMENSION) cinfo->rec_outbuf_height) {
@@ -180,9 +245,10 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
             jpeg_abort_decompress(cinfo);
             return vl_err_set(err, VL_ECODEC, "a JPEG tile ended early");
         }
-        if (!direct) {
-            for (JDIMENSION i = 0; i < got; i++) {
-                memcpy(out + (size_t) (y0 + i) * stride, rows[i], row_bytes);
+        for (JDIMENSION i = 0; !direct && i < got; i++) {
+            if (y0 + i >= wy) {
+                memcpy(out + (size_t) (y0 + i - wy) * stride,
+                       rows[i] + (size_t) col * (size_t) bands, row_bytes);
             }
         }
     }
@@ -195,11 +261,11 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
 }
 
 int
-vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
+vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
                   size_t tables_len, const unsigned char *data, size_t len,
-                  unsigned scale, int ycbcr, int bands, uint32_t out_w,
-                  uint32_t out_h, unsigned char *out, size_t stride,
-                  vl_err_t *err)
+                  unsigned scale, int ycbcr, int bands, uint32_t wx,
+                  uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
+                  size_t stride, vl_err_t *err)
 {
     if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
         return vl_err_set(err, VL_EINTERNAL, "bad JPEG scale %u", scale);
@@ -207,11 +273,25 @@ vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
     if (len < 4) {
         return vl_err_set(err, VL_ECODEC, "a JPEG tile is empty");
     }
+    if (ww == 0 || wh == 0) {
+        return vl_err_set(err, VL_EINTERNAL, "empty JPEG window");
+    }
     d->msg[0] = '\0';
     if (setjmp(d->jmp) != 0) {
         jpeg_abort_decompress(&d->cinfo);
         return vl_err_set(err, VL_ECODEC, "JPEG: %s", d->msg);
     }
     return vl_jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
-                          bands, out_w, out_h, out, stride, err);
+                          bands, wx, wy, ww, wh, out, stride, err);
+}
+
+int
+vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
+                  size_t tables_len, const unsigned char *data, size_t len,
+                  unsigned scale, int ycbcr, int bands, uint32_t out_w,
+                  uint32_t out_h, unsigned char *out, size_t stride,
+                  vl_err_t *err)
+{
+    return vl_jpegdec_window(d, tables, tables_len, data, len, scale, ycbcr,
+                             bands, 0, 0, out_w, out_h, out, stride, err);
 }

@@ -3,8 +3,10 @@
  * source: identifier -> real path under FILESYSTEM_PREFIX (realpath and a
  * prefix check, so nothing outside the root is ever opened), magic-byte
  * sniffing, and the per-worker cache of open handles, revalidated by
- * (device, inode, size, mtime) with one stat per request. Handles are
- * checked out exclusively and returned with vl_source_put.
+ * (device, inode, size, mtime) with one stat per request; a handle also
+ * remembers the path that led to it, so a repeated identifier costs that
+ * one stat and no realpath. Handles are checked out exclusively and
+ * returned with vl_source_put.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +42,7 @@ vl_source_close(vl_source_t *src)
     }
     vl_tiles_free(src->own_tiles);
     free(src->path);
+    free(src->asked);
     free(src);
 }
 
@@ -218,6 +221,58 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
     return found;
 }
 
+/*
+ * The resolved-path cache: an idle handle remembers the unresolved path
+ * that led to it. If stat(path) (one syscall, symlinks followed) now finds
+ * the very file the handle holds open (device, inode, size, mtime), the
+ * path still names that file, which was under the root when it was opened
+ * by its real path, and the inode cannot have been reused while the handle
+ * keeps it open: realpath is skipped. Anything else (file replaced, a
+ * symlink pointing elsewhere, gone) forgets the shortcut, and the path is
+ * resolved and checked again.
+ */
+static vl_source_t *
+vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
+                      struct stat *st)
+{
+    vl_source_t *src;
+    vl_file_id_t fid;
+
+    pthread_mutex_lock(&cache->lock);
+    for (src = cache->head; src != NULL; src = src->next) {
+        if (src->asked != NULL && strcmp(src->asked, path) == 0) {
+            vl_source_unlink(cache, src);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache->lock);
+    if (src == NULL) {
+        return NULL;
+    }
+    if (stat(path, st) == 0) {
+        vl_source_file_id(st, &fid);
+        if (S_ISREG(st->st_mode)
+            && vl_source_same_file(&src->info.file, &fid)) {
+            return src;
+        }
+    }
+    free(src->asked);
+    src->asked = NULL;
+    vl_source_put(cache, src);
+    return NULL;
+}
+
+/* Remember path as the way to src (best effort). */
+static void
+vl_source_remember(vl_source_t *src, const char *path)
+{
+    if (src->asked != NULL && strcmp(src->asked, path) == 0) {
+        return;
+    }
+    free(src->asked);
+    src->asked = strdup(path);
+}
+
 vl_source_t *
 vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
               const char *id, vl_err_t *err)
@@ -250,6 +305,13 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
+    if (cache != NULL) {
+        src = vl_source_cache_asked(cache, path, &st);
+        if (src != NULL) {
+            src->tiles = cache->tiles;
+            return src;
+        }
+    }
     if (realpath(path, real) == NULL) {
         if (errno == EIO) {
             vl_err_set(err, VL_EIO, "cannot resolve the identifier");
@@ -280,6 +342,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     }
     if (src != NULL) {
         src->tiles = cache->tiles;
+        vl_source_remember(src, path);
         return src;
     }
 
@@ -303,6 +366,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                             conf != NULL ? conf->max_layers : -1, err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
+        vl_source_remember(src, path);
     }
     return src;
 }

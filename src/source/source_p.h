@@ -42,6 +42,8 @@ struct vl_source_s {
     vl_source_level_note_t  notes[VL_MAX_LEVELS];
     const char             *photometric;   /* "rgb", "ycbcr", ... (static) */
     char                   *path;          /* real path: the cache key */
+    char                   *asked;         /* prefix/id/suffix that led
+                                            * here last, or NULL */
     vl_tile_cache_t        *tiles;         /* decoded blocks; may be NULL */
     vl_tile_cache_t        *own_tiles;     /* private one (opened by path) */
     long                    max_layers;    /* JPEG 2000 layers, <= 0 all */

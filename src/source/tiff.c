@@ -8,7 +8,9 @@
  * level DCT-scaled by 1/2, 1/4, 1/8 where the pyramid has a gap. Every
  * libtiff error lands in this handle's message buffer, never on stderr.
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,24 @@ typedef struct {
     size_t   raw_bytes;          /* buffer for one decoded block */
 } vl_tiff_level_t;
 
+/* Where the raw JPEG tiles of one stored level are, read once per handle
+ * so that a passthrough never switches the libtiff directory. */
+typedef struct {
+    int             state;       /* 0 not read, 1 ready, -1 not cacheable */
+    uint32_t        across;      /* tiles per row */
+    uint32_t        ntiles;
+    uint64_t       *off, *len;   /* per tile */
+    unsigned char  *tables;      /* JPEGTables without EOI, or NULL */
+    size_t          tables_len;
+} vl_tiff_rawmap_t;
+
+/* Levels with more tiles than this read their tiles through libtiff. */
+#define VL_TIFF_RAWMAP_MAX_TILES ((uint32_t) 1 << 20)
+
 typedef struct {
     TIFF            *tif;
     long             cur;         /* level of the current directory, -1 */
+    vl_tiff_rawmap_t rawmap[VL_MAX_LEVELS];  /* per stored level */
     uint32_t         nlevels;     /* stored levels */
     vl_tiff_level_t  lv[VL_MAX_LEVELS];
     uint32_t         sidx[VL_MAX_LEVELS];  /* geom level -> stored level */
@@ -452,10 +469,13 @@ vl_tiff_key(const vl_source_t *src, uint32_t si, uint32_t index,
 }
 
 /* Decode stored block `index` of level si (the current directory) at
- * 1/scale with jpegdec: its top-left w x h pixels into tile. */
+ * 1/scale with jpegdec: the window (wx, wy, ww x wh) of the decoded block
+ * into out (row stride `stride`). */
 static int
-vl_tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
-                    uint32_t scale, vl_tile_t *tile, vl_err_t *err)
+vl_tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                      uint32_t index, uint32_t scale, uint32_t wx,
+                      uint32_t wy, uint32_t ww, uint32_t wh,
+                      unsigned char *out, size_t stride, vl_err_t *err)
 {
     uint64_t             bytes = TIFFGetStrileByteCount(t->tif, index);
     uint32_t             tlen = 0;
@@ -483,10 +503,20 @@ vl_tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
         tables = NULL;
         tlen = 0;
     }
-    return vl_jpegdec_decode(t->jdec, tables, tlen, t->raw, (size_t) n,
+    return vl_jpegdec_window(t->jdec, tables, tlen, t->raw, (size_t) n,
                              scale, lv->photometric == PHOTOMETRIC_YCBCR,
-                             lv->bands, tile->w, tile->h, tile->data,
-                             (size_t) tile->w * (size_t) tile->bands, err);
+                             lv->bands, wx, wy, ww, wh, out, stride, err);
+}
+
+/* The top-left tile->w x tile->h pixels of block `index` into tile. */
+static int
+vl_tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+                    uint32_t scale, vl_tile_t *tile, vl_err_t *err)
+{
+    return vl_tiff_decode_window(t, lv, index, scale, 0, 0, tile->w, tile->h,
+                                 tile->data,
+                                 (size_t) tile->w * (size_t) tile->bands,
+                                 err);
 }
 
 /* Decode stored block `index` of level si (the current directory) with
@@ -502,6 +532,25 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     tmsize_t n;
     int      rc;
 
+    /* a whole stored tile whose rows need no conversion: straight into
+     * the tile, no copy */
+    if (lv->tile_w != 0 && tile->w == lv->tile_w && tile->h == lv->tile_h
+        && lv->bits == 8 && lv->spp == lv->bands
+        && lv->alpha != EXTRASAMPLE_ASSOCALPHA
+        && lv->photometric != PHOTOMETRIC_PALETTE
+        && lv->photometric != PHOTOMETRIC_MINISWHITE
+        && (lv->planar != PLANARCONFIG_SEPARATE || lv->spp == 1)) {
+        want = (size_t) tile->w * tile->h * (size_t) lv->bands;
+        if ((uint64_t) TIFFTileSize64(t->tif) == (uint64_t) want) {
+            n = TIFFReadEncodedTile(t->tif, index, tile->data,
+                                    (tmsize_t) want);
+            if (n < 0 || (size_t) n < want) {
+                return vl_tiff_codec_error(t, "cannot decode a TIFF block",
+                                           err);
+            }
+            return VL_OK;
+        }
+    }
     want = lv->raw_bytes;
     if (lv->tile_w) {
         size_t ts = (size_t) TIFFTileSize64(t->tif);
@@ -725,6 +774,57 @@ vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
     return VL_OK;
 }
 
+/* Block (i, j) of level g, bw x bh at (bx, by), only partly inside the
+ * rectangle (x, y, w, h) of out: copied from the tile cache when it is
+ * there, else only the part inside is decoded, straight into out, and not
+ * cached. Returns 1 (nothing done) when the block must go through
+ * vl_tiff_block: not a JPEG tile, or a scaled edge block that needs
+ * vl_tiff_fix_edges. */
+static int
+vl_tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
+               uint32_t bx, uint32_t by, uint32_t bw, uint32_t bh,
+               uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+               vl_image_t *out, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    uint32_t               si = t->sidx[g];
+    const vl_tiff_level_t *lv = &t->lv[si];
+    uint32_t               s = src->info.geom.levels[g].shrink;
+    uint32_t               sbx, sby, index, x0, y0, x1, y1;
+    vl_tile_key_t          key;
+    vl_tile_t             *tile;
+
+    s = s > 1 ? s : 1;
+    if (!lv->fastjpeg || lv->tile_w == 0) {
+        return 1;
+    }
+    sbx = i * lv->tile_w;
+    sby = j * lv->tile_h;
+    if (s > 1 && ((lv->width - sbx < lv->tile_w
+                   && (lv->width - sbx) % s != 0)
+                  || (lv->height - sby < lv->tile_h
+                      && (lv->height - sby) % s != 0))) {
+        return 1;
+    }
+    index = TIFFComputeTile(t->tif, sbx, sby, 0, 0);
+    vl_tiff_key(src, si, index, s, &key);
+    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
+        vl_tiff_copy(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h, out);
+        vl_tile_release(tile);
+        return VL_OK;
+    }
+    x0 = x > bx ? x : bx;
+    y0 = y > by ? y : by;
+    x1 = x + w < bx + bw ? x + w : bx + bw;
+    y1 = y + h < by + bh ? y + h : by + bh;
+    t->msg[0] = '\0';
+    return vl_tiff_decode_window(t, lv, index, s, x0 - bx, y0 - by, x1 - x0,
+                                 y1 - y0,
+                                 VL_IMAGE_ROW(out, y0 - y)
+                                     + (size_t) (x0 - x) * lv->bands,
+                                 out->stride, err);
+}
+
 static int
 vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
              uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
@@ -760,6 +860,16 @@ vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
             uint32_t   bh = gl->height - by < vbh ? gl->height - by : vbh;
             vl_tile_t *tile;
 
+            if (x > bx || y > by || x + w < bx + bw || y + h < by + bh) {
+                rc = vl_tiff_window(src, level, i, j, bx, by, bw, bh, x, y,
+                                    w, h, out, err);
+                if (rc != 1) {
+                    if (rc != VL_OK) {
+                        return rc;
+                    }
+                    continue;
+                }
+            }
             rc = vl_tiff_block(src, level, i, j, bw, bh, &tile, err);
             if (rc != VL_OK) {
                 return rc;
@@ -772,28 +882,89 @@ vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
     return VL_OK;
 }
 
-static int
-vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
-                       uint32_t col, uint32_t row, unsigned char **data,
-                       size_t *len, vl_err_t *err)
+/* JPEGTables of the current directory without their EOI, or NULL. */
+static const unsigned char *
+vl_tiff_tables(vl_tiff_t *t, size_t *len)
 {
-    vl_tiff_t             *t = src->priv;
-    const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
-    uint32_t               index, tlen = 0;
-    const unsigned char   *tables = NULL;
-    uint64_t               bytes;
-    size_t                 skip, total;
-    unsigned char         *buf;
-    tmsize_t               n;
+    uint32_t             tlen = 0;
+    const unsigned char *tables = NULL;
+
+    if (TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)
+        && tables != NULL && tlen >= 4 && tables[0] == 0xff
+        && tables[1] == 0xd8 && tables[tlen - 2] == 0xff
+        && tables[tlen - 1] == 0xd9) {
+        *len = tlen - 2;
+        return tables;
+    }
+    *len = 0;
+    return NULL;
+}
+
+/* Fill the tile map of stored level si (once): offsets, byte counts and
+ * tables. A level too large to map is marked and read through libtiff. */
+static int
+vl_tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
+{
+    vl_tiff_rawmap_t      *m = &t->rawmap[si];
+    const vl_tiff_level_t *lv = &t->lv[si];
+    const unsigned char   *tables;
+    size_t                 tlen;
+    uint32_t               down;
     int                    rc;
 
-    if (lv->compression != COMPRESSION_JPEG || lv->tile_w == 0
-        || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)
-        || src->info.geom.levels[level].shrink > 1) {
-        return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
-                          level);
+    rc = vl_tiff_set_level(t, si, err);
+    if (rc != VL_OK) {
+        return rc;
     }
-    rc = vl_tiff_set_level(t, t->sidx[level], err);
+    m->across = (uint32_t) (((uint64_t) lv->width + lv->tile_w - 1)
+                            / lv->tile_w);
+    down = (uint32_t) (((uint64_t) lv->height + lv->tile_h - 1)
+                       / lv->tile_h);
+    if ((uint64_t) m->across * down > VL_TIFF_RAWMAP_MAX_TILES
+        || (uint64_t) m->across * down > TIFFNumberOfTiles(t->tif)) {
+        m->state = -1;
+        return VL_OK;
+    }
+    m->ntiles = m->across * down;
+    tables = vl_tiff_tables(t, &tlen);
+    m->off = malloc((size_t) m->ntiles * sizeof(m->off[0]));
+    m->len = malloc((size_t) m->ntiles * sizeof(m->len[0]));
+    m->tables = tlen != 0 ? malloc(tlen) : NULL;
+    if (m->off == NULL || m->len == NULL || (tlen != 0 && m->tables == NULL)) {
+        free(m->off);
+        free(m->len);
+        free(m->tables);
+        memset(m, 0, sizeof(*m));
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
+    }
+    if (tlen != 0) {
+        memcpy(m->tables, tables, tlen);
+    }
+    m->tables_len = tlen;
+    for (uint32_t i = 0; i < m->ntiles; i++) {
+        m->off[i] = TIFFGetStrileOffset(t->tif, i);
+        m->len[i] = TIFFGetStrileByteCount(t->tif, i);
+    }
+    m->state = 1;
+    return VL_OK;
+}
+
+/* One tile through libtiff (levels without a tile map). */
+static int
+vl_tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                         uint32_t si, uint32_t col, uint32_t row,
+                         vl_pool_t *pool, unsigned char **data, size_t *len,
+                         vl_err_t *err)
+{
+    const unsigned char *tables;
+    uint32_t             index;
+    uint64_t             bytes;
+    size_t               skip, total;
+    unsigned char       *buf;
+    tmsize_t             n;
+    int                  rc;
+
+    rc = vl_tiff_set_level(t, si, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -803,14 +974,7 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
     }
-    if (TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)
-        && tables != NULL && tlen >= 4 && tables[0] == 0xff
-        && tables[1] == 0xd8 && tables[tlen - 2] == 0xff
-        && tables[tlen - 1] == 0xd9) {
-        skip = tlen - 2;        /* tables without their EOI */
-    } else {
-        skip = 0;
-    }
+    tables = vl_tiff_tables(t, &skip);
     buf = vl_pool_alloc(pool, skip + (size_t) bytes);
     if (buf == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
@@ -833,6 +997,80 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     return VL_OK;
 }
 
+/*
+ * The stored bytes of one JPEG tile as a complete stream: the level's
+ * JPEGTables (without EOI) followed by the tile without its SOI. The tile
+ * map makes this one pread, with no libtiff directory switch; the tile is
+ * read so that its SOI falls on the last two bytes of the tables' place,
+ * checked, then covered by the tables.
+ */
+static int
+vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
+                       uint32_t col, uint32_t row, unsigned char **data,
+                       size_t *len, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    uint32_t               si = t->sidx[level];
+    const vl_tiff_level_t *lv = &t->lv[si];
+    vl_tiff_rawmap_t      *m = &t->rawmap[si];
+    uint32_t               index;
+    uint64_t               bytes;
+    size_t                 skip, lead;
+    unsigned char         *buf;
+    ssize_t                n;
+    int                    rc;
+
+    if (lv->compression != COMPRESSION_JPEG || lv->tile_w == 0
+        || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)
+        || src->info.geom.levels[level].shrink > 1) {
+        return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
+                          level);
+    }
+    if (m->state == 0) {
+        rc = vl_tiff_rawmap_load(t, si, err);
+        if (rc != VL_OK) {
+            return rc;
+        }
+    }
+    if (m->state < 0) {
+        return vl_tiff_read_raw_libtiff(t, lv, si, col, row, pool, data, len,
+                                        err);
+    }
+    index = row * m->across + col;
+    if (col >= m->across || index >= m->ntiles) {
+        return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
+    }
+    bytes = m->len[index];
+    if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK
+        || m->off[index] > (uint64_t) INT64_MAX - bytes) {
+        return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
+    }
+    skip = m->tables_len;
+    lead = skip != 0 ? skip - 2 : 0;      /* where the tile's SOI goes */
+    buf = vl_pool_alloc(pool, lead + (size_t) bytes);
+    if (buf == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
+    }
+    do {
+        n = pread(TIFFFileno(t->tif), buf + lead, (size_t) bytes,
+                  (off_t) m->off[index]);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return vl_err_set(err, VL_EIO, "cannot read a JPEG tile");
+    }
+    if ((uint64_t) n != bytes || buf[lead] != 0xff
+        || buf[lead + 1] != 0xd8) {
+        return vl_err_set(err, VL_ECODEC,
+                          "cannot read a JPEG tile: truncated or not JPEG");
+    }
+    if (skip != 0) {
+        memcpy(buf, m->tables, skip);
+    }
+    *data = buf;
+    *len = lead + (size_t) bytes;
+    return VL_OK;
+}
+
 static void
 vl_tiff_free(vl_tiff_t *t)
 {
@@ -841,6 +1079,11 @@ vl_tiff_free(vl_tiff_t *t)
     }
     if (t->tif != NULL) {
         TIFFClose(t->tif);
+    }
+    for (uint32_t i = 0; i < VL_MAX_LEVELS; i++) {
+        free(t->rawmap[i].off);
+        free(t->rawmap[i].len);
+        free(t->rawmap[i].tables);
     }
     free(t->raw);
     free(t->plane);

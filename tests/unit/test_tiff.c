@@ -1076,6 +1076,87 @@ test_cache_revalidation(void **state)
     vl_source_cache_free(cache);
 }
 
+/* The resolved-path cache of the handle cache: a repeated identifier gets
+ * the same handle, but a symlink (of the file or of a directory) turned to
+ * a twin outside the root, with the same size and mtime, is refused, and a
+ * symlink turned to another file inside is followed. */
+static void
+test_path_cache(void **state)
+{
+    vl_source_cache_t *cache = vl_source_cache_new(4);
+    vl_conf_t          conf;
+    vl_err_t           err = { 0 };
+    vl_source_t       *a, *b;
+    char               root[2 * PATH_MAX], out[2 * PATH_MAX];
+    char               rel[2 * PATH_MAX + 16];
+    struct timespec    ts[2];
+
+    (void) state;
+    snprintf(root, sizeof(root), "%s", tmp_path("pc-root"));
+    snprintf(out, sizeof(out), "%s", tmp_path("pc-out"));
+    assert_int_equal(mkdir(root, 0755), 0);
+    assert_int_equal(mkdir(out, 0755), 0);
+    snprintf(rel, sizeof(rel), "%s/sub", root);
+    assert_int_equal(mkdir(rel, 0755), 0);
+    copy_file(vl_fx_path("single.tif"), tmp_path("pc-root/sub/in.tif"));
+    copy_file(vl_fx_path("single.tif"), tmp_path("pc-out/in.tif"));
+    copy_file(vl_fx_path("grey.tif"), tmp_path("pc-root/other.tif"));
+    /* the twin outside has the same size and mtime as the inside file */
+    ts[0].tv_sec = ts[1].tv_sec = 1500000000;
+    ts[0].tv_nsec = ts[1].tv_nsec = 0;
+    assert_int_equal(utimensat(AT_FDCWD, tmp_path("pc-root/sub/in.tif"), ts,
+                               0), 0);
+    assert_int_equal(utimensat(AT_FDCWD, tmp_path("pc-out/in.tif"), ts, 0),
+                     0);
+    assert_int_equal(symlink("sub/in.tif", tmp_path("pc-root/link.tif")), 0);
+    assert_int_equal(symlink("sub", tmp_path("pc-root/dir")), 0);
+    make_conf(&conf, root, NULL);
+
+    /* repeated: the same handle, through a file and a directory link */
+    a = vl_source_get(cache, &conf, "link.tif", &err);
+    assert_non_null(a);
+    assert_int_equal(vl_source_info(a)->geom.width, 333);
+    vl_source_put(cache, a);
+    b = vl_source_get(cache, &conf, "link.tif", &err);
+    assert_ptr_equal(a, b);
+    vl_source_put(cache, b);
+    b = vl_source_get(cache, &conf, "dir/in.tif", &err);
+    assert_ptr_equal(a, b);
+    vl_source_put(cache, b);
+
+    /* the file link now points outside the root: refused */
+    assert_int_equal(unlink(tmp_path("pc-root/link.tif")), 0);
+    snprintf(rel, sizeof(rel), "%s/in.tif", out);
+    assert_int_equal(symlink(rel, tmp_path("pc-root/link.tif")), 0);
+    b = vl_source_get(cache, &conf, "link.tif", &err);
+    assert_null(b);
+    assert_int_equal(err.code, VL_ENOTFOUND);
+    vl_err_clear(&err);
+
+    /* the directory link now points outside the root: refused */
+    assert_int_equal(unlink(tmp_path("pc-root/dir")), 0);
+    assert_int_equal(symlink(out, tmp_path("pc-root/dir")), 0);
+    b = vl_source_get(cache, &conf, "dir/in.tif", &err);
+    assert_null(b);
+    assert_int_equal(err.code, VL_ENOTFOUND);
+    vl_err_clear(&err);
+
+    /* the file link now points to another file inside: that one */
+    assert_int_equal(unlink(tmp_path("pc-root/link.tif")), 0);
+    assert_int_equal(symlink("other.tif", tmp_path("pc-root/link.tif")), 0);
+    b = vl_source_get(cache, &conf, "link.tif", &err);
+    assert_non_null(b);
+    assert_int_equal(vl_source_info(b)->geom.width, 640);
+    vl_source_put(cache, b);
+
+    /* the file itself is gone: not found, whatever was cached */
+    assert_int_equal(unlink(tmp_path("pc-root/other.tif")), 0);
+    b = vl_source_get(cache, &conf, "link.tif", &err);
+    assert_null(b);
+    assert_int_equal(err.code, VL_ENOTFOUND);
+    vl_source_cache_free(cache);
+}
+
 static void
 test_cache_checkout(void **state)
 {
@@ -1152,6 +1233,7 @@ main(void)
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_cache_revalidation),
+        cmocka_unit_test(test_path_cache),
         cmocka_unit_test(test_cache_checkout),
     };
 

@@ -3,8 +3,9 @@
  * test_tiles: the per-worker decoded-tile cache (hits, LRU by bytes, off at
  * capacity 0, refcounts across eviction, identity in the key, 4 threads),
  * the TIFF source reading through it (each block decoded once), jpegdec
- * against libtiff's own JPEG decode (byte-exact), and the virtual levels
- * that DCT scaling adds to a JPEG TIFF.
+ * against libtiff's own JPEG decode (byte-exact), partial decodes of
+ * windows against crops of whole decodes (byte-exact), and the virtual
+ * levels that DCT scaling adds to a JPEG TIFF.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +28,7 @@
 #include "fixture.h"
 #include "proto/iiif.h"
 #include "proto/plan.h"
+#include "source/jpegdec.h"
 #include "source/source.h"
 
 /* ---------------------------------------------------------------- cache */
@@ -343,11 +345,21 @@ img_alloc(vl_image_t *img, uint32_t w, uint32_t h, int bands)
 }
 
 /* Read the decode counter of a handle cache's tile cache while reading
- * the same rectangles twice, and overlapping strips. */
+ * the same rectangles twice, and overlapping strips. Deflate tiles always
+ * go through the cache; JPEG tiles the rectangle covers only partly are
+ * decoded in part, straight into the output, and not cached. */
 static void
 test_source_decodes_once(void **state)
 {
-    const char        *files[] = { "rgb-jpeg.tif", "rgb-deflate.tif" };
+    static const struct {
+        const char *file;
+        /* misses (= decodes), hits and inserts after each step */
+        uint64_t    miss[3], hit[3], put[3];
+    } cases[] = {
+        /* 9 tiles, 8 partly covered; level 1: 4 tiles, 2 whole */
+        { "rgb-jpeg.tif", { 9, 17, 23 }, { 0, 1, 1 }, { 1, 1, 3 } },
+        { "rgb-deflate.tif", { 9, 9, 13 }, { 0, 9, 11 }, { 9, 9, 13 } },
+    };
     vl_conf_t          conf;
     static char        real[PATH_MAX];
 
@@ -356,7 +368,7 @@ test_source_decodes_once(void **state)
     assert_non_null(realpath(vl_fx_path(""), real));
     conf.filesystem_prefix = real;
     conf.filesystem_suffix = (char *) "";
-    for (size_t f = 0; f < 2; f++) {
+    for (size_t f = 0; f < sizeof(cases) / sizeof(cases[0]); f++) {
         vl_tile_cache_t   *tiles = vl_tiles_new(64 << 20);
         vl_source_cache_t *cache = vl_source_cache_new(4);
         vl_err_t           err = { 0 };
@@ -365,7 +377,7 @@ test_source_decodes_once(void **state)
         vl_image_t         a, b;
 
         vl_source_cache_set_tiles(cache, tiles);
-        src = vl_source_get(cache, &conf, files[f], &err);
+        src = vl_source_get(cache, &conf, cases[f].file, &err);
         assert_non_null(src);
         img_alloc(&a, 600, 600, 3);
         img_alloc(&b, 600, 600, 3);
@@ -373,32 +385,106 @@ test_source_decodes_once(void **state)
         assert_int_equal(vl_source_read(src, 0, 100, 100, 600, 600, &a, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
-        assert_int_equal(st.misses, 9);
-        assert_int_equal(st.hits, 0);
-        /* the same region again (through another checkout): no decode */
+        assert_int_equal(st.misses, cases[f].miss[0]);
+        assert_int_equal(st.hits, cases[f].hit[0]);
+        assert_int_equal(st.inserts, cases[f].put[0]);
+        /* the same region again (through another checkout): cached tiles
+         * are not decoded again, the pixels are the same */
         vl_source_put(cache, src);
-        src = vl_source_get(cache, &conf, files[f], &err);
+        src = vl_source_get(cache, &conf, cases[f].file, &err);
         assert_non_null(src);
         assert_int_equal(vl_source_read(src, 0, 100, 100, 600, 600, &b, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
-        assert_int_equal(st.misses, 9);
-        assert_int_equal(st.hits, 9);
+        assert_int_equal(st.misses, cases[f].miss[1]);
+        assert_int_equal(st.hits, cases[f].hit[1]);
+        assert_int_equal(st.inserts, cases[f].put[1]);
         assert_memory_equal(a.data, b.data, a.stride * a.h);
-        /* consecutive strips sharing a tile row: each tile once */
+        /* consecutive strips sharing a tile row */
         assert_int_equal(vl_source_read(src, 1, 0, 0, 501, 200, &a, &err),
                          VL_OK);
         assert_int_equal(vl_source_read(src, 1, 0, 200, 501, 169, &a, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
-        assert_int_equal(st.misses, 9 + 4);
-        assert_int_equal(st.hits, 9 + 2);
+        assert_int_equal(st.misses, cases[f].miss[2]);
+        assert_int_equal(st.hits, cases[f].hit[2]);
+        assert_int_equal(st.inserts, cases[f].put[2]);
         free(a.data);
         free(b.data);
         vl_source_put(cache, src);
         vl_source_cache_free(cache);
         vl_tiles_free(tiles);
     }
+}
+
+/* A rectangle read with partial JPEG decodes (crop + skip) has exactly the
+ * pixels of the same rectangle cut from whole decoded tiles: random
+ * rectangles of the YCbCr 4:2:0 and RGB fixtures, at stored levels and at
+ * the DCT-scaled virtual levels, with and without the tile cache. */
+static void
+test_window_equals_full(void **state)
+{
+    const char  *files[] = { "rgb-jpeg.tif", "rgb-jpeg-rgb.tif" };
+    unsigned int seed = 20261124;
+    size_t       checked = 0;
+
+    (void) state;
+    for (size_t f = 0; f < 2; f++) {
+        vl_err_t     err = { 0 };
+        vl_source_t *src = vl_source_open_path(vl_fx_path(files[f]), &err);
+        uint32_t     nlevels;
+
+        assert_non_null(src);
+        nlevels = vl_source_info(src)->geom.nlevels;
+        assert_true(nlevels >= 4);
+        for (uint32_t l = 0; l < nlevels; l++) {
+            const vl_level_t *lv = &vl_source_info(src)->geom.levels[l];
+            vl_image_t        full;
+
+            /* the whole level: every tile covered, decoded whole */
+            img_alloc(&full, lv->width, lv->height, 3);
+            assert_int_equal(vl_source_read(src, l, 0, 0, lv->width,
+                                            lv->height, &full, &err),
+                             VL_OK);
+            for (int k = 0; k < 40; k++) {
+                uint32_t   w = 1 + (uint32_t) rand_r(&seed) % lv->width;
+                uint32_t   h = 1 + (uint32_t) rand_r(&seed) % lv->height;
+                uint32_t   x = (uint32_t) rand_r(&seed) % (lv->width - w + 1);
+                uint32_t   y = (uint32_t) rand_r(&seed)
+                               % (lv->height - h + 1);
+                vl_image_t part;
+
+                if (k < 6) {    /* at and next to tile and MCU edges */
+                    static const uint32_t off[6][2] = {
+                        { 0, 0 }, { 2, 0 }, { 0, 2 }, { 2, 2 },
+                        { 33, 33 }, { 49, 17 },
+                    };
+
+                    x = lv->tile_w - 1 + off[k][0];
+                    y = lv->tile_h - 1 + off[k][1];
+                    x = x < lv->width ? x : 0;
+                    y = y < lv->height ? y : 0;
+                    w = lv->width - x < 7 ? lv->width - x : 7;
+                    h = lv->height - y < 9 ? lv->height - y : 9;
+                }
+                img_alloc(&part, w, h, 3);
+                assert_int_equal(vl_source_read(src, l, x, y, w, h, &part,
+                                                &err),
+                                 VL_OK);
+                for (uint32_t r = 0; r < h; r++) {
+                    assert_memory_equal(VL_IMAGE_ROW(&part, r),
+                                        VL_IMAGE_ROW(&full, y + r)
+                                            + (size_t) x * 3,
+                                        (size_t) w * 3);
+                }
+                free(part.data);
+                checked++;
+            }
+            free(full.data);
+        }
+        vl_source_put(NULL, src);
+    }
+    assert_true(checked >= 2 * 4 * 40);
 }
 
 /* libtiff's decode of tile (col, row) of directory `dir`, RGB. */
@@ -469,6 +555,104 @@ test_jpeg_equals_libtiff(void **state)
         }
         vl_source_put(NULL, src);
     }
+}
+
+/* vl_jpegdec_window against a crop of vl_jpegdec_decode on the raw tiles
+ * (0, 0) and (1, 1) of the YCbCr and RGB fixtures, every scale, windows
+ * on a grid of offsets (crop and skip at, before and after MCU rows and
+ * columns); windows outside the block are refused. */
+static void
+test_jpegdec_window(void **state)
+{
+    const char *files[] = { "rgb-jpeg.tif", "rgb-jpeg-rgb.tif" };
+    static const uint32_t offs[] = { 0, 1, 7, 8, 15, 16, 17, 31, 32, 33,
+                                     47, 64, 100, 127, 128, 200 };
+    vl_jpegdec_t *dec = vl_jpegdec_new();
+    size_t        checked = 0;
+
+    (void) state;
+    assert_non_null(dec);
+    for (size_t f = 0; f < 2; f++) {
+        TIFF          *tif = TIFFOpen(vl_fx_path(files[f]), "r");
+        uint32_t       tlen = 0;
+        unsigned char *tables = NULL, *raw, *full, *part;
+        uint16_t       photo = 0;
+
+        assert_non_null(tif);
+        assert_true(TIFFGetField(tif, TIFFTAG_JPEGTABLES, &tlen, &tables));
+        TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photo);
+        full = malloc(256 * 256 * 3);
+        part = malloc(256 * 256 * 3);
+        assert_non_null(full);
+        assert_non_null(part);
+        for (uint32_t t = 0; t < 2; t++) {
+            uint32_t index = TIFFComputeTile(tif, t * 256, t * 256, 0, 0);
+            tmsize_t n = (tmsize_t) TIFFGetStrileByteCount(tif, index);
+
+            raw = malloc((size_t) n);
+            assert_non_null(raw);
+            assert_int_equal(TIFFReadRawTile(tif, index, raw, n), n);
+            for (unsigned sc = 1; sc <= 8; sc *= 2) {
+                uint32_t side = 256 / sc;
+                vl_err_t err = { 0 };
+
+                assert_int_equal(
+                    vl_jpegdec_decode(dec, tables, tlen, raw, (size_t) n, sc,
+                                      photo == PHOTOMETRIC_YCBCR, 3, side,
+                                      side, full, (size_t) side * 3, &err),
+                    VL_OK);
+                for (size_t a = 0; a < sizeof(offs) / sizeof(offs[0]); a++) {
+                    for (size_t b = 0; b < sizeof(offs) / sizeof(offs[0]);
+                         b++) {
+                        uint32_t wx = offs[a] % side, wy = offs[b] % side;
+                        uint32_t ww = (side - wx) / (1 + (uint32_t) b % 3);
+                        uint32_t wh = (side - wy) / (1 + (uint32_t) a % 4);
+
+                        ww = ww != 0 ? ww : 1;
+                        wh = wh != 0 ? wh : 1;
+                        memset(part, 0xa5, 256 * 256 * 3);
+                        assert_int_equal(
+                            vl_jpegdec_window(dec, tables, tlen, raw,
+                                              (size_t) n, sc,
+                                              photo == PHOTOMETRIC_YCBCR, 3,
+                                              wx, wy, ww, wh, part,
+                                              (size_t) ww * 3, &err),
+                            VL_OK);
+                        for (uint32_t r = 0; r < wh; r++) {
+                            assert_memory_equal(
+                                part + (size_t) r * ww * 3,
+                                full + ((size_t) (wy + r) * side + wx) * 3,
+                                (size_t) ww * 3);
+                        }
+                        checked++;
+                    }
+                }
+                /* one pixel too far right / down: refused */
+                assert_int_equal(
+                    vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
+                                      photo == PHOTOMETRIC_YCBCR, 3, 1, 0,
+                                      side, 1, part, (size_t) side * 3,
+                                      &err),
+                    VL_ECODEC);
+                assert_int_equal(
+                    vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
+                                      photo == PHOTOMETRIC_YCBCR, 3, 0,
+                                      side - 2, 4, 3, part, 12, &err),
+                    VL_ECODEC);
+                assert_int_equal(
+                    vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
+                                      photo == PHOTOMETRIC_YCBCR, 3, 0, 0, 0,
+                                      1, part, 12, &err),
+                    VL_EINTERNAL);
+            }
+            free(raw);
+        }
+        free(full);
+        free(part);
+        TIFFClose(tif);
+    }
+    vl_jpegdec_free(dec);
+    assert_int_equal(checked, 2 * 2 * 4 * 16 * 16);
 }
 
 /* A smooth pattern (JPEG keeps it well; a box filter and the scaled IDCT
@@ -703,6 +887,8 @@ main(void)
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_source_decodes_once),
         cmocka_unit_test(test_jpeg_equals_libtiff),
+        cmocka_unit_test(test_window_equals_full),
+        cmocka_unit_test(test_jpegdec_window),
         cmocka_unit_test(test_virtual_levels_single),
         cmocka_unit_test(test_virtual_levels_fixture),
     };
