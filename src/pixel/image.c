@@ -9,6 +9,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/str.h"
 #include "pixel/image.h"
@@ -96,4 +97,24 @@ vl_pix_alloc(vl_pool_t *pool, size_t size, vl_err_t *err)
         return NULL;
     }
     return img.data;
+}
+
+void
+vl_image_copy_block(const unsigned char *block, int bands, uint32_t bx,
+                    uint32_t by, uint32_t bw, uint32_t bh, uint32_t x,
+                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out)
+{
+    uint32_t x0 = x > bx ? x : bx, y0 = y > by ? y : by;
+    uint32_t x1 = x + w < bx + bw ? x + w : bx + bw;
+    uint32_t y1 = y + h < by + bh ? y + h : by + bh;
+    size_t   len;
+
+    if (x0 >= x1 || y0 >= y1) {
+        return;
+    }
+    len = (size_t) (x1 - x0) * (size_t) bands;
+    for (uint32_t yy = y0; yy < y1; yy++) {
+        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
+               block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
+    }
 }

@@ -9,6 +9,7 @@
  * by one thread at a time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,36 +440,14 @@ vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
     key->scale = 1;
 }
 
-/* Copy the part of tile (bu, bv, bw, bh) inside the request into out. */
-static void
-vl_jp2_copy(const unsigned char *px, int bands, uint32_t bu, uint32_t bv,
-            uint32_t bw, uint32_t bh, uint32_t x, uint32_t y, uint32_t w,
-            uint32_t h, vl_image_t *out)
-{
-    uint32_t x0 = x > bu ? x : bu, y0 = y > bv ? y : bv;
-    uint32_t x1 = x + w < bu + bw ? x + w : bu + bw;
-    uint32_t y1 = y + h < bv + bh ? y + h : bv + bh;
-    size_t   len;
-
-    if (x1 <= x0 || y1 <= y0) {
-        return;
-    }
-    len = (size_t) (x1 - x0) * (size_t) bands;
-
-    for (uint32_t yy = y0; yy < y1; yy++) {
-        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
-               px + ((size_t) (yy - bv) * bw + (x0 - bu)) * bands, len);
-    }
-}
-
 /* Decode tiles [c0, c1] x [r0, r1] of `level` in one area decode (every
  * decode pays a fixed cost for the codestream tile's structures), copy them
  * into the request and keep them in the cache. */
 static int
-vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
-                    uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                    vl_err_t *err)
+vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
+                           uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                           uint32_t y, uint32_t w, uint32_t h,
+                           vl_image_t *out, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
@@ -523,8 +502,8 @@ vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
             rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
                                 bv, bw, bh, tile->data, err);
             if (rc == VL_OK) {
-                vl_jp2_copy(tile->data, t->bands, bu, bv, bw, bh, x, y, w, h,
-                            out);
+                vl_image_copy_block(tile->data, t->bands, bu, bv, bw, bh, x, y,
+                                    w, h, out);
                 vl_jp2_key(src, level, c, row, &key);
                 vl_tiles_put(src->tiles, &key, tile);
             }
@@ -542,6 +521,29 @@ vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
             }
         }
     }
+    return rc;
+}
+
+/* One OpenJPEG decode at a time per worker process. A decode of an untiled
+ * file holds ~140 MB for its whole area and keeps a core busy; with THREADS
+ * threads decoding at once a worker's memory grew to 436 MB on big.jp2 for
+ * no gain in throughput (the cores were already busy). Serialising bounds a
+ * worker to one decode's memory; the other threads wait, and find the tiles
+ * in the tile cache when a neighbour decoded them first. */
+static pthread_mutex_t vl_jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int
+vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
+                    uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                    vl_err_t *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&vl_jp2_decode_lock);
+    rc = vl_jp2_decode_block_locked(src, level, r0, r1, c0, c1, x, y, w, h,
+                                    out, err);
+    pthread_mutex_unlock(&vl_jp2_decode_lock);
     return rc;
 }
 
@@ -574,8 +576,8 @@ vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
 
             vl_jp2_key(src, level, c, row, &key);
             if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
-                vl_jp2_copy(hit->data, t->bands, c * ts, row * ts, hit->w,
-                            hit->h, x, y, w, h, out);
+                vl_image_copy_block(hit->data, t->bands, c * ts, row * ts,
+                                    hit->w, hit->h, x, y, w, h, out);
                 vl_tile_release(hit);
                 continue;
             }

@@ -726,24 +726,6 @@ vl_tiff_block(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
     return VL_OK;
 }
 
-/* Copy the part of block (bx, by, bw x bh, packed rows) inside the
- * rectangle (x, y, w, h) into out (whose origin is (x, y)). */
-static void
-vl_tiff_copy(const unsigned char *block, int bands, uint32_t bx, uint32_t by,
-             uint32_t bw, uint32_t bh, uint32_t x, uint32_t y, uint32_t w,
-             uint32_t h, vl_image_t *out)
-{
-    uint32_t x0 = x > bx ? x : bx, y0 = y > by ? y : by;
-    uint32_t x1 = x + w < bx + bw ? x + w : bx + bw;
-    uint32_t y1 = y + h < by + bh ? y + h : by + bh;
-    size_t   len = (size_t) (x1 - x0) * (size_t) bands;
-
-    for (uint32_t yy = y0; yy < y1; yy++) {
-        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
-               block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
-    }
-}
-
 /* Huge strips: row by row, no caching. */
 static int
 vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
@@ -768,8 +750,8 @@ vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
             return vl_tiff_codec_error(t, "cannot decode a TIFF row", err);
         }
         vl_tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
-        vl_tiff_copy(t->line, lv->bands, 0, yy, lv->width, 1, x, y, w, h,
-                     out);
+        vl_image_copy_block(t->line, lv->bands, 0, yy, lv->width, 1, x, y, w, h,
+                            out);
     }
     return VL_OK;
 }
@@ -809,7 +791,8 @@ vl_tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
     index = TIFFComputeTile(t->tif, sbx, sby, 0, 0);
     vl_tiff_key(src, si, index, s, &key);
     if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        vl_tiff_copy(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h, out);
+        vl_image_copy_block(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h,
+                            out);
         vl_tile_release(tile);
         return VL_OK;
     }
@@ -874,8 +857,8 @@ vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
             if (rc != VL_OK) {
                 return rc;
             }
-            vl_tiff_copy(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h,
-                         out);
+            vl_image_copy_block(tile->data, lv->bands, bx, by, bw, bh, x, y, w,
+                                h, out);
             vl_tile_release(tile);
         }
     }
