@@ -17,7 +17,7 @@ typedef enum {
     VL_ENOTFOUND,    /* identifier does not resolve under the root -> 404 */
     VL_EMETHOD,      /* HTTP method not allowed                    -> 405 */
     VL_EFORMAT,      /* file exists but is not a supported image   -> 415 */
-    VL_EUNSUPP,      /* valid request, not implemented             -> 501 */
+    VL_EUNSUPP,      /* valid request vellum does not support      -> 501 */
     VL_EBUSY,        /* over capacity (pixel budget, queue)         -> 503 */
     VL_ENOMEM,       /* allocation failed                           -> 500 */
     VL_EIO,          /* read/write failure                          -> 500 */
