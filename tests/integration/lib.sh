@@ -176,6 +176,26 @@ vl_header() {
         | sed 's/^[^:]*:[[:space:]]*//'
 }
 
+# vl_tile_urls INFO_JSON SIZEFORM: every tile a viewer derives from an
+# info.json file (tiles x scaleFactors), one line each:
+# "x,y,w,h/SIZE/0/default.jpg W H", SIZE being "w,h" (SIZEFORM wh, the IIIF 3
+# canonical form) or "w," (IIIF 2), W x H the size the tile must have.
+vl_tile_urls() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+W, H = d["width"], d["height"]
+for t in d["tiles"]:
+    tw, th = t["width"], t.get("height", t["width"])
+    for s in t["scaleFactors"]:
+        for y in range(0, H, th * s):
+            for x in range(0, W, tw * s):
+                w, h = min(tw * s, W - x), min(th * s, H - y)
+                ow, oh = -(-w // s), -(-h // s)
+                size = "%d,%d" % (ow, oh) if sys.argv[2] == "wh" else "%d," % ow
+                print("%d,%d,%d,%d/%s/0/default.jpg %d %d" % (x, y, w, h, size, ow, oh))
+' "$1" "$2"
+}
+
 # vl_check DESC COMMAND...: passes if COMMAND succeeds.
 vl_check() {
     local desc=$1

@@ -306,19 +306,7 @@ done
 walk() {    # PREFIX SIZEFORM
     local url w h n=0 bad=0 st got
     st=$(vl_get "$1/rgb-jpeg.tif/info.json")
-    python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-W, H = d["width"], d["height"]
-for t in d["tiles"]:
-    tw, th = t["width"], t.get("height", t["width"])
-    for s in t["scaleFactors"]:
-        for y in range(0, H, th * s):
-            for x in range(0, W, tw * s):
-                w, h = min(tw * s, W - x), min(th * s, H - y)
-                ow, oh = -(-w // s), -(-h // s)
-                size = "%d,%d" % (ow, oh) if sys.argv[2] == "wh" else "%d," % ow
-                print("%d,%d,%d,%d/%s/0/default.jpg %d %d" % (x, y, w, h, size, ow, oh))
-' "$T/body" "$2" > "$T/tiles"
+    vl_tile_urls "$T/body" "$2" > "$T/tiles"
     while read -r url w h; do
         n=$((n + 1))
         st=$(vl_get "$1/rgb-jpeg.tif/$url")

@@ -38,18 +38,7 @@ vl_eq "rgb-tiled.jp2: tiles of the codestream" \
 walk() {    # ID SIZEFORM
     local n=0 bad=0 st got
     st=$(vl_get "$U/3/$1/info.json")
-    python3 -c 'import json, sys
-d = json.load(open(sys.argv[1]))
-W, H = d["width"], d["height"]
-for t in d["tiles"]:
-    tw, th = t["width"], t.get("height", t["width"])
-    for s in t["scaleFactors"]:
-        for y in range(0, H, th * s):
-            for x in range(0, W, tw * s):
-                w, h = min(tw * s, W - x), min(th * s, H - y)
-                ow, oh = -(-w // s), -(-h // s)
-                print("%d,%d,%d,%d/%d,%d/0/default.jpg %d %d" % (x, y, w, h, ow, oh, ow, oh))
-' "$T/body" > "$T/tiles"
+    vl_tile_urls "$T/body" wh > "$T/tiles"
     while read -r url w h; do
         n=$((n + 1))
         st=$(vl_get "$U/3/$1/$url")
