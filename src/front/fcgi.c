@@ -877,6 +877,16 @@ vl_fcgi_run(int listen_fd, const vl_conf_t *conf)
      * tiles lost ~6 % (8700 -> 8200 req/s), measured in bench/run. */
     mallopt(M_ARENA_MAX, 1);
 #endif
+#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
+    /* Keep large blocks in the heap instead of a fresh mmap per malloc.
+     * OpenJPEG allocates and frees tens of MB per decode (the tile-part
+     * buffer, code-block arrays); as mmaps each decode page-faulted and
+     * zeroed them again. One JPEG 2000 tile read went from 51 to 27 ms
+     * (big-tiled.jp2) and 141 to 115 ms (big.jp2) with the same peak RSS.
+     * The cost: a worker keeps up to 128 MB of freed heap. */
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
+#endif
     memset(&ctx, 0, sizeof(ctx));
     ctx.listen_fd = listen_fd;
     ctx.conf = conf;
