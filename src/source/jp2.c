@@ -7,20 +7,34 @@
  * header only (plus one tiny decode when JP2 boxes need it). OpenJPEG errors
  * land in this handle's message buffer, never on stderr. A handle is used
  * by one thread at a time.
+ *
+ * HTJ2K: OpenJPEG 2.5.0 decodes HT code-blocks right only when a decode
+ * covers whole codestream tiles (a partial decode leaves them zero: flat
+ * grey). Untiled HTJ2K goes through OpenJPH (ojph.h) when vellum is built
+ * with it: a line decoder that runs from the top of a level down, kept
+ * open between requests so reads further down continue where the last one
+ * stopped; decoded bands go to the tile cache. Tiled HTJ2K, or any HTJ2K
+ * without OpenJPH, is decoded by OpenJPEG in whole codestream tiles.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <openjpeg.h>
 
+#include "config.h"
+
 #include "core/log.h"
 #include "core/str.h"
 #include "source/source_p.h"
+#ifdef HAVE_OPENJPH
+#include "source/ojph.h"
+#endif
 
 #define VL_JP2_TILE        512u               /* virtual tile side */
 #define VL_JP2_STREAM_BUF  ((OPJ_SIZE_T) 1 << 14)
@@ -56,6 +70,10 @@ typedef struct {
     int            reuse;           /* repeated area decodes on one codec */
     int            ht;              /* HTJ2K code-blocks */
     uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
+    int            ojph;            /* decode with OpenJPH (HTJ2K) */
+    OPJ_OFF_T      cs_off, cs_len;  /* the codestream inside the file */
+    uint32_t       prec[16];        /* per component, for vl_jp2_to8 */
+    int            sgnd[16];
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
     char           msg[VL_ERR_MSG_MAX];
@@ -263,10 +281,10 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
 }
 
 static inline unsigned
-vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
+vl_jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
 {
-    uint32_t p = c->prec, maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
-    int64_t  u = (int64_t) v + (c->sgnd ? ((int64_t) 1 << (p - 1)) : 0);
+    uint32_t maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
+    int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
 
     if (u < 0) {
         u = 0;
@@ -280,6 +298,12 @@ vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
         return (unsigned) (u >> (p - 8));
     }
     return (unsigned) ((u * 255 + maxv / 2) / maxv);
+}
+
+static inline unsigned
+vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
+{
+    return vl_jp2_to8p(v, c->prec, c->sgnd != 0);
 }
 
 static inline unsigned char
@@ -460,26 +484,37 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
 
     u1 = u1 > lv->width ? lv->width : u1;
     v1 = v1 > lv->height ? lv->height : v1;
-    if (t->ht && level == 0) {
-        /* OpenJPEG 2.5.0 returns flat grey for HTJ2K areas of the full
-         * resolution that do not cover whole codestream tiles */
-        uint64_t ax0 = t->x0 + (uint64_t) u0, ay0 = t->y0 + (uint64_t) v0;
-        uint64_t ax1 = t->x0 + (uint64_t) u1, ay1 = t->y0 + (uint64_t) v1;
+    if (t->ht) {
+        /* OpenJPEG 2.5.0 leaves HT code-blocks zero (flat grey) unless a
+         * decode covers whole codestream tiles: widen the area to them */
+        uint64_t sc = (uint64_t) 1 << level;
+        uint64_t lx0 = (t->x0 + sc - 1) >> level, ly0 = (t->y0 + sc - 1) >> level;
+        uint64_t ax0 = (lx0 + u0) << level, ay0 = (ly0 + v0) << level;
+        uint64_t ax1 = (lx0 + u1) << level, ay1 = (ly0 + v1) << level;
 
-        ax0 = t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
-        ay0 = t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
+        ax0 = ax0 < t->tx0 ? t->tx0
+                           : t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
+        ay0 = ay0 < t->ty0 ? t->ty0
+                           : t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
         ax1 = t->tx0 + (ax1 - t->tx0 + t->tdx - 1) / t->tdx * t->tdx;
         ay1 = t->ty0 + (ay1 - t->ty0 + t->tdy - 1) / t->tdy * t->tdy;
-        u0 = ax0 < t->x0 ? 0 : (uint32_t) (ax0 - t->x0);
-        v0 = ay0 < t->y0 ? 0 : (uint32_t) (ay0 - t->y0);
-        u1 = ax1 > t->x1 ? lv->width : (uint32_t) (ax1 - t->x0);
-        v1 = ay1 > t->y1 ? lv->height : (uint32_t) (ay1 - t->y0);
+        ax0 = ax0 < t->x0 ? t->x0 : ax0;
+        ay0 = ay0 < t->y0 ? t->y0 : ay0;
+        ax1 = ax1 > t->x1 ? t->x1 : ax1;
+        ay1 = ay1 > t->y1 ? t->y1 : ay1;
+        u0 = (uint32_t) (((ax0 + sc - 1) >> level) - lx0);
+        v0 = (uint32_t) (((ay0 + sc - 1) >> level) - ly0);
+        u1 = (uint32_t) (((ax1 + sc - 1) >> level) - lx0);
+        v1 = (uint32_t) (((ay1 + sc - 1) >> level) - ly0);
+        u1 = u1 > lv->width ? lv->width : u1;
+        v1 = v1 > lv->height ? lv->height : v1;
     }
     if (vl_size_mul4(u1 - u0, v1 - v0, t->ncomps, 4, &area) != 0
         || area > 4 * VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_EUNSUPP,
-                          "this HTJ2K codestream needs a decode area too "
-                          "large for full-resolution regions");
+                          "this HTJ2K image needs a decode area too large "
+                          "at this resolution (untiled HTJ2K needs vellum "
+                          "built with OpenJPH)");
     }
     rc = vl_jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
     if (rc != VL_OK) {
@@ -547,6 +582,300 @@ vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
     return rc;
 }
 
+#ifdef HAVE_OPENJPH
+/* The OpenJPH line decoder of this process. One, kept between requests,
+ * with its own mapping of the file (handles come and go), and used only
+ * under vl_jp2_decode_lock, which also serialises OpenJPH's global message
+ * streams (ojph.h). Untiled HTJ2K has no random access: a read further
+ * down a level continues from where the last one stopped, a read above it
+ * starts again from the top. */
+static struct {
+    vl_ojph_t     *r;
+    unsigned char *map;
+    size_t         map_len;
+    vl_file_id_t   file;
+    uint32_t       level;
+    uint32_t       ncomps;
+    int32_t       *rows[VL_OJPH_MAX_COMPS];
+} vl_ht;
+
+static void
+vl_ht_close_reader(void)
+{
+    vl_ojph_close(vl_ht.r);
+    vl_ht.r = NULL;
+    for (uint32_t c = 0; c < VL_OJPH_MAX_COMPS; c++) {
+        free(vl_ht.rows[c]);
+        vl_ht.rows[c] = NULL;
+    }
+}
+
+static void
+vl_ht_reset(void)
+{
+    vl_ht_close_reader();
+    if (vl_ht.map != NULL) {
+        munmap(vl_ht.map, vl_ht.map_len);
+    }
+    vl_ht.map = NULL;
+    memset(&vl_ht.file, 0, sizeof(vl_ht.file));
+}
+
+static int
+vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
+           && a->mtime_ns == b->mtime_ns;
+}
+
+/* A reader of src's level `level` whose next line is at most v0. */
+static int
+vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    char              msg[VL_ERR_MSG_MAX];
+
+    if (vl_ht.r != NULL && vl_ht.map != NULL
+        && vl_ht_same_file(&vl_ht.file, &src->info.file)
+        && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
+        return VL_OK;
+    }
+    if (vl_ht.map == NULL || !vl_ht_same_file(&vl_ht.file, &src->info.file)) {
+        void *m;
+
+        vl_ht_reset();
+        m = mmap(NULL, (size_t) t->size, PROT_READ, MAP_SHARED, t->fd, 0);
+        if (m == MAP_FAILED) {
+            return vl_err_set(err, VL_EIO, "cannot map the HTJ2K file: %s",
+                              strerror(errno));
+        }
+        vl_ht.map = m;
+        vl_ht.map_len = (size_t) t->size;
+        vl_ht.file = src->info.file;
+    }
+    vl_ht_close_reader();
+    vl_ht.r = vl_ojph_open(vl_ht.map + t->cs_off, (size_t) t->cs_len, level,
+                           msg, sizeof(msg));
+    if (vl_ht.r == NULL) {
+        return vl_err_set(err, VL_ECODEC, "%s", msg);
+    }
+    vl_ht.level = level;
+    vl_ht.ncomps = vl_ojph_comps(vl_ht.r);
+    if (vl_ht.ncomps != t->ncomps) {
+        vl_ht_close_reader();
+        return vl_err_set(err, VL_ECODEC,
+                          "HTJ2K components differ between decoders");
+    }
+    for (uint32_t c = 0; c < vl_ht.ncomps; c++) {
+        if (vl_ojph_width(vl_ht.r, c) != lv->width
+            || vl_ojph_height(vl_ht.r, c) != lv->height) {
+            vl_ht_close_reader();
+            return vl_err_set(err, VL_ECODEC,
+                              "HTJ2K level %u decodes at %ux%u, not %ux%u",
+                              level, vl_ojph_width(vl_ht.r, c),
+                              vl_ojph_height(vl_ht.r, c), lv->width,
+                              lv->height);
+        }
+        vl_ht.rows[c] = malloc((size_t) lv->width * sizeof(int32_t));
+        if (vl_ht.rows[c] == NULL) {
+            vl_ht_close_reader();
+            return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
+        }
+    }
+    return VL_OK;
+}
+
+/* Samples [x0, x0 + n) of the decoder's current lines as 8-bit pixels. */
+static void
+vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
+{
+    int comp[4], nc = 0, fast = !t->ycc;
+
+    for (int i = 0; i < t->colour; i++) {
+        comp[nc++] = t->idx[i];
+    }
+    if (t->alpha >= 0) {
+        comp[nc++] = t->alpha;
+    }
+    for (int i = 0; i < nc; i++) {
+        fast &= t->prec[comp[i]] == 8 && !t->sgnd[comp[i]];
+    }
+    if (fast) {
+        for (int i = 0; i < nc; i++) {
+            const int32_t *row = vl_ht.rows[comp[i]] + x0;
+            unsigned char *q = o + i;
+
+            for (uint32_t x = 0; x < n; x++) {
+                int32_t v = row[x];
+
+                *q = (unsigned char) (v < 0 ? 0 : v > 255 ? 255 : v);
+                q += nc;
+            }
+        }
+        return;
+    }
+    for (uint32_t x = 0; x < n; x++) {
+        unsigned v[4];
+
+        for (int i = 0; i < nc; i++) {
+            v[i] = vl_jp2_to8p(vl_ht.rows[comp[i]][x0 + x], t->prec[comp[i]],
+                               t->sgnd[comp[i]]);
+        }
+        if (t->ycc) {
+            double yy = v[0], cb = (double) v[1] - 128.0;
+            double cr = (double) v[2] - 128.0;
+
+            o[0] = vl_jp2_clamp(yy + 1.402 * cr);
+            o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
+            o[2] = vl_jp2_clamp(yy + 1.772 * cb);
+            if (nc == 4) {
+                o[3] = (unsigned char) v[3];
+            }
+        } else {
+            for (int i = 0; i < nc; i++) {
+                o[i] = (unsigned char) v[i];
+            }
+        }
+        o += nc;
+    }
+}
+
+/* Decode tile row `row` of `level` (the reader stands at its first line):
+ * tiles [ca0, ca1] are made and cached, and those in [c0, c1] are also
+ * copied into out when out is not NULL. */
+static int
+vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
+           uint32_t ca1, uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
+           uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint32_t          ts = lv->tile_w, v0 = row * ts;
+    uint32_t          bh = lv->height - v0 < ts ? lv->height - v0 : ts;
+    uint32_t          n = ca1 - ca0 + 1;
+    vl_tile_t       **tiles;
+    char              msg[VL_ERR_MSG_MAX];
+    int               rc = VL_OK;
+
+    tiles = calloc(n, sizeof(*tiles));
+    if (tiles == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
+    }
+    for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
+        uint32_t bu = (ca0 + i) * ts;
+        uint32_t bw = lv->width - bu < ts ? lv->width - bu : ts;
+
+        if ((tiles[i] = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
+            rc = err != NULL ? err->code : VL_ENOMEM;
+        }
+    }
+    for (uint32_t ly = 0; ly < bh && rc == VL_OK; ly++) {
+        if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
+            rc = vl_err_set(err, VL_ECODEC, "%s", msg);
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            vl_tile_t *tl = tiles[i];
+
+            vl_ht_line8(t, (ca0 + i) * ts, tl->w,
+                        tl->data + (size_t) ly * tl->w * (size_t) t->bands);
+        }
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        vl_tile_key_t key;
+        uint32_t      c = ca0 + i;
+
+        if (tiles[i] == NULL) {
+            continue;
+        }
+        if (rc == VL_OK) {
+            if (out != NULL && c >= c0 && c <= c1) {
+                vl_image_copy_block(tiles[i]->data, t->bands, c * ts, v0,
+                                    tiles[i]->w, bh, x, y, w, h, out);
+            }
+            vl_jp2_key(src, level, c, row, &key);
+            vl_tiles_put(src->tiles, &key, tiles[i]);
+        }
+        vl_tile_release(tiles[i]);
+    }
+    free(tiles);
+    if (rc != VL_OK) {
+        vl_ht_close_reader();       /* a failed reader is not resumed */
+    }
+    return rc;
+}
+
+/* Whether every tile of tile row `row` of `level` is in the cache. */
+static int
+vl_ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
+{
+    for (uint32_t c = 0; c < cols; c++) {
+        vl_tile_key_t key;
+        vl_tile_t    *hit;
+
+        vl_jp2_key(src, level, c, row, &key);
+        if ((hit = vl_tiles_get(src->tiles, &key)) == NULL) {
+            return 0;
+        }
+        vl_tile_release(hit);
+    }
+    return 1;
+}
+
+/* Tiles [c0, c1] x [r0, r1] of `level` through OpenJPH. When the tile
+ * cache can hold two whole tile rows of the level, whole rows are made,
+ * and the rows the decoder passes on its way down are kept too. */
+static int
+vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
+                  uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
+                  uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint32_t          ts = lv->tile_w;
+    uint32_t          cols = (lv->width + ts - 1) / ts;
+    vl_tiles_stats_t  st;
+    int               ahead, rc;
+
+    vl_tiles_stats(src->tiles, &st);
+    ahead = src->tiles != NULL
+            && (uint64_t) lv->width * ts * (uint64_t) t->bands * 2
+                   <= st.capacity;
+    for (uint32_t row = r0; row <= r1; row++) {
+        uint32_t v0 = row * ts;
+
+        if ((rc = vl_ht_seek(src, level, v0, err)) != VL_OK) {
+            return rc;
+        }
+        while (vl_ojph_line(vl_ht.r) < v0) {
+            uint32_t line = vl_ojph_line(vl_ht.r);
+            char     msg[VL_ERR_MSG_MAX];
+
+            if (ahead && line % ts == 0
+                && !vl_ht_cached(src, level, line / ts, cols)) {
+                rc = vl_ht_band(src, level, line / ts, 0, cols - 1, 0, 0, 0,
+                                0, 0, 0, NULL, err);
+                if (rc != VL_OK) {
+                    return rc;
+                }
+                continue;
+            }
+            if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
+                vl_ht_close_reader();
+                return vl_err_set(err, VL_ECODEC, "%s", msg);
+            }
+        }
+        rc = vl_ht_band(src, level, row, ahead ? 0 : c0,
+                        ahead ? cols - 1 : c1, c0, c1, x, y, w, h, out, err);
+        if (rc != VL_OK) {
+            return rc;
+        }
+    }
+    return VL_OK;
+}
+#endif /* HAVE_OPENJPH */
+
 static int
 vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
             uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
@@ -590,6 +919,15 @@ vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
     if (mr0 == UINT32_MAX) {
         return VL_OK;
     }
+#ifdef HAVE_OPENJPH
+    if (t->ojph) {
+        pthread_mutex_lock(&vl_jp2_decode_lock);
+        rc = vl_ht_read_locked(src, level, mr0, mr1, mc0, mc1, x, y, w, h,
+                               out, err);
+        pthread_mutex_unlock(&vl_jp2_decode_lock);
+        return rc;
+    }
+#endif
     if ((uint64_t) (mr1 - mr0 + 1) * (mc1 - mc0 + 1) <= max_run) {
         return vl_jp2_decode_block(src, level, mr0, mr1, mc0, mc1, x, y, w,
                                    h, out, err);
@@ -694,6 +1032,52 @@ vl_jp2_needs_probe(const vl_jp2_t *t)
     return 1;
 }
 
+#ifdef HAVE_OPENJPH
+/* Where the codestream starts and how long it is: the whole file for a
+ * raw codestream, the payload of the first top-level jp2c box of a JP2. */
+static int
+vl_jp2_find_codestream(vl_jp2_t *t)
+{
+    unsigned char b[16];
+    OPJ_OFF_T     pos = 0, end = t->size;
+
+    if (t->fmt == OPJ_CODEC_J2K) {
+        t->cs_off = 0;
+        t->cs_len = t->size;
+        return 0;
+    }
+    for (int n = 0; n < 1024 && pos + 8 <= end; n++) {
+        uint64_t  len;
+        OPJ_OFF_T hdr = 8;
+
+        if (pread(t->fd, b, 16, pos) < 8) {
+            return -1;
+        }
+        len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
+              | (uint64_t) b[2] << 8 | b[3];
+        if (len == 1) {
+            len = 0;
+            for (int i = 8; i < 16; i++) {
+                len = len << 8 | b[i];
+            }
+            hdr = 16;
+        } else if (len == 0) {
+            len = (uint64_t) (end - pos);
+        }
+        if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
+            return -1;
+        }
+        if (memcmp(b + 4, "jp2c", 4) == 0) {
+            t->cs_off = pos + hdr;
+            t->cs_len = (OPJ_OFF_T) len - hdr;
+            return 0;
+        }
+        pos += (OPJ_OFF_T) len;
+    }
+    return -1;
+}
+#endif
+
 /* Which decoded components are colour and alpha (cdef, else by count). */
 static const char *
 vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
@@ -746,7 +1130,8 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     struct stat             st;
     const char             *why;
     uint32_t                ts;
-    int                     rc, precincts = 0;
+    int                     rc, precincts = 0, subsampled = 0;
+    OPJ_UINT32              cs_comps = 0;
 
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
@@ -774,6 +1159,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     cs = opj_get_cstr_info(hd.codec);
     if (cs != NULL) {
         t->ntiles = cs->tw * cs->th;
+        cs_comps = cs->nbcomps;
         t->numres = cs->m_default_tile_info.tccp_info != NULL
                         ? cs->m_default_tile_info.tccp_info[0].numresolutions
                         : 1;
@@ -861,6 +1247,21 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         return vl_err_set(err, VL_EFORMAT, "%s", why);
     }
     src->info.bits = d->image->comps[t->idx[0]].prec > 8 ? 16 : 8;
+    for (OPJ_UINT32 i = 0; i < d->image->numcomps && i < 16; i++) {
+        t->prec[i] = d->image->comps[i].prec;
+        t->sgnd[i] = d->image->comps[i].sgnd != 0;
+        subsampled |= d->image->comps[i].dx != 1 || d->image->comps[i].dy != 1;
+    }
+#ifdef HAVE_OPENJPH
+    /* untiled HTJ2K: OpenJPH, when the codestream's components are the
+     * image's (no palette) and none is sub-sampled */
+    t->ojph = t->ht && t->ntiles == 1 && !subsampled
+              && d->image->numcomps == cs_comps
+              && vl_jp2_find_codestream(t) == 0;
+#else
+    (void) subsampled;
+    (void) cs_comps;
+#endif
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);
         if (t->icc == NULL) {

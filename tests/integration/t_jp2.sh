@@ -57,6 +57,30 @@ walk rgb-prec.jp2 wh 3
 walk grey.j2k wh 1
 if [ -f "$VL_FIXTURES/rgb-ht.j2c" ]; then
     walk rgb-ht.j2c wh 3
+    walk rgb-ht-big.j2c wh 3
+    walk rgb-ht-tiled.j2c wh 3
+    walk rgb-ht.jp2 wh 3
+
+    # pixels through the server: lossless HTJ2K equals lossless JPEG 2000
+    # of the same pattern (identical PNG bytes), at full resolution and,
+    # for the same codestream raw and in a JP2, at a reduced level
+    png() { vl_get "$U/3/$1/$2/0/default.png" > /dev/null; cp "$T/body" "$T/$3"; }
+    png rgb.jp2 100,200,700,500/max ref.png
+    for f in rgb-ht-big.j2c rgb-ht-tiled.j2c rgb-ht.jp2; do
+        png "$f" 100,200,700,500/max ht.png
+        vl_check "$f: full-resolution region equals rgb.jp2" cmp -s "$T/ref.png" "$T/ht.png"
+    done
+    png rgb-ht-big.j2c 1000,600,1100,1100/275, a.png
+    png rgb-ht.jp2 1000,600,1100,1100/275, b.png
+    vl_check "rgb-ht.jp2: reduced-level region equals the raw codestream" cmp -s "$T/a.png" "$T/b.png"
+    vl_check "rgb-ht-big.j2c: reduced-level region is not flat" \
+        [ "$(wc -c < "$T/a.png")" -gt 5000 ]
+
+    st=$(vl_get "$U/3/bad-ht-trunc.j2c/0,1200,512,500/max/0/default.jpg")
+    vl_eq "truncated HTJ2K: 500" 500 "$st"
+    vl_check "truncated HTJ2K: a one-line reason" grep -q "HTJ2K" "$T/body"
+    st=$(vl_get "$U/3/rgb-ht-big.j2c/0,0,512,512/max/0/default.jpg")
+    vl_eq "after the truncated file: next request 200" 200 "$st"
 else
     vl_skip "tile walk rgb-ht.j2c" "ojph_compress not installed"
 fi

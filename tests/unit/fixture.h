@@ -69,6 +69,10 @@ vl_fx_alpha(uint32_t x, uint32_t y)
  */
 #define VL_FX_RGB_W 1001
 #define VL_FX_RGB_H 737
+/* rgb-big.ppm and its HTJ2K encodings (several tile rows at every level
+ * but the smallest, so that reads are partial) */
+#define VL_FX_BIG_W 2100
+#define VL_FX_BIG_H 1700
 
 /* Path of fixture `name` (static buffer). Exits 77 (automake SKIP) if
  * VL_FIXTURES is not set. */

@@ -125,7 +125,9 @@ static void
 test_level0_exact(void **state)
 {
     static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
-                                   "rgb-tiled.jp2", "rgb-ht.j2c" };
+                                   "rgb-tiled.jp2", "rgb-ht.j2c",
+                                   "rgb-ht-big.j2c", "rgb-ht-tiled.j2c",
+                                   "rgb-ht.jp2" };
     static const uint32_t rects[][4] = {
         { 0, 0, 1001, 737 }, { 500, 500, 13, 7 }, { 255, 250, 3, 12 },
         { 990, 730, 11, 7 }, { 0, 0, 1, 1 }, { 511, 0, 2, 737 },
@@ -340,7 +342,8 @@ test_reduced_levels(void **state)
 {
     static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
                                    "rgb-tiled.jp2", "grey.j2k",
-                                   "rgb-ht.j2c" };
+                                   "rgb-ht.j2c", "rgb-ht-big.j2c",
+                                   "rgb-ht-tiled.j2c", "rgb-ht.jp2" };
 
     (void) state;
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
@@ -392,6 +395,91 @@ test_reduced_levels(void **state)
                 vl_pool_destroy(pool);
             }
             opj_image_destroy(ref);
+        }
+        vl_source_put(NULL, src);
+    }
+}
+
+/* HTJ2K (OpenJPH's line decoder when built with it, else OpenJPEG in
+ * whole codestream tiles): reads down a level, back up (the decoder
+ * starts again), across tile rows and columns, and the same tile again,
+ * at every level, exact against the pattern (level 0) or OpenJPEG's whole
+ * decode of the level (HT code-blocks decode right when whole). This is
+ * the case OpenJPEG 2.5.0 alone gets wrong: partial HT decodes come out
+ * flat grey. */
+static void
+test_ht_orders(void **state)
+{
+    static const char *files[] = { "rgb-ht-big.j2c", "rgb-ht-tiled.j2c",
+                                   "rgb-ht.jp2" };
+    /* fractions of the level, in 1/8: x, y, w, h */
+    static const uint32_t rects[][4] = {
+        { 1, 6, 2, 1 }, { 0, 0, 1, 1 }, { 5, 3, 3, 2 }, { 5, 3, 3, 2 },
+        { 0, 7, 8, 1 }, { 2, 1, 1, 6 }, { 0, 0, 8, 8 },
+    };
+
+    (void) state;
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        vl_err_t                err = { 0 };
+        vl_source_t            *src;
+        const vl_source_info_t *in;
+
+        if (!have_fx(files[f])) {
+            print_message("skipping %s (not made: no ojph_compress)\n",
+                          files[f]);
+            continue;
+        }
+        src = open_fx(files[f], &err);
+        if (src == NULL) {
+            fail_msg("%s: %s", files[f], err.msg);
+        }
+        in = vl_source_info(src);
+        assert_int_equal(in->geom.width, VL_FX_BIG_W);
+        assert_int_equal(in->geom.height, VL_FX_BIG_H);
+        assert_true(in->geom.nlevels >= 5);
+        for (uint32_t l = 0; l < in->geom.nlevels; l++) {
+            const vl_level_t *lv = &in->geom.levels[l];
+            opj_image_t      *ref = l > 0 ? opj_full(files[f], l) : NULL;
+
+            assert_true(l == 0 || ref != NULL);
+            for (size_t i = 0; i < sizeof(rects) / sizeof(rects[0]); i++) {
+                uint32_t   rx = lv->width * rects[i][0] / 8;
+                uint32_t   ry = lv->height * rects[i][1] / 8;
+                uint32_t   rw = lv->width * rects[i][2] / 8;
+                uint32_t   rh = lv->height * rects[i][3] / 8;
+                vl_pool_t *pool = vl_pool_create(4096);
+                vl_image_t img;
+
+                rw = rw == 0 ? 1 : rw;
+                rh = rh == 0 ? 1 : rh;
+                if (read_rect(pool, src, l, rx, ry, rw, rh, &img, &err)
+                    != VL_OK) {
+                    fail_msg("%s level %u: %s", files[f], l, err.msg);
+                }
+                if (l == 0) {
+                    check_rgb(files[f], &img, rx, ry);
+                }
+                for (uint32_t yy = 0; ref != NULL && yy < rh; yy++) {
+                    for (uint32_t xx = 0; xx < rw; xx++) {
+                        for (int b = 0; b < 3; b++) {
+                            OPJ_INT32 want = ref->comps[b].data
+                                [(size_t) (ry + yy) * lv->width + rx + xx];
+
+                            if (VL_IMAGE_ROW(&img, yy)[xx * 3 + b] != want) {
+                                fail_msg("%s level %u rect %zu: %u,%u band "
+                                         "%d: %u, want %d", files[f], l, i,
+                                         rx + xx, ry + yy, b,
+                                         VL_IMAGE_ROW(&img, yy)[xx * 3 + b],
+                                         want);
+                            }
+                        }
+                    }
+                }
+                vl_pool_destroy(pool);
+            }
+            if (ref != NULL) {
+                opj_image_destroy(ref);
+            }
         }
         vl_source_put(NULL, src);
     }
@@ -550,6 +638,7 @@ test_damaged(void **state)
         { "bad-trunc-end.j2k", VL_ECODEC, VL_OK },
         { "bad-flipped-header.j2k", VL_ECODEC, VL_EFORMAT },
         { "bad-flipped-data.j2k", VL_ECODEC, VL_OK },
+        { "bad-ht-trunc.j2c", VL_ECODEC, VL_ECODEC },
     };
 
     (void) state;
@@ -601,6 +690,7 @@ main(void)
         cmocka_unit_test(test_tile_cache),
         cmocka_unit_test(test_icc),
         cmocka_unit_test(test_reduced_levels),
+        cmocka_unit_test(test_ht_orders),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_damaged),
