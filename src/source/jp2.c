@@ -36,7 +36,8 @@
 #include "source/ojph.h"
 #endif
 
-#define VL_JP2_TILE        512u               /* virtual tile side */
+#define VL_JP2_TILE        512u               /* viewer tile side */
+#define VL_JP2_GRID        256u               /* decode/cache grid side */
 #define VL_JP2_STREAM_BUF  ((OPJ_SIZE_T) 1 << 14)
 
 typedef struct {
@@ -70,6 +71,7 @@ typedef struct {
     int            reuse;           /* repeated area decodes on one codec */
     int            ht;              /* HTJ2K code-blocks */
     uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
+    uint32_t       grid;            /* decode and cache grid (<= tile) */
     int            ojph;            /* decode with OpenJPH (HTJ2K) */
     OPJ_OFF_T      cs_off, cs_len;  /* the codestream inside the file */
     uint32_t       prec[16];        /* per component, for vl_jp2_to8 */
@@ -453,7 +455,8 @@ vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
 {
     const vl_file_id_t *f = &src->info.file;
     const vl_level_t   *lv = &src->info.geom.levels[level];
-    uint32_t            cols = (lv->width + lv->tile_w - 1) / lv->tile_w;
+    uint32_t            grid = ((const vl_jp2_t *) src->priv)->grid;
+    uint32_t            cols = (lv->width + grid - 1) / grid;
 
     key->dev = (uint64_t) f->dev;
     key->ino = (uint64_t) f->ino;
@@ -475,7 +478,7 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = lv->tile_w;
+    uint32_t          ts = t->grid;
     uint32_t          u0 = c0 * ts, v0 = r0 * ts;
     uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
@@ -508,6 +511,15 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
         v1 = (uint32_t) (((ay1 + sc - 1) >> level) - ly0);
         u1 = u1 > lv->width ? lv->width : u1;
         v1 = v1 > lv->height ? lv->height : v1;
+        /* and keep every grid tile the wider decode holds */
+        c0 = (u0 + ts - 1) / ts < c0 ? (u0 + ts - 1) / ts : c0;
+        r0 = (v0 + ts - 1) / ts < r0 ? (v0 + ts - 1) / ts : r0;
+        c1 = (u1 == lv->width ? (u1 - 1) / ts : u1 / ts - 1) > c1
+                 ? (u1 == lv->width ? (u1 - 1) / ts : u1 / ts - 1)
+                 : c1;
+        r1 = (v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1) > r1
+                 ? (v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1)
+                 : r1;
     }
     if (vl_size_mul4(u1 - u0, v1 - v0, t->ncomps, 4, &area) != 0
         || area > 4 * VL_SOURCE_MAX_BLOCK) {
@@ -559,25 +571,39 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
     return rc;
 }
 
+static int vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
+                         uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                         uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                         uint32_t box[4]);
+
 /* One OpenJPEG decode at a time per worker process. A decode of an untiled
  * file holds ~140 MB for its whole area and keeps a core busy; with THREADS
  * threads decoding at once a worker's memory grew to 436 MB on big.jp2 for
  * no gain in throughput (the cores were already busy). Serialising bounds a
- * worker to one decode's memory; the other threads wait, and find the tiles
- * in the tile cache when a neighbour decoded them first. */
+ * worker to one decode's memory; the other threads wait, and look in the
+ * tile cache again when a decode finished while they waited. The lock
+ * also covers OpenJPH (one line decoder per process). */
 static pthread_mutex_t vl_jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Decodes finished in this process (atomic): a thread that finds it moved
+ * while it waited for the lock looks in the tile cache again. */
+static unsigned long   vl_jp2_decodes;
 
 static int
 vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
                     uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
                     uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                    vl_err_t *err)
+                    unsigned long seen, vl_err_t *err)
 {
-    int rc;
+    uint32_t box[4] = { r0, r1, c0, c1 };
+    int      rc = VL_OK;
 
     pthread_mutex_lock(&vl_jp2_decode_lock);
-    rc = vl_jp2_decode_block_locked(src, level, r0, r1, c0, c1, x, y, w, h,
-                                    out, err);
+    if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
+        || vl_jp2_lookup(src, level, r0, r1, c0, c1, x, y, w, h, out, box)) {
+        rc = vl_jp2_decode_block_locked(src, level, box[0], box[1], box[2],
+                                        box[3], x, y, w, h, out, err);
+        __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&vl_jp2_decode_lock);
     return rc;
 }
@@ -597,6 +623,8 @@ static struct {
     uint32_t       level;
     uint32_t       ncomps;
     int32_t       *rows[VL_OJPH_MAX_COMPS];
+    vl_file_id_t   warned;          /* the last file warned about ... */
+    uint32_t       warned_levels;   /* ... and its levels */
 } vl_ht;
 
 static void
@@ -751,7 +779,7 @@ vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = lv->tile_w, v0 = row * ts;
+    uint32_t          ts = t->grid, v0 = row * ts;
     uint32_t          bh = lv->height - v0 < ts ? lv->height - v0 : ts;
     uint32_t          n = ca1 - ca0 + 1;
     vl_tile_t       **tiles;
@@ -825,7 +853,11 @@ vl_ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
 
 /* Tiles [c0, c1] x [r0, r1] of `level` through OpenJPH. When the tile
  * cache can hold two whole tile rows of the level, whole rows are made,
- * and the rows the decoder passes on its way down are kept too. */
+ * and the rows the decoder passes on its way down are kept too. When it
+ * can hold the whole level (in 60 % of it), the decoder goes on to the
+ * end of the level once it has the rows asked for: the first read of a
+ * level pays for all of it, and later reads anywhere in it are hits
+ * until the cache lets the level go. */
 static int
 vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
                   uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
@@ -833,15 +865,37 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = lv->tile_w;
+    uint32_t          ts = t->grid;
     uint32_t          cols = (lv->width + ts - 1) / ts;
     vl_tiles_stats_t  st;
-    int               ahead, rc;
+    int               ahead, fill, rc;
 
     vl_tiles_stats(src->tiles, &st);
     ahead = src->tiles != NULL
             && (uint64_t) lv->width * ts * (uint64_t) t->bands * 2
                    <= st.capacity;
+    fill = ahead
+           && (uint64_t) lv->width * lv->height * (uint64_t) t->bands * 10
+                  <= (uint64_t) st.capacity * 6;
+    if (!fill && (!vl_ht_same_file(&vl_ht.warned, &src->info.file)
+                  || !(vl_ht.warned_levels & (1u << level)))) {
+        /* once per file and level: what the operator can do about it */
+        const char *base = src->path != NULL ? strrchr(src->path, '/') : NULL;
+        uint64_t    need = ((uint64_t) lv->width * lv->height * t->bands
+                            * 10 / 6 + ((1u << 20) - 1)) >> 20;
+
+        if (!vl_ht_same_file(&vl_ht.warned, &src->info.file)) {
+            vl_ht.warned = src->info.file;
+            vl_ht.warned_levels = 0;
+        }
+        vl_ht.warned_levels |= 1u << level;
+        vl_log(VL_LOG_WARN, NULL,
+               "%s: untiled HTJ2K, level %u: every read decodes from the top "
+               "of the level; MAX_IMAGE_CACHE_SIZE=%llu or more keeps the "
+               "level decoded (or tile the file: ojph_compress -tile_size)",
+               base != NULL ? base + 1 : "image", level,
+               (unsigned long long) need);
+    }
     for (uint32_t row = r0; row <= r1; row++) {
         uint32_t v0 = row * ts;
 
@@ -872,34 +926,55 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
             return rc;
         }
     }
+    if (fill) {
+        uint32_t rows = (lv->height + ts - 1) / ts;
+
+        for (uint32_t row = r1 + 1; row < rows && vl_ht.r != NULL; row++) {
+            if (vl_ojph_line(vl_ht.r) != row * ts) {
+                break;
+            }
+            if (vl_ht_cached(src, level, row, cols)) {
+                char msg[VL_ERR_MSG_MAX];
+                int  bad = 0;
+
+                for (uint32_t i = 0; i < ts && !bad
+                     && vl_ojph_line(vl_ht.r) < lv->height; i++) {
+                    bad = vl_ojph_pull(vl_ht.r, vl_ht.rows, msg,
+                                       sizeof(msg)) != 0;
+                }
+                if (bad) {
+                    vl_ht_close_reader();
+                }
+                continue;
+            }
+            /* the request has its pixels: a failure here is not its own */
+            if (vl_ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
+                           NULL, NULL) != VL_OK) {
+                break;
+            }
+        }
+    }
     return VL_OK;
 }
 #endif /* HAVE_OPENJPH */
 
+/* Copy the cached tiles of [c0, c1] x [r0, r1] of `level` that lie in
+ * (x, y, w, h) into out; box = the missing tiles' bounding box (r0, r1,
+ * c0, c1). Returns whether any is missing. */
 static int
-vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-            uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
+              uint32_t c0, uint32_t c1, uint32_t x, uint32_t y, uint32_t w,
+              uint32_t h, vl_image_t *out, uint32_t box[4])
 {
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = lv->tile_w;
-    uint32_t          cmin = x / ts, cmax = (x + w - 1) / ts;
-    uint32_t          rmin = y / ts, rmax = (y + h - 1) / ts;
-    uint32_t          mr0 = UINT32_MAX, mr1 = 0, mc0 = UINT32_MAX, mc1 = 0;
-    size_t            tile_bytes;
-    uint32_t          max_run;
-    int               rc;
+    vl_jp2_t *t = src->priv;
+    uint32_t  ts = t->grid;
 
-    /* one area decode holds 4 bytes per sample of every component */
-    if (vl_size_mul4(ts, ts, t->ncomps, 4, &tile_bytes) != 0) {
-        return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
-    }
-    max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
-    max_run = max_run < 1 ? 1 : max_run;
-
-    /* cached tiles first; the missing ones' bounding box is decoded */
-    for (uint32_t row = rmin; row <= rmax; row++) {
-        for (uint32_t c = cmin; c <= cmax; c++) {
+    box[0] = UINT32_MAX;
+    box[1] = 0;
+    box[2] = UINT32_MAX;
+    box[3] = 0;
+    for (uint32_t row = r0; row <= r1; row++) {
+        for (uint32_t c = c0; c <= c1; c++) {
             vl_tile_key_t key;
             vl_tile_t    *hit;
 
@@ -910,34 +985,67 @@ vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
                 vl_tile_release(hit);
                 continue;
             }
-            mr0 = row < mr0 ? row : mr0;
-            mr1 = row > mr1 ? row : mr1;
-            mc0 = c < mc0 ? c : mc0;
-            mc1 = c > mc1 ? c : mc1;
+            box[0] = row < box[0] ? row : box[0];
+            box[1] = row > box[1] ? row : box[1];
+            box[2] = c < box[2] ? c : box[2];
+            box[3] = c > box[3] ? c : box[3];
         }
     }
-    if (mr0 == UINT32_MAX) {
+    return box[0] != UINT32_MAX;
+}
+
+static int
+vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
+            uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+{
+    vl_jp2_t         *t = src->priv;
+    uint32_t          ts = t->grid;
+    uint32_t          box[4];
+    size_t            tile_bytes;
+    uint32_t          max_run;
+    unsigned long     seen;
+    int               rc;
+
+    /* one area decode holds 4 bytes per sample of every component */
+    if (vl_size_mul4(ts, ts, t->ncomps, 4, &tile_bytes) != 0) {
+        return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
+    }
+    max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
+    max_run = max_run < 1 ? 1 : max_run;
+
+    /* cached tiles first; the missing ones' bounding box is decoded */
+    seen = __atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE);
+    if (!vl_jp2_lookup(src, level, y / ts, (y + h - 1) / ts, x / ts,
+                       (x + w - 1) / ts, x, y, w, h, out, box)) {
         return VL_OK;
     }
 #ifdef HAVE_OPENJPH
     if (t->ojph) {
         pthread_mutex_lock(&vl_jp2_decode_lock);
-        rc = vl_ht_read_locked(src, level, mr0, mr1, mc0, mc1, x, y, w, h,
-                               out, err);
+        /* a thread that held the lock may have decoded them meanwhile
+         * (a whole level, even): look again before decoding */
+        rc = VL_OK;
+        if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
+            || vl_jp2_lookup(src, level, box[0], box[1], box[2], box[3], x,
+                             y, w, h, out, box)) {
+            rc = vl_ht_read_locked(src, level, box[0], box[1], box[2],
+                                   box[3], x, y, w, h, out, err);
+            __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
+        }
         pthread_mutex_unlock(&vl_jp2_decode_lock);
         return rc;
     }
 #endif
-    if ((uint64_t) (mr1 - mr0 + 1) * (mc1 - mc0 + 1) <= max_run) {
-        return vl_jp2_decode_block(src, level, mr0, mr1, mc0, mc1, x, y, w,
-                                   h, out, err);
+    if ((uint64_t) (box[1] - box[0] + 1) * (box[3] - box[2] + 1) <= max_run) {
+        return vl_jp2_decode_block(src, level, box[0], box[1], box[2], box[3],
+                                   x, y, w, h, out, seen, err);
     }
-    for (uint32_t row = mr0; row <= mr1; row++) {
-        for (uint32_t c = mc0; c <= mc1; c += max_run) {
-            uint32_t c1 = mc1 - c + 1 > max_run ? c + max_run - 1 : mc1;
+    for (uint32_t row = box[0]; row <= box[1]; row++) {
+        for (uint32_t c = box[2]; c <= box[3]; c += max_run) {
+            uint32_t c1 = box[3] - c + 1 > max_run ? c + max_run - 1 : box[3];
 
             rc = vl_jp2_decode_block(src, level, row, row, c, c1, x, y, w,
-                                     h, out, err);
+                                     h, out, seen, err);
             if (rc != VL_OK) {
                 return rc;
             }
@@ -1280,10 +1388,15 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
      * single-tile codestreams; 2.5.0 fails on precinct-partitioned ones */
     t->reuse = t->ntiles == 1 && !precincts;
 
-    /* virtual tiles: 512, or the codestream tile when smaller and square */
+    /* viewer tiles (info.json): 512, or the codestream tile when smaller
+     * and square. Decodes and the tile cache use a grid of at most 256:
+     * a 512 request is one decode of four grid tiles, and a viewer asking
+     * for 256 tiles (one configured for iipsrv) decodes no more than it
+     * asked for. */
     if (t->ntiles <= 1 || ts >= VL_JP2_TILE || ts < 64) {
         ts = VL_JP2_TILE;
     }
+    t->grid = ts > VL_JP2_GRID ? VL_JP2_GRID : ts;
     for (uint32_t r = 0; r < t->numres; r++) {
         vl_level_t *g = &src->info.geom.levels[r];
         uint64_t    s = (uint64_t) 1 << r;
