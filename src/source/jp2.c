@@ -1404,7 +1404,11 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         g->width = (uint32_t) ((t->x1 + s - 1) / s - (t->x0 + s - 1) / s);
         g->height = (uint32_t) ((t->y1 + s - 1) / s - (t->y0 + s - 1) / s);
         g->tile_w = g->tile_h = ts;
-        src->notes[r].compression = "jpeg2000";
+        /* `vellum info` says which decoder serves the level */
+        src->notes[r].compression =
+            t->ojph ? "htj2k (OpenJPH, lines from the top of the level)"
+            : t->ht ? "htj2k (OpenJPEG, whole codestream tiles)"
+                    : "jpeg2000";
         src->notes[r].rows_per_strip = 0;
     }
     src->info.geom.nlevels = t->numres;

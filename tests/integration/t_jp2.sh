@@ -76,9 +76,16 @@ if [ -f "$VL_FIXTURES/rgb-ht.j2c" ]; then
     vl_check "rgb-ht-big.j2c: reduced-level region is not flat" \
         [ "$(wc -c < "$T/a.png")" -gt 5000 ]
 
+    # OpenJPH refuses a truncated codestream; OpenJPEG (a build without
+    # OpenJPH) decodes what is there
     st=$(vl_get "$U/3/bad-ht-trunc.j2c/0,1200,512,500/max/0/default.jpg")
-    vl_eq "truncated HTJ2K: 500" 500 "$st"
-    vl_check "truncated HTJ2K: a one-line reason" grep -q "HTJ2K" "$T/body"
+    if "$VL_TOP_BUILDDIR/src/vellum" info "$VL_FIXTURES/rgb-ht-big.j2c" \
+        | grep -q OpenJPH; then
+        vl_eq "truncated HTJ2K: 500" 500 "$st"
+        vl_check "truncated HTJ2K: a one-line reason" grep -q "HTJ2K" "$T/body"
+    else
+        vl_skip "truncated HTJ2K: 500" "built without OpenJPH"
+    fi
     st=$(vl_get "$U/3/rgb-ht-big.j2c/0,0,512,512/max/0/default.jpg")
     vl_eq "after the truncated file: next request 200" 200 "$st"
 else
