@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cache/cache.h"
 #include "core/conf.h"
@@ -96,6 +97,8 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
     char            *path = vl_pool_printf(pool, "x/%s", request);
     int              rc;
 
+    /* one request in one process: JPEG 2000 decodes may use every CPU */
+    vl_source_set_decode_threads((int) sysconf(_SC_NPROCESSORS_ONLN));
     if (path == NULL || sink == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }

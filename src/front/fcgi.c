@@ -37,6 +37,7 @@
 #include "core/str.h"
 #include "front/fcgi.h"
 #include "front/handler.h"
+#include "source/source.h"
 
 #define FCGI_POOL_BLOCK   16384
 #define FCGI_DRAIN_MAX    65536     /* request body bytes read and dropped */
@@ -887,6 +888,14 @@ vl_fcgi_run(int listen_fd, const vl_conf_t *conf)
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 #endif
+    {
+        /* JPEG 2000 decode threads: the CPUs this worker's share leaves */
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        long workers = conf->workers > 0 ? conf->workers : cpus;
+
+        vl_source_set_decode_threads(cpus > 0 && workers > 0
+                                         ? (int) (cpus / workers) : 1);
+    }
     memset(&ctx, 0, sizeof(ctx));
     ctx.listen_fd = listen_fd;
     ctx.conf = conf;

@@ -215,6 +215,8 @@ vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
     par.cp_layer = t->layers;
     t->msg[0] = '\0';
     if (!opj_setup_decoder(d->codec, &par)
+        || (vl_source_decode_threads() > 1 && opj_has_thread_support()
+            && !opj_codec_set_threads(d->codec, vl_source_decode_threads()))
         || !opj_read_header(d->stream, d->codec, &d->image)
         || d->image == NULL) {
         vl_jp2_dec_close(d);

@@ -63,6 +63,20 @@ vl_source_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
            && a->mtime_ns == b->mtime_ns;
 }
 
+static int vl_source_threads = 1;
+
+void
+vl_source_set_decode_threads(int n)
+{
+    vl_source_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+}
+
+int
+vl_source_decode_threads(void)
+{
+    return vl_source_threads;
+}
+
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
 vl_source_open_fd(int fd, const struct stat *st, const char *real,

@@ -89,6 +89,14 @@ int vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool,
                              uint32_t level, uint32_t col, uint32_t row,
                              unsigned char **data, size_t *len, vl_err_t *err);
 
+/* Threads one JPEG 2000 decode may use (OpenJPEG's own pool), process-
+ * wide; default 1. Workers set CPUs / workers, so that workers x decode
+ * threads never exceed the CPUs: more only adds contention when every
+ * worker is busy, and lowers latency when there are fewer workers than
+ * CPUs. Set once, before any decode. */
+void vl_source_set_decode_threads(int n);
+int vl_source_decode_threads(void);
+
 /* One line per level for `vellum info`. */
 void vl_source_describe(const vl_source_t *src, FILE *out);
 
