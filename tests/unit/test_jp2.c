@@ -418,11 +418,18 @@ test_ht_orders(void **state)
         { 0, 7, 8, 1 }, { 2, 1, 1, 6 }, { 0, 0, 8, 8 },
     };
 
+    /* tile caches: the handle's own 32 MB (holds a level: the first read
+     * decodes all of it), 4 MB (holds two tile rows), 1 MB (neither),
+     * none */
+    static const size_t caches[] = { 0, 4u << 20, 1u << 20, 1 };
+
     (void) state;
-    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+    for (size_t k = 0; k < sizeof(files) / sizeof(files[0]) * 4; k++) {
+        size_t                  f = k / 4;
         vl_err_t                err = { 0 };
         vl_source_t            *src;
         const vl_source_info_t *in;
+        vl_tile_cache_t        *own, *small = NULL;
 
         if (!have_fx(files[f])) {
             print_message("skipping %s (not made: no ojph_compress)\n",
@@ -432,6 +439,14 @@ test_ht_orders(void **state)
         src = open_fx(files[f], &err);
         if (src == NULL) {
             fail_msg("%s: %s", files[f], err.msg);
+        }
+        own = src->tiles;
+        if (caches[k % 4] == 1) {
+            src->tiles = NULL;
+        } else if (caches[k % 4] > 0) {
+            small = vl_tiles_new(caches[k % 4]);
+            assert_non_null(small);
+            src->tiles = small;
         }
         in = vl_source_info(src);
         assert_int_equal(in->geom.width, VL_FX_BIG_W);
@@ -454,7 +469,8 @@ test_ht_orders(void **state)
                 rh = rh == 0 ? 1 : rh;
                 if (read_rect(pool, src, l, rx, ry, rw, rh, &img, &err)
                     != VL_OK) {
-                    fail_msg("%s level %u: %s", files[f], l, err.msg);
+                    fail_msg("%s cache %zu level %u: %s", files[f],
+                             caches[k % 4], l, err.msg);
                 }
                 if (l == 0) {
                     check_rgb(files[f], &img, rx, ry);
@@ -466,8 +482,9 @@ test_ht_orders(void **state)
                                 [(size_t) (ry + yy) * lv->width + rx + xx];
 
                             if (VL_IMAGE_ROW(&img, yy)[xx * 3 + b] != want) {
-                                fail_msg("%s level %u rect %zu: %u,%u band "
-                                         "%d: %u, want %d", files[f], l, i,
+                                fail_msg("%s cache %zu level %u rect %zu: "
+                                         "%u,%u band %d: %u, want %d",
+                                         files[f], caches[k % 4], l, i,
                                          rx + xx, ry + yy, b,
                                          VL_IMAGE_ROW(&img, yy)[xx * 3 + b],
                                          want);
@@ -481,7 +498,9 @@ test_ht_orders(void **state)
                 opj_image_destroy(ref);
             }
         }
+        src->tiles = own;
         vl_source_put(NULL, src);
+        vl_tiles_free(small);
     }
 }
 
