@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # t_viewer.sh: a real viewer against the real stack. OpenSeadragon (from the
 # npm registry) runs in headless Chromium on a page served from another
-# origin, opens a fixture's info.json through nginx + vellum, zooms in, and
-# must load tiles of several levels with none failing (CORS included).
+# origin, opens a fixture's info.json through nginx + vellum (pyramid TIFF,
+# JPEG 2000, HTJ2K), zooms in, and must load tiles of several levels with
+# none failing (CORS included).
 # Skips (77) when chromium or npm/OpenSeadragon is not available.
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -54,28 +55,38 @@ field() {   # NAME RESULT -> value
     echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-for v in 3 2; do
+# the pyramid TIFF in both API versions, and in IIIF 3 the two 2100x1700
+# HTJ2K fixtures: untiled (OpenJPH) and tiled (OpenJPEG, as any JPEG 2000);
+# the other JPEG 2000 fixtures are too small for several scale factors
+views="3:rgb-jpeg.tif 2:rgb-jpeg.tif"
+if [ -f "$VL_FIXTURES/rgb-ht-big.j2c" ]; then
+    views="$views 3:rgb-ht-big.j2c 3:rgb-ht-tiled.j2c"
+else
+    vl_skip "viewer on JPEG 2000" "ojph_compress not installed: no HTJ2K fixtures"
+fi
+for view in $views; do
+    v=${view%%:*} id=${view#*:}
     : > "$T/nginx-access.log"
-    r=$(run_viewer "$VL_URL/iiif/$v/rgb-jpeg.tif/info.json")
-    echo "# v$v viewer: $r"
-    vl_eq "v$v: viewer opened the info.json" true "$(field opened "$r")"
-    vl_eq "v$v: no tile failed to load" 0 "$(field failed "$r")"
+    r=$(run_viewer "$VL_URL/iiif/$v/$id/info.json")
+    echo "# v$v $id viewer: $r"
+    vl_eq "v$v $id: viewer opened the info.json" true "$(field opened "$r")"
+    vl_eq "v$v $id: no tile failed to load" 0 "$(field failed "$r")"
     loaded=$(field loaded "$r")
-    vl_check "v$v: tiles loaded (got ${loaded:-none})" test "${loaded:-0}" -ge 4
+    vl_check "v$v $id: tiles loaded (got ${loaded:-none})" test "${loaded:-0}" -ge 3
     # what the browser asked nginx for: every IIIF request answered 200,
     # tiles of more than one scale (sizes) requested
-    reqs=$(grep -c " /iiif/$v/rgb-jpeg.tif/" "$T/nginx-access.log")
-    bad=$(grep " /iiif/$v/rgb-jpeg.tif/" "$T/nginx-access.log" \
+    reqs=$(grep -c " /iiif/$v/$id/" "$T/nginx-access.log")
+    bad=$(grep " /iiif/$v/$id/" "$T/nginx-access.log" \
         | awk '$9 != 200' | wc -l)
-    vl_check "v$v: the browser made IIIF requests ($reqs)" test "$reqs" -ge 5
-    vl_eq "v$v: every IIIF request answered 200" 0 "$bad"
+    vl_check "v$v $id: the browser made IIIF requests ($reqs)" test "$reqs" -ge 4
+    vl_eq "v$v $id: every IIIF request answered 200" 0 "$bad"
     # the scale of each tile request = region width / output width
-    scales=$(grep -o " /iiif/$v/rgb-jpeg.tif/[0-9,]*/[0-9,]*/" \
+    scales=$(grep -o " /iiif/$v/$id/[0-9,]*/[0-9,]*/" \
         "$T/nginx-access.log" \
         | awk -F/ '{ split($5, r, ","); split($6, s, ",");
                      if (s[1] > 0) printf "%d\n", r[3] / s[1] + 0.5 }' \
         | sort -u | wc -l)
-    vl_check "v$v: tiles of several scale factors requested ($scales)" \
+    vl_check "v$v $id: tiles of several scale factors requested ($scales)" \
         test "$scales" -ge 2
 done
 
