@@ -611,17 +611,14 @@ vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
 }
 
 #ifdef HAVE_OPENJPH
-/* The OpenJPH line decoder of this process. One, kept between requests,
- * with its own mapping of the file (handles come and go), and used only
- * under vl_jp2_decode_lock, which also serialises OpenJPH's global message
- * streams (ojph.h). Untiled HTJ2K has no random access: a read further
- * down a level continues from where the last one stopped, a read above it
- * starts again from the top. */
+/* The OpenJPH line decoder of this process. One, kept between requests
+ * (handles come and go), and used only under vl_jp2_decode_lock, which
+ * also serialises OpenJPH's global message streams (ojph.h). Untiled
+ * HTJ2K has no random access: a read further down a level continues from
+ * where the last one stopped, a read above it starts again from the top. */
 static struct {
     vl_ojph_t     *r;
-    unsigned char *map;
-    size_t         map_len;
-    vl_file_id_t   file;
+    vl_file_id_t   file;            /* what r decodes */
     uint32_t       level;
     uint32_t       ncomps;
     int32_t       *rows[VL_OJPH_MAX_COMPS];
@@ -640,17 +637,6 @@ vl_ht_close_reader(void)
     }
 }
 
-static void
-vl_ht_reset(void)
-{
-    vl_ht_close_reader();
-    if (vl_ht.map != NULL) {
-        munmap(vl_ht.map, vl_ht.map_len);
-    }
-    vl_ht.map = NULL;
-    memset(&vl_ht.file, 0, sizeof(vl_ht.file));
-}
-
 static int
 vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
 {
@@ -658,38 +644,34 @@ vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
            && a->mtime_ns == b->mtime_ns;
 }
 
-/* A reader of src's level `level` whose next line is at most v0. */
+/* A reader of src's level `level` whose next line is at most v0. The file
+ * is mapped only while the reader is made: OpenJPH copies the codestream
+ * then, so a file replaced in place later cannot fault the worker. */
 static int
 vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
     char              msg[VL_ERR_MSG_MAX];
+    void             *m;
 
-    if (vl_ht.r != NULL && vl_ht.map != NULL
-        && vl_ht_same_file(&vl_ht.file, &src->info.file)
+    if (vl_ht.r != NULL && vl_ht_same_file(&vl_ht.file, &src->info.file)
         && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
         return VL_OK;
     }
-    if (vl_ht.map == NULL || !vl_ht_same_file(&vl_ht.file, &src->info.file)) {
-        void *m;
-
-        vl_ht_reset();
-        m = mmap(NULL, (size_t) t->size, PROT_READ, MAP_SHARED, t->fd, 0);
-        if (m == MAP_FAILED) {
-            return vl_err_set(err, VL_EIO, "cannot map the HTJ2K file: %s",
-                              strerror(errno));
-        }
-        vl_ht.map = m;
-        vl_ht.map_len = (size_t) t->size;
-        vl_ht.file = src->info.file;
-    }
     vl_ht_close_reader();
-    vl_ht.r = vl_ojph_open(vl_ht.map + t->cs_off, (size_t) t->cs_len, level,
-                           msg, sizeof(msg));
+    m = mmap(NULL, (size_t) t->size, PROT_READ, MAP_SHARED, t->fd, 0);
+    if (m == MAP_FAILED) {
+        return vl_err_set(err, VL_EIO, "cannot map the HTJ2K file: %s",
+                          strerror(errno));
+    }
+    vl_ht.r = vl_ojph_open((const unsigned char *) m + t->cs_off,
+                           (size_t) t->cs_len, level, msg, sizeof(msg));
+    munmap(m, (size_t) t->size);
     if (vl_ht.r == NULL) {
         return vl_err_set(err, VL_ECODEC, "%s", msg);
     }
+    vl_ht.file = src->info.file;
     vl_ht.level = level;
     vl_ht.ncomps = vl_ojph_comps(vl_ht.r);
     if (vl_ht.ncomps != t->ncomps) {

@@ -9,9 +9,7 @@
  * resolution; there is no random access. A reader is opened at a level
  * (resolutions skipped) and pulls one line of every component per call.
  * Every OpenJPH error becomes a return value with a one-line message: no
- * exception crosses into C and nothing is written to stderr. A reader is
- * used by one thread at a time; readers of different threads are
- * independent.
+ * exception crosses into C and nothing is written to stderr.
  */
 #ifndef VL_OJPH_H
 #define VL_OJPH_H
@@ -27,10 +25,15 @@ extern "C" {
 
 typedef struct vl_ojph_s vl_ojph_t;
 
-/* Open a reader over `len` bytes of codestream (from its SOC marker) that
- * stay valid and unchanged until vl_ojph_close, decoding at `level`
- * (0: full resolution, n: n resolutions skipped). Reads the headers and
- * prepares the decoder. Returns NULL with a message in msg on error. */
+/* Open a reader over `len` bytes of codestream (from its SOC marker),
+ * decoding at `level` (0: full resolution, n: n resolutions skipped).
+ * OpenJPH 0.9 reads the whole codestream into its own buffers here, so
+ * `data` need only be valid during the call (test_jp2 reads every fixture
+ * after jp2.c has unmapped it). Returns NULL with a message in msg on
+ * error.
+ *
+ * Calls must be serialised by the caller (jp2.c holds its decode lock):
+ * OpenJPH's message streams are process-wide. */
 vl_ojph_t *vl_ojph_open(const unsigned char *data, size_t len,
                         uint32_t level, char *msg, size_t msg_size);
 
