@@ -21,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -527,8 +526,11 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
         || area > 4 * VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_EUNSUPP,
                           "this HTJ2K image needs a decode area too large "
-                          "at this resolution (untiled HTJ2K needs vellum "
-                          "built with OpenJPH)");
+                          "at this resolution"
+#ifndef HAVE_OPENJPH
+                          " (untiled HTJ2K needs vellum built with OpenJPH)"
+#endif
+                          );
     }
     rc = vl_jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
     if (rc != VL_OK) {
@@ -644,30 +646,44 @@ vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
            && a->mtime_ns == b->mtime_ns;
 }
 
-/* A reader of src's level `level` whose next line is at most v0. The file
- * is mapped only while the reader is made: OpenJPH copies the codestream
- * then, so a file replaced in place later cannot fault the worker. */
+/* A reader of src's level `level` whose next line is at most v0. The
+ * codestream is read into a buffer that lives only while the reader is
+ * made (OpenJPH copies it then): no mapping, so a file truncated or
+ * rewritten in place gives an error, never a SIGBUS. */
 static int
 vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
     char              msg[VL_ERR_MSG_MAX];
-    void             *m;
+    unsigned char    *buf;
+    size_t            got = 0, len = (size_t) t->cs_len;
 
     if (vl_ht.r != NULL && vl_ht_same_file(&vl_ht.file, &src->info.file)
         && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
         return VL_OK;
     }
     vl_ht_close_reader();
-    m = mmap(NULL, (size_t) t->size, PROT_READ, MAP_SHARED, t->fd, 0);
-    if (m == MAP_FAILED) {
-        return vl_err_set(err, VL_EIO, "cannot map the HTJ2K file: %s",
-                          strerror(errno));
+    if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading HTJ2K");
     }
-    vl_ht.r = vl_ojph_open((const unsigned char *) m + t->cs_off,
-                           (size_t) t->cs_len, level, msg, sizeof(msg));
-    munmap(m, (size_t) t->size);
+    while (got < len) {
+        ssize_t n = pread(t->fd, buf + got, len - got,
+                          (off_t) (t->cs_off + (OPJ_OFF_T) got));
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            free(buf);
+            return vl_err_set(err, n < 0 ? VL_EIO : VL_ECODEC,
+                              n < 0 ? "cannot read the HTJ2K file"
+                                    : "the HTJ2K file is truncated");
+        }
+        got += (size_t) n;
+    }
+    vl_ht.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
+    free(buf);
     if (vl_ht.r == NULL) {
         return vl_err_set(err, VL_ECODEC, "%s", msg);
     }
@@ -912,8 +928,16 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
     }
     if (fill) {
         uint32_t rows = (lv->height + ts - 1) / ts;
+        uint32_t last = r1;
 
-        for (uint32_t row = r1 + 1; row < rows && vl_ht.r != NULL; row++) {
+        /* go on only as far as the last row the cache is missing */
+        for (uint32_t row = rows; row-- > r1 + 1;) {
+            if (!vl_ht_cached(src, level, row, cols)) {
+                last = row;
+                break;
+            }
+        }
+        for (uint32_t row = r1 + 1; row <= last && vl_ht.r != NULL; row++) {
             if (vl_ojph_line(vl_ht.r) != row * ts) {
                 break;
             }
@@ -932,8 +956,12 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
                 continue;
             }
             /* the request has its pixels: a failure here is not its own */
+            vl_err_t ferr = { 0 };
+
             if (vl_ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
-                           NULL, NULL) != VL_OK) {
+                           NULL, &ferr) != VL_OK) {
+                vl_log(VL_LOG_WARN, NULL, "HTJ2K level %u, filling row %u: %s",
+                       level, row, ferr.msg);
                 break;
             }
         }
@@ -1064,14 +1092,18 @@ vl_jp2_close(vl_source_t *src)
 /* Whether the JP2 header holds a palette (pclr), channel definitions
  * (cdef) or an ICC profile (colr method 2, 3), which OpenJPEG 2.5.0 applies
  * or attaches only when decoding. Raw codestreams have none; a header this
- * scan cannot follow answers yes. */
+ * scan cannot follow answers yes. *remap says whether the decoded
+ * components may differ from the codestream's (pclr, cdef, or not known):
+ * OpenJPH, which decodes the codestream only, must not be used then. */
 static int
-vl_jp2_needs_probe(const vl_jp2_t *t)
+vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
 {
     unsigned char b[16];
     OPJ_OFF_T     pos = 0, end = t->size, hend;
 
+    *remap = 1;
     if (t->fmt == OPJ_CODEC_J2K) {
+        *remap = 0;
         return 0;
     }
     for (int n = 0; n < 64 && pos + 8 <= end; n++) {
@@ -1099,25 +1131,34 @@ vl_jp2_needs_probe(const vl_jp2_t *t)
             return 1;               /* codestream before the header box */
         }
         if (memcmp(b + 4, "jp2h", 4) == 0) {
+            int probe = 0;
+
             hend = pos + (OPJ_OFF_T) len;
             pos += hdr;
+            *remap = 0;
             while (pos + 8 <= hend) {
                 uint64_t sub;
 
                 if (pread(t->fd, b, 9, pos) != 9) {
+                    *remap = 1;
                     return 1;
                 }
                 sub = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
                       | (uint64_t) b[2] << 8 | b[3];
-                if (memcmp(b + 4, "pclr", 4) == 0
-                    || memcmp(b + 4, "cdef", 4) == 0
-                    || (memcmp(b + 4, "colr", 4) == 0 && b[8] != 1)
-                    || sub < 8 || sub > (uint64_t) (hend - pos)) {
+                if (sub < 8 || sub > (uint64_t) (hend - pos)) {
+                    *remap = 1;
                     return 1;
+                }
+                if (memcmp(b + 4, "pclr", 4) == 0
+                    || memcmp(b + 4, "cdef", 4) == 0) {
+                    *remap = 1;
+                    probe = 1;
+                } else if (memcmp(b + 4, "colr", 4) == 0 && b[8] != 1) {
+                    probe = 1;
                 }
                 pos += (OPJ_OFF_T) sub;
             }
-            return 0;
+            return probe;
         }
         pos += (OPJ_OFF_T) len;
     }
@@ -1222,7 +1263,8 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     struct stat             st;
     const char             *why;
     uint32_t                ts;
-    int                     rc, precincts = 0, subsampled = 0;
+    int                     rc, precincts = 0, subsampled = 0, remap = 1;
+    int                     uniform = 1;
     OPJ_UINT32              cs_comps = 0;
 
     t = calloc(1, sizeof(*t));
@@ -1269,7 +1311,27 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
             if (tc->numresolutions < t->numres) {
                 t->numres = tc->numresolutions;
             }
+            /* OpenJPH 0.9 skips COC (per-component coding) with a warning:
+             * it is used only when every component is coded alike */
+            uniform &= c == 0
+                       || (tc->numresolutions
+                               == cs->m_default_tile_info.tccp_info[0]
+                                      .numresolutions
+                           && tc->cblkw
+                                  == cs->m_default_tile_info.tccp_info[0].cblkw
+                           && tc->cblkh
+                                  == cs->m_default_tile_info.tccp_info[0].cblkh
+                           && tc->cblksty
+                                  == cs->m_default_tile_info.tccp_info[0]
+                                         .cblksty
+                           && tc->qmfbid
+                                  == cs->m_default_tile_info.tccp_info[0]
+                                         .qmfbid);
         }
+        /* OpenJPH decodes every layer: MAX_LAYERS below the codestream's
+         * count needs OpenJPEG */
+        uniform &= t->layers == 0
+                   || cs->m_default_tile_info.numlayers <= t->layers;
         ts = cs->tdx < cs->tdy ? cs->tdx : cs->tdy;
         t->tx0 = cs->tx0;
         t->ty0 = cs->ty0;
@@ -1307,7 +1369,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
      * definitions or an ICC profile come with a decode: such files decode
      * one pixel at the lowest level */
     t->ncomps = 0;
-    if (!vl_jp2_needs_probe(t)) {
+    if (!vl_jp2_needs_probe(t, &remap)) {
         d = &hd;
     } else {
         uint32_t r = t->numres - 1;
@@ -1346,13 +1408,16 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     }
 #ifdef HAVE_OPENJPH
     /* untiled HTJ2K: OpenJPH, when the codestream's components are the
-     * image's (no palette) and none is sub-sampled */
-    t->ojph = t->ht && t->ntiles == 1 && !subsampled
+     * image's (no palette, no channel definitions), none is sub-sampled,
+     * all are coded alike and every layer is wanted */
+    t->ojph = t->ht && t->ntiles == 1 && !subsampled && !remap && uniform
               && d->image->numcomps == cs_comps
               && vl_jp2_find_codestream(t) == 0;
 #else
     (void) subsampled;
     (void) cs_comps;
+    (void) remap;
+    (void) uniform;
 #endif
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);

@@ -33,7 +33,7 @@ pthread_once_t vl_ojph_once = PTHREAD_ONCE_INIT;
 void
 vl_ojph_setup(void)
 {
-    vl_ojph_null = fopen("/dev/null", "w");
+    vl_ojph_null = fopen("/dev/null", "we");
     vl_ojph_errf = fmemopen(vl_ojph_errbuf, sizeof(vl_ojph_errbuf) - 1, "w");
     if (vl_ojph_null == nullptr) {
         vl_ojph_null = fmemopen(nullptr, 4096, "w");

@@ -20,6 +20,8 @@
 
 #include <openjpeg.h>
 
+#include "config.h"
+
 #include "pixel/image.h"
 #include "source/source.h"
 #include "source/source_p.h"
@@ -452,6 +454,16 @@ test_ht_orders(void **state)
         assert_int_equal(in->geom.width, VL_FX_BIG_W);
         assert_int_equal(in->geom.height, VL_FX_BIG_H);
         assert_true(in->geom.nlevels >= 5);
+        /* the decoder each file is meant to get */
+#ifdef HAVE_OPENJPH
+        assert_non_null(strstr(src->notes[0].compression,
+                               strcmp(files[f], "rgb-ht-tiled.j2c") == 0
+                                   ? "whole codestream tiles"
+                                   : "OpenJPH"));
+#else
+        assert_non_null(strstr(src->notes[0].compression,
+                               "whole codestream tiles"));
+#endif
         for (uint32_t l = 0; l < in->geom.nlevels; l++) {
             const vl_level_t *lv = &in->geom.levels[l];
             opj_image_t      *ref = l > 0 ? opj_full(files[f], l) : NULL;
@@ -467,11 +479,32 @@ test_ht_orders(void **state)
 
                 rw = rw == 0 ? 1 : rw;
                 rh = rh == 0 ? 1 : rh;
+                vl_tiles_stats_t before, after;
+
+                vl_tiles_stats(src->tiles, &before);
                 if (read_rect(pool, src, l, rx, ry, rw, rh, &img, &err)
                     != VL_OK) {
                     fail_msg("%s cache %zu level %u: %s", files[f],
                              caches[k % 4], l, err.msg);
                 }
+                vl_tiles_stats(src->tiles, &after);
+#ifdef HAVE_OPENJPH
+                /* OpenJPH with a cache that holds the level: the first
+                 * read of a level decodes all of it into the cache */
+                if (i == 0 && caches[k % 4] == 0
+                    && strstr(src->notes[0].compression, "OpenJPH")) {
+                    uint64_t grid = (lv->width + 255) / 256
+                                    * ((lv->height + 255) / 256);
+
+                    if (after.inserts - before.inserts < grid) {
+                        fail_msg("%s level %u: %llu tiles cached, want %llu",
+                                 files[f], l,
+                                 (unsigned long long) (after.inserts
+                                                       - before.inserts),
+                                 (unsigned long long) grid);
+                    }
+                }
+#endif
                 if (l == 0) {
                     check_rgb(files[f], &img, rx, ry);
                 }
@@ -502,6 +535,63 @@ test_ht_orders(void **state)
         vl_source_put(NULL, src);
         vl_tiles_free(small);
     }
+}
+
+/* A JP2 whose cdef box swaps channels 0 and 2 around an HTJ2K codestream:
+ * OpenJPH decodes the codestream only, so such files go to OpenJPEG, and
+ * every level equals OpenJPEG's whole decode (red and blue swapped). */
+static void
+test_ht_cdef(void **state)
+{
+    vl_err_t                err = { 0 };
+    vl_source_t            *src;
+    const vl_source_info_t *in;
+
+    (void) state;
+    if (!have_fx("rgb-ht-cdef.jp2")) {
+        print_message("skipping rgb-ht-cdef.jp2 (no ojph_compress)\n");
+        return;
+    }
+    src = open_fx("rgb-ht-cdef.jp2", &err);
+    if (src == NULL) {
+        fail_msg("rgb-ht-cdef.jp2: %s", err.msg);
+    }
+    in = vl_source_info(src);
+    assert_null(strstr(src->notes[0].compression, "OpenJPH"));
+    for (uint32_t l = 0; l < in->geom.nlevels; l++) {
+        const vl_level_t *lv = &in->geom.levels[l];
+        opj_image_t      *ref = opj_full("rgb-ht-cdef.jp2", l);
+        vl_pool_t        *pool = vl_pool_create(4096);
+        vl_image_t        img;
+        uint32_t          rx = lv->width / 3, ry = lv->height / 4;
+        uint32_t          rw = lv->width / 2 + 1, rh = lv->height / 2 + 1;
+
+        assert_non_null(ref);
+        if (read_rect(pool, src, l, rx, ry, rw, rh, &img, &err) != VL_OK) {
+            fail_msg("rgb-ht-cdef.jp2 level %u: %s", l, err.msg);
+        }
+        for (uint32_t y = 0; y < rh; y++) {
+            for (uint32_t x = 0; x < rw; x++) {
+                for (int b = 0; b < 3; b++) {
+                    OPJ_INT32 want = ref->comps[b].data
+                        [(size_t) (ry + y) * lv->width + rx + x];
+
+                    if (VL_IMAGE_ROW(&img, y)[x * 3 + b] != want) {
+                        fail_msg("rgb-ht-cdef.jp2 level %u: %u,%u band %d",
+                                 l, rx + x, ry + y, b);
+                    }
+                }
+            }
+        }
+        if (l == 0) {
+            /* and red really is the pattern's blue */
+            assert_int_equal(VL_IMAGE_ROW(&img, 0)[0],
+                             vl_fx_rgb(rx, ry, 0, 2));
+        }
+        vl_pool_destroy(pool);
+        opj_image_destroy(ref);
+    }
+    vl_source_put(NULL, src);
 }
 
 /* Grey, 16-bit grey (>> 8 is exact for g * 257), RGBA, sub-sampled chroma,
@@ -710,6 +800,7 @@ main(void)
         cmocka_unit_test(test_icc),
         cmocka_unit_test(test_reduced_levels),
         cmocka_unit_test(test_ht_orders),
+        cmocka_unit_test(test_ht_cdef),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_damaged),
