@@ -315,6 +315,28 @@ vl_jp2_clamp(double v)
     return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
 }
 
+/* One output pixel from nc 8-bit samples (colour first, then alpha),
+ * converting sYCC to RGB when ycc is set. */
+static inline void
+vl_jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
+{
+    if (ycc) {
+        double yy = v[0], cb = (double) v[1] - 128.0;
+        double cr = (double) v[2] - 128.0;
+
+        o[0] = vl_jp2_clamp(yy + 1.402 * cr);
+        o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
+        o[2] = vl_jp2_clamp(yy + 1.772 * cb);
+        if (nc == 4) {
+            o[3] = (unsigned char) v[3];
+        }
+        return;
+    }
+    for (int i = 0; i < nc; i++) {
+        o[i] = (unsigned char) v[i];
+    }
+}
+
 /* The common case: unsigned 8-bit samples, no sub-sampling, no sYCC.
  * Rows (py0 + y) and columns (px0 + x) are level coordinates. Returns 0
  * when the image needs the general path. */
@@ -427,21 +449,7 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                 rx = rx >= c->w ? c->w - 1 : rx;
                 v[i] = vl_jp2_to8(row[i][rx], c);
             }
-            if (t->ycc) {
-                double yy = v[0], cb = (double) v[1] - 128.0;
-                double cr = (double) v[2] - 128.0;
-
-                o[0] = vl_jp2_clamp(yy + 1.402 * cr);
-                o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
-                o[2] = vl_jp2_clamp(yy + 1.772 * cb);
-                if (nc == 4) {
-                    o[3] = (unsigned char) v[3];
-                }
-            } else {
-                for (int i = 0; i < nc; i++) {
-                    o[i] = (unsigned char) v[i];
-                }
-            }
+            vl_jp2_pixel(v, nc, t->ycc, o);
             o += bands;
         }
     }
@@ -750,21 +758,7 @@ vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
             v[i] = vl_jp2_to8p(vl_ht.rows[comp[i]][x0 + x], t->prec[comp[i]],
                                t->sgnd[comp[i]]);
         }
-        if (t->ycc) {
-            double yy = v[0], cb = (double) v[1] - 128.0;
-            double cr = (double) v[2] - 128.0;
-
-            o[0] = vl_jp2_clamp(yy + 1.402 * cr);
-            o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
-            o[2] = vl_jp2_clamp(yy + 1.772 * cb);
-            if (nc == 4) {
-                o[3] = (unsigned char) v[3];
-            }
-        } else {
-            for (int i = 0; i < nc; i++) {
-                o[i] = (unsigned char) v[i];
-            }
-        }
+        vl_jp2_pixel(v, nc, t->ycc, o);
         o += nc;
     }
 }
