@@ -1083,6 +1083,43 @@ vl_jp2_close(vl_source_t *src)
     src->priv = NULL;
 }
 
+/* The top-level JP2 box at pos: its type, whole length (XLBox and a
+ * length of 0, "to the end of the file", resolved) and header size.
+ * Returns -1 when it cannot be read or does not fit in the file. */
+static int
+vl_jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
+           uint64_t *lenp, OPJ_OFF_T *hdrp)
+{
+    unsigned char b[16];
+    uint64_t      len;
+    OPJ_OFF_T     hdr = 8, end = t->size;
+
+    if (pos + 8 > end || pread(t->fd, b, 16, pos) < 8) {
+        return -1;
+    }
+    len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
+          | (uint64_t) b[2] << 8 | b[3];
+    if (len == 1) {
+        if (pos + 16 > end) {
+            return -1;
+        }
+        len = 0;
+        for (int i = 8; i < 16; i++) {
+            len = len << 8 | b[i];
+        }
+        hdr = 16;
+    } else if (len == 0) {
+        len = (uint64_t) (end - pos);
+    }
+    if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
+        return -1;
+    }
+    memcpy(type, b + 4, 4);
+    *lenp = len;
+    *hdrp = hdr;
+    return 0;
+}
+
 /* Whether the JP2 header holds a palette (pclr), channel definitions
  * (cdef) or an ICC profile (colr method 2, 3), which OpenJPEG 2.5.0 applies
  * or attaches only when decoding. Raw codestreams have none; a header this
@@ -1101,30 +1138,17 @@ vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
         return 0;
     }
     for (int n = 0; n < 64 && pos + 8 <= end; n++) {
-        uint64_t len;
-        OPJ_OFF_T hdr = 8;
+        uint64_t      len;
+        OPJ_OFF_T     hdr;
+        unsigned char type[4];
 
-        if (pread(t->fd, b, 16, pos) < 8) {
+        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
             return 1;
         }
-        len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-              | (uint64_t) b[2] << 8 | b[3];
-        if (len == 1) {
-            len = 0;
-            for (int i = 8; i < 16; i++) {
-                len = len << 8 | b[i];
-            }
-            hdr = 16;
-        } else if (len == 0) {
-            len = (uint64_t) (end - pos);
-        }
-        if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
-            return 1;
-        }
-        if (memcmp(b + 4, "jp2c", 4) == 0) {
+        if (memcmp(type, "jp2c", 4) == 0) {
             return 1;               /* codestream before the header box */
         }
-        if (memcmp(b + 4, "jp2h", 4) == 0) {
+        if (memcmp(type, "jp2h", 4) == 0) {
             int probe = 0;
 
             hend = pos + (OPJ_OFF_T) len;
@@ -1165,8 +1189,7 @@ vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
 static int
 vl_jp2_find_codestream(vl_jp2_t *t)
 {
-    unsigned char b[16];
-    OPJ_OFF_T     pos = 0, end = t->size;
+    OPJ_OFF_T pos = 0, end = t->size;
 
     if (t->fmt == OPJ_CODEC_J2K) {
         t->cs_off = 0;
@@ -1174,27 +1197,14 @@ vl_jp2_find_codestream(vl_jp2_t *t)
         return 0;
     }
     for (int n = 0; n < 1024 && pos + 8 <= end; n++) {
-        uint64_t  len;
-        OPJ_OFF_T hdr = 8;
+        uint64_t      len;
+        OPJ_OFF_T     hdr;
+        unsigned char type[4];
 
-        if (pread(t->fd, b, 16, pos) < 8) {
+        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
             return -1;
         }
-        len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-              | (uint64_t) b[2] << 8 | b[3];
-        if (len == 1) {
-            len = 0;
-            for (int i = 8; i < 16; i++) {
-                len = len << 8 | b[i];
-            }
-            hdr = 16;
-        } else if (len == 0) {
-            len = (uint64_t) (end - pos);
-        }
-        if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
-            return -1;
-        }
-        if (memcmp(b + 4, "jp2c", 4) == 0) {
+        if (memcmp(type, "jp2c", 4) == 0) {
             t->cs_off = pos + hdr;
             t->cs_len = (OPJ_OFF_T) len - hdr;
             return 0;
