@@ -30,7 +30,7 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/pool.h"
-#include "source/source.h"
+#include "core/types.h"
 
 #define VL_CACHE_PREFIX    "vl1:"
 #define VL_CACHE_KEY_SIZE  48          /* buffer for any key + NUL (<= 250) */

@@ -13,7 +13,19 @@
 
 #include "core/err.h"
 #include "core/pool.h"
-#include "proto/iiif.h"
+
+/* The IIIF output formats, by their extension (the format table in
+ * encode.c says which are built in). */
+typedef enum {
+    VL_FORMAT_JPG,
+    VL_FORMAT_PNG,
+    VL_FORMAT_WEBP,
+    VL_FORMAT_TIF,
+    VL_FORMAT_GIF,
+    VL_FORMAT_PDF,
+    VL_FORMAT_JP2,
+    VL_FORMAT_COUNT
+} vl_format_t;
 
 /* A growable buffer with a hard cap. The memory is malloc'ed and released
  * by a pool cleanup (through a pool cell, so the vl_sink_t itself may live

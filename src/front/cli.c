@@ -20,7 +20,7 @@
 #include "core/str.h"
 #include "encode/encode.h"
 #include "front/cli.h"
-#include "pixel/render.h"
+#include "serve/render.h"
 #include "proto/iiif.h"
 #include "proto/plan.h"
 #include "source/source.h"

@@ -19,7 +19,7 @@
 #include "encode/encode.h"
 #include "encode/jpegcrop.h"
 #include "front/handler.h"
-#include "pixel/render.h"
+#include "serve/render.h"
 #include "proto/iiif.h"
 #include "proto/info.h"
 #include "proto/plan.h"

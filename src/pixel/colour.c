@@ -10,7 +10,7 @@
 #include "pixel/pixel.h"
 
 int
-vl_pix_out_bands(int in_bands, vl_quality_t quality, vl_format_t format)
+vl_pix_out_bands(int in_bands, vl_quality_t quality, int keeps_alpha)
 {
     int alpha = (in_bands == 2 || in_bands == 4);
     int colour;
@@ -27,7 +27,7 @@ vl_pix_out_bands(int in_bands, vl_quality_t quality, vl_format_t format)
         colour = alpha ? in_bands - 1 : in_bands;
         break;
     }
-    if (format != VL_FORMAT_PNG || quality == VL_QUALITY_BITONAL) {
+    if (!keeps_alpha || quality == VL_QUALITY_BITONAL) {
         alpha = 0;
     }
     return colour + alpha;

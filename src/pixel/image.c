@@ -100,21 +100,19 @@ vl_pix_alloc(vl_pool_t *pool, size_t size, vl_err_t *err)
 }
 
 void
-vl_image_copy_block(const unsigned char *block, int bands, uint32_t bx,
-                    uint32_t by, uint32_t bw, uint32_t bh, uint32_t x,
-                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out)
+vl_image_copy_block(const unsigned char *block, int bands,
+                    const vl_rect_t *b, const vl_rect_t *at, vl_image_t *out)
 {
-    uint32_t x0 = x > bx ? x : bx, y0 = y > by ? y : by;
-    uint32_t x1 = x + w < bx + bw ? x + w : bx + bw;
-    uint32_t y1 = y + h < by + bh ? y + h : by + bh;
-    size_t   len;
+    vl_rect_t i;
+    size_t    len;
 
-    if (x0 >= x1 || y0 >= y1) {
+    if (!vl_rect_intersect(b, at, &i)) {
         return;
     }
-    len = (size_t) (x1 - x0) * (size_t) bands;
-    for (uint32_t yy = y0; yy < y1; yy++) {
-        memcpy(VL_IMAGE_ROW(out, yy - y) + (size_t) (x0 - x) * bands,
-               block + ((size_t) (yy - by) * bw + (x0 - bx)) * bands, len);
+    len = (size_t) i.w * (size_t) bands;
+    for (uint32_t yy = i.y; yy < i.y + i.h; yy++) {
+        memcpy(VL_IMAGE_ROW(out, yy - at->y) + (size_t) (i.x - at->x) * bands,
+               block + ((size_t) (yy - b->y) * b->w + (i.x - b->x)) * bands,
+               len);
     }
 }

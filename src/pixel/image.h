@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/pool.h"
+#include "core/types.h"
 
 typedef struct {
     uint32_t       w, h;
@@ -31,13 +32,13 @@ typedef struct {
 int vl_image_new(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
                  vl_image_t *img, vl_err_t *err);
 
-/* Copy the part of a packed block (bx, by, bw x bh pixels of `bands`
- * bands, rows bw * bands bytes apart) that lies inside the rectangle
- * (x, y, w, h) into out, whose origin is (x, y). Sources use it to place
- * decoded tiles and strips into a request's buffer. */
-void vl_image_copy_block(const unsigned char *block, int bands, uint32_t bx,
-                         uint32_t by, uint32_t bw, uint32_t bh, uint32_t x,
-                         uint32_t y, uint32_t w, uint32_t h, vl_image_t *out);
+/* Copy the part of a packed block (the pixels of rectangle b, `bands`
+ * bands, rows b->w * bands bytes apart) that lies inside rectangle at into
+ * out, which holds at (out's pixel (0, 0) is at's top-left corner). Sources
+ * use it to place decoded tiles and strips into a request's buffer. */
+void vl_image_copy_block(const unsigned char *block, int bands,
+                         const vl_rect_t *b, const vl_rect_t *at,
+                         vl_image_t *out);
 
 /* Set the budget in bytes (0 = unlimited). Default 1 GiB. */
 void vl_pix_budget_set(size_t bytes);

@@ -14,7 +14,7 @@
 #include "core/err.h"
 #include "core/pool.h"
 #include "pixel/image.h"
-#include "proto/iiif.h"
+#include "core/types.h"
 
 /* Interpolation modes (INTERPOLATION). */
 #define VL_INTERP_NEAREST  0
@@ -137,11 +137,11 @@ int vl_pix_rotate_any(vl_pool_t *pool, const vl_image_t *in, double degrees,
                       uint32_t out_w, uint32_t out_h, vl_image_t *out,
                       vl_err_t *err);
 
-/* Output bands for a source of in_bands under quality and format:
- * gray/bitonal -> 1 colour band, color -> 3, default -> as stored; alpha
- * kept for PNG except with bitonal (flattened onto white, then
- * thresholded), never for JPEG (flattened onto white). */
-int vl_pix_out_bands(int in_bands, vl_quality_t quality, vl_format_t format);
+/* Output bands for a source of in_bands under quality, for an output that
+ * keeps alpha or not (the format table's column): gray/bitonal -> 1 colour
+ * band, color -> 3, default -> as stored; alpha kept when the output keeps
+ * it, except with bitonal (flattened onto white, then thresholded). */
+int vl_pix_out_bands(int in_bands, vl_quality_t quality, int keeps_alpha);
 
 /* Convert one row of w pixels from in_bands to out_bands under quality:
  * grey = Rec. 709 luma on the 8-bit values, (0.2126 R + 0.7152 G +

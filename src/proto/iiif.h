@@ -16,6 +16,8 @@
 #include "core/err.h"
 #include "core/pool.h"
 #include "core/str.h"
+#include "core/types.h"
+#include "encode/encode.h"
 
 typedef enum {
     VL_IIIF_IMAGE,
@@ -57,25 +59,6 @@ typedef struct {
     int    mirror;              /* '!' prefix */
     double degrees;             /* [0, 360] */
 } vl_rotation_t;
-
-typedef enum {
-    VL_QUALITY_DEFAULT,
-    VL_QUALITY_COLOR,
-    VL_QUALITY_GRAY,
-    VL_QUALITY_BITONAL,
-    VL_QUALITY_NATIVE           /* v2 only; means default */
-} vl_quality_t;
-
-typedef enum {
-    VL_FORMAT_JPG,
-    VL_FORMAT_PNG,
-    VL_FORMAT_WEBP,
-    VL_FORMAT_TIF,
-    VL_FORMAT_GIF,
-    VL_FORMAT_PDF,
-    VL_FORMAT_JP2,
-    VL_FORMAT_COUNT
-} vl_format_t;
 
 typedef struct {
     vl_iiif_kind_t  kind;

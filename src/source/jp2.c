@@ -561,8 +561,7 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
             rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
                                 bv, bw, bh, tile->data, err);
             if (rc == VL_OK) {
-                vl_image_copy_block(tile->data, t->bands, bu, bv, bw, bh, x, y,
-                                    w, h, out);
+                vl_image_copy_block(tile->data, t->bands, &VL_RECT(bu, bv, bw, bh), &VL_RECT(x, y, w, h), out);
                 vl_jp2_key(src, level, c, row, &key);
                 vl_tiles_put(src->tiles, &key, tile);
             }
@@ -813,8 +812,7 @@ vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
         }
         if (rc == VL_OK) {
             if (out != NULL && c >= c0 && c <= c1) {
-                vl_image_copy_block(tiles[i]->data, t->bands, c * ts, v0,
-                                    tiles[i]->w, bh, x, y, w, h, out);
+                vl_image_copy_block(tiles[i]->data, t->bands, &VL_RECT(c * ts, v0, tiles[i]->w, bh), &VL_RECT(x, y, w, h), out);
             }
             vl_jp2_key(src, level, c, row, &key);
             vl_tiles_put(src->tiles, &key, tiles[i]);
@@ -986,8 +984,7 @@ vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 
             vl_jp2_key(src, level, c, row, &key);
             if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
-                vl_image_copy_block(hit->data, t->bands, c * ts, row * ts,
-                                    hit->w, hit->h, x, y, w, h, out);
+                vl_image_copy_block(hit->data, t->bands, &VL_RECT(c * ts, row * ts, hit->w, hit->h), &VL_RECT(x, y, w, h), out);
                 vl_tile_release(hit);
                 continue;
             }
@@ -1001,9 +998,10 @@ vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 }
 
 static int
-vl_jp2_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-            uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+vl_jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+            vl_image_t *out, vl_err_t *err)
 {
+    uint32_t          x = r->x, y = r->y, w = r->w, h = r->h;
     vl_jp2_t         *t = src->priv;
     uint32_t          ts = t->grid;
     uint32_t          box[4];

@@ -471,10 +471,11 @@ vl_source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
 }
 
 int
-vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-               uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+               vl_image_t *out, vl_err_t *err)
 {
     const vl_level_t *lv;
+    uint32_t          x = r->x, y = r->y, w = r->w, h = r->h;
     size_t            row;
     int               rc;
 
@@ -498,7 +499,7 @@ vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
         return vl_err_set(err, VL_EINTERNAL,
                           "read buffer does not match the image");
     }
-    rc = src->ops->read(src, level, x, y, w, h, out, err);
+    rc = src->ops->read(src, level, r, out, err);
     return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
 }
 

@@ -24,18 +24,11 @@
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/pool.h"
+#include "core/types.h"
 #include "pixel/image.h"
-#include "proto/plan.h"
 
 typedef struct vl_source_s       vl_source_t;
 typedef struct vl_source_cache_s vl_source_cache_t;
-
-typedef struct {
-    dev_t     dev;
-    ino_t     ino;
-    long long size;
-    long long mtime_ns;
-} vl_file_id_t;
 
 /* What the handler, planner and info.json need to know about an image. */
 typedef struct {
@@ -75,12 +68,12 @@ void vl_source_put(vl_source_cache_t *cache, vl_source_t *src);
 
 const vl_source_info_t *vl_source_info(const vl_source_t *src);
 
-/* Read the rectangle (x, y, w, h) of pyramid level `level` into out, which
- * the caller has allocated with out->bands == info.geom.bands and
- * w x h pixels. Only the tiles/strips the rectangle touches are decoded.
+/* Read rectangle r of pyramid level `level` into out, which the caller has
+ * allocated with out->bands == info.geom.bands and at least r->w x r->h
+ * pixels. Only the tiles/strips the rectangle touches are decoded.
  * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level). */
-int vl_source_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-                   uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err);
+int vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                   vl_image_t *out, vl_err_t *err);
 
 /* Raw bytes of stored tile (col, row) of `level` as a complete JPEG stream
  * (tables merged) when the level is JPEG-compressed; VL_EUNSUPP otherwise.

@@ -28,8 +28,8 @@ typedef struct {
     void (*close)(vl_source_t *src);
     /* Arguments are already checked: level exists, the rectangle is inside
      * it, out has the right bands and is large enough. */
-    int  (*read)(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-                 uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err);
+    int  (*read)(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                 vl_image_t *out, vl_err_t *err);
     int  (*read_jpeg_tile)(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                            uint32_t col, uint32_t row, unsigned char **data,
                            size_t *len, vl_err_t *err);

@@ -750,8 +750,7 @@ vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
             return vl_tiff_codec_error(t, "cannot decode a TIFF row", err);
         }
         vl_tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
-        vl_image_copy_block(t->line, lv->bands, 0, yy, lv->width, 1, x, y, w, h,
-                            out);
+        vl_image_copy_block(t->line, lv->bands, &VL_RECT(0, yy, lv->width, 1), &VL_RECT(x, y, w, h), out);
     }
     return VL_OK;
 }
@@ -791,8 +790,7 @@ vl_tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
     index = TIFFComputeTile(t->tif, sbx, sby, 0, 0);
     vl_tiff_key(src, si, index, s, &key);
     if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        vl_image_copy_block(tile->data, lv->bands, bx, by, bw, bh, x, y, w, h,
-                            out);
+        vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
         vl_tile_release(tile);
         return VL_OK;
     }
@@ -809,9 +807,10 @@ vl_tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
 }
 
 static int
-vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
-             uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+vl_tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+             vl_image_t *out, vl_err_t *err)
 {
+    uint32_t               x = r->x, y = r->y, w = r->w, h = r->h;
     vl_tiff_t             *t = src->priv;
     const vl_level_t      *gl = &src->info.geom.levels[level];
     const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
@@ -857,8 +856,7 @@ vl_tiff_read(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
             if (rc != VL_OK) {
                 return rc;
             }
-            vl_image_copy_block(tile->data, lv->bands, bx, by, bw, bh, x, y, w,
-                                h, out);
+            vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
             vl_tile_release(tile);
         }
     }

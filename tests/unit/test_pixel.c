@@ -279,18 +279,18 @@ test_quality(void **state)
         { { 255, 0, 0, 0 }, 255, 255, { 255, 255, 255 } },   /* onto white */
         { { 0, 0, 0, 128 }, 127, 0, { 127, 127, 127 } },
     };
-    static const struct { int in; vl_quality_t q; vl_format_t f; int out; }
+    static const struct { int in; vl_quality_t q; int keeps_alpha; int out; }
     bands[] = {
-        { 3, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 3 },
-        { 1, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 1 },
-        { 1, VL_QUALITY_COLOR, VL_FORMAT_JPG, 3 },
-        { 4, VL_QUALITY_DEFAULT, VL_FORMAT_JPG, 3 },
-        { 4, VL_QUALITY_DEFAULT, VL_FORMAT_PNG, 4 },
-        { 4, VL_QUALITY_GRAY, VL_FORMAT_PNG, 2 },
-        { 4, VL_QUALITY_BITONAL, VL_FORMAT_PNG, 1 },
-        { 2, VL_QUALITY_COLOR, VL_FORMAT_PNG, 4 },
-        { 2, VL_QUALITY_DEFAULT, VL_FORMAT_PNG, 2 },
-        { 3, VL_QUALITY_GRAY, VL_FORMAT_JPG, 1 },
+        { 3, VL_QUALITY_DEFAULT, 0, 3 },
+        { 1, VL_QUALITY_DEFAULT, 0, 1 },
+        { 1, VL_QUALITY_COLOR, 0, 3 },
+        { 4, VL_QUALITY_DEFAULT, 0, 3 },
+        { 4, VL_QUALITY_DEFAULT, 1, 4 },
+        { 4, VL_QUALITY_GRAY, 1, 2 },
+        { 4, VL_QUALITY_BITONAL, 1, 1 },
+        { 2, VL_QUALITY_COLOR, 1, 4 },
+        { 2, VL_QUALITY_DEFAULT, 1, 2 },
+        { 3, VL_QUALITY_GRAY, 0, 1 },
     };
     unsigned char out[4], rgb[3] = { 9, 9, 9 };
 
@@ -317,7 +317,7 @@ test_quality(void **state)
     assert_memory_equal(out, "\3\2\1", 3);
     for (size_t c = 0; c < sizeof(bands) / sizeof(bands[0]); c++) {
         assert_int_equal(vl_pix_out_bands(bands[c].in, bands[c].q,
-                                          bands[c].f), bands[c].out);
+                                          bands[c].keeps_alpha), bands[c].out);
     }
 }
 

@@ -62,7 +62,7 @@ read_rect(vl_source_t *src, uint32_t level, uint32_t x, uint32_t y,
     int      rc;
 
     img_alloc(img, w, h, vl_source_info(src)->geom.bands);
-    rc = vl_source_read(src, level, x, y, w, h, img, &err);
+    rc = vl_source_read(src, level, &VL_RECT(x, y, w, h), img, &err);
     if (rc != VL_OK) {
         print_message("read: %s\n", err.msg);
     }
@@ -584,20 +584,20 @@ test_bad_rect(void **state)
 
     (void) state;
     img_alloc(&img, 10, 10, 3);
-    assert_int_equal(vl_source_read(src, 0, 330, 0, 10, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(330, 0, 10, 10), &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
-    assert_int_equal(vl_source_read(src, 1, 0, 0, 10, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 0, 10, 10), &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
-    assert_int_equal(vl_source_read(src, 0, 0, 0, 0, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 0, 10), &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
-    assert_int_equal(vl_source_read(src, 0, 0, 0, 11, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 11, 10), &img, &err),
                      VL_EINTERNAL);     /* buffer too small */
     vl_err_clear(&err);
     img.bands = 1;
-    assert_int_equal(vl_source_read(src, 0, 0, 0, 5, 5, &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 5, 5), &img, &err),
                      VL_EINTERNAL);     /* wrong bands */
     free(img.data);
     vl_source_put(NULL, src);
@@ -906,19 +906,19 @@ test_corrupt_tile(void **state)
     src = vl_source_get(cache, &conf, "bad.tif", &err);
     assert_non_null(src);
     img_alloc(&img, 10, 10, 3);
-    assert_int_equal(vl_source_read(src, 0, 0, 0, 10, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 10, 10), &img, &err),
                      VL_ECODEC);
     print_message("corrupt: %s\n", err.msg);
     vl_err_clear(&err);
     /* sticky, even for an intact level */
-    assert_int_equal(vl_source_read(src, 2, 0, 0, 10, 10, &img, &err),
+    assert_int_equal(vl_source_read(src, 2, &VL_RECT(0, 0, 10, 10), &img, &err),
                      VL_ECODEC);
     vl_source_put(cache, src);
     /* a fresh handle: the intact level reads */
     vl_err_clear(&err);
     src = vl_source_get(cache, &conf, "bad.tif", &err);
     assert_non_null(src);
-    assert_int_equal(vl_source_read(src, 2, 0, 0, 10, 10, &img, &err), VL_OK);
+    assert_int_equal(vl_source_read(src, 2, &VL_RECT(0, 0, 10, 10), &img, &err), VL_OK);
     assert_int_equal(mismatches(&img, PAT_RGB, 2, 0, 0), 0);
     free(img.data);
     vl_source_put(cache, src);

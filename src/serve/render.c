@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "pixel/pixel.h"
-#include "pixel/render.h"
+#include "serve/render.h"
 
 typedef struct {
     vl_source_t            *src;
@@ -106,8 +106,7 @@ render_pass(render_t *r, vl_err_t *err)
         n = n > r1 - cur ? r1 - cur : n;
         top = r->flip ? abs + 1 - n : abs;
         view.h = n;
-        if ((rc = vl_source_read(r->src, p->level, p->lx, top, p->lw, n,
-                                 &view, err)) != VL_OK) {
+        if ((rc = vl_source_read(r->src, p->level, &VL_RECT(p->lx, top, p->lw, n), &view, err)) != VL_OK) {
             return rc;
         }
         for (uint32_t i = 0; i < n; i++) {
