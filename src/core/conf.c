@@ -11,83 +11,90 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/conf.h"
+#include "core/hash.h"
 #include "core/str.h"
 
 extern char **environ;
 
-#define OPT(n, t, d, lo, hi, f, h, i) \
-    { n, t, d, lo, hi, offsetof(vl_conf_t, f), h, i }
+#define OPT(n, t, d, lo, hi, f, fl, h) \
+    { n, t, d, lo, hi, offsetof(vl_conf_t, f), fl, h }
+#define IIP VL_OPT_IIPSRV
+#define OUT VL_OPT_OUTPUT
 
 const vl_opt_t vl_conf_options[] = {
     /* files */
-    OPT("FILESYSTEM_PREFIX", VL_OPT_DIR, "", 0, 0, filesystem_prefix,
-        "Directory holding the images; required. Nothing outside it is ever read", 1),
-    OPT("FILESYSTEM_SUFFIX", VL_OPT_STRING, "", 0, 0, filesystem_suffix,
-        "Appended to every identifier to make the file name (e.g. .tif)", 1),
+    OPT("FILESYSTEM_PREFIX", VL_OPT_DIR, "", 0, 0, filesystem_prefix, IIP,
+        "Directory holding the images; required. Nothing outside it is ever read"),
+    OPT("FILESYSTEM_SUFFIX", VL_OPT_STRING, "", 0, 0, filesystem_suffix, IIP,
+        "Appended to every identifier to make the file name (e.g. .tif)"),
     /* logging */
-    OPT("LOGFILE", VL_OPT_STRING, "stderr", 0, 0, logfile,
-        "Log destination: a file path, 'syslog' or 'stderr'", 1),
-    OPT("VERBOSITY", VL_OPT_INT, "1", 0, 5, verbosity,
-        "0 errors only, 1 + one access line per request, 2 + warnings, 3-5 more detail", 1),
+    OPT("LOGFILE", VL_OPT_STRING, "stderr", 0, 0, logfile, IIP,
+        "Log destination: a file path, 'syslog' or 'stderr'"),
+    OPT("VERBOSITY", VL_OPT_INT, "1", 0, 5, verbosity, IIP,
+        "0 errors only, 1 + one access line per request, 2 + warnings, 3-5 more detail"),
     /* output */
-    OPT("JPEG_QUALITY", VL_OPT_INT, "75", 1, 100, jpeg_quality,
-        "JPEG output quality", 1),
-    OPT("PNG_QUALITY", VL_OPT_INT, "1", 0, 9, png_quality,
-        "PNG zlib compression level", 1),
-    OPT("MAX_ICC", VL_OPT_INT, "65536", -1, 16777216, max_icc,
-        "Largest ICC profile (bytes) embedded in output; -1 any size, 0 none", 1),
-    OPT("INTERPOLATION", VL_OPT_INT, "2", 0, 2, interpolation,
-        "Resampling: 0 nearest, 1 bilinear, 2 area average + Lanczos3 (vellum's default)", 1),
-    OPT("LEVEL_OVERSAMPLE", VL_OPT_FLOAT, "1.0", 1.0, 4.0, level_oversample,
-        "Read the smallest pyramid level at least this many times the output size", 0),
-    OPT("MAX_RESPONSE_SIZE", VL_OPT_INT, "64", 1, 2048, max_response_size,
-        "Largest encoded response body in MB; beyond it the request fails with 400", 0),
+    OPT("JPEG_QUALITY", VL_OPT_INT, "75", 1, 100, jpeg_quality, IIP | OUT,
+        "JPEG output quality"),
+    OPT("PNG_QUALITY", VL_OPT_INT, "1", 0, 9, png_quality, IIP | OUT,
+        "PNG zlib compression level"),
+    OPT("MAX_ICC", VL_OPT_INT, "65536", -1, 16777216, max_icc, IIP | OUT,
+        "Largest ICC profile (bytes) embedded in output; -1 any size, 0 none"),
+    OPT("INTERPOLATION", VL_OPT_INT, "2", 0, 2, interpolation, IIP | OUT,
+        "Resampling: 0 nearest, 1 bilinear, 2 area average + Lanczos3 (vellum's default)"),
+    OPT("LEVEL_OVERSAMPLE", VL_OPT_FLOAT, "1.0", 1.0, 4.0, level_oversample, OUT,
+        "Read the smallest pyramid level at least this many times the output size"),
+    OPT("MAX_RESPONSE_SIZE", VL_OPT_INT, "64", 1, 2048, max_response_size, 0,
+        "Largest encoded response body in MB; beyond it the request fails with 400"),
     /* limits */
-    OPT("MAX_CVT", VL_OPT_INT, "5000", -1, 1000000, max_cvt,
-        "Largest output width and height (IIIF maxWidth/maxHeight); -1 unlimited", 1),
-    OPT("MAX_AREA", VL_OPT_INT, "25000000", -1, 1e12, max_area,
-        "Largest output area in pixels (IIIF maxArea); -1 unlimited", 0),
-    OPT("ALLOW_UPSCALING", VL_OPT_BOOL, "1", 0, 1, allow_upscaling,
-        "Allow output larger than the region (IIIF 3 '^', IIIF 2 sizes above full)", 1),
+    OPT("MAX_CVT", VL_OPT_INT, "5000", -1, 1000000, max_cvt, IIP | OUT,
+        "Largest output width and height (IIIF maxWidth/maxHeight); -1 unlimited"),
+    OPT("MAX_AREA", VL_OPT_INT, "25000000", -1, 1e12, max_area, OUT,
+        "Largest output area in pixels (IIIF maxArea); -1 unlimited"),
+    OPT("ALLOW_UPSCALING", VL_OPT_BOOL, "1", 0, 1, allow_upscaling, IIP | OUT,
+        "Allow output larger than the region (IIIF 3 '^', IIIF 2 sizes above full)"),
     /* HTTP / IIIF */
-    OPT("CORS", VL_OPT_STRING, "*", 0, 0, cors,
-        "Access-Control-Allow-Origin value on every response; empty turns CORS off", 1),
-    OPT("BASE_URL", VL_OPT_STRING, "", 0, 0, base_url,
-        "Public base URL of the IIIF service (e.g. https://example.org/iiif/); empty: from the request", 1),
-    OPT("CACHE_CONTROL", VL_OPT_STRING, "max-age=86400", 0, 0, cache_control,
-        "Cache-Control header on successful responses; empty: none", 1),
-    OPT("URI_MAP", VL_OPT_STRING, "", 0, 0, uri_map,
-        "Map request paths to a protocol without a rewrite, e.g. 'iiif=>IIIF'", 1),
-    OPT("IIIF_VERSION", VL_OPT_INT, "3", 2, 3, iiif_version,
-        "Default IIIF Image API version (2 or 3) when a request does not choose", 1),
-    OPT("COPYRIGHT", VL_OPT_STRING, "", 0, 0, copyright,
-        "Default rights URI for info.json when the image has no Copyright tag holding a URI", 1),
+    OPT("CORS", VL_OPT_STRING, "*", 0, 0, cors, IIP | OUT,
+        "Access-Control-Allow-Origin value on every response; empty turns CORS off"),
+    OPT("BASE_URL", VL_OPT_STRING, "", 0, 0, base_url, IIP | OUT,
+        "Public base URL of the IIIF service (e.g. https://example.org/iiif/); empty: from the request"),
+    OPT("CACHE_CONTROL", VL_OPT_STRING, "max-age=86400", 0, 0, cache_control, IIP,
+        "Cache-Control header on successful responses; empty: none"),
+    OPT("URI_MAP", VL_OPT_STRING, "", 0, 0, uri_map, IIP,
+        "Map request paths to IIIF without a rewrite: 'prefix=>IIIF' entries, separated by spaces or commas"),
+    OPT("IIIF_VERSION", VL_OPT_INT, "3", 2, 3, iiif_version, IIP | OUT,
+        "Default IIIF Image API version (2 or 3) when a request does not choose"),
+    OPT("COPYRIGHT", VL_OPT_STRING, "", 0, 0, copyright, IIP | OUT,
+        "Default rights URI for info.json when the image has no Copyright tag holding a URI"),
     /* caches */
-    OPT("MAX_IMAGE_CACHE_SIZE", VL_OPT_FLOAT, "10", 0, 65536, max_image_cache_size,
-        "Decoded tile cache per worker, MB; 0 off", 1),
-    OPT("MAX_METADATA_CACHE_SIZE", VL_OPT_INT, "64", -1, 100000, max_metadata_cache_size,
-        "Open image handles kept per worker; 0 off, -1 unlimited", 1),
-    OPT("MEMCACHED_SERVERS", VL_OPT_STRING, "", 0, 0, memcached_servers,
-        "memcached servers (libmemcached syntax, e.g. 'localhost:11211,cache2'); empty off", 1),
-    OPT("MEMCACHED_TIMEOUT", VL_OPT_INT, "86400", 0, 2592000, memcached_timeout,
-        "Expiry of memcached entries, seconds", 1),
-    OPT("CODEC_PASSTHROUGH", VL_OPT_BOOL, "1", 0, 1, codec_passthrough,
-        "Send stored JPEG tiles as they are when a request asks for exactly one", 1),
-    OPT("MAX_LAYERS", VL_OPT_INT, "-1", -1, 65535, max_layers,
-        "JPEG 2000 quality layers to decode: -1 or 0 all (iipsrv: 0 = half), N the first N", 1),
+    OPT("MAX_IMAGE_CACHE_SIZE", VL_OPT_FLOAT, "10", 0, 65536, max_image_cache_size, IIP,
+        "Decoded tile cache per worker, MB; 0 off"),
+    OPT("MAX_METADATA_CACHE_SIZE", VL_OPT_INT, "64", -1, 100000, max_metadata_cache_size, IIP,
+        "Open image handles kept per worker; 0 off, -1 unlimited"),
+    OPT("MEMCACHED_SERVERS", VL_OPT_STRING, "", 0, 0, memcached_servers, IIP,
+        "memcached servers (libmemcached syntax, e.g. 'localhost:11211,cache2'); empty off"),
+    OPT("MEMCACHED_TIMEOUT", VL_OPT_INT, "86400", 0, 2592000, memcached_timeout, IIP,
+        "Expiry of memcached entries, seconds"),
+    OPT("CODEC_PASSTHROUGH", VL_OPT_BOOL, "1", 0, 1, codec_passthrough, IIP | OUT,
+        "Send stored JPEG tiles as they are when a request asks for exactly one"),
+    OPT("MAX_LAYERS", VL_OPT_INT, "-1", -1, 65535, max_layers, IIP | OUT,
+        "JPEG 2000 quality layers to decode: -1 or 0 all (iipsrv: 0 = half), N the first N"),
     /* process */
-    OPT("WORKERS", VL_OPT_INT, "0", 0, 1024, workers,
-        "Worker processes with --bind (0: one per CPU); --workers overrides", 0),
-    OPT("THREADS", VL_OPT_INT, "4", 1, 64, threads,
-        "Accepting threads per worker, each with its own connection and request", 0),
-    OPT("MAX_REQUESTS", VL_OPT_INT, "0", 0, 1e15, max_requests,
-        "A worker exits (and is replaced) after this many requests; 0 never", 0),
-    OPT("BACKLOG", VL_OPT_INT, "2048", 1, 65535, backlog,
-        "listen() backlog with --bind; --backlog overrides", 0),
+    OPT("WORKERS", VL_OPT_INT, "0", 0, 1024, workers, 0,
+        "Worker processes with --bind (0: one per CPU); --workers overrides"),
+    OPT("THREADS", VL_OPT_INT, "4", 1, 64, threads, 0,
+        "Accepting threads per worker, each with its own connection and request"),
+    OPT("MAX_REQUESTS", VL_OPT_INT, "0", 0, 1e15, max_requests, 0,
+        "A worker exits (and is replaced) after this many requests; 0 never"),
+    OPT("BACKLOG", VL_OPT_INT, "2048", 1, 65535, backlog, 0,
+        "listen() backlog with --bind; --backlog overrides"),
 };
+
+#undef IIP
+#undef OUT
 
 const size_t vl_conf_noptions = sizeof(vl_conf_options) / sizeof(vl_conf_options[0]);
 
@@ -331,6 +338,170 @@ conf_read_file(vl_conf_t *conf, const char *file, FILE *warn, vl_err_t *err)
     return VL_OK;
 }
 
+const char *
+vl_conf_value(const vl_conf_t *conf, const vl_opt_t *opt, char *buf,
+              size_t size)
+{
+    const char *field = (const char *) conf + opt->offset;
+
+    switch (opt->type) {
+    case VL_OPT_INT:
+    case VL_OPT_BOOL:
+        snprintf(buf, size, "%ld", *(const long *) field);
+        return buf;
+    case VL_OPT_FLOAT:
+        snprintf(buf, size, "%.17g", *(const double *) field);
+        return buf;
+    case VL_OPT_STRING:
+    case VL_OPT_DIR:
+        return *(char *const *) field != NULL ? *(char *const *) field : "";
+    }
+    return "";
+}
+
+/* Protocols of iipsrv's URI_MAP that vellum does not serve: warned about
+ * and left out, so an iipsrv configuration still starts. */
+static const char *const conf_foreign_protocols[] = {
+    "IIP", "Zoomify", "DeepZoom", NULL
+};
+
+static int
+conf_uri_map_sep(char c)
+{
+    return c == ' ' || c == '\t' || c == ',' || c == ';';
+}
+
+/* URI_MAP: "prefix=>IIIF" entries separated by blanks, commas or
+ * semicolons; blanks around "=>" are allowed, slashes around the prefix
+ * are dropped. */
+static int
+conf_uri_maps(vl_conf_t *conf, FILE *warn, vl_err_t *err)
+{
+    const char *p = conf->uri_map;
+
+    while (p != NULL && *p != '\0') {
+        const char *arrow, *a, *e, *proto, *q;
+        size_t      plen;
+        int         known = 0;
+
+        while (conf_uri_map_sep(*p)) {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if ((arrow = strstr(p, "=>")) == NULL) {
+            return vl_err_set(err, VL_ECONF,
+                              "URI_MAP=%s: expected prefix=>IIIF entries "
+                              "separated by spaces or commas", conf->uri_map);
+        }
+        a = p;
+        e = arrow;
+        while (e > a && (e[-1] == ' ' || e[-1] == '\t')) {
+            e--;
+        }
+        for (q = a; q < e; q++) {
+            if (conf_uri_map_sep(*q)) {
+                return vl_err_set(err, VL_ECONF,
+                                  "URI_MAP=%s: expected prefix=>IIIF "
+                                  "entries separated by spaces or commas",
+                                  conf->uri_map);
+            }
+        }
+        while (a < e && *a == '/') {
+            a++;
+        }
+        while (e > a && e[-1] == '/') {
+            e--;
+        }
+        plen = (size_t) (e - a);
+        proto = arrow + 2;
+        while (*proto == ' ' || *proto == '\t') {
+            proto++;
+        }
+        for (q = proto; isalnum((unsigned char) *q); q++) {
+        }
+        if (q == proto || (*q != '\0' && !conf_uri_map_sep(*q))) {
+            return vl_err_set(err, VL_ECONF,
+                              "URI_MAP=%s: expected prefix=>IIIF entries "
+                              "separated by spaces or commas", conf->uri_map);
+        }
+        p = q;
+        if ((size_t) (q - proto) != 4 || strncasecmp(proto, "IIIF", 4) != 0) {
+            for (size_t i = 0; conf_foreign_protocols[i] != NULL; i++) {
+                known |= strlen(conf_foreign_protocols[i])
+                             == (size_t) (q - proto)
+                         && strncasecmp(proto, conf_foreign_protocols[i],
+                                        (size_t) (q - proto)) == 0;
+            }
+            if (!known) {
+                return vl_err_set(err, VL_ECONF,
+                                  "URI_MAP=%s: unknown protocol '%.*s' "
+                                  "(vellum serves IIIF)", conf->uri_map,
+                                  (int) (q - proto), proto);
+            }
+            if (warn != NULL) {
+                fprintf(warn, "vellum: warning: URI_MAP: %.*s=>%.*s: vellum "
+                        "serves IIIF only; entry ignored\n", (int) plen, a,
+                        (int) (q - proto), proto);
+            }
+            continue;
+        }
+        if (conf->nuri_maps == VL_URI_MAP_MAX) {
+            return vl_err_set(err, VL_ECONF,
+                              "URI_MAP=%s: more than %d entries",
+                              conf->uri_map, VL_URI_MAP_MAX);
+        }
+        conf->uri_maps[conf->nuri_maps].prefix = strndup(a, plen);
+        if (conf->uri_maps[conf->nuri_maps].prefix == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
+        conf->uri_maps[conf->nuri_maps].len = plen;
+        conf->nuri_maps++;
+    }
+    return VL_OK;
+}
+
+/* Everything derived from the values, once per load. */
+static int
+conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
+{
+    vl_limits_t *l = &conf->limits;
+    vl_hash_t    h;
+    char         buf[64];
+
+    memset(l, 0, sizeof(*l));
+    l->max_width = conf->max_cvt <= 0 ? 0 : (uint64_t) conf->max_cvt;
+    l->max_height = l->max_width;
+    l->max_area = conf->max_area <= 0 ? 0 : (uint64_t) conf->max_area;
+    l->allow_upscaling = conf->allow_upscaling != 0;
+    l->oversample = conf->level_oversample >= 1.0 ? conf->level_oversample
+                                                  : 1.0;
+    conf->output.jpeg_quality = (int) conf->jpeg_quality;
+    conf->output.png_level = (int) conf->png_quality;
+    conf->output.interpolation = (int) conf->interpolation;
+    conf->output.max_icc = conf->max_icc;
+    conf->output.passthrough = conf->codec_passthrough != 0;
+    conf->max_response_bytes = (size_t) conf->max_response_size << 20;
+    conf->tile_cache_bytes = (size_t) (conf->max_image_cache_size * 1048576);
+
+    /* the output fingerprint: the program, then every option flagged as
+     * changing response bytes, by name and value. A new such option only
+     * needs its flag in the table to reach every ETag and cache key. */
+    vl_hash_init(&h);
+    vl_hash_str(&h, "vellum output " PACKAGE_VERSION);
+    for (size_t i = 0; i < vl_conf_noptions; i++) {
+        const vl_opt_t *opt = &vl_conf_options[i];
+
+        if (opt->flags & VL_OPT_OUTPUT) {
+            vl_hash_str(&h, opt->name);
+            vl_hash_str(&h, vl_conf_value(conf, opt, buf, sizeof(buf)));
+        }
+    }
+    vl_hash_final(&h, conf->fingerprint);
+    return conf_uri_maps(conf, warn, err);
+}
+
 vl_conf_t *
 vl_conf_load_env(const char *file, char *const *envp, FILE *warn, vl_err_t *err)
 {
@@ -378,6 +549,10 @@ vl_conf_load_env(const char *file, char *const *envp, FILE *warn, vl_err_t *err)
             }
         }
     }
+    if (conf_derive(conf, warn, err) != VL_OK) {
+        vl_conf_free(conf);
+        return NULL;
+    }
     return conf;
 }
 
@@ -416,6 +591,9 @@ vl_conf_free(vl_conf_t *conf)
             free(*(char **) ((char *) conf + opt->offset));
         }
     }
+    for (size_t i = 0; i < conf->nuri_maps; i++) {
+        free(conf->uri_maps[i].prefix);
+    }
     free(conf);
 }
 
@@ -438,16 +616,4 @@ vl_conf_print_help(FILE *out)
         fprintf(out, "  %-24s default '%s'%s\n      %s\n", opt->name, opt->def,
                 range, opt->help);
     }
-}
-
-unsigned long
-vl_conf_max_width(const vl_conf_t *conf)
-{
-    return conf->max_cvt <= 0 ? 0 : (unsigned long) conf->max_cvt;
-}
-
-unsigned long
-vl_conf_max_area(const vl_conf_t *conf)
-{
-    return conf->max_area <= 0 ? 0 : (unsigned long) conf->max_area;
 }

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * conf: the one table of configuration options (name, type, default, range,
- * help), read from an optional NAME=value file and then the environment
- * (environment wins). iipsrv's names are kept wherever iipsrv has one.
- * A vl_conf_t is built at start-up (and on SIGHUP), then read-only: safe to
+ * flags, help), read from an optional NAME=value file and then the
+ * environment (environment wins). iipsrv's names are kept wherever iipsrv
+ * has one. Loading also derives, once, everything the request path needs
+ * in its own shape: the output limits, the render/encode options, byte
+ * sizes, the parsed URI_MAP and the output fingerprint (a hash of every
+ * option flagged as changing response bytes, walked from the table). A
+ * vl_conf_t is built at start-up (and on SIGHUP), then read-only: safe to
  * share between threads.
  */
 #ifndef VL_CONF_H
 #define VL_CONF_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "core/err.h"
+#include "core/types.h"
 
 typedef enum {
     VL_OPT_INT,      /* long, range checked */
@@ -22,15 +28,41 @@ typedef enum {
     VL_OPT_DIR       /* existing directory (realpath stored) */
 } vl_opt_type_t;
 
+/* Option flags. */
+#define VL_OPT_IIPSRV  1u    /* the name comes from iipsrv */
+#define VL_OPT_OUTPUT  2u    /* another value may change the bytes of a
+                              * response (an image or a JSON document): the
+                              * option is part of the output fingerprint,
+                              * hence of every ETag and memcached key */
+
 typedef struct {
     const char    *name;     /* environment / file name, e.g. "JPEG_QUALITY" */
     vl_opt_type_t  type;
     const char    *def;      /* default as text ("" = empty / unset) */
     double         min, max; /* accepted range for INT/FLOAT */
     size_t         offset;   /* offsetof(vl_conf_t, field) */
+    unsigned       flags;    /* VL_OPT_* */
     const char    *help;     /* one line */
-    int            iipsrv;   /* 1 if the name comes from iipsrv */
 } vl_opt_t;
+
+/* What the encoders and the pixel pipeline are told (derived per load). */
+typedef struct {
+    int  jpeg_quality;       /* JPEG_QUALITY, 1..100 */
+    int  png_level;          /* PNG_QUALITY, zlib 0..9 */
+    int  interpolation;      /* 0 nearest, 1 bilinear, 2 area + Lanczos3 */
+    long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
+    int  passthrough;        /* CODEC_PASSTHROUGH */
+} vl_output_t;
+
+/* One URI_MAP entry "prefix=>IIIF": a request path "/prefix/REST" is the
+ * IIIF request REST. The prefix is stored without slashes around it; ""
+ * maps every path. */
+#define VL_URI_MAP_MAX 8
+
+typedef struct {
+    char   *prefix;
+    size_t  len;
+} vl_uri_map_t;
 
 typedef struct {
     /* files */
@@ -69,6 +101,17 @@ typedef struct {
     long    threads;               /* accepting threads per worker */
     long    max_requests;          /* per worker, 0 = unlimited */
     long    backlog;
+
+    /* derived once per load from the values above; read-only */
+    vl_limits_t  limits;           /* MAX_CVT, MAX_AREA, ALLOW_UPSCALING,
+                                      LEVEL_OVERSAMPLE */
+    vl_output_t  output;
+    size_t       max_response_bytes;   /* MAX_RESPONSE_SIZE in bytes */
+    size_t       tile_cache_bytes;     /* MAX_IMAGE_CACHE_SIZE in bytes */
+    vl_uri_map_t uri_maps[VL_URI_MAP_MAX];  /* URI_MAP, in order */
+    size_t       nuri_maps;
+    uint64_t     fingerprint[2];   /* the version of vellum and every
+                                      VL_OPT_OUTPUT option */
 } vl_conf_t;
 
 /* The table, in the order --help and the man page show it. */
@@ -76,10 +119,11 @@ extern const vl_opt_t vl_conf_options[];
 extern const size_t   vl_conf_noptions;
 
 /* Build a configuration: defaults, then `file` (may be NULL), then the
- * environment. Unknown names that look like vellum's are warned about on
- * `warn` (may be NULL). The strings live until vl_conf_free.
+ * environment, then the derived values. Unknown names that look like
+ * vellum's, and URI_MAP protocols vellum does not serve, are warned about
+ * on `warn` (may be NULL). The strings live until vl_conf_free.
  * Errors: VL_ECONF with a message naming the variable, the value and the
- * accepted range. Returns NULL on error. */
+ * accepted range (or form). Returns NULL on error. */
 vl_conf_t *vl_conf_load(const char *file, FILE *warn, vl_err_t *err);
 
 /* Same, from an explicit environment array (tests); envp may be NULL. */
@@ -95,8 +139,10 @@ void vl_conf_free(vl_conf_t *conf);
 /* Print every option with default and help (for --help). */
 void vl_conf_print_help(FILE *out);
 
-/* Effective maxWidth / maxHeight / maxArea (0 = unlimited). */
-unsigned long vl_conf_max_width(const vl_conf_t *conf);
-unsigned long vl_conf_max_area(const vl_conf_t *conf);
+/* The value of option `opt` in conf as text ("%ld", "%.17g", "0"/"1",
+ * the string): what the fingerprint hashes. Returns buf or the string
+ * itself. */
+const char *vl_conf_value(const vl_conf_t *conf, const vl_opt_t *opt,
+                          char *buf, size_t size);
 
 #endif /* VL_CONF_H */

@@ -118,13 +118,7 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
         vl_source_put(NULL, src);
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    memset(&limits, 0, sizeof(limits));
-    limits.max_width = vl_conf_max_width(conf);
-    limits.max_height = limits.max_width;
-    limits.max_area = vl_conf_max_area(conf);
-    limits.allow_upscaling = conf->allow_upscaling != 0;
-    limits.oversample = conf->level_oversample >= 1.0
-                        ? conf->level_oversample : 1.0;
+    limits = conf->limits;
     if ((rc = vl_plan_build(pool, &ir, &vl_source_info(src)->geom, &limits,
                             &plan, err)) != VL_OK)
     {

@@ -428,13 +428,7 @@ handler_cache_headers(vl_app_t *app, vl_http_resp_t *resp, vl_pool_t *pool,
 static void
 handler_limits(const vl_conf_t *conf, vl_limits_t *l)
 {
-    memset(l, 0, sizeof(*l));
-    l->max_width = vl_conf_max_width(conf);
-    l->max_height = l->max_width;
-    l->max_area = vl_conf_max_area(conf);
-    l->allow_upscaling = conf->allow_upscaling != 0;
-    l->oversample = conf->level_oversample >= 1.0 ? conf->level_oversample
-                                                  : 1.0;
+    *l = conf->limits;
 }
 
 static const char *

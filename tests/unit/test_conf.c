@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
+#include "optflip.h"
 
 /* a scratch directory, made in the group setup */
 static char scratch[] = "/tmp/vl-test-conf-XXXXXX";
@@ -124,8 +125,8 @@ test_defaults(void **state)
     assert_int_equal(c->threads, 4);
     assert_int_equal(c->max_requests, 0);
     assert_int_equal(c->backlog, 2048);
-    assert_int_equal(vl_conf_max_width(c), 5000);
-    assert_int_equal(vl_conf_max_area(c), 25000000);
+    assert_int_equal(c->limits.max_width, 5000);
+    assert_int_equal(c->limits.max_area, 25000000);
     vl_conf_free(c);
 }
 
@@ -217,8 +218,8 @@ test_env_values(void **state)
     assert_true(c->max_requests == 1000000000000000L);
     assert_int_equal(c->backlog, 1);
     /* -1 means unlimited: 0 for the IIIF limits */
-    assert_int_equal(vl_conf_max_width(c), 0);
-    assert_true(vl_conf_max_area(c) == 1000000000000UL);
+    assert_int_equal(c->limits.max_width, 0);
+    assert_true(c->limits.max_area == 1000000000000UL);
     vl_conf_free(c);
 }
 
@@ -689,6 +690,150 @@ test_print_help(void **state)
     fclose(out);
 }
 
+/* The values the request path reads are derived once, at load. */
+static void
+test_derived(void **state)
+{
+    char      *envp[] = { "MAX_CVT=-1", "MAX_AREA=1000", "ALLOW_UPSCALING=0",
+                          "LEVEL_OVERSAMPLE=2.5", "JPEG_QUALITY=90",
+                          "PNG_QUALITY=6", "INTERPOLATION=1", "MAX_ICC=0",
+                          "CODEC_PASSTHROUGH=0", "MAX_RESPONSE_SIZE=3",
+                          "MAX_IMAGE_CACHE_SIZE=1.5", NULL };
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->limits.max_width, 0);
+    assert_int_equal(c->limits.max_height, 0);
+    assert_int_equal(c->limits.max_area, 1000);
+    assert_int_equal(c->limits.allow_upscaling, 0);
+    assert_true(c->limits.oversample == 2.5);
+    assert_int_equal(c->output.jpeg_quality, 90);
+    assert_int_equal(c->output.png_level, 6);
+    assert_int_equal(c->output.interpolation, 1);
+    assert_int_equal(c->output.max_icc, 0);
+    assert_int_equal(c->output.passthrough, 0);
+    assert_int_equal(c->max_response_bytes, 3u << 20);
+    assert_int_equal(c->tile_cache_bytes, 1572864);
+    vl_conf_free(c);
+    c = load1("MAX_CVT=300", &err);
+    assert_non_null(c);
+    assert_int_equal(c->limits.max_width, 300);
+    assert_int_equal(c->limits.max_height, 300);
+    assert_int_equal(c->output.passthrough, 1);
+    vl_conf_free(c);
+}
+
+/* Every option flagged VL_OPT_OUTPUT changes the fingerprint; no other
+ * option does. */
+static void
+test_fingerprint(void **state)
+{
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *base = load1("HOME=/", &err), *c;
+    size_t     flagged = 0;
+
+    (void) state;
+    assert_non_null(base);
+    for (size_t i = 0; i < vl_conf_noptions; i++) {
+        const vl_opt_t *o = &vl_conf_options[i];
+        char            kv[256];
+        int             same;
+
+        c = load1(vl_test_flip(o, kv, sizeof(kv)), &err);
+        if (c == NULL) {
+            fail_msg("%s: %s", kv, err.msg);
+        }
+        same = memcmp(c->fingerprint, base->fingerprint,
+                      sizeof(base->fingerprint)) == 0;
+        if ((o->flags & VL_OPT_OUTPUT) ? same : !same) {
+            fail_msg("%s %s the fingerprint", kv,
+                     same ? "does not change" : "changes");
+        }
+        flagged += (o->flags & VL_OPT_OUTPUT) != 0;
+        vl_conf_free(c);
+    }
+    /* the options that change bytes today; a new one is flagged too */
+    assert_int_equal(flagged, 14);
+    /* the same configuration, the same fingerprint */
+    c = load1("HOME=/", &err);
+    assert_non_null(c);
+    assert_memory_equal(c->fingerprint, base->fingerprint,
+                        sizeof(base->fingerprint));
+    vl_conf_free(c);
+    vl_conf_free(base);
+}
+
+static void
+test_uri_map(void **state)
+{
+    static const struct {
+        const char *value;
+        size_t      n;
+        const char *prefix[3];
+    } good[] = {
+        { "URI_MAP=", 0, { NULL } },
+        { "URI_MAP=iiif=>IIIF", 1, { "iiif" } },
+        { "URI_MAP=/iiif/=>iiif", 1, { "iiif" } },
+        { "URI_MAP=iiif => IIIF", 1, { "iiif" } },
+        { "URI_MAP=iiif=>IIIF images/iiif=>IIIF", 2, { "iiif", "images/iiif" } },
+        { "URI_MAP=a=>IIIF,b=>IIIF; c=>IIIF", 3, { "a", "b", "c" } },
+        { "URI_MAP==>IIIF", 1, { "" } },
+        /* iipsrv's other protocols: warned about, left out */
+        { "URI_MAP=fif=>IIP iiif=>IIIF zoomify=>Zoomify", 1, { "iiif" } },
+    };
+    static const char *const bad[] = {
+        "URI_MAP=iiif", "URI_MAP=iiif=>", "URI_MAP=iiif=>IIIFX",
+        "URI_MAP=iiif=>FOO", "URI_MAP=a b=>IIIF", "URI_MAP=iiif=>IIIF/x",
+        "URI_MAP=a=>IIIF b=>IIIF c=>IIIF d=>IIIF e=>IIIF f=>IIIF g=>IIIF "
+        "h=>IIIF i=>IIIF",
+    };
+    vl_err_t err = { VL_OK, "" };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        vl_conf_t *c = load1(good[i].value, &err);
+
+        if (c == NULL) {
+            fail_msg("%s: %s", good[i].value, err.msg);
+        }
+        assert_int_equal(c->nuri_maps, good[i].n);
+        for (size_t k = 0; k < good[i].n; k++) {
+            assert_string_equal(c->uri_maps[k].prefix, good[i].prefix[k]);
+            assert_int_equal(c->uri_maps[k].len, strlen(good[i].prefix[k]));
+        }
+        vl_conf_free(c);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vl_conf_t *c = load1(bad[i], &err);
+
+        if (c != NULL) {
+            fail_msg("%s was accepted", bad[i]);
+        }
+        assert_int_equal(err.code, VL_ECONF);
+        assert_non_null(strstr(err.msg, "URI_MAP="));
+    }
+    /* the warning names the entry left out */
+    {
+        char      *envp[] = { "URI_MAP=fif=>IIP", NULL };
+        FILE      *warn = tmpfile();
+        vl_conf_t *c;
+        char      *text;
+
+        assert_non_null(warn);
+        c = vl_conf_load_env(NULL, envp, warn, &err);
+        assert_non_null(c);
+        assert_int_equal(c->nuri_maps, 0);
+        text = slurp(warn);
+        assert_non_null(strstr(text, "URI_MAP: fif=>IIP: vellum serves IIIF "
+                                     "only; entry ignored"));
+        free(text);
+        fclose(warn);
+        vl_conf_free(c);
+    }
+}
+
 static void
 test_free_null(void **state)
 {
@@ -718,6 +863,9 @@ main(void)
         cmocka_unit_test(test_unknown_file_name_warns),
         cmocka_unit_test(test_load_from_environ),
         cmocka_unit_test(test_print_help),
+        cmocka_unit_test(test_derived),
+        cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_uri_map),
         cmocka_unit_test(test_free_null),
     };
 
