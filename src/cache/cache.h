@@ -7,10 +7,11 @@
  * connection handle. A dead memcached costs at most one timeout, then the
  * cache is skipped for a few seconds: it never fails a request.
  *
- * Keys hash everything that decides the bytes: API version, identifier,
- * canonical request (or the info.json id URI and media type), the file's
- * identity (device, inode, size, mtime) and the output settings, so a
- * changed file or setting is never served stale.
+ * Response keys come from the caller (serve/respond.c cuts the key and
+ * the ETag from one digest of everything that decides the bytes: API
+ * version, identifier, canonical request or id URI, media type, the file's
+ * identity and the configuration's output fingerprint), so a changed file
+ * or setting is never served stale and never revalidates as unchanged.
  *
  * Purge: each identifier has a generation number in memcached
  * ("vl1:gen:<hash of id>"). It is stored inside every cached value, and a
@@ -33,25 +34,13 @@
 #include "core/types.h"
 
 #define VL_CACHE_PREFIX    "vl1:"
-#define VL_CACHE_KEY_SIZE  48          /* buffer for any key + NUL (<= 250) */
+#define VL_CACHE_KEY_SIZE  48          /* buffer for any key + NUL (<= 250):
+                                          prefix + 32 hex digits */
 #define VL_CACHE_MAX_ITEM  (1024 * 1024 - 1024) /* memcached's 1 MB item */
 #define VL_CACHE_RETRY_MS  5000        /* skip memcached after a failure */
 #define VL_CACHE_TIMEOUT_MS 100        /* connect, poll, send, receive */
 
 typedef struct vl_cache_s vl_cache_t;
-
-/* What a response key is made of. */
-typedef struct {
-    int                 version;    /* IIIF API version */
-    const char         *id;         /* decoded identifier */
-    const char         *request;    /* canonical image request, or the
-                                       info.json "id" URI */
-    const char         *media;      /* info.json Content-Type from Accept;
-                                       NULL for images */
-    const vl_file_id_t *file;       /* identity of the file read */
-    const vl_conf_t    *conf;       /* output settings (qualities, ICC,
-                                       limits, passthrough, ...) */
-} vl_cache_keyin_t;
 
 /* A value found in the cache (both in the request pool). */
 typedef struct {
@@ -59,10 +48,6 @@ typedef struct {
     size_t               len;
     const char          *type;      /* Content-Type */
 } vl_cache_hit_t;
-
-/* Response key: "vl1:" + 32 hex digits (a 128-bit non-cryptographic hash
- * of the inputs). out has VL_CACHE_KEY_SIZE bytes. Pure. */
-void vl_cache_key(const vl_cache_keyin_t *in, char *out);
 
 /* Generation key of an identifier: "vl1:gen:" + 32 hex digits. Pure. */
 void vl_cache_gen_key(const char *id, char *out);

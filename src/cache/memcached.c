@@ -21,6 +21,7 @@
 #endif
 
 #include "cache/cache.h"
+#include "core/hash.h"
 #include "core/log.h"
 
 #define CACHE_VALUE_FLAGS 1u
@@ -28,129 +29,17 @@
 
 /* ------------------------------------------------------------- keys */
 
-/* Two FNV-1a 64-bit lanes with different offset bases, each finished by a
- * 64-bit avalanche mix that also folds in the other lane: 128 bits against
- * accidental collisions (not an adversary: the key space is the server's
- * own canonical requests). */
-typedef struct {
-    uint64_t a, b;
-} cache_hash_t;
-
-static void
-cache_hash_init(cache_hash_t *h)
-{
-    h->a = 14695981039346656037ULL;
-    h->b = 0x6c62272e07bb0142ULL;
-}
-
-static void
-cache_hash_bytes(cache_hash_t *h, const void *data, size_t len)
-{
-    const unsigned char *p = data;
-
-    for (size_t i = 0; i < len; i++) {
-        h->a = (h->a ^ p[i]) * 1099511628211ULL;
-        h->b = (h->b ^ (p[i] ^ 0x5c)) * 0x100000001b3ULL;
-        h->b ^= h->b >> 29;
-    }
-}
-
-static void
-cache_hash_u64(cache_hash_t *h, uint64_t v)
-{
-    unsigned char b[8];
-
-    for (int i = 0; i < 8; i++) {
-        b[i] = (unsigned char) (v >> (56 - 8 * i));
-    }
-    cache_hash_bytes(h, b, sizeof(b));
-}
-
-/* Length-prefixed, so no two field lists hash the same bytes; NULL differs
- * from "". */
-static void
-cache_hash_str(cache_hash_t *h, const char *s)
-{
-    if (s == NULL) {
-        cache_hash_u64(h, UINT64_MAX);
-        return;
-    }
-    cache_hash_u64(h, strlen(s));
-    cache_hash_bytes(h, s, strlen(s));
-}
-
-static uint64_t
-cache_mix(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ULL;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebULL;
-    x ^= x >> 31;
-    return x;
-}
-
-static void
-cache_hash_hex(const cache_hash_t *h, const char *prefix, char *out)
-{
-    uint64_t a = cache_mix(h->a ^ (h->b << 1));
-    uint64_t b = cache_mix(h->b + a);
-
-    snprintf(out, VL_CACHE_KEY_SIZE, "%s%016llx%016llx", prefix,
-             (unsigned long long) a, (unsigned long long) b);
-}
-
-void
-vl_cache_key(const vl_cache_keyin_t *in, char *out)
-{
-    const vl_conf_t *c = in->conf;
-    cache_hash_t     h;
-    uint64_t         ov;
-
-    cache_hash_init(&h);
-    cache_hash_str(&h, "vellum response 1");
-    cache_hash_u64(&h, (uint64_t) in->version);
-    cache_hash_str(&h, in->id);
-    cache_hash_str(&h, in->request);
-    cache_hash_str(&h, in->media);
-    if (in->file != NULL) {
-        cache_hash_u64(&h, (uint64_t) in->file->dev);
-        cache_hash_u64(&h, (uint64_t) in->file->ino);
-        cache_hash_u64(&h, (uint64_t) in->file->size);
-        cache_hash_u64(&h, (uint64_t) in->file->mtime_ns);
-    } else {
-        cache_hash_u64(&h, UINT64_MAX);
-    }
-    if (c != NULL) {
-        /* every setting that changes the bytes of an image or info.json */
-        memcpy(&ov, &c->level_oversample, sizeof(ov));
-        cache_hash_u64(&h, (uint64_t) c->jpeg_quality);
-        cache_hash_u64(&h, (uint64_t) c->png_quality);
-        cache_hash_u64(&h, (uint64_t) c->max_icc);
-        cache_hash_u64(&h, (uint64_t) c->interpolation);
-        cache_hash_u64(&h, ov);
-        cache_hash_u64(&h, (uint64_t) c->max_cvt);
-        cache_hash_u64(&h, (uint64_t) c->max_area);
-        cache_hash_u64(&h, (uint64_t) c->allow_upscaling);
-        cache_hash_u64(&h, (uint64_t) c->codec_passthrough);
-        cache_hash_u64(&h, (uint64_t) c->max_layers);
-        cache_hash_str(&h, c->cors);
-        cache_hash_str(&h, c->copyright);
-    } else {
-        cache_hash_u64(&h, UINT64_MAX);
-    }
-    cache_hash_hex(&h, VL_CACHE_PREFIX, out);
-}
-
 void
 vl_cache_gen_key(const char *id, char *out)
 {
-    cache_hash_t h;
+    vl_hash_t h;
+    char      hex[VL_HASH_HEX];
 
-    cache_hash_init(&h);
-    cache_hash_str(&h, "vellum generation 1");
-    cache_hash_str(&h, id);
-    cache_hash_hex(&h, VL_CACHE_PREFIX "gen:", out);
+    vl_hash_init(&h);
+    vl_hash_str(&h, "vellum generation 1");
+    vl_hash_str(&h, id);
+    vl_hash_hex(&h, hex);
+    snprintf(out, VL_CACHE_KEY_SIZE, "%sgen:%s", VL_CACHE_PREFIX, hex);
 }
 
 #ifdef HAVE_MEMCACHED

@@ -71,6 +71,30 @@ vl_str_dup(vl_pool_t *pool, vl_str_t s)
     return vl_pool_strndup(pool, s.data, s.len);
 }
 
+char *
+vl_str_cat(vl_pool_t *pool, const vl_str_t *parts, size_t n)
+{
+    size_t len = 0;
+    char  *buf, *p;
+
+    for (size_t i = 0; i < n; i++) {
+        if (len + parts[i].len < len) {
+            return NULL;
+        }
+        len += parts[i].len;
+    }
+    if (len + 1 == 0 || (buf = vl_pool_alloc(pool, len + 1)) == NULL) {
+        return NULL;
+    }
+    p = buf;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(p, parts[i].data, parts[i].len);
+        p += parts[i].len;
+    }
+    *p = '\0';
+    return buf;
+}
+
 int
 vl_parse_u64(vl_str_t s, uint64_t max, uint64_t *out)
 {

@@ -34,6 +34,10 @@ long vl_str_rchr(vl_str_t s, char c);
 /* NUL-terminated copy in the pool. */
 char *vl_str_dup(vl_pool_t *pool, vl_str_t s);
 
+/* The n slices one after the other, NUL-terminated, in the pool (no
+ * formatting: for hot header values). NULL on ENOMEM. */
+char *vl_str_cat(vl_pool_t *pool, const vl_str_t *parts, size_t n);
+
 /* Decimal non-negative integer, digits only (no sign, no spaces, no
  * leading '+'), value <= max. Returns 0 on success, -1 otherwise. */
 int vl_parse_u64(vl_str_t s, uint64_t max, uint64_t *out);

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * encode: encoders write rows into a capped memory sink. The status of a
- * request is decided before its first byte goes out: the whole body is
- * encoded into the sink, then sent with an exact Content-Length, and the
- * same bytes fill the cache.
+ * encode: the table of output formats and the encoders behind it, writing
+ * rows into a capped memory sink. The status of a request is decided before
+ * its first byte goes out: the whole body is encoded into the sink, then
+ * sent with an exact Content-Length, and the same bytes fill the cache.
  */
 #ifndef VL_ENCODE_H
 #define VL_ENCODE_H
@@ -13,6 +13,7 @@
 
 #include "core/err.h"
 #include "core/pool.h"
+#include "core/str.h"
 
 /* The IIIF output formats, by their extension (the format table in
  * encode.c says which are built in). */
@@ -51,9 +52,9 @@ typedef struct {
 
 typedef struct vl_encoder_s vl_encoder_t;
 
-/* Start encoding a w x h image of `bands` 8-bit bands in `format`.
- * JPEG takes 1 or 3 bands (alpha must be flattened first); PNG takes 1-4.
- * Errors: VL_EUNSUPP for a format not built in. */
+/* Start encoding a w x h image of `bands` 8-bit bands in `format`, which
+ * must be one the table has and take that many bands (JPEG 1 or 3, PNG
+ * 1-4). Errors: VL_EINTERNAL otherwise (a caller's bug), the backend's. */
 vl_encoder_t *vl_encoder_new(vl_pool_t *pool, vl_format_t format,
                              const vl_encode_opts_t *opts, uint32_t w,
                              uint32_t h, int bands, vl_sink_t *sink,
@@ -66,22 +67,29 @@ int vl_encoder_write(vl_encoder_t *enc, const unsigned char *rows,
 /* Flush the trailer. All rows must have been written. */
 int vl_encoder_finish(vl_encoder_t *enc, vl_err_t *err);
 
-/* 1 if vellum can write this format (jpg, png now). */
-int vl_format_supported(vl_format_t format);
+/* The format table (encode.c): only the formats vellum is built to
+ * write have a row. */
 
-/* Backends (encode/ internal, dispatched by vl_encoder_new): each keeps
- * its state in the pool and its library handle released by a cleanup. */
-void *vl_jpeg_start(vl_pool_t *pool, const vl_encode_opts_t *opts,
-                    uint32_t w, uint32_t h, int bands, vl_sink_t *sink,
-                    vl_err_t *err);
-int vl_jpeg_rows(void *st, const unsigned char *rows, uint32_t nrows,
-                 size_t stride, vl_err_t *err);
-int vl_jpeg_finish(void *st, vl_err_t *err);
-void *vl_png_start(vl_pool_t *pool, const vl_encode_opts_t *opts,
-                   uint32_t w, uint32_t h, int bands, vl_sink_t *sink,
-                   vl_err_t *err);
-int vl_png_rows(void *st, const unsigned char *rows, uint32_t nrows,
-                size_t stride, vl_err_t *err);
-int vl_png_finish(void *st, vl_err_t *err);
+/* The format whose IIIF parameter is ext ("jpg"): 0 and *f, or -1 when
+ * vellum does not write it (unknown, or compiled out). */
+int vl_format_find(vl_str_t ext, vl_format_t *f);
+
+/* The formats vellum writes, in table order (jpg first); returns how many
+ * were written to out (at most max). */
+size_t vl_format_list(vl_format_t *out, size_t max);
+
+/* 1 if vellum writes f. */
+int vl_format_supported(vl_format_t f);
+
+/* "jpg", and "image/jpeg"; "" and "application/octet-stream" for a
+ * format without a row. */
+const char *vl_format_ext(vl_format_t f);
+const char *vl_format_mime(vl_format_t f);
+
+/* 1 if f keeps alpha (PNG); else the colour stage flattens it. */
+int vl_format_keeps_alpha(vl_format_t f);
+
+/* 1 if f's encoder takes `bands` samples of `bits` bits. */
+int vl_format_takes(vl_format_t f, int bands, int bits);
 
 #endif /* VL_ENCODE_H */

@@ -13,7 +13,7 @@
 
 #include <jpeglib.h>
 
-#include "encode/encode.h"
+#include "encode/encode_p.h"
 
 #define JPEG_BUF 16384
 
@@ -102,8 +102,8 @@ jpeg_failed(jpeg_state_t *st, vl_err_t *err)
     return err != NULL ? (int) err->code : VL_ECODEC;
 }
 
-void *
-vl_jpeg_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
+static void *
+jpeg_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
               uint32_t h, int bands, vl_sink_t *sink, vl_err_t *err)
 {
     jpeg_state_t *volatile st;
@@ -167,8 +167,8 @@ vl_jpeg_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
     return st;
 }
 
-int
-vl_jpeg_rows(void *stv, const unsigned char *rows, uint32_t nrows,
+static int
+jpeg_rows(void *stv, const unsigned char *rows, uint32_t nrows,
              size_t stride, vl_err_t *err)
 {
     jpeg_state_t *st = stv;
@@ -188,8 +188,8 @@ vl_jpeg_rows(void *stv, const unsigned char *rows, uint32_t nrows,
     return VL_OK;
 }
 
-int
-vl_jpeg_finish(void *stv, vl_err_t *err)
+static int
+jpeg_finish(void *stv, vl_err_t *err)
 {
     jpeg_state_t *st = stv;
 
@@ -204,3 +204,9 @@ vl_jpeg_finish(void *stv, vl_err_t *err)
     jpeg_release(st);
     return VL_OK;
 }
+
+const vl_encoder_ops_t vl_jpeg_encoder = {
+    jpeg_start,
+    jpeg_rows,
+    jpeg_finish,
+};

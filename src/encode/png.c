@@ -11,7 +11,7 @@
 
 #include <png.h>
 
-#include "encode/encode.h"
+#include "encode/encode_p.h"
 
 typedef struct {
     png_structp  png;
@@ -75,8 +75,8 @@ png_release(void *data)
     }
 }
 
-void *
-vl_png_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
+static void *
+png_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
              uint32_t h, int bands, vl_sink_t *sink, vl_err_t *err)
 {
     static const int types[] = { PNG_COLOR_TYPE_GRAY,
@@ -128,8 +128,8 @@ vl_png_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
     return st;
 }
 
-int
-vl_png_rows(void *stv, const unsigned char *rows, uint32_t nrows,
+static int
+png_rows(void *stv, const unsigned char *rows, uint32_t nrows,
             size_t stride, vl_err_t *err)
 {
     png_state_t *st = stv;
@@ -147,8 +147,8 @@ vl_png_rows(void *stv, const unsigned char *rows, uint32_t nrows,
     return VL_OK;
 }
 
-int
-vl_png_finish(void *stv, vl_err_t *err)
+static int
+png_finish(void *stv, vl_err_t *err)
 {
     png_state_t *st = stv;
 
@@ -163,3 +163,9 @@ vl_png_finish(void *stv, vl_err_t *err)
     png_release(st);
     return VL_OK;
 }
+
+const vl_encoder_ops_t vl_png_encoder = {
+    png_start,
+    png_rows,
+    png_finish,
+};

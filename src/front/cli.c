@@ -89,9 +89,7 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
            const char *request, int version, const char *out, vl_err_t *err)
 {
     vl_iiif_req_t    ir;
-    vl_limits_t      limits;
     vl_plan_t        plan;
-    vl_render_opts_t ro;
     vl_sink_t       *sink = vl_pool_alloc(pool, sizeof(*sink));
     vl_source_t     *src;
     char            *path = vl_pool_printf(pool, "x/%s", request);
@@ -118,25 +116,15 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
         vl_source_put(NULL, src);
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    limits = conf->limits;
-    if ((rc = vl_plan_build(pool, &ir, &vl_source_info(src)->geom, &limits,
-                            &plan, err)) != VL_OK)
+    if ((rc = vl_plan_build(pool, &ir, &vl_source_info(src)->geom,
+                            &conf->limits, &plan, err)) != VL_OK)
     {
         return rc;
     }
-    if (!vl_format_supported(plan.format)) {
-        return vl_err_set(err, VL_EBADREQ, "format %s is not supported",
-                          vl_format_ext(plan.format));
-    }
-    memset(&ro, 0, sizeof(ro));
-    ro.jpeg_quality = (int) conf->jpeg_quality;
-    ro.png_level = (int) conf->png_quality;
-    ro.interpolation = (int) conf->interpolation;
-    ro.max_icc = conf->max_icc;
-    if ((rc = vl_sink_init(sink, pool,
-                           (size_t) conf->max_response_size * 1024 * 1024,
-                           err)) != VL_OK
-        || (rc = vl_render(pool, src, &plan, &ro, sink, err)) != VL_OK)
+    if ((rc = vl_sink_init(sink, pool, conf->max_response_bytes, err))
+            != VL_OK
+        || (rc = vl_render(pool, src, &plan, &conf->output, sink, err))
+               != VL_OK)
     {
         return rc;
     }

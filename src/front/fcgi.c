@@ -36,7 +36,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "front/fcgi.h"
-#include "front/handler.h"
+#include "serve/serve.h"
 #include "source/source.h"
 
 #define FCGI_POOL_BLOCK   16384

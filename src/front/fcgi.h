@@ -10,7 +10,7 @@
 
 #include "core/conf.h"
 #include "core/pool.h"
-#include "front/http.h"
+#include "serve/http.h"
 
 /* Serve requests on listen_fd (a listening socket; made non-blocking here)
  * with conf->threads threads, until SIGTERM, SIGINT or SIGUSR1, or until

@@ -17,31 +17,6 @@
 /* Longest decimal accepted ("100.000000..."): enough for any real use. */
 #define IIIF_DEC_MAX   32
 
-static const char *const format_ext[VL_FORMAT_COUNT] = {
-    "jpg", "png", "webp", "tif", "gif", "pdf", "jp2"
-};
-
-static const char *const format_mime[VL_FORMAT_COUNT] = {
-    "image/jpeg", "image/png", "image/webp", "image/tiff", "image/gif",
-    "application/pdf", "image/jp2"
-};
-
-
-const char *
-vl_format_ext(vl_format_t f)
-{
-    return (unsigned) f < VL_FORMAT_COUNT ? format_ext[f] : "";
-}
-
-
-const char *
-vl_format_mime(vl_format_t f)
-{
-    return (unsigned) f < VL_FORMAT_COUNT ? format_mime[f]
-                                          : "application/octet-stream";
-}
-
-
 const char *
 vl_quality_name(vl_quality_t q)
 {
@@ -347,23 +322,22 @@ iiif_quality_format(vl_str_t s, int version, vl_iiif_req_t *req,
                           iiif_show(q, buf, sizeof(buf)));
     }
     req->quality = qualities[i].q;
-    for (i = 0; i < VL_FORMAT_COUNT; i++) {
-        if (vl_str_eq(f, format_ext[i])) {
-            req->format = (vl_format_t) i;
-            return VL_OK;
-        }
+    /* the one place that decides a format vellum does not write (unknown,
+     * or compiled out): the format table has no row for it */
+    if (vl_format_find(f, &req->format) != 0) {
+        return vl_err_set(err, VL_EBADREQ, "unsupported format '%s'",
+                          iiif_show(f, buf, sizeof(buf)));
     }
-    return vl_err_set(err, VL_EBADREQ, "unsupported format '%s'",
-                      iiif_show(f, buf, sizeof(buf)));
+    return VL_OK;
 }
 
 
 /* Decode the identifier once and refuse what could walk out of the image
  * root or is ambiguous as a path: "..", a leading '/', an empty segment
  * ("//" or a trailing '/'), NUL (refused by vl_percent_decode). */
-static int
-iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
-                vl_err_t *err)
+int
+vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
+                   vl_err_t *err)
 {
     char   *id;
     size_t  len;
@@ -387,11 +361,100 @@ iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
 }
 
 
+/* A last segment of the form quality.format: it holds a '.' (or its
+ * escape); what is on either side is the parser's to judge. */
 static int
-iiif_looks_like_region(const char *s)
+iiif_is_quality_format(vl_str_t s)
 {
-    return strncmp(s, "full", 4) == 0 || strncmp(s, "square", 6) == 0
-           || strncmp(s, "pct:", 4) == 0 || (s[0] >= '0' && s[0] <= '9');
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.data[i] == '.') {
+            return 1;
+        }
+        if (s.data[i] == '%' && i + 2 < s.len && s.data[i + 1] == '2'
+            && (s.data[i + 2] == 'E' || s.data[i + 2] == 'e'))
+        {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A region segment of the form of a region: full, square, pct:... or a
+ * number first. */
+static int
+iiif_is_region_form(vl_str_t s)
+{
+    return vl_str_starts(s, "full") || vl_str_starts(s, "square")
+           || vl_str_starts(s, "pct")
+           || (s.len > 0 && s.data[0] >= '0' && s.data[0] <= '9');
+}
+
+
+int
+vl_iiif_split(vl_str_t path, vl_str_t *id, vl_str_t params[4])
+{
+    size_t end = path.len;
+
+    /* the last four '/'-separated segments, right to left; what is left
+     * of them, if anything, is the identifier */
+    for (int n = 3; n >= 0; n--) {
+        size_t i = end;
+
+        while (i > 0 && path.data[i - 1] != '/') {
+            i--;
+        }
+        if (i == 0) {
+            return 0;
+        }
+        params[n].data = path.data + i;
+        params[n].len = end - i;
+        end = i - 1;
+    }
+    /* end == 0: "/{region}/...": an image request whose identifier is
+     * empty (a 400), not a base URI */
+    if (!iiif_is_quality_format(params[3])
+        && !iiif_is_region_form(params[0])) {
+        return 0;
+    }
+    id->data = path.data;
+    id->len = end;
+    return 1;
+}
+
+
+int
+vl_iiif_parse_image(vl_pool_t *pool, const vl_str_t params[4], int version,
+                    vl_iiif_req_t *req, vl_err_t *err)
+{
+    static const char *const names[4] = {
+        "region", "size", "rotation", "quality"
+    };
+    char   *dec[4];
+    size_t  declen[4];
+    int     rc;
+
+    req->version = version >= 3 ? 3 : 2;
+    req->kind = VL_IIIF_IMAGE;
+    for (int k = 0; k < 4; k++) {
+        if (vl_percent_decode(pool, params[k], &dec[k], &declen[k]) != 0) {
+            return vl_err_set(err, VL_EBADREQ,
+                              "invalid percent-encoding in %s", names[k]);
+        }
+    }
+    rc = iiif_region((vl_str_t) { declen[0], dec[0] }, &req->region, err);
+    if (rc == VL_OK) {
+        rc = iiif_size((vl_str_t) { declen[1], dec[1] }, req->version,
+                       &req->size, err);
+    }
+    if (rc == VL_OK) {
+        rc = iiif_rotation((vl_str_t) { declen[2], dec[2] }, &req->rotation,
+                           err);
+    }
+    if (rc == VL_OK) {
+        rc = iiif_quality_format((vl_str_t) { declen[3], dec[3] },
+                                 req->version, req, err);
+    }
+    return rc;
 }
 
 
@@ -399,89 +462,31 @@ int
 vl_iiif_parse(vl_pool_t *pool, vl_str_t path, int version,
               vl_iiif_req_t *req, vl_err_t *err)
 {
-    vl_str_t seg[4];
-    char    *dec[4];
-    size_t   declen[4];
-    size_t   end;
-    int      nseg, rc;
+    vl_str_t id, params[4];
+    int      rc;
 
     memset(req, 0, sizeof(*req));
     req->version = version >= 3 ? 3 : 2;
     req->kind = VL_IIIF_BASE;
-    version = req->version;
 
     /* the front may hand over the path with its leading slash */
     if (path.len > 0 && path.data[0] == '/') {
         path.data++;
         path.len--;
     }
-
     if (vl_str_eq(path, "info.json") || vl_str_ends(path, "/info.json")) {
-        vl_str_t id = path;
-
+        id = path;
         id.len = path.len >= 10 ? path.len - 10 : 0;
         req->kind = VL_IIIF_INFO;
-        return iiif_identifier(pool, id, req, err);
+        return vl_iiif_identifier(pool, id, req, err);
     }
-
-    /* the last four '/'-separated segments, right to left */
-    end = path.len;
-    nseg = 0;
-    while (nseg < 4) {
-        size_t i = end;
-
-        while (i > 0 && path.data[i - 1] != '/') {
-            i--;
-        }
-        if (i == 0) {
-            break;              /* no identifier left of this segment */
-        }
-        seg[3 - nseg].data = path.data + i;
-        seg[3 - nseg].len = end - i;
-        nseg++;
-        end = i - 1;
+    /* an image request by its shape: a malformed parameter is a 400 of the
+     * image request, not the base URI of an odd identifier */
+    if (vl_iiif_split(path, &id, params)) {
+        rc = vl_iiif_identifier(pool, id, req, err);
+        return rc != VL_OK ? rc
+                           : vl_iiif_parse_image(pool, params, version, req,
+                                                 err);
     }
-    if (nseg == 4) {
-        for (int k = 0; k < 4; k++) {
-            if (vl_percent_decode(pool, seg[k], &dec[k], &declen[k]) != 0) {
-                dec[k] = NULL;
-            }
-        }
-        if (dec[0] != NULL && iiif_looks_like_region(dec[0])) {
-            static const char *const names[4] = {
-                "region", "size", "rotation", "quality"
-            };
-
-            for (int k = 1; k < 4; k++) {
-                if (dec[k] == NULL) {
-                    return vl_err_set(err, VL_EBADREQ,
-                                      "invalid percent-encoding in %s",
-                                      names[k]);
-                }
-            }
-            req->kind = VL_IIIF_IMAGE;
-            rc = iiif_identifier(pool, (vl_str_t) { end, path.data }, req,
-                                 err);
-            if (rc == VL_OK) {
-                rc = iiif_region((vl_str_t) { declen[0], dec[0] },
-                                 &req->region, err);
-            }
-            if (rc == VL_OK) {
-                rc = iiif_size((vl_str_t) { declen[1], dec[1] }, version,
-                               &req->size, err);
-            }
-            if (rc == VL_OK) {
-                rc = iiif_rotation((vl_str_t) { declen[2], dec[2] },
-                                   &req->rotation, err);
-            }
-            if (rc == VL_OK) {
-                rc = iiif_quality_format((vl_str_t) { declen[3], dec[3] },
-                                         version, req, err);
-            }
-            return rc;
-        }
-    }
-
-    req->kind = VL_IIIF_BASE;
-    return iiif_identifier(pool, path, req, err);
+    return vl_iiif_identifier(pool, path, req, err);
 }

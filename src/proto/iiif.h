@@ -73,14 +73,35 @@ typedef struct {
     vl_format_t     format;
 } vl_iiif_req_t;
 
+/* Decode identifier `raw` (as sent, percent-encoded) once into req->id,
+ * id_len and id_raw, refusing "..", empty segments, a leading or trailing
+ * '/' and NUL. Errors: VL_EBADREQ. */
+int vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
+                       vl_err_t *err);
+
+/* The shape of an image request: path (no leading '/') has four parameter
+ * segments after the identifier (empty only after a leading '/'), and the
+ * last has the form quality.format (holds a '.') or the first the form of
+ * a region (full, square, pct..., a digit). Returns 1 and the identifier
+ * and parameters (still encoded, slices of path), or 0. The kind of a
+ * request is decided by its shape alone: a malformed parameter is then a
+ * 400 of an image request, never the base URI of an odd identifier. */
+int vl_iiif_split(vl_str_t path, vl_str_t *id, vl_str_t params[4]);
+
+/* Parse the four parameters of an image request (region, size, rotation,
+ * quality.format; percent-decoded once each) into req for API `version`;
+ * req->kind becomes VL_IIIF_IMAGE. Errors: VL_EBADREQ with the reason. */
+int vl_iiif_parse_image(vl_pool_t *pool, const vl_str_t params[4],
+                        int version, vl_iiif_req_t *req, vl_err_t *err);
+
 /* Parse path for API `version` (2 or 3). Strings point into the pool or
- * into path. Errors: VL_EBADREQ (400) with the reason. */
+ * into path. A format vellum does not write (encode's format table has no
+ * row for it) is refused here, with the other syntax errors.
+ * Errors: VL_EBADREQ (400) with the reason. */
 int vl_iiif_parse(vl_pool_t *pool, vl_str_t path, int version,
                   vl_iiif_req_t *req, vl_err_t *err);
 
-/* "jpg" -> VL_FORMAT_JPG ...; and back. Media type "image/jpeg" ... */
-const char *vl_format_ext(vl_format_t f);
-const char *vl_format_mime(vl_format_t f);
+/* "default", "color", ... */
 const char *vl_quality_name(vl_quality_t q);
 
 #endif /* VL_IIIF_H */

@@ -2,8 +2,9 @@
 /*
  * info: info.json for Image API 3.0 and 2.1 with jansson. Keys are emitted
  * in the order the specification lists them (JSON_PRESERVE_ORDER), "@context"
- * first. Only what vellum really serves is advertised: formats jpg and png,
- * the features of the parser and kernels, sizes and tiles within the limits.
+ * first. Only what vellum really serves is advertised: the formats of the
+ * format table, the features of the parser and kernels, sizes and tiles
+ * within the limits.
  */
 #include "config.h"
 
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/str.h"
+#include "encode/encode.h"
 #include "proto/info.h"
 
 #define INFO_CTX3 "http://iiif.io/api/image/3/context.json"
@@ -69,7 +71,6 @@ static const struct {
     { "sizeByWhListed", INFO_ALWAYS },
 };
 
-static const char *const info_extra_formats[] = { "png" };
 static const char *const info_extra_qualities[] = { "color", "gray",
                                                     "bitonal" };
 
@@ -149,6 +150,27 @@ info_strings(const char *const *v, size_t n)
 
     for (size_t i = 0; arr != NULL && i < n; i++) {
         if (info_append(arr, json_string(v[i])) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
+/* The formats of the format table (encode.c), jpg (which every level
+ * requires) left out when `extra`. */
+static json_t *
+info_formats(int extra)
+{
+    vl_format_t f[VL_FORMAT_COUNT];
+    size_t      n = vl_format_list(f, VL_FORMAT_COUNT);
+    json_t     *arr = json_array();
+
+    for (size_t i = 0; arr != NULL && i < n; i++) {
+        if (extra && f[i] == VL_FORMAT_JPG) {
+            continue;
+        }
+        if (info_append(arr, json_string(vl_format_ext(f[i]))) != 0) {
             json_decref(arr);
             return NULL;
         }
@@ -295,10 +317,7 @@ info_build3(const vl_info_opts_t *o)
                     info_strings(info_extra_qualities,
                                  sizeof(info_extra_qualities)
                                  / sizeof(info_extra_qualities[0]))) != 0
-        || info_set(doc, "extraFormats",
-                    info_strings(info_extra_formats,
-                                 sizeof(info_extra_formats)
-                                 / sizeof(info_extra_formats[0]))) != 0
+        || info_set(doc, "extraFormats", info_formats(1)) != 0
         || info_set(doc, "extraFeatures", info_features(o, 0)) != 0
         || (o->rights != NULL
             && info_set(doc, "rights", json_string(o->rights)) != 0))
@@ -312,7 +331,6 @@ info_build3(const vl_info_opts_t *o)
 static json_t *
 info_build2(const vl_info_opts_t *o)
 {
-    static const char *const formats[] = { "jpg", "png" };
     static const char *const qualities[] = { "default", "color", "gray",
                                              "bitonal" };
     json_t *doc = json_object(), *profile = json_array();
@@ -320,7 +338,7 @@ info_build2(const vl_info_opts_t *o)
 
     if (doc == NULL || profile == NULL || desc == NULL
         || info_append(profile, json_string(INFO_LEVEL2_V2)) != 0
-        || info_set(desc, "formats", info_strings(formats, 2)) != 0
+        || info_set(desc, "formats", info_formats(0)) != 0
         || info_set(desc, "qualities", info_strings(qualities, 4)) != 0
         || info_set(desc, "supports", info_features(o, 1)) != 0
         || info_limits(desc, o->limits) != 0)

@@ -64,25 +64,57 @@ plan_axis(uint32_t full, uint32_t level)
 }
 
 
+/* w * rh / rw rounded half up: the other side of an aspect-preserving
+ * size (Image API 3.0 section 4.2 leaves the rounding to the server; a
+ * side that rounds to 0 is a 400, as the spec says). */
+static uint64_t
+plan_ratio(uint64_t w, uint64_t rw, uint64_t rh)
+{
+    return plan_round_div(w * rh, rw);
+}
+
+
+/* The smallest power of two >= v (v >= 1). */
+static uint64_t
+plan_pow2_ceil(uint64_t v)
+{
+    uint64_t s = 1;
+
+    while (s < v && s < ((uint64_t) 1 << 62)) {
+        s *= 2;
+    }
+    return s;
+}
+
+
 /*
- * The other side of a "w," (or ",h") request. When w is what a reduction by
- * an integer s gives (w = ceil(rw / s); s = ceil(rw / w) is the smallest such
- * s), the region is reduced by s in both directions: ceil(rh / s). That is
- * what a viewer asks for at the right and bottom edges, where rounding
- * w * rh / rw is off by one (489 px at s = 2 -> 245 wide, 512 tall -> 256,
- * not round(245 * 512 / 489) = 257); it differs from the exact ratio by less
- * than what one pixel of width is worth. Otherwise w * rh / rw, rounded
- * half up.
+ * The height of a "w," request. A viewer's tile request (implementation
+ * notes of Image API 3.0 and 2.1) is region x,y,rw,rh of the tile grid at a
+ * power-of-two scale factor s, with w = ceil(rw / s), and wants the tile
+ * ceil(rh / s) tall; at the right and bottom edges that differs from the
+ * rounded ratio (489 px at s = 2 -> 245 wide, 512 tall -> 256, not
+ * round(245 * 512 / 489) = 257), by less than one pixel of width is worth.
+ * The same rule gives a listed pyramid size (full/ceil(W/s),) its level's
+ * height. So: when a power of two s has w = ceil(rw / s) (the widths one
+ * s gives form an interval at most a factor of two wide, so there is at
+ * most one, but for w = 1, where the smallest is taken), and each side of
+ * the region is a whole number of s-pixel steps or ends at the image's
+ * edge (as every tile does), the height is ceil(rh / s); any other "w," is
+ * an ordinary size and gets the rounded ratio.
  */
 static uint64_t
-plan_other_side(uint64_t w, uint64_t rw, uint64_t rh)
+plan_h_of_w(uint64_t w, const vl_plan_t *p, const vl_geom_t *g)
 {
-    uint64_t s = plan_ceil_div(rw, w);
+    uint64_t rw = p->rw, rh = p->rh;
+    uint64_t s = plan_pow2_ceil(plan_ceil_div(rw, w));
 
-    if (s >= 1 && plan_ceil_div(rw, s) == w) {
+    if (plan_ceil_div(rw, s) == w
+        && (rw % s == 0 || (uint64_t) p->rx + rw == g->width)
+        && (rh % s == 0 || (uint64_t) p->ry + rh == g->height))
+    {
         return plan_ceil_div(rh, s);
     }
-    return plan_round_div(w * rh, rw);
+    return plan_ratio(w, rw, rh);
 }
 
 
@@ -249,8 +281,8 @@ plan_over_limits(const vl_limits_t *l, uint64_t w, uint64_t h)
 
 
 static int
-plan_size(const vl_iiif_req_t *req, const vl_limits_t *l, vl_plan_t *p,
-          vl_err_t *err)
+plan_size(const vl_iiif_req_t *req, const vl_geom_t *g,
+          const vl_limits_t *l, vl_plan_t *p, vl_err_t *err)
 {
     const vl_iiif_size_t *s = &req->size;
     uint64_t              rw = p->rw, rh = p->rh, ow, oh;
@@ -273,11 +305,12 @@ plan_size(const vl_iiif_req_t *req, const vl_limits_t *l, vl_plan_t *p,
         break;
     case VL_SIZE_W:
         ow = s->w;
-        oh = plan_other_side(ow, rw, rh);
+        oh = plan_h_of_w(ow, p, g);
         break;
     case VL_SIZE_H:
+        /* no viewer asks for tiles by height: always the ratio */
         oh = s->h;
-        ow = plan_other_side(oh, rh, rw);
+        ow = plan_ratio(oh, rh, rw);
         break;
     case VL_SIZE_PCT: {
         double fw = floor((double) rw * s->pct / 100.0 + 0.5);
@@ -297,11 +330,11 @@ plan_size(const vl_iiif_req_t *req, const vl_limits_t *l, vl_plan_t *p,
          * inside the server's limits (3.0 section 4.2 says so) */
         if ((uint64_t) s->w * rh <= (uint64_t) s->h * rw) {
             ow = s->w;
-            oh = plan_other_side(ow, rw, rh);
+            oh = plan_ratio(ow, rw, rh);
             oh = oh > s->h ? s->h : oh;
         } else {
             oh = s->h;
-            ow = plan_other_side(oh, rh, rw);
+            ow = plan_ratio(oh, rh, rw);
             ow = ow > s->w ? s->w : ow;
         }
         if (!(v3 ? s->upscale : up) && (ow > rw || oh > rh)) {
@@ -554,7 +587,7 @@ plan_canonical(vl_pool_t *pool, const vl_iiif_req_t *req,
         }
     } else if (p->out_w == p->rw && p->out_h == p->rh) {
         snprintf(size, sizeof(size), "full");
-    } else if (plan_other_side(p->out_w, p->rw, p->rh) == p->out_h) {
+    } else if (plan_h_of_w(p->out_w, p, g) == p->out_h) {
         snprintf(size, sizeof(size), "%u,", p->out_w);
     } else {
         snprintf(size, sizeof(size), "%u,%u", p->out_w, p->out_h);
@@ -599,7 +632,7 @@ vl_plan_build(vl_pool_t *pool, const vl_iiif_req_t *req,
     }
     rc = plan_region(req, geom, plan, err);
     if (rc == VL_OK) {
-        rc = plan_size(req, limits, plan, err);
+        rc = plan_size(req, geom, limits, plan, err);
     }
     if (rc != VL_OK) {
         return rc;

@@ -6,12 +6,16 @@
  * resampler's ring; unrotated (and 180-degree) output rows go straight to
  * the encoder, so memory is O(width x tile row). 90/270 and arbitrary
  * rotations build the resampled image whole (the planner bounds its size).
- * All buffers come from the pixel budget and die with the pool.
+ * All buffers come from the pixel budget and die with the pool. The
+ * passthrough of a stored JPEG tile is decided here too, so that both
+ * paths carry the same ICC profile under the same rule.
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "core/log.h"
+#include "encode/jpegcrop.h"
 #include "pixel/pixel.h"
 #include "serve/render.h"
 
@@ -101,12 +105,15 @@ render_pass(render_t *r, vl_err_t *err)
         uint32_t   abs = r->flip ? p->ly + p->lh - 1 - cur : p->ly + cur;
         uint32_t   top;
         vl_image_t view = r->chunk;
+        vl_rect_t  rect;
 
         n = r->flip ? abs % r->th + 1 : r->th - abs % r->th;
         n = n > r1 - cur ? r1 - cur : n;
         top = r->flip ? abs + 1 - n : abs;
         view.h = n;
-        if ((rc = vl_source_read(r->src, p->level, &VL_RECT(p->lx, top, p->lw, n), &view, err)) != VL_OK) {
+        rect = VL_RECT(p->lx, top, p->lw, n);
+        if ((rc = vl_source_read(r->src, p->level, &rect, &view, err))
+            != VL_OK) {
             return rc;
         }
         for (uint32_t i = 0; i < n; i++) {
@@ -139,9 +146,19 @@ render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
     return VL_OK;
 }
 
+/* MAX_ICC: -1 any size, 0 none, N at most N bytes. */
+static int
+render_icc_ok(const vl_source_info_t *info, const vl_output_t *opts)
+{
+    return info->icc != NULL && info->icc_len > 0
+           && (opts->max_icc < 0
+               || (opts->max_icc > 0
+                   && info->icc_len <= (size_t) opts->max_icc));
+}
+
 int
 vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
-          const vl_render_opts_t *opts, vl_sink_t *sink, vl_err_t *err)
+          const vl_output_t *opts, vl_sink_t *sink, vl_err_t *err)
 {
     const vl_source_info_t *info = vl_source_info(src);
     render_t                r;
@@ -152,9 +169,6 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     int                     interp = opts->interpolation;
     uint32_t                ow = plan->out_w, oh = plan->out_h;
 
-    if (!vl_format_supported(plan->format)) {
-        return vl_err_set(err, VL_EUNSUPP, "output format not supported");
-    }
     memset(&r, 0, sizeof(r));
     r.src = src;
     r.plan = plan;
@@ -168,16 +182,14 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     if (!right && r.bands != 2 && r.bands != 4) {
         work_bands = r.bands + 1;     /* arbitrary rotation adds alpha */
     }
-    out_bands = vl_pix_out_bands(work_bands, plan->quality, plan->format);
+    out_bands = vl_pix_out_bands(work_bands, plan->quality,
+                                 vl_format_keeps_alpha(plan->format));
 
     /* encoder first: an unsupported combination fails before any pixel */
     memset(&eo, 0, sizeof(eo));
     eo.jpeg_quality = opts->jpeg_quality;
     eo.png_level = opts->png_level;
-    if (info->icc != NULL && info->icc_len > 0 && out_bands >= 3
-        && (opts->max_icc < 0
-            || (opts->max_icc > 0
-                && info->icc_len <= (size_t) opts->max_icc))) {
+    if (out_bands >= 3 && render_icc_ok(info, opts)) {
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
     }
@@ -252,4 +264,54 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         return rc;
     }
     return vl_encoder_finish(r.enc, err);
+}
+
+int
+vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
+                      const vl_plan_t *plan, const vl_output_t *opts,
+                      unsigned char **data, size_t *len, vl_err_t *err)
+{
+    const vl_source_info_t *si = vl_source_info(src);
+    const unsigned char    *icc = NULL;
+    size_t                  icc_len = 0, raw_len;
+    unsigned char          *raw;
+    int                     bands = si->geom.bands, rc;
+    vl_err_t                lerr = { 0 };
+
+    if (!opts->passthrough || !plan->is_stored_tile
+        || plan->format != VL_FORMAT_JPG || plan->mirror
+        || plan->rotation != 0.0 || si->bits != 8) {
+        return VL_EUNSUPP;
+    }
+    if (!(bands == 3 && (plan->quality == VL_QUALITY_DEFAULT
+                         || plan->quality == VL_QUALITY_COLOR))
+        && !(bands == 1 && (plan->quality == VL_QUALITY_DEFAULT
+                            || plan->quality == VL_QUALITY_GRAY))) {
+        return VL_EUNSUPP;
+    }
+    rc = vl_source_read_jpeg_tile(src, pool, plan->level, plan->tile_col,
+                                  plan->tile_row, &raw, &raw_len, &lerr);
+    if (rc == VL_EUNSUPP) {
+        return VL_EUNSUPP;          /* not a JPEG level */
+    }
+    if (rc != VL_OK) {
+        *err = lerr;
+        return rc;
+    }
+    if (bands >= 3 && si->icc_len <= 255u * 65519u
+        && render_icc_ok(si, opts)) {
+        icc = si->icc;
+        icc_len = si->icc_len;
+    }
+    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, plan->out_w, plan->out_h,
+                                 bands, icc, icc_len, data, len, &lerr);
+    if (rc == VL_EUNSUPP) {
+        /* a stream we would not send as is (RGB-coded, 12-bit, ...) */
+        vl_log(VL_LOG_DEBUG, NULL, "passthrough declined: %s", lerr.msg);
+        return VL_EUNSUPP;
+    }
+    if (rc != VL_OK) {
+        *err = lerr;
+    }
+    return rc;
 }

@@ -272,7 +272,14 @@ err_case "missing file image" 404 missing.tif/full/max/0/default.jpg
 err_case "not an image" 415 not-an-image.tif/info.json
 err_case "truncated" 500 truncated.tif/full/max/0/default.png
 err_case "webp" 400 rgb-deflate.tif/full/max/0/default.webp
-vl_eq "webp: reason" "format webp is not supported" "$(cat "$T/body")"
+vl_eq "webp: reason" "unsupported format 'webp'" "$(cat "$T/body")"
+# the kind of a request is its shape: a bad region is a 400, not a 404
+err_case "bad region" 400 'rgb-deflate.tif/McoDV%5E/max/0/default.jpg'
+vl_eq "bad region: reason" "invalid region 'McoDV^'" "$(cat "$T/body")"
+# reserved routes: 404, never a 303 to {id}/manifest/info.json
+err_case "manifest (not served yet)" 404 rgb-deflate.tif/manifest
+vl_eq "manifest: no redirect" "" "$(vl_header Location)"
+err_case "reserved name" 404 health
 err_case "v3 full" 400 rgb-deflate.tif/full/full/0/default.jpg
 err_case "larger without ^" 400 rgb-deflate.tif/full/2000,/0/default.jpg
 err_case "over maxWidth" 400 rgb-deflate.tif/full/^6000,/0/default.jpg

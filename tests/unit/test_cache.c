@@ -27,8 +27,8 @@
 #include "cache/cache.h"
 #include "core/conf.h"
 #include "encode/jpegcrop.h"
-#include "front/handler.h"
-#include "front/http.h"
+#include "serve/serve.h"
+#include "serve/http.h"
 #include "fixture.h"
 
 enum { APP_ON, APP_OFF, APP_MADE, APP_COUNT };
@@ -293,18 +293,10 @@ split_icc(const unsigned char *in, size_t len, unsigned char *out,
 
 /* ---------------------------------------------------------------- keys */
 
-static vl_file_id_t key_file = { 2049, 123456, 987654, 1700000000123456789LL };
-
-static void
-key_base(vl_cache_keyin_t *in, vl_conf_t *conf)
-{
-    in->version = 3;
-    in->id = "a/b.tif";
-    in->request = "full/max/0/default.jpg";
-    in->media = NULL;
-    in->file = &key_file;
-    in->conf = conf;
-}
+/* Response keys are made in serve/respond.c (test_respond); the cache
+ * makes the generation keys. This one was computed by vellum 0.x before
+ * the hash moved to core/hash.c: a purge made then still applies. */
+#define GEN_KEY_AB "vl1:gen:01e33bfdc93576fe122a6deb69b7cf8b"
 
 static void
 assert_key_shape(const char *key, const char *prefix, size_t len)
@@ -314,99 +306,26 @@ assert_key_shape(const char *key, const char *prefix, size_t len)
     assert_memory_equal(key, prefix, strlen(prefix));
     assert_int_equal(strspn(key + strlen(prefix), "0123456789abcdef"),
                      len - strlen(prefix));
-    for (const char *p = key; *p != '\0'; p++) {
-        assert_true(*p > ' ' && *p < 127);
-    }
 }
 
 static void
-test_key_shape_stable(void **state)
+test_gen_key_shape_stable(void **state)
 {
-    vl_conf_t       *conf = conf_of(NULL, NULL, NULL);
-    vl_cache_keyin_t in;
-    char             a[VL_CACHE_KEY_SIZE], b[VL_CACHE_KEY_SIZE];
-    char             longid[5000];
+    char a[VL_CACHE_KEY_SIZE], b[VL_CACHE_KEY_SIZE];
+    char longid[5000];
 
     (void) state;
-    assert_non_null(conf);
-    key_base(&in, conf);
-    vl_cache_key(&in, a);
-    vl_cache_key(&in, b);
-    assert_key_shape(a, "vl1:", 36);
-    assert_string_equal(a, b);
-    /* a long identifier still gives a short key */
     memset(longid, 'x', sizeof(longid) - 1);
     longid[sizeof(longid) - 1] = '\0';
-    in.id = longid;
-    vl_cache_key(&in, b);
-    assert_key_shape(b, "vl1:", 36);
     vl_cache_gen_key("a/b.tif", a);
     assert_key_shape(a, "vl1:gen:", 40);
+    /* the same as before the hash moved to core/: purges still apply */
+    assert_string_equal(a, GEN_KEY_AB);
     vl_cache_gen_key(longid, b);
     assert_key_shape(b, "vl1:gen:", 40);
     assert_string_not_equal(a, b);
     vl_cache_gen_key("a/b.tif", b);
     assert_string_equal(a, b);
-    vl_conf_free(conf);
-}
-
-/* Every input changes the key. */
-static void
-test_key_inputs(void **state)
-{
-    enum { N = 22 };
-    vl_conf_t       *conf[N];
-    vl_cache_keyin_t in;
-    vl_file_id_t     f[N];
-    char             keys[N][VL_CACHE_KEY_SIZE];
-
-    (void) state;
-    for (int i = 0; i < N; i++) {
-        conf[i] = conf_of(NULL, NULL, NULL);
-        assert_non_null(conf[i]);
-        f[i] = key_file;
-        key_base(&in, conf[i]);
-        in.file = &f[i];
-        switch (i) {
-        case 1: in.version = 2; break;
-        case 2: in.id = "a/c.tif"; break;
-        case 3: in.request = "full/max/0/default.png"; break;
-        case 4: in.media = "application/json"; break;
-        case 5: in.media = ""; break;
-        case 6: f[i].dev++; break;
-        case 7: f[i].ino++; break;
-        case 8: f[i].size++; break;
-        case 9: f[i].mtime_ns++; break;
-        case 10: conf[i]->jpeg_quality++; break;
-        case 11: conf[i]->png_quality++; break;
-        case 12: conf[i]->max_icc = 0; break;
-        case 13: conf[i]->interpolation = 0; break;
-        case 14: conf[i]->level_oversample += 0.5; break;
-        case 15: conf[i]->max_cvt = 100; break;
-        case 16: conf[i]->max_area = 100; break;
-        case 17: conf[i]->allow_upscaling = !conf[i]->allow_upscaling; break;
-        case 18: conf[i]->codec_passthrough = !conf[i]->codec_passthrough;
-                 break;
-        case 19: conf[i]->max_layers = 3; break;
-        /* the same bytes split differently between two fields */
-        case 20: in.id = "a/b.tiff"; in.request = "ull/max/0/default.jpg";
-                 break;
-        case 21: in.file = NULL; break;
-        default: break;
-        }
-        vl_cache_key(&in, keys[i]);
-        assert_key_shape(keys[i], "vl1:", 36);
-    }
-    for (int i = 0; i < N; i++) {
-        for (int j = i + 1; j < N; j++) {
-            if (strcmp(keys[i], keys[j]) == 0) {
-                fail_msg("inputs %d and %d give the same key", i, j);
-            }
-        }
-    }
-    for (int i = 0; i < N; i++) {
-        vl_conf_free(conf[i]);
-    }
 }
 
 /* ------------------------------------------------------ cache offline */
@@ -846,8 +765,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_shape_stable),
-        cmocka_unit_test(test_key_inputs),
+        cmocka_unit_test(test_gen_key_shape_stable),
         cmocka_unit_test(test_cache_off),
 #ifdef HAVE_MEMCACHED
         cmocka_unit_test(test_cache_unreachable),

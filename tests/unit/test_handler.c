@@ -17,13 +17,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <png.h>
 
 #include "core/conf.h"
-#include "front/handler.h"
-#include "front/http.h"
+#include "serve/serve.h"
+#include "serve/http.h"
 #include "fixture.h"
 
 #define CTX2 "http://iiif.io/api/image/2/context.json"
@@ -31,11 +32,35 @@
 #define HOST "http://example.org/iiif/"
 
 /* one application per configuration under test */
-enum { APP_DEFAULT, APP_NOUP, APP_BASE, APP_NOCORS, APP_SMALL, APP_COUNT };
+enum { APP_DEFAULT, APP_NOUP, APP_BASE, APP_NOCORS, APP_SMALL,
+       APP_OVERSAMPLE, APP_RESERVED, APP_COUNT };
 
 static vl_app_t  *apps[APP_COUNT];
 static vl_conf_t *confs[APP_COUNT];
 static char       root[4096];
+/* an image root holding files named like the reserved names */
+static char       reserved_root[] = "/tmp/vl-test-reserved-XXXXXX";
+
+static void
+copy_file(const char *from, const char *to)
+{
+    FILE  *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char   buf[65536];
+    size_t n;
+
+    assert_non_null(in);
+    assert_non_null(out);
+    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        assert_int_equal(fwrite(buf, 1, n, out), n);
+    }
+    fclose(in);
+    assert_int_equal(fclose(out), 0);
+}
+
+static const char *const reserved_files[] = {
+    "health.tif", "metrics.tif", "collection.json.tif", "cd/x.tif",
+    "cd.tif", "ok.tif", NULL
+};
 
 typedef struct {
     vl_pool_t     *pool;
@@ -52,8 +77,10 @@ group_setup(void **state)
         [APP_BASE] = "BASE_URL=https://images.example.org/iiif",
         [APP_NOCORS] = "CORS=",
         [APP_SMALL] = "MAX_CVT=300",
+        [APP_OVERSAMPLE] = "LEVEL_OVERSAMPLE=4",
+        [APP_RESERVED] = "FILESYSTEM_SUFFIX=.tif",
     };
-    char prefix[4200];
+    char prefix[4200], rprefix[200], path[4200];
 
     (void) state;
     snprintf(root, sizeof(root), "%s", vl_fx_path(""));
@@ -61,10 +88,27 @@ group_setup(void **state)
         root[strlen(root) - 1] = '\0';
     }
     snprintf(prefix, sizeof(prefix), "FILESYSTEM_PREFIX=%s", root);
+    if (mkdtemp(reserved_root) == NULL) {
+        return -1;
+    }
+    snprintf(path, sizeof(path), "%s/cd", reserved_root);
+    if (mkdir(path, 0755) != 0) {
+        return -1;
+    }
+    for (int i = 0; reserved_files[i] != NULL; i++) {
+        snprintf(path, sizeof(path), "%s/%s", reserved_root,
+                 reserved_files[i]);
+        copy_file(vl_fx_path("single.tif"), path);
+    }
+    snprintf(rprefix, sizeof(rprefix), "FILESYSTEM_PREFIX=%s",
+             reserved_root);
     for (int i = 0; i < APP_COUNT; i++) {
         char    *envp[4] = { prefix, "LOGFILE=stderr", NULL, NULL };
         vl_err_t err = { 0 };
 
+        if (i == APP_RESERVED) {
+            envp[0] = rprefix;
+        }
         envp[2] = (char *) extra[i];
         confs[i] = vl_conf_load_env(NULL, envp, NULL, &err);
         if (confs[i] == NULL) {
@@ -83,11 +127,21 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
+    char path[200];
+
     (void) state;
     for (int i = 0; i < APP_COUNT; i++) {
         vl_app_free(apps[i]);
         vl_conf_free(confs[i]);
     }
+    for (int i = 0; reserved_files[i] != NULL; i++) {
+        snprintf(path, sizeof(path), "%s/%s", reserved_root,
+                 reserved_files[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof(path), "%s/cd", reserved_root);
+    rmdir(path);
+    rmdir(reserved_root);
     return 0;
 }
 
@@ -786,6 +840,114 @@ test_etag_distinct(void **state)
     }
 }
 
+/* The bug of issue 9: a setting that changes the bytes kept the ETag, so
+ * after a reload every revalidating client got 304 and kept the stale
+ * body. LEVEL_OVERSAMPLE changes an image, MAX_CVT the info.json. */
+static void
+test_etag_follows_settings(void **state)
+{
+    static const struct {
+        const char *path;
+        int         a, b;
+    } cases[] = {
+        { "rgb-deflate.tif/full/300,/0/default.png", APP_DEFAULT,
+          APP_OVERSAMPLE },
+        { "rgb-deflate.tif/info.json", APP_DEFAULT, APP_SMALL },
+        { "rgb-deflate.tif/full/64,/0/default.png", APP_DEFAULT, APP_NOCORS },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t x, y, z;
+        char etag[64];
+
+        hx_init(&x, cases[i].path);
+        hx_run(&x, cases[i].a);
+        hx_init(&y, cases[i].path);
+        hx_run(&y, cases[i].b);
+        assert_int_equal(x.resp.status, 200);
+        assert_int_equal(y.resp.status, 200);
+        snprintf(etag, sizeof(etag), "%s", hx_header(&x, "ETag"));
+        if (strcmp(etag, hx_header(&y, "ETag")) == 0) {
+            fail_msg("%s: the same ETag %s under two output settings",
+                     cases[i].path, etag);
+        }
+        /* and a client holding the old version gets the new one */
+        hx_init(&z, cases[i].path);
+        z.req.if_none_match = etag;
+        hx_run(&z, cases[i].b);
+        assert_int_equal(z.resp.status, 200);
+        hx_done(&x);
+        hx_done(&y);
+        hx_done(&z);
+    }
+    /* the bodies do differ: the ETags tell the truth */
+    {
+        hx_t x, y;
+
+        hx_init(&x, "rgb-deflate.tif/info.json");
+        hx_run(&x, APP_DEFAULT);
+        hx_init(&y, "rgb-deflate.tif/info.json");
+        hx_run(&y, APP_SMALL);
+        assert_true(x.resp.body_len != y.resp.body_len
+                    || memcmp(x.resp.body, y.resp.body, x.resp.body_len));
+        hx_done(&x);
+        hx_done(&y);
+    }
+}
+
+/* The route table: reserved paths answer 404 and never become an
+ * identifier's base URI (303), whatever files the root holds. */
+static void
+test_routes(void **state)
+{
+    static const struct {
+        int         app;
+        const char *path;
+        int         want;
+    } cases[] = {
+        { APP_DEFAULT, "rgb-deflate.tif/manifest", 404 },
+        { APP_DEFAULT, "rgb-deflate.tif/manifest.json", 404 },
+        { APP_DEFAULT, "sub/dir/collection.json", 404 },
+        { APP_DEFAULT, "collection.json", 404 },
+        { APP_DEFAULT, "cd/collection.json", 404 },
+        { APP_DEFAULT, "cd/pages/0.json", 404 },
+        { APP_DEFAULT, "health", 404 },
+        { APP_DEFAULT, "metrics", 404 },
+        /* files named like the reserved names are not identifiers */
+        { APP_RESERVED, "health", 404 },
+        { APP_RESERVED, "health/info.json", 404 },
+        { APP_RESERVED, "metrics/full/max/0/default.jpg", 404 },
+        { APP_RESERVED, "collection.json/info.json", 404 },
+        { APP_RESERVED, "cd/x/info.json", 404 },
+        { APP_RESERVED, "cd%2Fx/info.json", 404 },
+        { APP_RESERVED, "cd/info.json", 404 },
+        /* the same root serves an ordinary name */
+        { APP_RESERVED, "ok/info.json", 200 },
+        { APP_RESERVED, "ok", 303 },
+        { APP_RESERVED, "cdx/info.json", 404 },
+        /* an empty identifier */
+        { APP_DEFAULT, "info.json", 400 },
+        { APP_DEFAULT, "//full/max/0/default.jpg", 400 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t x;
+
+        hx_init(&x, cases[i].path);
+        hx_run(&x, cases[i].app);
+        if (x.resp.status != cases[i].want) {
+            fail_msg("%s: status %d, want %d", cases[i].path, x.resp.status,
+                     cases[i].want);
+        }
+        if (cases[i].want == 404) {
+            assert_null(hx_header(&x, "Location"));
+        }
+        hx_done(&x);
+    }
+}
+
 static void
 test_conditional(void **state)
 {
@@ -857,7 +1019,10 @@ test_errors(void **state)
         { APP_DEFAULT, "not-an-image.tif/full/max/0/default.jpg", 415, NULL },
         { APP_DEFAULT, "truncated.tif/full/max/0/default.png", 500, NULL },
         { APP_DEFAULT, "rgb-deflate.tif/full/max/0/default.webp", 400,
-          "format webp is not supported\n" },
+          "unsupported format 'webp'\n" },
+        /* an image request by its shape: a bad region is a 400 */
+        { APP_DEFAULT, "rgb-deflate.tif/McoDV^/max/0/default.jpg", 400,
+          "invalid region 'McoDV^'\n" },
         { APP_DEFAULT, "rgb-deflate.tif/full/full/0/default.jpg", 400, NULL },
         { APP_DEFAULT, "rgb-deflate.tif/full/2000,/0/default.jpg", 400, NULL },
         { APP_DEFAULT, "rgb-deflate.tif/full/^6000,/0/default.jpg", 400,
@@ -959,6 +1124,8 @@ main(void)
         cmocka_unit_test(test_image_mirror_rotate),
         cmocka_unit_test(test_image_jpeg_and_head),
         cmocka_unit_test(test_etag_distinct),
+        cmocka_unit_test(test_etag_follows_settings),
+        cmocka_unit_test(test_routes),
         cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_traversal),

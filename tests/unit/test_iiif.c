@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/iiif.h"
@@ -44,9 +45,12 @@ static const valid_case_t valid[] = {
     { V("abc", 3), .kind = VL_IIIF_BASE, .id = "abc" },
     { V("a/b.tif", 3), .kind = VL_IIIF_BASE, .id = "a/b.tif" },
     { V("a%2Fb.tif", 2), .kind = VL_IIIF_BASE, .id = "a/b.tif" },
-    /* four trailing segments, but the region slot is no region: an id */
-    { V("a/x/max/0/default.jpg", 3), .kind = VL_IIIF_BASE,
-      .id = "a/x/max/0/default.jpg" },
+    /* four trailing segments, the last quality.format: an image request
+     * (a bad region there is a 400, in test_bad), whatever the id holds */
+    { V("a/b/c/d/e/full/max/0/default.jpg", 3), .id = "a/b/c/d/e" },
+    /* five segments, the last no quality.format, the second no region:
+     * an identifier */
+    { V("a/b/c/d/e", 3), .kind = VL_IIIF_BASE, .id = "a/b/c/d/e" },
     /* only four segments: no identifier left, so the whole path is one */
     { V("full/max/0/default.jpg", 3), .kind = VL_IIIF_BASE,
       .id = "full/max/0/default.jpg" },
@@ -141,13 +145,11 @@ static const valid_case_t valid[] = {
     /* qualities and formats */
     { V("id/full/max/0/color.png", 3), .id = "id", .q = VL_QUALITY_COLOR,
       .f = VL_FORMAT_PNG },
-    { V("id/full/max/0/gray.webp", 3), .id = "id", .q = VL_QUALITY_GRAY,
-      .f = VL_FORMAT_WEBP },
-    { V("id/full/max/0/bitonal.tif", 3), .id = "id",
-      .q = VL_QUALITY_BITONAL, .f = VL_FORMAT_TIF },
-    { V("id/full/max/0/default.gif", 3), .id = "id", .f = VL_FORMAT_GIF },
-    { V("id/full/max/0/default.pdf", 3), .id = "id", .f = VL_FORMAT_PDF },
-    { V("id/full/max/0/default.jp2", 3), .id = "id", .f = VL_FORMAT_JP2 },
+    { V("id/full/max/0/gray.png", 3), .id = "id", .q = VL_QUALITY_GRAY,
+      .f = VL_FORMAT_PNG },
+    { V("id/full/max/0/bitonal.jpg", 3), .id = "id",
+      .q = VL_QUALITY_BITONAL, .f = VL_FORMAT_JPG },
+    { V("id/full/max/0/default%2Ejpg", 3), .id = "id" },
     { V("id/full/full/0/native.jpg", 2), .id = "id", .v2full = 1,
       .q = VL_QUALITY_NATIVE },
     { V("id/full/full/0/color.png", 2), .id = "id", .v2full = 1,
@@ -277,7 +279,9 @@ static const bad_case_t bad[] = {
     { "a%2F%2Fb/info.json", 3, "identifier" },
     { "a%2F/full/max/0/default.jpg", 3, "identifier" },
     { "a/", 3, "identifier" },
-    /* regions */
+    /* regions: the shape makes it an image request, so a 400 */
+    { "id/McoDV^/max/0/default.jpg", 3, "invalid region" },
+    { "a/x/max/0/default.jpg", 3, "invalid region" },
     { "id/0,0,0,10/max/0/default.jpg", 3, "region" },
     { "id/0,0,10,0/max/0/default.jpg", 3, "region" },
     { "id/0,0,10/max/0/default.jpg", 3, "region" },
@@ -414,24 +418,60 @@ test_reason(void **state)
     vl_pool_destroy(pool);
 }
 
+/* Every IIIF format name parses when the format table has a row for it,
+ * and is the one "unsupported format" 400 when it has none (unknown or
+ * compiled out). */
+static void
+test_formats(void **state)
+{
+    static const struct {
+        const char *ext;
+        vl_format_t f;
+    } iiif[] = {
+        { "jpg", VL_FORMAT_JPG }, { "png", VL_FORMAT_PNG },
+        { "webp", VL_FORMAT_WEBP }, { "tif", VL_FORMAT_TIF },
+        { "gif", VL_FORMAT_GIF }, { "pdf", VL_FORMAT_PDF },
+        { "jp2", VL_FORMAT_JP2 },
+    };
+    vl_pool_t *pool = vl_pool_create(4096);
+
+    (void) state;
+    assert_true(vl_format_supported(VL_FORMAT_JPG));
+    assert_true(vl_format_supported(VL_FORMAT_PNG));
+    for (size_t i = 0; i < sizeof(iiif) / sizeof(iiif[0]); i++) {
+        vl_iiif_req_t req;
+        vl_err_t      err = { 0 };
+        char          path[64], msg[64];
+        int           rc;
+
+        snprintf(path, sizeof(path), "id/full/max/0/default.%s",
+                 iiif[i].ext);
+        rc = vl_iiif_parse(pool, vl_str_from(path), 3, &req, &err);
+        if (vl_format_supported(iiif[i].f)) {
+            assert_int_equal(rc, VL_OK);
+            assert_int_equal(req.format, iiif[i].f);
+            assert_string_equal(vl_format_ext(iiif[i].f), iiif[i].ext);
+        } else {
+            assert_int_equal(rc, VL_EBADREQ);
+            snprintf(msg, sizeof(msg), "unsupported format '%s'",
+                     iiif[i].ext);
+            assert_string_equal(err.msg, msg);
+            assert_string_equal(vl_format_ext(iiif[i].f), "");
+            assert_string_equal(vl_format_mime(iiif[i].f),
+                                "application/octet-stream");
+        }
+    }
+    vl_pool_destroy(pool);
+}
+
 static void
 test_names(void **state)
 {
     (void) state;
     assert_string_equal(vl_format_ext(VL_FORMAT_JPG), "jpg");
     assert_string_equal(vl_format_ext(VL_FORMAT_PNG), "png");
-    assert_string_equal(vl_format_ext(VL_FORMAT_WEBP), "webp");
-    assert_string_equal(vl_format_ext(VL_FORMAT_TIF), "tif");
-    assert_string_equal(vl_format_ext(VL_FORMAT_GIF), "gif");
-    assert_string_equal(vl_format_ext(VL_FORMAT_PDF), "pdf");
-    assert_string_equal(vl_format_ext(VL_FORMAT_JP2), "jp2");
     assert_string_equal(vl_format_mime(VL_FORMAT_JPG), "image/jpeg");
     assert_string_equal(vl_format_mime(VL_FORMAT_PNG), "image/png");
-    assert_string_equal(vl_format_mime(VL_FORMAT_WEBP), "image/webp");
-    assert_string_equal(vl_format_mime(VL_FORMAT_TIF), "image/tiff");
-    assert_string_equal(vl_format_mime(VL_FORMAT_GIF), "image/gif");
-    assert_string_equal(vl_format_mime(VL_FORMAT_PDF), "application/pdf");
-    assert_string_equal(vl_format_mime(VL_FORMAT_JP2), "image/jp2");
     assert_string_equal(vl_quality_name(VL_QUALITY_DEFAULT), "default");
     assert_string_equal(vl_quality_name(VL_QUALITY_COLOR), "color");
     assert_string_equal(vl_quality_name(VL_QUALITY_GRAY), "gray");
@@ -447,6 +487,7 @@ main(void)
         cmocka_unit_test(test_id_raw),
         cmocka_unit_test(test_bad),
         cmocka_unit_test(test_reason),
+        cmocka_unit_test(test_formats),
         cmocka_unit_test(test_names),
     };
 

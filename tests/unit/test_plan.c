@@ -185,8 +185,9 @@ test_sizes(void **state)
         { 3, "full/!2000,2000/0/default.jpg", 1000, 500 },
         { 3, "full/1,/0/default.jpg", 1, 1 },           /* 0.5 up */
         { 3, "0,0,1000,1/,1/0/default.jpg", 1000, 1 },
-        /* a reduction by 1000 keeps its one pixel row */
-        { 3, "0,0,1000,1/1,/0/default.jpg", 1, 1 },
+        /* a power-of-two reduction of a region ending at the edge is a
+         * tile: it keeps its one pixel row */
+        { 3, "0,499,1000,1/125,/0/default.jpg", 125, 1 },
         { 2, "full/full/0/default.jpg", 1000, 500 },
         { 2, "full/max/0/default.jpg", 1000, 500 },
         { 2, "full/500,/0/default.jpg", 500, 250 },
@@ -209,6 +210,7 @@ test_sizes(void **state)
         { 3, "0,0,10,10/11,11/0/default.jpg" },
         { 3, "full/pct:0.01/0/default.jpg" },           /* 0.1 x 0.05 px */
         { 3, "0,0,1000,1/400,/0/default.jpg" },         /* 0.4 high */
+        { 3, "0,0,1000,1/1,/0/default.jpg" },           /* 0.001 high */
         { 2, "full/1001,/0/default.jpg" },
         { 2, "full/pct:101/0/default.jpg" },
         { 2, "full/1000,501/0/default.jpg" },
@@ -321,6 +323,101 @@ test_edge_tiles(void **state)
     walk_tiles(14645, 12158, 512, 0);
     walk_tiles(1001, 737, 256, 1);
     walk_tiles(14645, 12158, 256, 1);
+}
+
+/* Every ",h" and every "w," of the full region of a few images: ",h" is
+ * the rounded ratio, always (a viewer asks for no tile by height; Mirador
+ * asks ",120" for thumbnails); "w," is the rounded ratio too, except at the
+ * widths of the pyramid's levels, ceil(W / 2^k), where it is the level's
+ * height ceil(H / 2^k), as a viewer's tile at that scale factor is. The
+ * canonical form of each reads back as the same size. */
+static void
+walk_sizes(uint32_t W, uint32_t H)
+{
+    vl_geom_t   g = mkgeom(W, H, 256, 0);
+    vl_limits_t l = mklimits(0, 0, 0, 0);
+
+    for (int v = 2; v <= 3; v++) {
+        for (int by_h = 0; by_h <= 1; by_h++) {
+            uint32_t n = by_h ? H : W;
+
+            for (uint32_t k = 1; k <= n; k++) {
+                vl_pool_t *pool = vl_pool_create(1024);
+                uint64_t   other = by_h ? (2 * (uint64_t) k * W + H) / (2 * H)
+                                        : (2 * (uint64_t) k * H + W) / (2 * W);
+                uint32_t   ew = by_h ? (uint32_t) other : k;
+                uint32_t   eh = by_h ? k : (uint32_t) other;
+                char       params[64];
+                vl_plan_t  p, q;
+                vl_err_t   err = { 0 };
+                int        rc;
+
+                assert_non_null(pool);
+                if (!by_h) {
+                    for (uint64_t s = 1; s < 2 * (uint64_t) W; s *= 2) {
+                        if ((W + s - 1) / s == k) {
+                            eh = (uint32_t) ((H + s - 1) / s);
+                        }
+                    }
+                }
+                snprintf(params, sizeof(params),
+                         by_h ? "full/,%u/0/default.jpg"
+                              : "full/%u,/0/default.jpg", k);
+                rc = plan(pool, &g, &l, v, params, &p, &err);
+                if (ew == 0 || eh == 0) {
+                    assert_int_equal(rc, VL_EBADREQ);
+                    vl_pool_destroy(pool);
+                    continue;
+                }
+                if (rc != VL_OK || p.out_w != ew || p.out_h != eh) {
+                    fail_msg("%ux%u v%d '%s': rc %d, %ux%u, want %ux%u", W,
+                             H, v, params, rc, p.out_w, p.out_h, ew, eh);
+                }
+                /* the canonical form is the same size again */
+                plan_ok(pool, &g, &l, v, p.canonical, &q);
+                if (q.out_w != ew || q.out_h != eh) {
+                    fail_msg("%ux%u v%d '%s': canonical '%s' gives %ux%u", W,
+                             H, v, params, p.canonical, q.out_w, q.out_h);
+                }
+                vl_pool_destroy(pool);
+            }
+        }
+    }
+}
+
+static void
+test_size_rounding(void **state)
+{
+    vl_pool_t  *pool = vl_pool_create(4096);
+    vl_geom_t   g = mkgeom(8100, 4050, 256, 0);
+    vl_geom_t   m = mkgeom(2700, 1350, 256, 0);
+    vl_limits_t l = mklimits(0, 0, 0, 0);
+    vl_plan_t   p;
+
+    (void) state;
+    /* what Mirador found: ",120" of 8100 x 4050 was 239 wide */
+    plan_ok(pool, &g, &l, 3, "full/,120/0/default.jpg", &p);
+    assert_int_equal(p.out_w, 240);
+    assert_int_equal(p.out_h, 120);
+    assert_string_equal(p.canonical, "full/240,120/0/default.jpg");
+    plan_ok(pool, &m, &l, 3, "full/,43/0/default.jpg", &p);
+    assert_int_equal(p.out_w, 86);
+    plan_ok(pool, &m, &l, 3, "full/,32/0/default.jpg", &p);
+    assert_int_equal(p.out_w, 64);
+    plan_ok(pool, &m, &l, 2, "full/,43/0/default.jpg", &p);
+    assert_int_equal(p.out_w, 86);
+    assert_string_equal(p.canonical, "full/86,/0/default.jpg");
+    /* a level size by width: the level */
+    plan_ok(pool, &m, &l, 2, "full/85,/0/default.jpg", &p);
+    assert_int_equal(p.out_h, 43);
+    vl_pool_destroy(pool);
+
+    walk_sizes(8100, 4050);
+    walk_sizes(2700, 1350);
+    walk_sizes(1001, 737);
+    walk_sizes(737, 1001);
+    walk_sizes(14645, 12158);
+    walk_sizes(3000, 7);
 }
 
 static void
@@ -656,10 +753,10 @@ test_canonical(void **state)
         { 3, "full/^max/0/default.jpg", "full/^max/0/default.jpg" },
         { 3, "full/^1500,/0/default.jpg", "full/^1500,750/0/default.jpg" },
         { 3, "full/^1000,/0/default.jpg", "full/max/0/default.jpg" },
-        { 3, "full/!300,300/180/default.webp",
-          "full/300,150/180/default.webp" },
-        { 3, "10,20,30,40/30,40/0.25/default.tif",
-          "10,20,30,40/max/0.25/default.tif" },
+        { 3, "full/!300,300/180/default.png",
+          "full/300,150/180/default.png" },
+        { 3, "10,20,30,40/30,40/0.25/default.jpg",
+          "10,20,30,40/max/0.25/default.jpg" },
         { 3, "10,20,30,40/15,/090/default.jpg",
           "10,20,30,40/15,20/90/default.jpg" },
         { 2, "full/full/0/native.jpg", "full/full/0/default.jpg" },
@@ -789,6 +886,7 @@ main(void)
         cmocka_unit_test(test_level_choice),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_edge_tiles),
+        cmocka_unit_test(test_size_rounding),
         cmocka_unit_test(test_upscale_v3),
         cmocka_unit_test(test_upscale_v2),
         cmocka_unit_test(test_limits),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * http: the plain request and response that front/fcgi.c fills from and
- * writes to FastCGI. Nothing below front/ knows about FastCGI, so the whole
+ * writes to FastCGI, and what HTTP itself says about them (reason phrases,
+ * dates, conditionals). Nothing below front/ knows about FastCGI, so the whole
  * request path runs in-process (tests, `vellum render`). All strings are
  * borrowed (FastCGI env or the request pool) and live as long as the request.
  */
@@ -84,5 +85,17 @@ void vl_http_date(long long t, char *buf, size_t len);
 
 /* Parse an HTTP date; returns -1 if it is not one. */
 long long vl_http_date_parse(const char *s);
+
+/* Reason phrase of an HTTP status ("Not Found"); "Unknown" if unknown. */
+const char *vl_http_reason(int status);
+
+/* 1 if an If-None-Match list names etag (weak comparison, "*" too). */
+int vl_http_etag_match(const char *list, const char *etag);
+
+/* 1 if the request's conditionals say the client has the version with
+ * this ETag and modification time (If-None-Match wins over
+ * If-Modified-Since, RFC 9110 13.2.2). */
+int vl_http_not_modified(const vl_http_req_t *req, const char *etag,
+                         long long mtime);
 
 #endif /* VL_HTTP_H */

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * http: response helpers shared by the handler and the front.
+ * http: the plain request/response model: headers, one-line text bodies,
+ * reason phrases, HTTP dates and conditional requests (ETag lists,
+ * If-Modified-Since). Pure, thread-safe.
  */
 #include "config.h"
 
@@ -10,7 +12,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "front/http.h"
+#include "serve/http.h"
 
 void
 vl_http_resp_init(vl_http_resp_t *resp)
@@ -118,4 +120,87 @@ vl_http_date_parse(const char *s)
     }
     tm.tm_year -= 1900;
     return (long long) timegm(&tm);
+}
+
+static const struct {
+    int         status;
+    const char *reason;
+} http_reasons[] = {
+    { 200, "OK" }, { 204, "No Content" }, { 206, "Partial Content" },
+    { 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" },
+    { 304, "Not Modified" }, { 307, "Temporary Redirect" },
+    { 308, "Permanent Redirect" }, { 400, "Bad Request" },
+    { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
+    { 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
+    { 410, "Gone" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
+    { 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
+    { 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+    { 501, "Not Implemented" }, { 502, "Bad Gateway" },
+    { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
+};
+
+const char *
+vl_http_reason(int status)
+{
+    for (size_t i = 0; i < sizeof(http_reasons) / sizeof(http_reasons[0]);
+         i++)
+    {
+        if (http_reasons[i].status == status) {
+            return http_reasons[i].reason;
+        }
+    }
+    return "Unknown";
+}
+
+int
+vl_http_etag_match(const char *list, const char *etag)
+{
+    size_t      elen = strlen(etag);
+    const char *p = list;
+
+    while (*p != '\0') {
+        const char *end;
+        size_t      n;
+
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        if (*p == '\0') {
+            break;
+        }
+        if (*p == '*') {
+            return 1;
+        }
+        if (strncmp(p, "W/", 2) == 0) {
+            p += 2;
+        }
+        end = p;
+        if (*end == '"') {
+            end = strchr(end + 1, '"');
+            end = end != NULL ? end + 1 : p + strlen(p);
+        } else {
+            end += strcspn(end, ", \t");
+        }
+        n = (size_t) (end - p);
+        if (n == elen && memcmp(p, etag, n) == 0) {
+            return 1;
+        }
+        p = end;
+    }
+    return 0;
+}
+
+int
+vl_http_not_modified(const vl_http_req_t *req, const char *etag,
+                     long long mtime)
+{
+    if (req->if_none_match != NULL) {
+        return vl_http_etag_match(req->if_none_match, etag);
+    }
+    if (req->if_modified_since != NULL) {
+        long long t = vl_http_date_parse(req->if_modified_since);
+
+        return t >= 0 && t >= mtime;
+    }
+    return 0;
 }

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * image: the image route. The request is planned against the source's
+ * geometry (proto/plan.c: every 400/501 of sizes and limits), then goes
+ * through the cached response flow: a stored JPEG tile is passed through
+ * (render.c decides), else memcached, else the pixel pipeline renders it.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "proto/plan.h"
+#include "serve/render.h"
+#include "serve/serve_p.h"
+
+typedef struct {
+    vl_plan_t plan;
+    char     *id;               /* the id URI, for the canonical Link */
+} image_ctx_t;
+
+static int
+image_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
+              vl_respond_what_t *w, vl_err_t *err)
+{
+    image_ctx_t *ctx = ctxv;
+    int          rc;
+
+    rc = vl_plan_build(s->pool, &s->ir, &vl_source_info(src)->geom,
+                       &s->conf->limits, &ctx->plan, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    if ((ctx->id = vl_serve_id_uri(s)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    w->request = ctx->plan.canonical;
+    return VL_OK;
+}
+
+static int
+image_direct(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
+             vl_err_t *err)
+{
+    image_ctx_t   *ctx = ctxv;
+    unsigned char *data;
+    size_t         len;
+    int            rc;
+
+    rc = vl_render_passthrough(s->pool, src, &ctx->plan, &s->conf->output,
+                               &data, &len, err);
+    if (rc == VL_OK) {
+        out->data = data;
+        out->len = len;
+        out->type = vl_format_mime(ctx->plan.format);
+    }
+    return rc;
+}
+
+static int
+image_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
+            vl_err_t *err)
+{
+    image_ctx_t *ctx = ctxv;
+    vl_sink_t   *sink;
+    int          rc;
+
+    /* the sink's cleanup refers to it: it lives in the pool */
+    if ((sink = vl_pool_alloc(s->pool, sizeof(*sink))) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    if ((rc = vl_sink_init(sink, s->pool, s->conf->max_response_bytes, err))
+            != VL_OK
+        || (rc = vl_render(s->pool, src, &ctx->plan, &s->conf->output, sink,
+                           err)) != VL_OK)
+    {
+        return rc;
+    }
+    out->data = sink->data;
+    out->len = sink->len;
+    out->type = vl_format_mime(ctx->plan.format);
+    return VL_OK;
+}
+
+static void
+image_headers(vl_serve_t *s, void *ctxv)
+{
+    image_ctx_t *ctx = ctxv;
+    vl_str_t     parts[7];
+
+    /* on every tile: concatenated, not formatted */
+    parts[0] = VL_STR("<");
+    parts[1] = s->version == 2 ? VL_STR(VL_PROFILE_IMAGE2)
+                               : VL_STR(VL_PROFILE_IMAGE3);
+    parts[2] = VL_STR(">;rel=\"profile\", <");
+    parts[3] = vl_str_from(ctx->id);
+    parts[4] = VL_STR("/");
+    parts[5] = vl_str_from(ctx->plan.canonical);
+    parts[6] = VL_STR(">;rel=\"canonical\"");
+    vl_serve_header(s, "Link", vl_str_cat(s->pool, parts, 7));
+}
+
+static const vl_respond_ops_t image_ops = {
+    "image", NULL, image_prepare, image_direct, image_build, image_headers,
+};
+
+void
+vl_serve_image(vl_serve_t *s)
+{
+    image_ctx_t ctx;
+    vl_err_t    err = { 0 };
+
+    memset(&ctx, 0, sizeof(ctx));
+    if (vl_iiif_parse_image(s->pool, s->m.params, s->version, &s->ir, &err)
+        != VL_OK)
+    {
+        vl_serve_error(s, &err);
+        return;
+    }
+    vl_respond(s, &image_ops, &ctx);
+}

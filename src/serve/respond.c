@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * respond: the cached, conditional response flow (respond.h). Headers of a
+ * 200 and of a 304 are the same wherever the body came from (built,
+ * memcached, passed through); memcached stores the body and its type only.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "core/hash.h"
+#include "serve/serve_p.h"
+
+void
+vl_respond_tags(const vl_respond_what_t *w, char etag[VL_ETAG_SIZE],
+                char key[VL_CACHE_KEY_SIZE])
+{
+    vl_hash_t h;
+    char      hex[VL_HASH_HEX];
+
+    vl_hash_init(&h);
+    vl_hash_str(&h, "vellum response 2");
+    vl_hash_str(&h, w->kind);
+    vl_hash_u64(&h, (uint64_t) w->version);
+    vl_hash_str(&h, w->id);
+    vl_hash_str(&h, w->request);
+    vl_hash_str(&h, w->media);
+    if (w->file != NULL) {
+        vl_hash_u64(&h, (uint64_t) w->file->dev);
+        vl_hash_u64(&h, (uint64_t) w->file->ino);
+        vl_hash_u64(&h, (uint64_t) w->file->size);
+        vl_hash_u64(&h, (uint64_t) w->file->mtime_ns);
+    } else {
+        vl_hash_u64(&h, UINT64_MAX);
+    }
+    if (w->fingerprint != NULL) {
+        vl_hash_u64(&h, w->fingerprint[0]);
+        vl_hash_u64(&h, w->fingerprint[1]);
+    } else {
+        vl_hash_u64(&h, UINT64_MAX);
+    }
+    vl_hash_hex(&h, hex);
+    /* the key is the whole digest, the ETag its first 64 bits */
+    memcpy(key, VL_CACHE_PREFIX, sizeof(VL_CACHE_PREFIX) - 1);
+    memcpy(key + sizeof(VL_CACHE_PREFIX) - 1, hex, VL_HASH_HEX);
+    etag[0] = '"';
+    memcpy(etag + 1, hex, 16);
+    etag[17] = '"';
+    etag[18] = '\0';
+}
+
+/* Cache-Control, Last-Modified, ETag (and Vary): on 200 and 304 alike. */
+static void
+respond_cache_headers(vl_serve_t *s, const vl_respond_ops_t *ops,
+                      const char *etag, long long mtime)
+{
+    /* one image file, one date: formatted once per thread */
+    static _Thread_local long long last_mtime = -1;
+    static _Thread_local char      last_date[64];
+
+    if (ops->vary != NULL) {
+        vl_serve_header(s, "Vary", ops->vary);
+    }
+    if (s->conf->cache_control != NULL && s->conf->cache_control[0] != '\0') {
+        vl_serve_header(s, "Cache-Control", s->conf->cache_control);
+    }
+    if (mtime != last_mtime) {
+        vl_http_date(mtime, last_date, sizeof(last_date));
+        last_mtime = mtime;
+    }
+    vl_serve_header(s, "Last-Modified", vl_pool_strdup(s->pool, last_date));
+    vl_serve_header(s, "ETag", vl_pool_strdup(s->pool, etag));
+}
+
+static void
+respond_reply(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx,
+              const vl_body_t *body, const char *etag, long long mtime,
+              const char *how)
+{
+    s->resp->status = 200;
+    s->resp->body = body->data;
+    s->resp->body_len = body->len;
+    s->resp->cache = how;
+    vl_serve_header(s, "Content-Type", body->type);
+    if (ops->headers != NULL) {
+        ops->headers(s, ctx);
+    }
+    respond_cache_headers(s, ops, etag, mtime);
+}
+
+void
+vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
+{
+    const vl_source_info_t *si;
+    vl_source_t            *src;
+    vl_respond_what_t       w;
+    vl_cache_hit_t          hit;
+    vl_body_t               body;
+    vl_err_t                err = { 0 };
+    char                    etag[VL_ETAG_SIZE], key[VL_CACHE_KEY_SIZE];
+    long long               mtime;
+    uint64_t                gen = 0;
+    int                     rc, shared = vl_cache_enabled(s->app->mc);
+
+    if ((src = vl_serve_source(s, &err)) == NULL) {
+        vl_serve_error(s, &err);
+        return;
+    }
+    si = vl_source_info(src);
+    memset(&w, 0, sizeof(w));
+    w.kind = ops->kind;
+    w.version = s->version;
+    w.id = s->ir.id;
+    w.file = &si->file;
+    w.fingerprint = s->conf->fingerprint;
+    if (ops->prepare(s, ctx, src, &w, &err) != VL_OK) {
+        vl_serve_error(s, &err);
+        return;
+    }
+    vl_respond_tags(&w, etag, key);
+    mtime = si->file.mtime_ns / 1000000000LL;
+
+    if (vl_http_not_modified(s->req, etag, mtime)) {
+        s->resp->status = 304;
+        respond_cache_headers(s, ops, etag, mtime);
+        return;
+    }
+    /* a stored tile is as cheap as a memcached round trip: it goes first
+     * and is not stored in memcached */
+    if (ops->direct != NULL) {
+        memset(&body, 0, sizeof(body));
+        rc = ops->direct(s, ctx, src, &body, &err);
+        if (rc == VL_OK) {
+            respond_reply(s, ops, ctx, &body, etag, mtime, "passthrough");
+            return;
+        }
+        if (rc != VL_EUNSUPP) {
+            vl_serve_error(s, &err);
+            return;
+        }
+        vl_err_clear(&err);
+    }
+    if (shared && vl_cache_get(s->app->mc, s->pool, s->ir.id, key, &hit,
+                               &gen)) {
+        body.data = hit.body;
+        body.len = hit.len;
+        body.type = hit.type;
+        respond_reply(s, ops, ctx, &body, etag, mtime, "hit");
+        return;
+    }
+    memset(&body, 0, sizeof(body));
+    if (ops->build(s, ctx, src, &body, &err) != VL_OK) {
+        vl_serve_error(s, &err);
+        return;
+    }
+    if (shared) {
+        vl_cache_set(s->app->mc, key, gen, body.type, body.data, body.len);
+    }
+    respond_reply(s, ops, ctx, &body, etag, mtime, "miss");
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * serve_p: what the files of serve/ share: the context of one request and
+ * the helpers every route uses (error responses, headers, the public id URI
+ * of an image, leasing a source for the request's lifetime).
+ */
+#ifndef VL_SERVE_P_H
+#define VL_SERVE_P_H
+
+#include "proto/iiif.h"
+#include "serve/respond.h"
+#include "serve/route.h"
+#include "serve/serve.h"
+
+#define VL_CTX_IMAGE2 "http://iiif.io/api/image/2/context.json"
+#define VL_CTX_IMAGE3 "http://iiif.io/api/image/3/context.json"
+#define VL_PROFILE_IMAGE2 "http://iiif.io/api/image/2/level2.json"
+#define VL_PROFILE_IMAGE3 "http://iiif.io/api/image/3/level2.json"
+
+/* One request on its way through serve/. */
+struct vl_serve_s {
+    vl_app_t               *app;
+    const vl_conf_t        *conf;
+    const vl_http_req_t    *req;
+    vl_http_resp_t         *resp;
+    vl_pool_t              *pool;
+    vl_route_match_t        m;
+    int                     version;  /* IIIF API version of the answer */
+    vl_iiif_req_t           ir;       /* identifier decoded (id routes) */
+};
+
+/* The handlers of the route table. */
+void vl_serve_image(vl_serve_t *s);      /* image.c */
+void vl_serve_info(vl_serve_t *s);       /* info.c */
+void vl_serve_base(vl_serve_t *s);       /* info.c: 303 to info.json */
+void vl_serve_reserved(vl_serve_t *s);   /* serve.c: 404 */
+
+/* An error response: the status from the one table (core/err.c), a
+ * one-line text body. */
+void vl_serve_error(vl_serve_t *s, const vl_err_t *err);
+void vl_serve_fail(vl_serve_t *s, vl_status_t code, const char *msg);
+
+/* Add a header whose value lives as long as the pool (static, conf or
+ * pool memory): no copy. */
+void vl_serve_header(vl_serve_t *s, const char *name, const char *value);
+
+/* The public base URI of the image ("id"): X-IIIF-ID, else BASE_URL + the
+ * identifier as sent, else scheme://host[prefix] + the request path up to
+ * and including the identifier (or the script path + "?IIIF=" + the
+ * identifier when the path is in the query). NULL on ENOMEM. */
+char *vl_serve_id_uri(vl_serve_t *s);
+
+/* Check the identifier's source out of the handle cache; it goes back when
+ * the pool dies. NULL with err set (404, 415, 500). */
+vl_source_t *vl_serve_source(vl_serve_t *s, vl_err_t *err);
+
+#endif /* VL_SERVE_P_H */
