@@ -3,7 +3,7 @@
  * main: argv, configuration and dispatch, nothing else. `--bind` runs the
  * master (front/master.c); a listening socket on fd 0 (mod_fcgid,
  * spawn-fcgi, lighttpd bin-path) makes this process one worker
- * (front/fcgi.c); `info`, `render` and `purge` are the command-line
+ * (front/worker.c); `info`, `render` and `purge` are the command-line
  * tools.
  */
 #include "config.h"
@@ -16,7 +16,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "front/cli.h"
-#include "front/fcgi.h"
+#include "front/worker.h"
 #include "front/master.h"
 
 int main(int argc, char **argv);
@@ -194,7 +194,7 @@ main(int argc, char **argv)
 
     /* spawned: this process is one worker on fd 0 */
     {
-        int rc = vl_fcgi_run(0, conf);
+        int rc = vl_worker_run(0, conf);
 
         vl_conf_free(conf);
         vl_log_close();

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fcgi: leader/followers over one poll set per process. The thread holding
+ * fcgi: the serving loop of a worker, the only libfcgi user.
+ * Leader/followers over one poll set per process. The thread holding
  * the leader mutex polls the listening socket, the idle kept-alive
  * connections and a stop pipe; it takes one ready connection, hands the
  * leadership on and serves one request on it. libfcgi only parses the
@@ -12,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "front/fcgi.h"
+#include "front/fcgi_env.h"
 #include "serve/serve.h"
 #include "source/source.h"
 
@@ -48,6 +49,7 @@ typedef struct {
     const vl_conf_t    *conf;
     vl_app_t           *app;
     int                 stop_rd;       /* readable once stopping */
+    int                 stop_wr;       /* written to stop (MAX_REQUESTS) */
     int                 note_rd;       /* a connection became idle */
     int                 note_wr;
     pthread_mutex_t     lead;          /* held by the polling thread */
@@ -61,279 +63,13 @@ typedef struct {
     pid_t               pid;           /* of this worker, for request ids */
 } fcgi_ctx_t;
 
-/* the stop pipe's write end, for the signal handler */
-static int fcgi_stop_wr = -1;
-
-static const struct {
-    int         status;
-    const char *reason;
-} fcgi_reasons[] = {
-    { 200, "OK" }, { 204, "No Content" }, { 206, "Partial Content" },
-    { 301, "Moved Permanently" }, { 302, "Found" }, { 303, "See Other" },
-    { 304, "Not Modified" }, { 307, "Temporary Redirect" },
-    { 308, "Permanent Redirect" }, { 400, "Bad Request" },
-    { 401, "Unauthorized" }, { 403, "Forbidden" }, { 404, "Not Found" },
-    { 405, "Method Not Allowed" }, { 406, "Not Acceptable" },
-    { 410, "Gone" }, { 413, "Content Too Large" }, { 414, "URI Too Long" },
-    { 415, "Unsupported Media Type" }, { 416, "Range Not Satisfiable" },
-    { 429, "Too Many Requests" }, { 500, "Internal Server Error" },
-    { 501, "Not Implemented" }, { 502, "Bad Gateway" },
-    { 503, "Service Unavailable" }, { 504, "Gateway Timeout" },
-};
-
-
-const char *
-vl_fcgi_reason(int status)
-{
-    for (size_t i = 0; i < sizeof(fcgi_reasons) / sizeof(fcgi_reasons[0]);
-         i++)
-    {
-        if (fcgi_reasons[i].status == status) {
-            return fcgi_reasons[i].reason;
-        }
-    }
-    return "Unknown";
-}
-
-
-/* The parameters vellum reads, by FP_* index: one pass over the
- * environment, the first occurrence of each wins. */
-enum {
-    FP_REQUEST_METHOD,
-    FP_REQUEST_URI,
-    FP_SCRIPT_NAME,
-    FP_QUERY_STRING,
-    FP_HTTPS,
-    FP_REQUEST_SCHEME,
-    FP_HTTP_HOST,
-    FP_SERVER_NAME,
-    FP_HTTP_ACCEPT,
-    FP_HTTP_IF_NONE_MATCH,
-    FP_HTTP_IF_MODIFIED_SINCE,
-    FP_HTTP_X_IIIF_ID,
-    FP_HTTP_X_FORWARDED_PROTO,
-    FP_HTTP_X_FORWARDED_HOST,
-    FP_HTTP_X_FORWARDED_PREFIX,
-    FP_IIIF_VERSION,
-    FCGI_NPARAMS
-};
-
-#define FCGI_P(n) { n, sizeof(n) - 1 }
-static const struct {
-    const char *name;
-    size_t      len;
-} fcgi_param_names[FCGI_NPARAMS] = {
-    FCGI_P("REQUEST_METHOD"),
-    FCGI_P("REQUEST_URI"),
-    FCGI_P("SCRIPT_NAME"),
-    FCGI_P("QUERY_STRING"),
-    FCGI_P("HTTPS"),
-    FCGI_P("REQUEST_SCHEME"),
-    FCGI_P("HTTP_HOST"),
-    FCGI_P("SERVER_NAME"),
-    FCGI_P("HTTP_ACCEPT"),
-    FCGI_P("HTTP_IF_NONE_MATCH"),
-    FCGI_P("HTTP_IF_MODIFIED_SINCE"),
-    FCGI_P("HTTP_X_IIIF_ID"),
-    FCGI_P("HTTP_X_FORWARDED_PROTO"),
-    FCGI_P("HTTP_X_FORWARDED_HOST"),
-    FCGI_P("HTTP_X_FORWARDED_PREFIX"),
-    FCGI_P("IIIF_VERSION"),
-};
-#undef FCGI_P
-
-
-static void
-fcgi_params(char **envp, const char *out[FCGI_NPARAMS])
-{
-    for (size_t i = 0; i < FCGI_NPARAMS; i++) {
-        out[i] = NULL;
-    }
-    for (; envp != NULL && *envp != NULL; envp++) {
-        const char *e = *envp, *eq = strchr(e, '=');
-        size_t      n;
-
-        if (eq == NULL) {
-            continue;
-        }
-        n = (size_t) (eq - e);
-        for (size_t i = 0; i < FCGI_NPARAMS; i++) {
-            if (fcgi_param_names[i].len == n && out[i] == NULL
-                && memcmp(e, fcgi_param_names[i].name, n) == 0) {
-                out[i] = eq + 1;
-                break;
-            }
-        }
-    }
-}
-
-
-/* The raw value of the IIIF= argument of a query string. */
-static int
-fcgi_query_iiif(const char *query, vl_str_t *out)
-{
-    const char *p = query;
-
-    while (p != NULL && *p != '\0') {
-        const char *end = strchr(p, '&');
-        size_t      len = end != NULL ? (size_t) (end - p) : strlen(p);
-
-        if (len >= 5 && strncmp(p, "IIIF=", 5) == 0) {
-            out->data = p + 5;
-            out->len = len - 5;
-            return 1;
-        }
-        p = end != NULL ? end + 1 : NULL;
-    }
-    return 0;
-}
-
-
-/* URI_MAP "prefix=>IIIF": the path after "/prefix/". */
-static int
-fcgi_uri_map(const char *map, const char *path, vl_str_t *out)
-{
-    const char *arrow, *proto, *p, *e;
-    size_t      plen;
-
-    if (map == NULL || *map == '\0' || path == NULL
-        || (arrow = strstr(map, "=>")) == NULL)
-    {
-        return 0;
-    }
-    proto = arrow + 2;
-    while (*proto == ' ') {
-        proto++;
-    }
-    if (strncasecmp(proto, "IIIF", 4) != 0
-        || (proto[4] != '\0' && proto[4] != ' '))
-    {
-        return 0;
-    }
-    p = map;
-    e = arrow;
-    while (p < e && (*p == ' ' || *p == '/')) {
-        p++;
-    }
-    while (e > p && (e[-1] == ' ' || e[-1] == '/')) {
-        e--;
-    }
-    plen = (size_t) (e - p);
-    if (path[0] != '/') {
-        return 0;
-    }
-    path++;
-    if (plen > 0) {
-        if (strncmp(path, p, plen) != 0 || path[plen] != '/') {
-            return 0;
-        }
-        path += plen + 1;
-    }
-    *out = vl_str_from(path);
-    return 1;
-}
-
-
-int
-vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
-                     const char *reqid, vl_http_req_t *req)
-{
-    const char *m, *uri, *q, *v, *p[FCGI_NPARAMS];
-
-    memset(req, 0, sizeof(*req));
-    req->reqid = reqid;
-    fcgi_params(envp, p);
-
-    m = p[FP_REQUEST_METHOD];
-    req->method_name = m != NULL ? m : "-";
-    if (m == NULL || strcmp(m, "GET") == 0) {
-        req->method = VL_METHOD_GET;
-    } else if (strcmp(m, "HEAD") == 0) {
-        req->method = VL_METHOD_HEAD;
-    } else if (strcmp(m, "OPTIONS") == 0) {
-        req->method = VL_METHOD_OPTIONS;
-    } else {
-        req->method = VL_METHOD_OTHER;
-    }
-
-    uri = p[FP_REQUEST_URI];
-    if (uri == NULL) {
-        uri = p[FP_SCRIPT_NAME];
-    }
-    if (uri == NULL) {
-        uri = "/";
-    }
-    q = strchr(uri, '?');
-    if (q != NULL) {
-        uri = vl_pool_strndup(pool, uri, (size_t) (q - uri));
-        if (uri == NULL) {
-            return -1;
-        }
-    }
-    req->request_uri = uri;
-
-    v = p[FP_QUERY_STRING];
-    req->query = v != NULL ? v : "";
-    if (fcgi_query_iiif(req->query, &req->iiif)) {
-        req->has_iiif = 1;
-    } else if (fcgi_uri_map(conf->uri_map, uri, &req->iiif)) {
-        req->has_iiif = 1;
-    }
-
-    v = p[FP_HTTPS];
-    if (v != NULL && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)) {
-        req->scheme = "https";
-    } else if ((v = p[FP_REQUEST_SCHEME]) != NULL
-               && strcasecmp(v, "https") == 0)
-    {
-        req->scheme = "https";
-    } else {
-        req->scheme = "http";
-    }
-
-    req->host = p[FP_HTTP_HOST];
-    if (req->host == NULL || *req->host == '\0') {
-        v = p[FP_SERVER_NAME];
-        req->host = v != NULL && *v != '\0' ? v : "localhost";
-    }
-    req->accept = p[FP_HTTP_ACCEPT];
-    req->if_none_match = p[FP_HTTP_IF_NONE_MATCH];
-    req->if_modified_since = p[FP_HTTP_IF_MODIFIED_SINCE];
-    req->x_iiif_id = p[FP_HTTP_X_IIIF_ID];
-    req->fwd_proto = p[FP_HTTP_X_FORWARDED_PROTO];
-    req->fwd_host = p[FP_HTTP_X_FORWARDED_HOST];
-    req->fwd_prefix = p[FP_HTTP_X_FORWARDED_PREFIX];
-
-    v = p[FP_IIIF_VERSION];
-    if (v != NULL && strcmp(v, "2") == 0) {
-        req->version_hint = 2;
-    } else if (v != NULL && strcmp(v, "3") == 0) {
-        req->version_hint = 3;
-    }
-    return 0;
-}
-
-
-/* ------------------------------------------------------------ signals */
-
-static void
-fcgi_on_stop(int sig)
-{
-    int saved = errno;
-
-    (void) sig;
-    if (fcgi_stop_wr >= 0) {
-        (void) !write(fcgi_stop_wr, "s", 1);
-    }
-    errno = saved;
-}
-
+/* ------------------------------------------------------------ stopping */
 
 static void
 fcgi_begin_stop(fcgi_ctx_t *ctx)
 {
     if (atomic_exchange(&ctx->stopping, 1) == 0) {
-        (void) !write(fcgi_stop_wr, "s", 1);
+        (void) !write(ctx->stop_wr, "s", 1);
     }
 }
 
@@ -432,7 +168,7 @@ fcgi_write_resp(FCGX_Request *fr, const vl_http_req_t *req,
     int                  nobody = resp->status == 204 || resp->status == 304;
     int                  head = resp->head_only
                                 || req->method == VL_METHOD_HEAD;
-    const char          *reason = vl_fcgi_reason(resp->status);
+    const char          *reason = vl_http_reason(resp->status);
     const char          *reqid = req->reqid != NULL ? req->reqid : "-";
     char                 small[2048], *hbuf = small, *p;
     char                 num[24];
@@ -857,100 +593,45 @@ fcgi_pipe(int fds[2])
 
 
 int
-vl_fcgi_run(int listen_fd, const vl_conf_t *conf)
+vl_fcgi_serve(int listen_fd, const vl_conf_t *conf, vl_app_t *app,
+              int stop_rd, int stop_wr)
 {
-    fcgi_ctx_t        ctx;
-    vl_err_t          err = { 0 };
-    struct sigaction  sa;
-    sigset_t          block;
-    pthread_t        *tids;
-    long              nthreads = conf->threads > 0 ? conf->threads : 1;
-    long              started = 0;
-    int               stop[2], note[2], fl;
+    fcgi_ctx_t ctx;
+    sigset_t   block;
+    pthread_t *tids;
+    long       nthreads = conf->threads > 0 ? conf->threads : 1;
+    long       started = 0;
+    int        note[2];
 
-#ifdef M_ARENA_MAX
-    /* One malloc arena for all of this worker's threads, set before they
-     * start. With an arena per thread, each thread keeps the heap of the
-     * largest decode it ever ran (OpenJPEG: ~114 MB for a tile of an untiled
-     * JP2), and a 4-thread worker reached 436 MB. With one arena and the
-     * JPEG 2000 decode lock (jp2.c) a worker holds one decode's memory at
-     * most (126 MB), and JP2 tiles got faster (17.9 -> 24.7 req/s); stored
-     * tiles lost ~6 % (8700 -> 8200 req/s), measured in bench/run. */
-    mallopt(M_ARENA_MAX, 1);
-#endif
-#if defined(M_MMAP_THRESHOLD) && defined(M_TRIM_THRESHOLD)
-    /* Keep large blocks in the heap instead of a fresh mmap per malloc.
-     * OpenJPEG allocates and frees tens of MB per decode (the tile-part
-     * buffer, code-block arrays); as mmaps each decode page-faulted and
-     * zeroed them again. One JPEG 2000 tile read went from 51 to 27 ms
-     * (big-tiled.jp2) and 141 to 115 ms (big.jp2) with the same peak RSS.
-     * The cost: a worker keeps up to 128 MB of freed heap. */
-    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
-#endif
-    {
-        /* JPEG 2000 decode threads: the CPUs this worker's share leaves */
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        long workers = conf->workers > 0 ? conf->workers : cpus;
-
-        vl_source_set_decode_threads(cpus > 0 && workers > 0
-                                         ? (int) (cpus / workers) : 1);
-    }
     memset(&ctx, 0, sizeof(ctx));
     ctx.listen_fd = listen_fd;
     ctx.conf = conf;
+    ctx.app = app;
+    ctx.stop_rd = stop_rd;
+    ctx.stop_wr = stop_wr;
     ctx.pid = getpid();
-
-    /* our handlers first: libfcgi only installs its own (SIGPIPE, and a
-     * SIGUSR1 that would make every later read fail) over SIG_DFL */
-    memset(&sa, 0, sizeof(sa));
-    sigemptyset(&sa.sa_mask);
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    sa.sa_handler = SIG_DFL;
-    sigaction(SIGCHLD, &sa, NULL);
-
-    if (fcgi_pipe(stop) != 0 || fcgi_pipe(note) != 0) {
-        vl_log(VL_LOG_ERROR, NULL, "worker: pipe: %s", strerror(errno));
-        return 1;
-    }
-    ctx.stop_rd = stop[0];
-    fcgi_stop_wr = stop[1];
-    ctx.note_rd = note[0];
-    ctx.note_wr = note[1];
-    sa.sa_handler = fcgi_on_stop;
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-
-    fl = fcntl(listen_fd, F_GETFL);
-    if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-        vl_log(VL_LOG_ERROR, NULL, "worker: the listening socket is not "
-               "usable: %s", strerror(errno));
-        return 1;
-    }
     if (FCGX_Init() != 0) {
         vl_log(VL_LOG_ERROR, NULL, "worker: FastCGI library initialisation "
                "failed");
         return 1;
     }
-    ctx.app = vl_app_new(conf, &err);
-    if (ctx.app == NULL) {
-        vl_log(VL_LOG_ERROR, NULL, "worker: %s", err.msg);
+    if (fcgi_pipe(note) != 0) {
+        vl_log(VL_LOG_ERROR, NULL, "worker: pipe: %s", strerror(errno));
+        return 1;
+    }
+    ctx.note_rd = note[0];
+    ctx.note_wr = note[1];
+    tids = calloc((size_t) nthreads, sizeof(*tids));
+    if (tids == NULL) {
+        close(note[0]);
+        close(note[1]);
         return 1;
     }
     pthread_mutex_init(&ctx.lead, NULL);
     pthread_mutex_init(&ctx.lock, NULL);
 
-    tids = calloc((size_t) nthreads, sizeof(*tids));
-    if (tids == NULL) {
-        vl_app_free(ctx.app);
-        return 1;
-    }
-    /* the threads never take the process signals: only this thread runs
-     * the handler, so no libfcgi call is ever interrupted */
+    /* the threads never take the process signals: only the calling thread
+     * runs the handlers, so no libfcgi call is ever interrupted */
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
@@ -979,20 +660,10 @@ vl_fcgi_run(int listen_fd, const vl_conf_t *conf)
     fcgi_close_idle(&ctx);
     vl_log(VL_LOG_INFO, NULL, "worker stopped after %lu requests",
            (unsigned long) atomic_load(&ctx.served));
-
-    sa.sa_handler = SIG_DFL;
-    sa.sa_flags = 0;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    fcgi_stop_wr = -1;
-    close(stop[0]);
-    close(stop[1]);
     close(note[0]);
     close(note[1]);
     free(ctx.idle);
     free(tids);
-    vl_app_free(ctx.app);
     pthread_mutex_destroy(&ctx.lead);
     pthread_mutex_destroy(&ctx.lock);
     return started > 0 ? 0 : 1;

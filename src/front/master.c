@@ -27,7 +27,7 @@
 #endif
 
 #include "core/log.h"
-#include "front/fcgi.h"
+#include "front/worker.h"
 #include "front/master.h"
 
 #define MASTER_BACKOFF_MAX   30.0   /* seconds */
@@ -284,7 +284,7 @@ master_spawn(master_t *m, size_t slot)
     sigprocmask(SIG_BLOCK, &all, &old);
     pid = fork();
     if (pid == 0) {
-        /* the worker: fcgi installs its handlers, then unblocks these */
+        /* the worker: worker.c installs its handlers, then unblocks these */
         memset(&sa, 0, sizeof(sa));
         sigemptyset(&sa.sa_mask);
         sa.sa_handler = SIG_DFL;
@@ -307,7 +307,7 @@ master_spawn(master_t *m, size_t slot)
         sigaddset(&child, SIGUSR1);
         sigaddset(&child, SIGHUP);
         sigprocmask(SIG_SETMASK, &child, NULL);
-        _exit(vl_fcgi_run(m->listen_fd, m->conf));
+        _exit(vl_worker_run(m->listen_fd, m->conf));
     }
     sigprocmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) {
