@@ -88,8 +88,29 @@ vl_kill_wait() {
     return 0
 }
 
+# What must never appear in a server's log, whatever the test did to it
+# (as nginx's test suite fails on an [alert] or a sanitizer line).
+VL_LOG_BAD='ERROR: AddressSanitizer|ERROR: LeakSanitizer|SUMMARY: [A-Za-z]*Sanitizer|runtime error:|assertion failed'
+
+# vl_scan_logs DIR: print the sanitizer reports, "runtime error:" lines and
+# failed assertions in the server logs under DIR (every *.log and *.stderr
+# but nginx's, npm's and the browser's); status 1 when there is one.
+vl_scan_logs() {
+    local f found=0
+    while IFS= read -r f; do
+        if grep -Eq "$VL_LOG_BAD" "$f"; then
+            echo "# in $f:"
+            grep -E -m 5 "$VL_LOG_BAD" "$f" | sed 's/^/#   /'
+            found=1
+        fi
+    done < <(find "$1" -type f \( -name '*.log' -o -name '*.stderr' \) \
+                 ! -name 'nginx-*' ! -name npm.log ! -name chrome.log \
+                 ! -name page.log 2>/dev/null)
+    return "$found"
+}
+
 vl_cleanup() {
-    local p
+    local p status=$?
     for p in "${VL_EXTRA_PIDS[@]}"; do
         vl_kill_wait "$p"
     done
@@ -99,11 +120,19 @@ vl_cleanup() {
     if [ -n "$VL_VELLUM_PID" ]; then
         vl_kill_wait "$VL_VELLUM_PID"
     fi
+    # after every server stopped: leak reports come at exit
+    if [ -n "$T" ] && [ -d "$T" ] && ! vl_scan_logs "$T"; then
+        echo "not ok - the server logs hold a sanitizer report, a runtime" \
+             "error or a failed assertion"
+        VL_FAIL=$((VL_FAIL + 1))
+        status=1
+    fi
     if [ "$VL_FAIL" = 0 ] && [ -z "$VL_KEEP_TMP" ] && [ -n "$T" ]; then
         rm -rf "$T"
     elif [ -n "$T" ]; then
         echo "# files kept in $T"
     fi
+    exit "$status"
 }
 
 # vl_track PID: kill PID at exit too.

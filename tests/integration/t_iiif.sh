@@ -33,6 +33,22 @@ ln -s ../fifo.tif "$ROOT/fifo.tif"
 ln -s .. "$ROOT/up"
 ln -s single.tif "$ROOT/inside.tif"
 
+# The harness fails a test whose server logs hold a sanitizer report, a
+# "runtime error:" or a failed assertion (lib.sh, vl_scan_logs): it finds
+# each kind, and nothing in a clean log.
+scan_finds() { ! vl_scan_logs "$1" > /dev/null; }
+mkdir -p "$T/scan"
+echo "worker ready, 4 threads" > "$T/scan/vellum.log"
+vl_check "log scan: a clean log passes" vl_scan_logs "$T/scan"
+for bad in "==12==ERROR: AddressSanitizer: heap-use-after-free" \
+           "src/x.c:10:5: runtime error: signed integer overflow" \
+           "assertion failed: n > 0 at src/x.c:3" \
+           "==12==ERROR: LeakSanitizer: detected memory leaks"; do
+    echo "$bad" > "$T/scan/vellum.stderr"
+    vl_check "log scan finds: ${bad#*: }" scan_finds "$T/scan"
+done
+rm -rf "$T/scan"
+
 # jv EXPR: a Python expression over d = the JSON body of the last response.
 jv() {
     python3 -c 'import json, sys
