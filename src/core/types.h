@@ -78,18 +78,18 @@ vl_rect_contains(const vl_rect_t *outer, const vl_rect_t *inner)
 #define VL_MAX_LEVELS 32
 
 typedef struct {
-    uint32_t width, height;      /* stored size of this level */
-    uint32_t tile_w, tile_h;     /* stored tile size; 0,0 = strips/untiled */
-    uint32_t base;               /* level decoded to make this one */
-    uint32_t shrink;             /* 1 (or 0): stored; 2, 4, 8: a virtual
-                                  * level, base decoded at 1/shrink */
+    uint32_t width, height;  /* stored size of this level */
+    uint32_t tile_w, tile_h; /* stored tile size; 0,0 = strips/untiled */
+    uint32_t base;           /* level decoded to make this one */
+    uint32_t shrink;         /* 1 (or 0): stored; 2, 4, 8: a virtual
+                              * level, base decoded at 1/shrink */
 } vl_level_t;
 
 typedef struct {
-    uint32_t   width, height;    /* full resolution = levels[0] */
-    uint32_t   nlevels;          /* >= 1; levels[i+1] smaller than levels[i] */
+    uint32_t   width, height; /* full resolution = levels[0] */
+    uint32_t   nlevels;       /* >= 1; levels[i+1] smaller than levels[i] */
     vl_level_t levels[VL_MAX_LEVELS];
-    int        bands;            /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
+    int        bands; /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
     int        has_alpha;
 } vl_geom_t;
 
@@ -127,11 +127,11 @@ vl_file_id_eq(const vl_file_id_t *a, const vl_file_id_t *b)
 /* The limits of an output (IIIF maxWidth, maxHeight, maxArea), derived
  * once per configuration load (core/conf.h). */
 typedef struct {
-    uint64_t max_width;          /* 0 = unlimited */
-    uint64_t max_height;         /* 0 = unlimited (then = max_width) */
-    uint64_t max_area;           /* 0 = unlimited */
-    int      allow_upscaling;    /* v3 '^' allowed; v2 sizes above region */
-    double   oversample;         /* >= 1.0: level >= output * oversample */
+    uint64_t max_width;       /* 0 = unlimited */
+    uint64_t max_height;      /* 0 = unlimited (then = max_width) */
+    uint64_t max_area;        /* 0 = unlimited */
+    int      allow_upscaling; /* v3 '^' allowed; v2 sizes above region */
+    double   oversample;      /* >= 1.0: level >= output * oversample */
 } vl_limits_t;
 
 /* The IIIF quality of an output: the colour stage (pixel/) applies it. */
@@ -140,7 +140,7 @@ typedef enum {
     VL_QUALITY_COLOR,
     VL_QUALITY_GRAY,
     VL_QUALITY_BITONAL,
-    VL_QUALITY_NATIVE           /* v2 only; means default */
+    VL_QUALITY_NATIVE /* v2 only; means default */
 } vl_quality_t;
 
 #endif /* VL_TYPES_H */

@@ -17,11 +17,11 @@
 
 typedef struct {
     vl_format_t             id;
-    const char             *ext;          /* the IIIF format parameter */
-    const char             *mime;         /* Content-Type */
-    unsigned                bands;        /* bit n set: takes n bands */
-    unsigned                depths;       /* bit n set: takes n-bit samples */
-    int                     keeps_alpha;  /* else alpha is flattened */
+    const char             *ext;         /* the IIIF format parameter */
+    const char             *mime;        /* Content-Type */
+    unsigned                bands;       /* bit n set: takes n bands */
+    unsigned                depths;      /* bit n set: takes n-bit samples */
+    int                     keeps_alpha; /* else alpha is flattened */
     const vl_encoder_ops_t *ops;
 } encode_format_t;
 
@@ -118,8 +118,8 @@ vl_format_takes(vl_format_t f, int bands, int bits)
 
 vl_encoder_t *
 vl_encoder_new(vl_pool_t *pool, vl_format_t format,
-               const vl_encode_opts_t *opts, uint32_t w, uint32_t h,
-               int bands, vl_sink_t *sink, vl_err_t *err)
+               const vl_encode_opts_t *opts, uint32_t w, uint32_t h, int bands,
+               vl_sink_t *sink, vl_err_t *err)
 {
     const encode_format_t *fmt = encode_row(format);
     vl_encoder_t          *enc;
@@ -146,8 +146,8 @@ vl_encoder_new(vl_pool_t *pool, vl_format_t format,
 }
 
 int
-vl_encoder_write(vl_encoder_t *enc, const unsigned char *rows,
-                 uint32_t nrows, size_t stride, vl_err_t *err)
+vl_encoder_write(vl_encoder_t *enc, const unsigned char *rows, uint32_t nrows,
+                 size_t stride, vl_err_t *err)
 {
     int rc;
 

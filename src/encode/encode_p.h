@@ -13,9 +13,8 @@
 typedef struct {
     /* Start a w x h image of `bands` samples of 8 bits into sink. NULL on
      * error (err set). */
-    void *(*start)(vl_pool_t *pool, const vl_encode_opts_t *opts,
-                   uint32_t w, uint32_t h, int bands, vl_sink_t *sink,
-                   vl_err_t *err);
+    void *(*start)(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
+                   uint32_t h, int bands, vl_sink_t *sink, vl_err_t *err);
     /* nrows rows, top to bottom, stride bytes apart. */
     int (*rows)(void *st, const unsigned char *rows, uint32_t nrows,
                 size_t stride, vl_err_t *err);
@@ -24,7 +23,7 @@ typedef struct {
 } vl_encoder_ops_t;
 
 /* One backend per file; each row of the table in encode.c names one. */
-extern const vl_encoder_ops_t vl_jpeg_encoder;    /* jpeg.c */
-extern const vl_encoder_ops_t vl_png_encoder;     /* png.c */
+extern const vl_encoder_ops_t vl_jpeg_encoder; /* jpeg.c */
+extern const vl_encoder_ops_t vl_png_encoder;  /* png.c */
 
 #endif /* VL_ENCODE_P_H */

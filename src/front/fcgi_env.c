@@ -35,7 +35,10 @@ enum {
     FCGI_NPARAMS
 };
 
-#define FCGI_P(n) { n, sizeof(n) - 1 }
+#define FCGI_P(n)                                                              \
+    {                                                                          \
+        n, sizeof(n) - 1                                                       \
+    }
 static const struct {
     const char *name;
     size_t      len;
@@ -76,7 +79,8 @@ fcgi_params(char **envp, const char *out[FCGI_NPARAMS])
         n = (size_t) (eq - e);
         for (size_t i = 0; i < FCGI_NPARAMS; i++) {
             if (fcgi_param_names[i].len == n && out[i] == NULL
-                && memcmp(e, fcgi_param_names[i].name, n) == 0) {
+                && memcmp(e, fcgi_param_names[i].name, n) == 0)
+            {
                 out[i] = eq + 1;
                 break;
             }
@@ -181,8 +185,7 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
     if (v != NULL && (strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0)) {
         req->scheme = "https";
     } else if ((v = p[FP_REQUEST_SCHEME]) != NULL
-               && strcasecmp(v, "https") == 0)
-    {
+               && strcasecmp(v, "https") == 0) {
         req->scheme = "https";
     } else {
         req->scheme = "http";

@@ -83,8 +83,10 @@ vl_worker_run(int listen_fd, const vl_conf_t *conf)
 
     fl = fcntl(listen_fd, F_GETFL);
     if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-        vl_log(VL_LOG_ERROR, NULL, "worker: the listening socket is not "
-               "usable: %s", strerror(errno));
+        vl_log(VL_LOG_ERROR, NULL,
+               "worker: the listening socket is not "
+               "usable: %s",
+               strerror(errno));
         rc = 1;
     } else if ((app = vl_app_new(conf, &err)) == NULL) {
         vl_log(VL_LOG_ERROR, NULL, "worker: %s", err.msg);

@@ -15,12 +15,12 @@
 
 typedef struct {
     vl_plan_t plan;
-    char     *id;               /* the id URI, for the canonical Link */
+    char     *id; /* the id URI, for the canonical Link */
 } image_ctx_t;
 
 static int
-image_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
-              vl_respond_what_t *w, vl_err_t *err)
+image_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_respond_what_t *w,
+              vl_err_t *err)
 {
     image_ctx_t *ctx = ctxv;
     int          rc;
@@ -71,7 +71,8 @@ image_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     if ((rc = vl_sink_init(sink, s->pool, s->conf->max_response_bytes, err))
             != VL_OK
         || (rc = vl_render(s->pool, src, &ctx->plan, &s->conf->output, sink,
-                           err)) != VL_OK)
+                           err))
+               != VL_OK)
     {
         return rc;
     }
@@ -89,8 +90,8 @@ image_headers(vl_serve_t *s, void *ctxv)
 
     /* on every tile: concatenated, not formatted */
     parts[0] = VL_STR("<");
-    parts[1] = s->version == 2 ? VL_STR(VL_PROFILE_IMAGE2)
-                               : VL_STR(VL_PROFILE_IMAGE3);
+    parts[1] =
+        s->version == 2 ? VL_STR(VL_PROFILE_IMAGE2) : VL_STR(VL_PROFILE_IMAGE3);
     parts[2] = VL_STR(">;rel=\"profile\", <");
     parts[3] = vl_str_from(ctx->id);
     parts[4] = VL_STR("/");

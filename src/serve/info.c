@@ -16,7 +16,7 @@
 #define INFO_LD3 "application/ld+json;profile=\"" VL_CTX_IMAGE3 "\""
 
 typedef struct {
-    const char *id;             /* the id URI */
+    const char *id; /* the id URI */
 } info_ctx_t;
 
 static const char *
@@ -33,8 +33,8 @@ info_type(const vl_http_req_t *req, int version)
 }
 
 static int
-info_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
-             vl_respond_what_t *w, vl_err_t *err)
+info_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_respond_what_t *w,
+             vl_err_t *err)
 {
     info_ctx_t *ctx = ctxv;
 
@@ -65,8 +65,9 @@ info_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     o.src = si;
     o.limits = &conf->limits;
     o.cors = conf->cors != NULL && conf->cors[0] != '\0';
-    o.rights = vl_info_is_uri(si->rights) ? si->rights
-               : vl_info_is_uri(conf->copyright) ? conf->copyright : NULL;
+    o.rights = vl_info_is_uri(si->rights)        ? si->rights
+               : vl_info_is_uri(conf->copyright) ? conf->copyright
+                                                 : NULL;
     if ((rc = vl_info_json(s->pool, &o, &json, &len, err)) != VL_OK) {
         return rc;
     }
@@ -80,10 +81,10 @@ static void
 info_headers(vl_serve_t *s, void *ctxv)
 {
     (void) ctxv;
-    vl_serve_header(s, "Link", s->version == 2
-                                   ? "<" VL_PROFILE_IMAGE2 ">;rel=\"profile\""
-                                   : "<" VL_PROFILE_IMAGE3
-                                     ">;rel=\"profile\"");
+    vl_serve_header(s, "Link",
+                    s->version == 2 ? "<" VL_PROFILE_IMAGE2 ">;rel=\"profile\""
+                                    : "<" VL_PROFILE_IMAGE3
+                                      ">;rel=\"profile\"");
 }
 
 static const vl_respond_ops_t info_ops = {
@@ -104,8 +105,8 @@ vl_serve_base(vl_serve_t *s)
     char *id = vl_serve_id_uri(s);
 
     if (id == NULL
-        || vl_http_header_add(s->resp, s->pool, "Location", "%s/info.json",
-                              id) != 0)
+        || vl_http_header_add(s->resp, s->pool, "Location", "%s/info.json", id)
+               != 0)
     {
         vl_serve_fail(s, VL_ENOMEM, "out of memory");
         return;

@@ -140,8 +140,8 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         }
         vl_err_clear(&err);
     }
-    if (shared && vl_cache_get(s->app->mc, s->pool, s->ir.id, key, &hit,
-                               &gen)) {
+    if (shared && vl_cache_get(s->app->mc, s->pool, s->ir.id, key, &hit, &gen))
+    {
         body.data = hit.body;
         body.len = hit.len;
         body.type = hit.type;

@@ -26,11 +26,11 @@
 
 /* What a response is. */
 typedef struct {
-    const char         *kind;        /* "image", "info", ... */
-    int                 version;     /* IIIF API version */
-    const char         *id;          /* decoded identifier */
-    const char         *request;     /* canonical request, or id URI */
-    const char         *media;       /* Content-Type known before building
+    const char *kind;                /* "image", "info", ... */
+    int         version;             /* IIIF API version */
+    const char *id;                  /* decoded identifier */
+    const char *request;             /* canonical request, or id URI */
+    const char *media;               /* Content-Type known before building
                                         (info.json by Accept), or NULL */
     const vl_file_id_t *file;        /* identity of the file read, or NULL */
     const uint64_t     *fingerprint; /* conf->fingerprint (2 words) */
@@ -53,19 +53,19 @@ typedef struct {
 typedef struct vl_serve_s vl_serve_t;
 
 typedef struct {
-    const char *kind;          /* vl_respond_what_t.kind */
-    const char *vary;          /* a Vary header on 200 and 304, or NULL */
+    const char *kind; /* vl_respond_what_t.kind */
+    const char *vary; /* a Vary header on 200 and 304, or NULL */
     /* With the source leased: fill w->request (and w->media when it is
      * known before building). An error status answers the request. */
-    int  (*prepare)(vl_serve_t *s, void *ctx, vl_source_t *src,
-                    vl_respond_what_t *w, vl_err_t *err);
+    int (*prepare)(vl_serve_t *s, void *ctx, vl_source_t *src,
+                   vl_respond_what_t *w, vl_err_t *err);
     /* Optional: an answer cheaper than a memcached round trip, never
      * stored there. VL_EUNSUPP: not applicable, go on. */
-    int  (*direct)(vl_serve_t *s, void *ctx, vl_source_t *src,
-                   vl_body_t *out, vl_err_t *err);
+    int (*direct)(vl_serve_t *s, void *ctx, vl_source_t *src, vl_body_t *out,
+                  vl_err_t *err);
     /* Build the body (out->type must be set). */
-    int  (*build)(vl_serve_t *s, void *ctx, vl_source_t *src,
-                  vl_body_t *out, vl_err_t *err);
+    int (*build)(vl_serve_t *s, void *ctx, vl_source_t *src, vl_body_t *out,
+                 vl_err_t *err);
     /* Optional: the route's own headers of a 200 (Link, ...). */
     void (*headers)(vl_serve_t *s, void *ctx);
 } vl_respond_ops_t;

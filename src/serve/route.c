@@ -25,8 +25,7 @@ static const vl_route_t route_table[] = {
     { VL_ROUTE_EXACT, "metrics", VL_M_READ, "reserved", vl_serve_reserved },
     /* documents of an identifier */
     { VL_ROUTE_SUFFIX, "info.json", VL_M_READ, "info", vl_serve_info },
-    { VL_ROUTE_SUFFIX, "manifest", VL_M_READ, "reserved",
-      vl_serve_reserved },
+    { VL_ROUTE_SUFFIX, "manifest", VL_M_READ, "reserved", vl_serve_reserved },
     { VL_ROUTE_SUFFIX, "manifest.json", VL_M_READ, "reserved",
       vl_serve_reserved },
     { VL_ROUTE_SUFFIX, "collection.json", VL_M_READ, "reserved",
@@ -41,9 +40,8 @@ static const vl_route_t route_table[] = {
 
 /* Top-level names an identifier may not take (the first segment of the
  * decoded identifier for "cd"). */
-static const char *const route_reserved_ids[] = {
-    "collection.json", "health", "metrics", NULL
-};
+static const char *const route_reserved_ids[] = { "collection.json", "health",
+                                                  "metrics", NULL };
 
 static int
 route_match(const vl_route_t *r, vl_str_t path, vl_route_match_t *m)
@@ -108,8 +106,8 @@ const char *
 vl_route_allow(unsigned methods)
 {
     static const char *const allow[8] = {
-        "", "GET", "HEAD", "GET, HEAD", "OPTIONS", "GET, OPTIONS",
-        "HEAD, OPTIONS", "GET, HEAD, OPTIONS"
+        "",        "GET",          "HEAD",          "GET, HEAD",
+        "OPTIONS", "GET, OPTIONS", "HEAD, OPTIONS", "GET, HEAD, OPTIONS"
     };
 
     return allow[methods & 7u];

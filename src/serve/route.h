@@ -21,13 +21,13 @@
 #define VL_M_READ    (VL_M_GET | VL_M_HEAD | VL_M_OPTIONS)
 
 typedef enum {
-    VL_ROUTE_EXACT,     /* path == row's path */
-    VL_ROUTE_PREFIX,    /* path starts with row's path */
-    VL_ROUTE_SUFFIX,    /* path == "{id}/" + row's path, or == row's path
-                         * (then the identifier is empty: a 400) */
-    VL_ROUTE_IMAGE,     /* {id}/{region}/{size}/{rotation}/{quality}.{format}
-                         * by shape (vl_iiif_split) */
-    VL_ROUTE_ID         /* any path: an identifier */
+    VL_ROUTE_EXACT,  /* path == row's path */
+    VL_ROUTE_PREFIX, /* path starts with row's path */
+    VL_ROUTE_SUFFIX, /* path == "{id}/" + row's path, or == row's path
+                      * (then the identifier is empty: a 400) */
+    VL_ROUTE_IMAGE,  /* {id}/{region}/{size}/{rotation}/{quality}.{format}
+                      * by shape (vl_iiif_split) */
+    VL_ROUTE_ID      /* any path: an identifier */
 } vl_route_kind_t;
 
 typedef struct vl_serve_s vl_serve_t;
@@ -35,17 +35,17 @@ typedef void (*vl_route_fn)(vl_serve_t *s);
 
 typedef struct {
     vl_route_kind_t kind;
-    const char     *path;      /* EXACT, PREFIX, SUFFIX */
-    unsigned        methods;   /* VL_M_* */
-    const char     *name;      /* "image", "info", "base", "reserved" */
+    const char     *path;    /* EXACT, PREFIX, SUFFIX */
+    unsigned        methods; /* VL_M_* */
+    const char     *name;    /* "image", "info", "base", "reserved" */
     vl_route_fn     fn;
 } vl_route_t;
 
 typedef struct {
     const vl_route_t *route;
-    vl_str_t          id;          /* SUFFIX, IMAGE, ID: as sent */
-    vl_str_t          params[4];   /* IMAGE: region, size, rotation,
-                                      quality.format, as sent */
+    vl_str_t          id;        /* SUFFIX, IMAGE, ID: as sent */
+    vl_str_t          params[4]; /* IMAGE: region, size, rotation,
+                                    quality.format, as sent */
 } vl_route_match_t;
 
 /* The first row path (the IIIF path without its leading '/') matches, with

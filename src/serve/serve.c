@@ -152,9 +152,11 @@ vl_serve_id_uri(vl_serve_t *s)
                               (int) ir->id_raw.len, ir->id_raw.data);
     }
     scheme = serve_has(req->fwd_proto) ? serve_first(pool, req->fwd_proto)
-             : serve_has(req->scheme) ? req->scheme : "http";
+             : serve_has(req->scheme)  ? req->scheme
+                                       : "http";
     host = serve_has(req->fwd_host) ? serve_first(pool, req->fwd_host)
-           : serve_has(req->host) ? req->host : "localhost";
+           : serve_has(req->host)   ? req->host
+                                    : "localhost";
     if (scheme == NULL || host == NULL) {
         return NULL;
     }
@@ -175,10 +177,11 @@ vl_serve_id_uri(vl_serve_t *s)
         tail = req->iiif.len - off - ir->id_raw.len;
         ulen = strlen(uri);
         if (ulen >= tail + ir->id_raw.len
-            && memcmp(uri + ulen - tail, ir->id_raw.data + ir->id_raw.len,
-                      tail) == 0
+            && memcmp(uri + ulen - tail, ir->id_raw.data + ir->id_raw.len, tail)
+                   == 0
             && memcmp(uri + ulen - tail - ir->id_raw.len, ir->id_raw.data,
-                      ir->id_raw.len) == 0)
+                      ir->id_raw.len)
+                   == 0)
         {
             vl_str_t parts[6];
 
@@ -289,8 +292,7 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
           : req->method == VL_METHOD_OPTIONS ? VL_M_OPTIONS
                                              : 0;
     if ((methods & bit) == 0) {
-        vl_http_header_add(resp, pool, "Allow", "%s",
-                           vl_route_allow(methods));
+        vl_http_header_add(resp, pool, "Allow", "%s", vl_route_allow(methods));
         vl_serve_fail(&s, VL_EMETHOD, "method not allowed");
         return;
     }
@@ -302,8 +304,7 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         vl_http_header_add(resp, pool, "Access-Control-Allow-Headers",
                            "Accept, If-None-Match, If-Modified-Since");
         vl_http_header_add(resp, pool, "Access-Control-Max-Age", "86400");
-        vl_http_header_add(resp, pool, "Allow", "%s",
-                           vl_route_allow(methods));
+        vl_http_header_add(resp, pool, "Allow", "%s", vl_route_allow(methods));
         return;
     }
     resp->head_only = bit == VL_M_HEAD;

@@ -21,14 +21,14 @@
 typedef struct {
     const vl_conf_t   *conf;
     vl_source_cache_t *sources;
-    vl_tile_cache_t   *tiles;      /* decoded tiles (cache/tiles.h) */
-    vl_cache_t        *mc;         /* shared memcached (cache/cache.h) */
+    vl_tile_cache_t   *tiles; /* decoded tiles (cache/tiles.h) */
+    vl_cache_t        *mc;    /* shared memcached (cache/cache.h) */
 } vl_app_t;
 
 /* Create / destroy the per-process state for conf (conf must outlive it).
  * A bad MEMCACHED_SERVERS is logged and costs the cache, not the app. */
 vl_app_t *vl_app_new(const vl_conf_t *conf, vl_err_t *err);
-void vl_app_free(vl_app_t *app);
+void      vl_app_free(vl_app_t *app);
 
 /* Handle one request. Never fails: every outcome is a response (the body
  * and header strings live in pool). */

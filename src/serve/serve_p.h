@@ -12,28 +12,28 @@
 #include "serve/route.h"
 #include "serve/serve.h"
 
-#define VL_CTX_IMAGE2 "http://iiif.io/api/image/2/context.json"
-#define VL_CTX_IMAGE3 "http://iiif.io/api/image/3/context.json"
+#define VL_CTX_IMAGE2     "http://iiif.io/api/image/2/context.json"
+#define VL_CTX_IMAGE3     "http://iiif.io/api/image/3/context.json"
 #define VL_PROFILE_IMAGE2 "http://iiif.io/api/image/2/level2.json"
 #define VL_PROFILE_IMAGE3 "http://iiif.io/api/image/3/level2.json"
 
 /* One request on its way through serve/. */
 struct vl_serve_s {
-    vl_app_t               *app;
-    const vl_conf_t        *conf;
-    const vl_http_req_t    *req;
-    vl_http_resp_t         *resp;
-    vl_pool_t              *pool;
-    vl_route_match_t        m;
-    int                     version;  /* IIIF API version of the answer */
-    vl_iiif_req_t           ir;       /* identifier decoded (id routes) */
+    vl_app_t            *app;
+    const vl_conf_t     *conf;
+    const vl_http_req_t *req;
+    vl_http_resp_t      *resp;
+    vl_pool_t           *pool;
+    vl_route_match_t     m;
+    int                  version; /* IIIF API version of the answer */
+    vl_iiif_req_t        ir;      /* identifier decoded (id routes) */
 };
 
 /* The handlers of the route table. */
-void vl_serve_image(vl_serve_t *s);      /* image.c */
-void vl_serve_info(vl_serve_t *s);       /* info.c */
-void vl_serve_base(vl_serve_t *s);       /* info.c: 303 to info.json */
-void vl_serve_reserved(vl_serve_t *s);   /* serve.c: 404 */
+void vl_serve_image(vl_serve_t *s);    /* image.c */
+void vl_serve_info(vl_serve_t *s);     /* info.c */
+void vl_serve_base(vl_serve_t *s);     /* info.c: 303 to info.json */
+void vl_serve_reserved(vl_serve_t *s); /* serve.c: 404 */
 
 /* An error response: the status from the one table (core/err.c), a
  * one-line text body. */
