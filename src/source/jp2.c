@@ -646,13 +646,6 @@ vl_ht_close_reader(void)
     }
 }
 
-static int
-vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
-           && a->mtime_ns == b->mtime_ns;
-}
-
 /* A reader of src's level `level` whose next line is at most v0. The
  * codestream is read into a buffer that lives only while the reader is
  * made (OpenJPH copies it then): no mapping, so a file truncated or
@@ -666,7 +659,7 @@ vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
     unsigned char    *buf;
     size_t            got = 0, len = (size_t) t->cs_len;
 
-    if (vl_ht.r != NULL && vl_ht_same_file(&vl_ht.file, &src->info.file)
+    if (vl_ht.r != NULL && vl_file_id_eq(&vl_ht.file, &src->info.file)
         && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
         return VL_OK;
     }
@@ -869,14 +862,14 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
     fill = ahead
            && (uint64_t) lv->width * lv->height * (uint64_t) t->bands * 10
                   <= (uint64_t) st.capacity * 6;
-    if (!fill && (!vl_ht_same_file(&vl_ht.warned, &src->info.file)
+    if (!fill && (!vl_file_id_eq(&vl_ht.warned, &src->info.file)
                   || !(vl_ht.warned_levels & (1u << level)))) {
         /* once per file and level: what the operator can do about it */
         const char *base = src->path != NULL ? strrchr(src->path, '/') : NULL;
         uint64_t    need = ((uint64_t) lv->width * lv->height * t->bands
                             * 10 / 6 + ((1u << 20) - 1)) >> 20;
 
-        if (!vl_ht_same_file(&vl_ht.warned, &src->info.file)) {
+        if (!vl_file_id_eq(&vl_ht.warned, &src->info.file)) {
             vl_ht.warned = src->info.file;
             vl_ht.warned_levels = 0;
         }

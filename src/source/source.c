@@ -46,23 +46,6 @@ vl_source_close(vl_source_t *src)
     free(src);
 }
 
-static void
-vl_source_file_id(const struct stat *st, vl_file_id_t *id)
-{
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = (long long) st->st_size;
-    id->mtime_ns = (long long) st->st_mtim.tv_sec * 1000000000LL
-                   + (long long) st->st_mtim.tv_nsec;
-}
-
-static int
-vl_source_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
-           && a->mtime_ns == b->mtime_ns;
-}
-
 static int vl_source_threads = 1;
 
 void
@@ -121,7 +104,7 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
     src->ops = ops;
     src->info.format = ops->name;
     src->max_layers = max_layers;
-    vl_source_file_id(st, &src->info.file);
+    vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
     if (rc != VL_OK) {
         vl_source_close(src);
@@ -224,7 +207,7 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
             continue;
         }
         vl_source_unlink(cache, src);
-        if (found == NULL && vl_source_same_file(&src->info.file, id)) {
+        if (found == NULL && vl_file_id_eq(&src->info.file, id)) {
             found = src;
             break;
         }
@@ -264,9 +247,9 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
         return NULL;
     }
     if (stat(path, st) == 0) {
-        vl_source_file_id(st, &fid);
+        vl_file_id_of(st, &fid);
         if (S_ISREG(st->st_mode)
-            && vl_source_same_file(&src->info.file, &fid)) {
+            && vl_file_id_eq(&src->info.file, &fid)) {
             return src;
         }
     }
@@ -342,7 +325,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    vl_source_file_id(&st, &fid);
+    vl_file_id_of(&st, &fid);
 
     src = NULL;
     if (cache != NULL) {
