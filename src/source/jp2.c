@@ -16,6 +16,8 @@
  * stopped; decoded bands go to the tile cache. Tiled HTJ2K, or any HTJ2K
  * without OpenJPH, is decoded by OpenJPEG in whole codestream tiles.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -25,8 +27,6 @@
 #include <unistd.h>
 
 #include <openjpeg.h>
-
-#include "config.h"
 
 #include "core/log.h"
 #include "core/str.h"
@@ -73,7 +73,7 @@ typedef struct {
     uint32_t       grid;            /* decode and cache grid (<= tile) */
     int            ojph;            /* decode with OpenJPH (HTJ2K) */
     OPJ_OFF_T      cs_off, cs_len;  /* the codestream inside the file */
-    uint32_t       prec[16];        /* per component, for vl_jp2_to8 */
+    uint32_t       prec[16];        /* per component, for jp2_to8 */
     int            sgnd[16];
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
@@ -83,7 +83,7 @@ typedef struct {
 } vl_jp2_t;
 
 static void
-vl_jp2_on_error(const char *m, void *user)
+jp2_on_error(const char *m, void *user)
 {
     vl_jp2_t *t = user;
     size_t    n;
@@ -98,7 +98,7 @@ vl_jp2_on_error(const char *m, void *user)
 }
 
 static void
-vl_jp2_on_warning(const char *m, void *user)
+jp2_on_warning(const char *m, void *user)
 {
     (void) user;
     if (vl_log_enabled(VL_LOG_INFO)) {
@@ -108,21 +108,21 @@ vl_jp2_on_warning(const char *m, void *user)
 }
 
 static void
-vl_jp2_on_info(const char *m, void *user)
+jp2_on_info(const char *m, void *user)
 {
     (void) m;
     (void) user;
 }
 
 static int
-vl_jp2_codec_error(vl_jp2_t *t, const char *what, vl_err_t *err)
+jp2_codec_error(vl_jp2_t *t, const char *what, vl_err_t *err)
 {
     return vl_err_set(err, VL_ECODEC, "%s: %s", what,
                       t->msg[0] != '\0' ? t->msg : "OpenJPEG error");
 }
 
 static OPJ_SIZE_T
-vl_jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
+jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
 {
     vl_jp2_io_t *io = user;
     OPJ_SIZE_T   done = 0;
@@ -143,7 +143,7 @@ vl_jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
 }
 
 static OPJ_OFF_T
-vl_jp2_io_skip(OPJ_OFF_T n, void *user)
+jp2_io_skip(OPJ_OFF_T n, void *user)
 {
     vl_jp2_io_t *io = user;
 
@@ -156,7 +156,7 @@ vl_jp2_io_skip(OPJ_OFF_T n, void *user)
 }
 
 static OPJ_BOOL
-vl_jp2_io_seek(OPJ_OFF_T off, void *user)
+jp2_io_seek(OPJ_OFF_T off, void *user)
 {
     vl_jp2_io_t *io = user;
 
@@ -168,7 +168,7 @@ vl_jp2_io_seek(OPJ_OFF_T off, void *user)
 }
 
 static void
-vl_jp2_dec_close(vl_jp2_dec_t *d)
+jp2_dec_close(vl_jp2_dec_t *d)
 {
     if (d->image != NULL) {
         opj_image_destroy(d->image);
@@ -187,7 +187,7 @@ vl_jp2_dec_close(vl_jp2_dec_t *d)
 /* A decoder at reduce factor `reduce` with the main header read. d must not
  * move while open (the stream points into it). */
 static int
-vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
+jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
 {
     opj_dparameters_t par;
 
@@ -198,17 +198,17 @@ vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
     d->stream = opj_stream_create(VL_JP2_STREAM_BUF, OPJ_TRUE);
     d->codec = opj_create_decompress(t->fmt);
     if (d->stream == NULL || d->codec == NULL) {
-        vl_jp2_dec_close(d);
+        jp2_dec_close(d);
         return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
     }
     opj_stream_set_user_data(d->stream, &d->io, NULL);
     opj_stream_set_user_data_length(d->stream, (OPJ_UINT64) t->size);
-    opj_stream_set_read_function(d->stream, vl_jp2_io_read);
-    opj_stream_set_skip_function(d->stream, vl_jp2_io_skip);
-    opj_stream_set_seek_function(d->stream, vl_jp2_io_seek);
-    opj_set_error_handler(d->codec, vl_jp2_on_error, t);
-    opj_set_warning_handler(d->codec, vl_jp2_on_warning, t);
-    opj_set_info_handler(d->codec, vl_jp2_on_info, t);
+    opj_stream_set_read_function(d->stream, jp2_io_read);
+    opj_stream_set_skip_function(d->stream, jp2_io_skip);
+    opj_stream_set_seek_function(d->stream, jp2_io_seek);
+    opj_set_error_handler(d->codec, jp2_on_error, t);
+    opj_set_warning_handler(d->codec, jp2_on_warning, t);
+    opj_set_info_handler(d->codec, jp2_on_info, t);
     opj_set_default_decoder_parameters(&par);
     par.cp_reduce = (OPJ_UINT32) reduce;
     par.cp_layer = t->layers;
@@ -218,8 +218,8 @@ vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
             && !opj_codec_set_threads(d->codec, vl_source_decode_threads()))
         || !opj_read_header(d->stream, d->codec, &d->image)
         || d->image == NULL) {
-        vl_jp2_dec_close(d);
-        return vl_jp2_codec_error(t, "cannot read the JPEG 2000 header", err);
+        jp2_dec_close(d);
+        return jp2_codec_error(t, "cannot read the JPEG 2000 header", err);
     }
     return VL_OK;
 }
@@ -228,9 +228,9 @@ vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
  * origin). On success *dp is the decoder holding the image: t->keep, or
  * `fresh`, which the caller closes. */
 static int
-vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
-              uint32_t v1, vl_jp2_dec_t *fresh, vl_jp2_dec_t **dp,
-              vl_err_t *err)
+jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
+           uint32_t v1, vl_jp2_dec_t *fresh, vl_jp2_dec_t **dp,
+           vl_err_t *err)
 {
     uint64_t      lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t      ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
@@ -243,11 +243,11 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
     ay1 = ay1 > t->y1 ? t->y1 : ay1;
     if (t->reuse) {
         if (t->keep_open && t->keep.reduce != r) {
-            vl_jp2_dec_close(&t->keep);
+            jp2_dec_close(&t->keep);
             t->keep_open = 0;
         }
         if (!t->keep_open) {
-            if ((rc = vl_jp2_dec_open(t, &t->keep, r, err)) != VL_OK) {
+            if ((rc = jp2_dec_open(t, &t->keep, r, err)) != VL_OK) {
                 return rc;
             }
             t->keep_open = 1;
@@ -264,11 +264,11 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
         /* some codestreams do not survive repeated decodes: stop trying */
         vl_log(VL_LOG_INFO, NULL, "openjpeg: codec reuse failed (%s)",
                t->msg);
-        vl_jp2_dec_close(&t->keep);
+        jp2_dec_close(&t->keep);
         t->keep_open = 0;
         t->reuse = 0;
     }
-    if ((rc = vl_jp2_dec_open(t, fresh, r, err)) != VL_OK) {
+    if ((rc = jp2_dec_open(t, fresh, r, err)) != VL_OK) {
         return rc;
     }
     t->msg[0] = '\0';
@@ -276,15 +276,15 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
                              (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                              (OPJ_INT32) ay1)
         || !opj_decode(fresh->codec, fresh->stream, fresh->image)) {
-        vl_jp2_dec_close(fresh);
-        return vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
+        jp2_dec_close(fresh);
+        return jp2_codec_error(t, "cannot decode JPEG 2000", err);
     }
     *dp = fresh;
     return VL_OK;
 }
 
 static inline unsigned
-vl_jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
+jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
 {
     uint32_t maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
     int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
@@ -304,13 +304,13 @@ vl_jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
 }
 
 static inline unsigned
-vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
+jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
 {
-    return vl_jp2_to8p(v, c->prec, c->sgnd != 0);
+    return jp2_to8p(v, c->prec, c->sgnd != 0);
 }
 
 static inline unsigned char
-vl_jp2_clamp(double v)
+jp2_clamp(double v)
 {
     return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
 }
@@ -318,15 +318,15 @@ vl_jp2_clamp(double v)
 /* One output pixel from nc 8-bit samples (colour first, then alpha),
  * converting sYCC to RGB when ycc is set. */
 static inline void
-vl_jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
+jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
 {
     if (ycc) {
         double yy = v[0], cb = (double) v[1] - 128.0;
         double cr = (double) v[2] - 128.0;
 
-        o[0] = vl_jp2_clamp(yy + 1.402 * cr);
-        o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
-        o[2] = vl_jp2_clamp(yy + 1.772 * cb);
+        o[0] = jp2_clamp(yy + 1.402 * cr);
+        o[1] = jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
+        o[2] = jp2_clamp(yy + 1.772 * cb);
         if (nc == 4) {
             o[3] = (unsigned char) v[3];
         }
@@ -341,10 +341,10 @@ vl_jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
  * Rows (py0 + y) and columns (px0 + x) are level coordinates. Returns 0
  * when the image needs the general path. */
 static int
-vl_jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
-                    const int *comp, int nc, const uint64_t *cx0,
-                    const uint64_t *cy0, uint64_t py0, uint64_t px0,
-                    uint32_t w, uint32_t h, unsigned char *out)
+jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
+                 const int *comp, int nc, const uint64_t *cx0,
+                 const uint64_t *cy0, uint64_t py0, uint64_t px0,
+                 uint32_t w, uint32_t h, unsigned char *out)
 {
     if (t->ycc) {
         return 0;
@@ -383,10 +383,10 @@ vl_jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
  * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
  * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
 static int
-vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
-               uint32_t v0, uint32_t u1, uint32_t v1, uint32_t bu,
-               uint32_t bv, uint32_t w, uint32_t h, unsigned char *out,
-               vl_err_t *err)
+jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
+            uint32_t v0, uint32_t u1, uint32_t v1, uint32_t bu,
+            uint32_t bv, uint32_t w, uint32_t h, unsigned char *out,
+            vl_err_t *err)
 {
     uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
@@ -421,8 +421,8 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                               "size", comp[i]);
         }
     }
-    if (vl_jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
-                            w, h, out)) {
+    if (jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
+                         w, h, out)) {
         return VL_OK;
     }
     for (uint32_t y = 0; y < h; y++) {
@@ -447,9 +447,9 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                                          : px / c->dx - cx0[i];
 
                 rx = rx >= c->w ? c->w - 1 : rx;
-                v[i] = vl_jp2_to8(row[i][rx], c);
+                v[i] = jp2_to8(row[i][rx], c);
             }
-            vl_jp2_pixel(v, nc, t->ycc, o);
+            jp2_pixel(v, nc, t->ycc, o);
             o += bands;
         }
     }
@@ -459,8 +459,8 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
 /* The tile-cache key of virtual tile (col, row) of `level`. MAX_LAYERS
  * is fixed for the life of a worker, so it is not part of the key. */
 static void
-vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
-           uint32_t row, vl_tile_key_t *key)
+jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
+        uint32_t row, vl_tile_key_t *key)
 {
     const vl_file_id_t *f = &src->info.file;
     const vl_level_t   *lv = &src->info.geom.levels[level];
@@ -480,10 +480,10 @@ vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
  * decode pays a fixed cost for the codestream tile's structures), copy them
  * into the request and keep them in the cache. */
 static int
-vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
-                           uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                           uint32_t y, uint32_t w, uint32_t h,
-                           vl_image_t *out, vl_err_t *err)
+jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
+                        uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                        uint32_t y, uint32_t w, uint32_t h,
+                        vl_image_t *out, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
@@ -540,7 +540,7 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
 #endif
                           );
     }
-    rc = vl_jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
+    rc = jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -558,18 +558,18 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
-            rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
-                                bv, bw, bh, tile->data, err);
+            rc = jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
+                             bv, bw, bh, tile->data, err);
             if (rc == VL_OK) {
                 vl_image_copy_block(tile->data, t->bands, &VL_RECT(bu, bv, bw, bh), &VL_RECT(x, y, w, h), out);
-                vl_jp2_key(src, level, c, row, &key);
+                jp2_key(src, level, c, row, &key);
                 vl_tiles_put(src->tiles, &key, tile);
             }
             vl_tile_release(tile);
         }
     }
     if (d == &fresh) {
-        vl_jp2_dec_close(&fresh);
+        jp2_dec_close(&fresh);
     } else if (d != NULL && d->image != NULL) {
         /* keep the header image, drop the pixels until the next decode */
         for (OPJ_UINT32 i = 0; i < d->image->numcomps; i++) {
@@ -582,10 +582,10 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
     return rc;
 }
 
-static int vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
-                         uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                         uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                         uint32_t box[4]);
+static int jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
+                      uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                      uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                      uint32_t box[4]);
 
 /* One OpenJPEG decode at a time per worker process. A decode of an untiled
  * file holds ~140 MB for its whole area and keeps a core busy; with THREADS
@@ -594,34 +594,34 @@ static int vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
  * worker to one decode's memory; the other threads wait, and look in the
  * tile cache again when a decode finished while they waited. The lock
  * also covers OpenJPH (one line decoder per process). */
-static pthread_mutex_t vl_jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Decodes finished in this process (atomic): a thread that finds it moved
  * while it waited for the lock looks in the tile cache again. */
-static unsigned long   vl_jp2_decodes;
+static unsigned long   jp2_decodes;
 
 static int
-vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
-                    uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                    unsigned long seen, vl_err_t *err)
+jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
+                 uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
+                 uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
+                 unsigned long seen, vl_err_t *err)
 {
     uint32_t box[4] = { r0, r1, c0, c1 };
     int      rc = VL_OK;
 
-    pthread_mutex_lock(&vl_jp2_decode_lock);
-    if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
-        || vl_jp2_lookup(src, level, r0, r1, c0, c1, x, y, w, h, out, box)) {
-        rc = vl_jp2_decode_block_locked(src, level, box[0], box[1], box[2],
-                                        box[3], x, y, w, h, out, err);
-        __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&jp2_decode_lock);
+    if (__atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE) == seen
+        || jp2_lookup(src, level, r0, r1, c0, c1, x, y, w, h, out, box)) {
+        rc = jp2_decode_block_locked(src, level, box[0], box[1], box[2],
+                                     box[3], x, y, w, h, out, err);
+        __atomic_add_fetch(&jp2_decodes, 1, __ATOMIC_RELEASE);
     }
-    pthread_mutex_unlock(&vl_jp2_decode_lock);
+    pthread_mutex_unlock(&jp2_decode_lock);
     return rc;
 }
 
 #ifdef HAVE_OPENJPH
 /* The OpenJPH line decoder of this process. One, kept between requests
- * (handles come and go), and used only under vl_jp2_decode_lock, which
+ * (handles come and go), and used only under jp2_decode_lock, which
  * also serialises OpenJPH's global message streams (ojph.h). Untiled
  * HTJ2K has no random access: a read further down a level continues from
  * where the last one stopped, a read above it starts again from the top. */
@@ -633,16 +633,16 @@ static struct {
     int32_t       *rows[VL_OJPH_MAX_COMPS];
     vl_file_id_t   warned;          /* the last file warned about ... */
     uint32_t       warned_levels;   /* ... and its levels */
-} vl_ht;
+} ht_state;
 
 static void
-vl_ht_close_reader(void)
+ht_close_reader(void)
 {
-    vl_ojph_close(vl_ht.r);
-    vl_ht.r = NULL;
+    vl_ojph_close(ht_state.r);
+    ht_state.r = NULL;
     for (uint32_t c = 0; c < VL_OJPH_MAX_COMPS; c++) {
-        free(vl_ht.rows[c]);
-        vl_ht.rows[c] = NULL;
+        free(ht_state.rows[c]);
+        ht_state.rows[c] = NULL;
     }
 }
 
@@ -651,7 +651,7 @@ vl_ht_close_reader(void)
  * made (OpenJPH copies it then): no mapping, so a file truncated or
  * rewritten in place gives an error, never a SIGBUS. */
 static int
-vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
+ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
@@ -659,11 +659,11 @@ vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
     unsigned char    *buf;
     size_t            got = 0, len = (size_t) t->cs_len;
 
-    if (vl_ht.r != NULL && vl_file_id_eq(&vl_ht.file, &src->info.file)
-        && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
+    if (ht_state.r != NULL && vl_file_id_eq(&ht_state.file, &src->info.file)
+        && ht_state.level == level && vl_ojph_line(ht_state.r) <= v0) {
         return VL_OK;
     }
-    vl_ht_close_reader();
+    ht_close_reader();
     if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading HTJ2K");
     }
@@ -682,32 +682,32 @@ vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
         }
         got += (size_t) n;
     }
-    vl_ht.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
+    ht_state.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
     free(buf);
-    if (vl_ht.r == NULL) {
+    if (ht_state.r == NULL) {
         return vl_err_set(err, VL_ECODEC, "%s", msg);
     }
-    vl_ht.file = src->info.file;
-    vl_ht.level = level;
-    vl_ht.ncomps = vl_ojph_comps(vl_ht.r);
-    if (vl_ht.ncomps != t->ncomps) {
-        vl_ht_close_reader();
+    ht_state.file = src->info.file;
+    ht_state.level = level;
+    ht_state.ncomps = vl_ojph_comps(ht_state.r);
+    if (ht_state.ncomps != t->ncomps) {
+        ht_close_reader();
         return vl_err_set(err, VL_ECODEC,
                           "HTJ2K components differ between decoders");
     }
-    for (uint32_t c = 0; c < vl_ht.ncomps; c++) {
-        if (vl_ojph_width(vl_ht.r, c) != lv->width
-            || vl_ojph_height(vl_ht.r, c) != lv->height) {
-            vl_ht_close_reader();
+    for (uint32_t c = 0; c < ht_state.ncomps; c++) {
+        if (vl_ojph_width(ht_state.r, c) != lv->width
+            || vl_ojph_height(ht_state.r, c) != lv->height) {
+            ht_close_reader();
             return vl_err_set(err, VL_ECODEC,
                               "HTJ2K level %u decodes at %ux%u, not %ux%u",
-                              level, vl_ojph_width(vl_ht.r, c),
-                              vl_ojph_height(vl_ht.r, c), lv->width,
+                              level, vl_ojph_width(ht_state.r, c),
+                              vl_ojph_height(ht_state.r, c), lv->width,
                               lv->height);
         }
-        vl_ht.rows[c] = malloc((size_t) lv->width * sizeof(int32_t));
-        if (vl_ht.rows[c] == NULL) {
-            vl_ht_close_reader();
+        ht_state.rows[c] = malloc((size_t) lv->width * sizeof(int32_t));
+        if (ht_state.rows[c] == NULL) {
+            ht_close_reader();
             return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
         }
     }
@@ -716,7 +716,7 @@ vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
 
 /* Samples [x0, x0 + n) of the decoder's current lines as 8-bit pixels. */
 static void
-vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
+ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
 {
     int comp[4], nc = 0, fast = !t->ycc;
 
@@ -731,7 +731,7 @@ vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
     }
     if (fast) {
         for (int i = 0; i < nc; i++) {
-            const int32_t *row = vl_ht.rows[comp[i]] + x0;
+            const int32_t *row = ht_state.rows[comp[i]] + x0;
             unsigned char *q = o + i;
 
             for (uint32_t x = 0; x < n; x++) {
@@ -747,10 +747,10 @@ vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
         unsigned v[4];
 
         for (int i = 0; i < nc; i++) {
-            v[i] = vl_jp2_to8p(vl_ht.rows[comp[i]][x0 + x], t->prec[comp[i]],
-                               t->sgnd[comp[i]]);
+            v[i] = jp2_to8p(ht_state.rows[comp[i]][x0 + x], t->prec[comp[i]],
+                            t->sgnd[comp[i]]);
         }
-        vl_jp2_pixel(v, nc, t->ycc, o);
+        jp2_pixel(v, nc, t->ycc, o);
         o += nc;
     }
 }
@@ -759,9 +759,9 @@ vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
  * tiles [ca0, ca1] are made and cached, and those in [c0, c1] are also
  * copied into out when out is not NULL. */
 static int
-vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
-           uint32_t ca1, uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-           uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
+        uint32_t ca1, uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
+        uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
@@ -785,15 +785,15 @@ vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
         }
     }
     for (uint32_t ly = 0; ly < bh && rc == VL_OK; ly++) {
-        if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
+        if (vl_ojph_pull(ht_state.r, ht_state.rows, msg, sizeof(msg)) != 0) {
             rc = vl_err_set(err, VL_ECODEC, "%s", msg);
             break;
         }
         for (uint32_t i = 0; i < n; i++) {
             vl_tile_t *tl = tiles[i];
 
-            vl_ht_line8(t, (ca0 + i) * ts, tl->w,
-                        tl->data + (size_t) ly * tl->w * (size_t) t->bands);
+            ht_line8(t, (ca0 + i) * ts, tl->w,
+                     tl->data + (size_t) ly * tl->w * (size_t) t->bands);
         }
     }
     for (uint32_t i = 0; i < n; i++) {
@@ -807,27 +807,27 @@ vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
             if (out != NULL && c >= c0 && c <= c1) {
                 vl_image_copy_block(tiles[i]->data, t->bands, &VL_RECT(c * ts, v0, tiles[i]->w, bh), &VL_RECT(x, y, w, h), out);
             }
-            vl_jp2_key(src, level, c, row, &key);
+            jp2_key(src, level, c, row, &key);
             vl_tiles_put(src->tiles, &key, tiles[i]);
         }
         vl_tile_release(tiles[i]);
     }
     free(tiles);
     if (rc != VL_OK) {
-        vl_ht_close_reader();       /* a failed reader is not resumed */
+        ht_close_reader();       /* a failed reader is not resumed */
     }
     return rc;
 }
 
 /* Whether every tile of tile row `row` of `level` is in the cache. */
 static int
-vl_ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
+ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
 {
     for (uint32_t c = 0; c < cols; c++) {
         vl_tile_key_t key;
         vl_tile_t    *hit;
 
-        vl_jp2_key(src, level, c, row, &key);
+        jp2_key(src, level, c, row, &key);
         if ((hit = vl_tiles_get(src->tiles, &key)) == NULL) {
             return 0;
         }
@@ -844,9 +844,9 @@ vl_ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
  * level pays for all of it, and later reads anywhere in it are hits
  * until the cache lets the level go. */
 static int
-vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-                  uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-                  uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
+               uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
+               uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
 {
     vl_jp2_t         *t = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
@@ -862,18 +862,18 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
     fill = ahead
            && (uint64_t) lv->width * lv->height * (uint64_t) t->bands * 10
                   <= (uint64_t) st.capacity * 6;
-    if (!fill && (!vl_file_id_eq(&vl_ht.warned, &src->info.file)
-                  || !(vl_ht.warned_levels & (1u << level)))) {
+    if (!fill && (!vl_file_id_eq(&ht_state.warned, &src->info.file)
+                  || !(ht_state.warned_levels & (1u << level)))) {
         /* once per file and level: what the operator can do about it */
         const char *base = src->path != NULL ? strrchr(src->path, '/') : NULL;
         uint64_t    need = ((uint64_t) lv->width * lv->height * t->bands
                             * 10 / 6 + ((1u << 20) - 1)) >> 20;
 
-        if (!vl_file_id_eq(&vl_ht.warned, &src->info.file)) {
-            vl_ht.warned = src->info.file;
-            vl_ht.warned_levels = 0;
+        if (!vl_file_id_eq(&ht_state.warned, &src->info.file)) {
+            ht_state.warned = src->info.file;
+            ht_state.warned_levels = 0;
         }
-        vl_ht.warned_levels |= 1u << level;
+        ht_state.warned_levels |= 1u << level;
         vl_log(VL_LOG_WARN, NULL,
                "%s: untiled HTJ2K, level %u: every read decodes from the top "
                "of the level; MAX_IMAGE_CACHE_SIZE=%llu or more keeps the "
@@ -884,29 +884,30 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
     for (uint32_t row = r0; row <= r1; row++) {
         uint32_t v0 = row * ts;
 
-        if ((rc = vl_ht_seek(src, level, v0, err)) != VL_OK) {
+        if ((rc = ht_seek(src, level, v0, err)) != VL_OK) {
             return rc;
         }
-        while (vl_ojph_line(vl_ht.r) < v0) {
-            uint32_t line = vl_ojph_line(vl_ht.r);
+        while (vl_ojph_line(ht_state.r) < v0) {
+            uint32_t line = vl_ojph_line(ht_state.r);
             char     msg[VL_ERR_MSG_MAX];
 
             if (ahead && line % ts == 0
-                && !vl_ht_cached(src, level, line / ts, cols)) {
-                rc = vl_ht_band(src, level, line / ts, 0, cols - 1, 0, 0, 0,
-                                0, 0, 0, NULL, err);
+                && !ht_cached(src, level, line / ts, cols)) {
+                rc = ht_band(src, level, line / ts, 0, cols - 1, 0, 0, 0,
+                             0, 0, 0, NULL, err);
                 if (rc != VL_OK) {
                     return rc;
                 }
                 continue;
             }
-            if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
-                vl_ht_close_reader();
+            if (vl_ojph_pull(ht_state.r, ht_state.rows, msg, sizeof(msg))
+                != 0) {
+                ht_close_reader();
                 return vl_err_set(err, VL_ECODEC, "%s", msg);
             }
         }
-        rc = vl_ht_band(src, level, row, ahead ? 0 : c0,
-                        ahead ? cols - 1 : c1, c0, c1, x, y, w, h, out, err);
+        rc = ht_band(src, level, row, ahead ? 0 : c0,
+                     ahead ? cols - 1 : c1, c0, c1, x, y, w, h, out, err);
         if (rc != VL_OK) {
             return rc;
         }
@@ -917,34 +918,34 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 
         /* go on only as far as the last row the cache is missing */
         for (uint32_t row = rows; row-- > r1 + 1;) {
-            if (!vl_ht_cached(src, level, row, cols)) {
+            if (!ht_cached(src, level, row, cols)) {
                 last = row;
                 break;
             }
         }
-        for (uint32_t row = r1 + 1; row <= last && vl_ht.r != NULL; row++) {
-            if (vl_ojph_line(vl_ht.r) != row * ts) {
+        for (uint32_t row = r1 + 1; row <= last && ht_state.r != NULL; row++) {
+            if (vl_ojph_line(ht_state.r) != row * ts) {
                 break;
             }
-            if (vl_ht_cached(src, level, row, cols)) {
+            if (ht_cached(src, level, row, cols)) {
                 char msg[VL_ERR_MSG_MAX];
                 int  bad = 0;
 
                 for (uint32_t i = 0; i < ts && !bad
-                     && vl_ojph_line(vl_ht.r) < lv->height; i++) {
-                    bad = vl_ojph_pull(vl_ht.r, vl_ht.rows, msg,
+                     && vl_ojph_line(ht_state.r) < lv->height; i++) {
+                    bad = vl_ojph_pull(ht_state.r, ht_state.rows, msg,
                                        sizeof(msg)) != 0;
                 }
                 if (bad) {
-                    vl_ht_close_reader();
+                    ht_close_reader();
                 }
                 continue;
             }
             /* the request has its pixels: a failure here is not its own */
             vl_err_t ferr = { 0 };
 
-            if (vl_ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
-                           NULL, &ferr) != VL_OK) {
+            if (ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
+                        NULL, &ferr) != VL_OK) {
                 vl_log(VL_LOG_WARN, NULL, "HTJ2K level %u, filling row %u: %s",
                        level, row, ferr.msg);
                 break;
@@ -959,9 +960,9 @@ vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
  * (x, y, w, h) into out; box = the missing tiles' bounding box (r0, r1,
  * c0, c1). Returns whether any is missing. */
 static int
-vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-              uint32_t c0, uint32_t c1, uint32_t x, uint32_t y, uint32_t w,
-              uint32_t h, vl_image_t *out, uint32_t box[4])
+jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
+           uint32_t c0, uint32_t c1, uint32_t x, uint32_t y, uint32_t w,
+           uint32_t h, vl_image_t *out, uint32_t box[4])
 {
     vl_jp2_t *t = src->priv;
     uint32_t  ts = t->grid;
@@ -975,7 +976,7 @@ vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
             vl_tile_key_t key;
             vl_tile_t    *hit;
 
-            vl_jp2_key(src, level, c, row, &key);
+            jp2_key(src, level, c, row, &key);
             if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
                 vl_image_copy_block(hit->data, t->bands, &VL_RECT(c * ts, row * ts, hit->w, hit->h), &VL_RECT(x, y, w, h), out);
                 vl_tile_release(hit);
@@ -991,8 +992,8 @@ vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 }
 
 static int
-vl_jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
-            vl_image_t *out, vl_err_t *err)
+jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+         vl_image_t *out, vl_err_t *err)
 {
     uint32_t          x = r->x, y = r->y, w = r->w, h = r->h;
     vl_jp2_t         *t = src->priv;
@@ -1011,38 +1012,38 @@ vl_jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     max_run = max_run < 1 ? 1 : max_run;
 
     /* cached tiles first; the missing ones' bounding box is decoded */
-    seen = __atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE);
-    if (!vl_jp2_lookup(src, level, y / ts, (y + h - 1) / ts, x / ts,
-                       (x + w - 1) / ts, x, y, w, h, out, box)) {
+    seen = __atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE);
+    if (!jp2_lookup(src, level, y / ts, (y + h - 1) / ts, x / ts,
+                    (x + w - 1) / ts, x, y, w, h, out, box)) {
         return VL_OK;
     }
 #ifdef HAVE_OPENJPH
     if (t->ojph) {
-        pthread_mutex_lock(&vl_jp2_decode_lock);
+        pthread_mutex_lock(&jp2_decode_lock);
         /* a thread that held the lock may have decoded them meanwhile
          * (a whole level, even): look again before decoding */
         rc = VL_OK;
-        if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
-            || vl_jp2_lookup(src, level, box[0], box[1], box[2], box[3], x,
-                             y, w, h, out, box)) {
-            rc = vl_ht_read_locked(src, level, box[0], box[1], box[2],
-                                   box[3], x, y, w, h, out, err);
-            __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE) == seen
+            || jp2_lookup(src, level, box[0], box[1], box[2], box[3], x,
+                          y, w, h, out, box)) {
+            rc = ht_read_locked(src, level, box[0], box[1], box[2],
+                                box[3], x, y, w, h, out, err);
+            __atomic_add_fetch(&jp2_decodes, 1, __ATOMIC_RELEASE);
         }
-        pthread_mutex_unlock(&vl_jp2_decode_lock);
+        pthread_mutex_unlock(&jp2_decode_lock);
         return rc;
     }
 #endif
     if ((uint64_t) (box[1] - box[0] + 1) * (box[3] - box[2] + 1) <= max_run) {
-        return vl_jp2_decode_block(src, level, box[0], box[1], box[2], box[3],
-                                   x, y, w, h, out, seen, err);
+        return jp2_decode_block(src, level, box[0], box[1], box[2], box[3],
+                                x, y, w, h, out, seen, err);
     }
     for (uint32_t row = box[0]; row <= box[1]; row++) {
         for (uint32_t c = box[2]; c <= box[3]; c += max_run) {
             uint32_t c1 = box[3] - c + 1 > max_run ? c + max_run - 1 : box[3];
 
-            rc = vl_jp2_decode_block(src, level, row, row, c, c1, x, y, w,
-                                     h, out, seen, err);
+            rc = jp2_decode_block(src, level, row, row, c, c1, x, y, w,
+                                  h, out, seen, err);
             if (rc != VL_OK) {
                 return rc;
             }
@@ -1052,13 +1053,13 @@ vl_jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
 }
 
 static void
-vl_jp2_free(vl_jp2_t *t)
+jp2_free(vl_jp2_t *t)
 {
     if (t == NULL) {
         return;
     }
     if (t->keep_open) {
-        vl_jp2_dec_close(&t->keep);
+        jp2_dec_close(&t->keep);
     }
     if (t->fd >= 0) {
         close(t->fd);
@@ -1068,9 +1069,9 @@ vl_jp2_free(vl_jp2_t *t)
 }
 
 static void
-vl_jp2_close(vl_source_t *src)
+jp2_close(vl_source_t *src)
 {
-    vl_jp2_free(src->priv);
+    jp2_free(src->priv);
     src->priv = NULL;
 }
 
@@ -1078,8 +1079,8 @@ vl_jp2_close(vl_source_t *src)
  * length of 0, "to the end of the file", resolved) and header size.
  * Returns -1 when it cannot be read or does not fit in the file. */
 static int
-vl_jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
-           uint64_t *lenp, OPJ_OFF_T *hdrp)
+jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
+        uint64_t *lenp, OPJ_OFF_T *hdrp)
 {
     unsigned char b[16];
     uint64_t      len;
@@ -1118,7 +1119,7 @@ vl_jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
  * components may differ from the codestream's (pclr, cdef, or not known):
  * OpenJPH, which decodes the codestream only, must not be used then. */
 static int
-vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
+jp2_needs_probe(const vl_jp2_t *t, int *remap)
 {
     unsigned char b[16];
     OPJ_OFF_T     pos = 0, end = t->size, hend;
@@ -1133,7 +1134,7 @@ vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
         OPJ_OFF_T     hdr;
         unsigned char type[4];
 
-        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
+        if (jp2_box(t, pos, type, &len, &hdr) != 0) {
             return 1;
         }
         if (memcmp(type, "jp2c", 4) == 0) {
@@ -1178,7 +1179,7 @@ vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
 /* Where the codestream starts and how long it is: the whole file for a
  * raw codestream, the payload of the first top-level jp2c box of a JP2. */
 static int
-vl_jp2_find_codestream(vl_jp2_t *t)
+jp2_find_codestream(vl_jp2_t *t)
 {
     OPJ_OFF_T pos = 0, end = t->size;
 
@@ -1192,7 +1193,7 @@ vl_jp2_find_codestream(vl_jp2_t *t)
         OPJ_OFF_T     hdr;
         unsigned char type[4];
 
-        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
+        if (jp2_box(t, pos, type, &len, &hdr) != 0) {
             return -1;
         }
         if (memcmp(type, "jp2c", 4) == 0) {
@@ -1208,7 +1209,7 @@ vl_jp2_find_codestream(vl_jp2_t *t)
 
 /* Which decoded components are colour and alpha (cdef, else by count). */
 static const char *
-vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
+jp2_bands(vl_jp2_t *t, const opj_image_t *img)
 {
     int ncol = 0;
 
@@ -1249,7 +1250,7 @@ vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
 }
 
 static int
-vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
+jp2_open(vl_source_t *src, int fd, vl_err_t *err)
 {
     vl_jp2_t               *t;
     vl_jp2_dec_t            hd, probe, *d = NULL;
@@ -1278,7 +1279,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
                                                      : OPJ_CODEC_JP2;
     t->layers = src->max_layers > 0 ? (uint32_t) src->max_layers : 0;
 
-    if ((rc = vl_jp2_dec_open(t, &hd, 0, err)) != VL_OK) {
+    if ((rc = jp2_dec_open(t, &hd, 0, err)) != VL_OK) {
         return rc;
     }
     t->x0 = hd.image->x0;
@@ -1338,17 +1339,17 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         ts = 0;
     }
     if (t->x1 <= t->x0 || t->y1 <= t->y0 || hd.image->numcomps == 0) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT, "the JPEG 2000 image is empty");
     }
     if (t->x1 - t->x0 > VL_SOURCE_MAX_SIDE
         || t->y1 - t->y0 > VL_SOURCE_MAX_SIDE) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT,
                           "image dimensions beyond 1,000,000 pixels a side");
     }
     if (hd.image->numcomps > 16) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT,
                           "JPEG 2000 images with more than 16 components "
                           "are not supported");
@@ -1364,7 +1365,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
      * definitions or an ICC profile come with a decode: such files decode
      * one pixel at the lowest level */
     t->ncomps = 0;
-    if (!vl_jp2_needs_probe(t, &remap)) {
+    if (!jp2_needs_probe(t, &remap)) {
         d = &hd;
     } else {
         uint32_t r = t->numres - 1;
@@ -1373,8 +1374,8 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         uint64_t ax0 = lx0 << r, ay0 = ly0 << r;
         uint64_t ax1 = (lx0 + 1) << r, ay1 = (ly0 + 1) << r;
 
-        vl_jp2_dec_close(&hd);
-        if ((rc = vl_jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
+        jp2_dec_close(&hd);
+        if ((rc = jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
             return rc;
         }
         d = &probe;
@@ -1385,14 +1386,14 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
                                  (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                                  (OPJ_INT32) ay1)
             || !opj_decode(d->codec, d->stream, d->image)) {
-            rc = vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
-            vl_jp2_dec_close(d);
+            rc = jp2_codec_error(t, "cannot decode JPEG 2000", err);
+            jp2_dec_close(d);
             return rc;
         }
     }
-    why = vl_jp2_bands(t, d->image);
+    why = jp2_bands(t, d->image);
     if (why != NULL) {
-        vl_jp2_dec_close(d);
+        jp2_dec_close(d);
         return vl_err_set(err, VL_EFORMAT, "%s", why);
     }
     src->info.bits = d->image->comps[t->idx[0]].prec > 8 ? 16 : 8;
@@ -1407,7 +1408,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
      * all are coded alike and every layer is wanted */
     t->ojph = t->ht && t->ntiles == 1 && !subsampled && !remap && uniform
               && d->image->numcomps == cs_comps
-              && vl_jp2_find_codestream(t) == 0;
+              && jp2_find_codestream(t) == 0;
 #else
     (void) subsampled;
     (void) cs_comps;
@@ -1417,7 +1418,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);
         if (t->icc == NULL) {
-            vl_jp2_dec_close(d);
+            jp2_dec_close(d);
             return vl_err_set(err, VL_ENOMEM,
                               "out of memory opening JPEG 2000");
         }
@@ -1426,7 +1427,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         src->info.icc = t->icc;
         src->info.icc_len = t->icc_len;
     }
-    vl_jp2_dec_close(d);
+    jp2_dec_close(d);
 
     /* repeated area decodes on one codec: OpenJPEG allows them on
      * single-tile codestreams; 2.5.0 fails on precinct-partitioned ones */
@@ -1469,8 +1470,8 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
 
 const vl_source_ops_t vl_source_jp2_ops = {
     "jp2",
-    vl_jp2_open,
-    vl_jp2_close,
-    vl_jp2_read,
+    jp2_open,
+    jp2_close,
+    jp2_read,
     NULL,
 };

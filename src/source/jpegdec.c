@@ -31,7 +31,7 @@ struct vl_jpegdec_s {
 };
 
 static void
-vl_jpegdec_error_exit(j_common_ptr cinfo)
+jpegdec_error_exit(j_common_ptr cinfo)
 {
     vl_jpegdec_t *d = (vl_jpegdec_t *) cinfo->client_data;
 
@@ -40,14 +40,14 @@ vl_jpegdec_error_exit(j_common_ptr cinfo)
 }
 
 static void
-vl_jpegdec_output_message(j_common_ptr cinfo)
+jpegdec_output_message(j_common_ptr cinfo)
 {
     (void) cinfo;
 }
 
 /* Create d's decompressor: 0, or -1 when libjpeg ran out of memory. */
 static int
-vl_jpegdec_create(vl_jpegdec_t *d)
+jpegdec_create(vl_jpegdec_t *d)
 {
     if (setjmp(d->jmp) != 0) {
         return -1;
@@ -65,10 +65,10 @@ vl_jpegdec_new(void)
         return NULL;
     }
     d->cinfo.err = jpeg_std_error(&d->jerr);
-    d->jerr.error_exit = vl_jpegdec_error_exit;
-    d->jerr.output_message = vl_jpegdec_output_message;
+    d->jerr.error_exit = jpegdec_error_exit;
+    d->jerr.output_message = jpegdec_output_message;
     d->cinfo.client_data = d;
-    if (vl_jpegdec_create(d) != 0) {
+    if (jpegdec_create(d) != 0) {
         free(d);
         return NULL;
     }
@@ -91,7 +91,7 @@ vl_jpegdec_free(vl_jpegdec_t *d)
 
 /* Rows of one iMCU row of the output, for whole-row skips. */
 static JDIMENSION
-vl_jpegdec_imcu_rows(j_decompress_ptr cinfo)
+jpegdec_imcu_rows(j_decompress_ptr cinfo)
 {
 #if JPEG_LIB_VERSION >= 70
     return (JDIMENSION) (cinfo->max_v_samp_factor
@@ -104,7 +104,7 @@ vl_jpegdec_imcu_rows(j_decompress_ptr cinfo)
 
 /* Make d->row hold `need` bytes. */
 static int
-vl_jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
+jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
 {
     unsigned char *p;
 
@@ -124,7 +124,7 @@ vl_jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
  * image edge, the margin keeps that column out of the window. Returns the
  * window's column in the cropped rows. */
 static JDIMENSION
-vl_jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
+jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
 {
     JDIMENSION cx, cend, cw;
 
@@ -142,9 +142,9 @@ vl_jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
 /* Skip whole iMCU rows before row wy, one iMCU row of context short, so
  * the rows read next are upsampled exactly as in a full decode. */
 static int
-vl_jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
+jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
 {
-    JDIMENSION imcu = vl_jpegdec_imcu_rows(cinfo), skip;
+    JDIMENSION imcu = jpegdec_imcu_rows(cinfo), skip;
 
     if (imcu == 0 || wy < 2 * imcu) {
         return 0;
@@ -156,11 +156,11 @@ vl_jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
 /* The body of vl_jpegdec_window, between setjmp and cleanup. Returns
  * VL_OK or a status after setting err. */
 static int
-vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
-               size_t tables_len, const unsigned char *data, size_t len,
-               unsigned scale, int ycbcr, int bands, uint32_t wx,
-               uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
-               size_t stride, vl_err_t *err)
+jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
+            size_t tables_len, const unsigned char *data, size_t len,
+            unsigned scale, int ycbcr, int bands, uint32_t wx,
+            uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
+            size_t stride, vl_err_t *err)
 {
     j_decompress_ptr cinfo = &d->cinfo;
     size_t           row_bytes, need;
@@ -206,8 +206,8 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
         return vl_err_set(err, VL_ECODEC,
                           "a JPEG tile is smaller than the TIFF says");
     }
-    col = vl_jpegdec_crop(cinfo, wx, ww);
-    if (vl_jpegdec_skip(cinfo, wy) != 0) {
+    col = jpegdec_crop(cinfo, wx, ww);
+    if (jpegdec_skip(cinfo, wy) != 0) {
         jpeg_abort_decompress(cinfo);
         return vl_err_set(err, VL_ECODEC, "a JPEG tile ended early");
     }
@@ -219,7 +219,7 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
             jpeg_abort_decompress(cinfo);
             return vl_err_set(err, VL_ECODEC, "JPEG tile too large");
         }
-        if ((rc = vl_jpegdec_scratch(d, need, err)) != VL_OK) {
+        if ((rc = jpegdec_scratch(d, need, err)) != VL_OK) {
             jpeg_abort_decompress(cinfo);
             return rc;
         }
@@ -281,8 +281,8 @@ vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
         jpeg_abort_decompress(&d->cinfo);
         return vl_err_set(err, VL_ECODEC, "JPEG: %s", d->msg);
     }
-    return vl_jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
-                          bands, wx, wy, ww, wh, out, stride, err);
+    return jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
+                       bands, wx, wy, ww, wh, out, stride, err);
 }
 
 int

@@ -8,6 +8,8 @@
  * one stat and no realpath. Handles are checked out exclusively and
  * returned with vl_source_put.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -32,7 +34,7 @@ struct vl_source_cache_s {
 };
 
 static void
-vl_source_close(vl_source_t *src)
+source_close(vl_source_t *src)
 {
     if (src == NULL) {
         return;
@@ -46,24 +48,24 @@ vl_source_close(vl_source_t *src)
     free(src);
 }
 
-static int vl_source_threads = 1;
+static int source_threads = 1;
 
 void
 vl_source_set_decode_threads(int n)
 {
-    vl_source_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+    source_threads = n < 1 ? 1 : n > 64 ? 64 : n;
 }
 
 int
 vl_source_decode_threads(void)
 {
-    return vl_source_threads;
+    return source_threads;
 }
 
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
-vl_source_open_fd(int fd, const struct stat *st, const char *real,
-                  long max_layers, vl_err_t *err)
+source_open_fd(int fd, const struct stat *st, const char *real,
+               long max_layers, vl_err_t *err)
 {
     unsigned char          magic[12] = { 0 };
     const vl_source_ops_t *ops;
@@ -107,7 +109,7 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
     vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
     if (rc != VL_OK) {
-        vl_source_close(src);
+        source_close(src);
         return NULL;
     }
     VL_ASSERT(src->info.geom.nlevels >= 1);
@@ -115,7 +117,7 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
 }
 
 static int
-vl_source_id_ok(const char *id)
+source_id_ok(const char *id)
 {
     const char *p = id;
 
@@ -169,14 +171,14 @@ vl_source_cache_free(vl_source_cache_t *cache)
     }
     for (src = cache->head; src != NULL; src = next) {
         next = src->next;
-        vl_source_close(src);
+        source_close(src);
     }
     pthread_mutex_destroy(&cache->lock);
     free(cache);
 }
 
 static void
-vl_source_unlink(vl_source_cache_t *cache, vl_source_t *src)
+source_unlink(vl_source_cache_t *cache, vl_source_t *src)
 {
     if (src->prev != NULL) {
         src->prev->next = src->next;
@@ -195,8 +197,8 @@ vl_source_unlink(vl_source_cache_t *cache, vl_source_t *src)
 /* Take an idle handle of `real` whose identity is `id`; stale handles of
  * the same path are moved to *stale for closing outside the lock. */
 static vl_source_t *
-vl_source_cache_take(vl_source_cache_t *cache, const char *real,
-                     const vl_file_id_t *id, vl_source_t **stale)
+source_cache_take(vl_source_cache_t *cache, const char *real,
+                  const vl_file_id_t *id, vl_source_t **stale)
 {
     vl_source_t *src, *next, *found = NULL;
 
@@ -206,7 +208,7 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
         if (strcmp(src->path, real) != 0) {
             continue;
         }
-        vl_source_unlink(cache, src);
+        source_unlink(cache, src);
         if (found == NULL && vl_file_id_eq(&src->info.file, id)) {
             found = src;
             break;
@@ -229,8 +231,8 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
  * resolved and checked again.
  */
 static vl_source_t *
-vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
-                      struct stat *st)
+source_cache_asked(vl_source_cache_t *cache, const char *path,
+                   struct stat *st)
 {
     vl_source_t *src;
     vl_file_id_t fid;
@@ -238,7 +240,7 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
     pthread_mutex_lock(&cache->lock);
     for (src = cache->head; src != NULL; src = src->next) {
         if (src->asked != NULL && strcmp(src->asked, path) == 0) {
-            vl_source_unlink(cache, src);
+            source_unlink(cache, src);
             break;
         }
     }
@@ -261,7 +263,7 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
 
 /* Remember path as the way to src (best effort). */
 static void
-vl_source_remember(vl_source_t *src, const char *path)
+source_remember(vl_source_t *src, const char *path)
 {
     if (src->asked != NULL && strcmp(src->asked, path) == 0) {
         return;
@@ -283,7 +285,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
 
-    if (id == NULL || !vl_source_id_ok(id)) {
+    if (id == NULL || !source_id_ok(id)) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
@@ -303,7 +305,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     if (cache != NULL) {
-        src = vl_source_cache_asked(cache, path, &st);
+        src = source_cache_asked(cache, path, &st);
         if (src != NULL) {
             src->tiles = cache->tiles;
             return src;
@@ -329,17 +331,17 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
 
     src = NULL;
     if (cache != NULL) {
-        src = vl_source_cache_take(cache, real, &fid, &stale);
+        src = source_cache_take(cache, real, &fid, &stale);
         while (stale != NULL) {
             vl_source_t *next = stale->next;
 
-            vl_source_close(stale);
+            source_close(stale);
             stale = next;
         }
     }
     if (src != NULL) {
         src->tiles = cache->tiles;
-        vl_source_remember(src, path);
+        source_remember(src, path);
         return src;
     }
 
@@ -359,11 +361,11 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    src = vl_source_open_fd(fd, &st, real,
-                            conf != NULL ? conf->max_layers : -1, err);
+    src = source_open_fd(fd, &st, real,
+                         conf != NULL ? conf->max_layers : -1, err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
-        vl_source_remember(src, path);
+        source_remember(src, path);
     }
     return src;
 }
@@ -388,7 +390,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = vl_source_open_fd(fd, &st, path, -1, err);
+    src = source_open_fd(fd, &st, path, -1, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -405,7 +407,7 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
         return;
     }
     if (cache == NULL || src->broken || cache->max == 0) {
-        vl_source_close(src);
+        source_close(src);
         return;
     }
     pthread_mutex_lock(&cache->lock);
@@ -420,10 +422,10 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
     cache->nidle++;
     if (cache->max > 0 && cache->nidle > cache->max) {
         evict = cache->tail;
-        vl_source_unlink(cache, evict);
+        source_unlink(cache, evict);
     }
     pthread_mutex_unlock(&cache->lock);
-    vl_source_close(evict);
+    source_close(evict);
 }
 
 const vl_source_info_t *
@@ -433,7 +435,7 @@ vl_source_info(const vl_source_t *src)
 }
 
 static int
-vl_source_broken(vl_source_t *src, vl_err_t *err)
+source_broken(vl_source_t *src, vl_err_t *err)
 {
     return vl_err_set(err, src->broken_err.code, "%s", src->broken_err.msg);
 }
@@ -441,7 +443,7 @@ vl_source_broken(vl_source_t *src, vl_err_t *err)
 /* A codec or I/O failure makes the handle sticky-broken: it repeats the
  * error and is never returned to the cache. */
 static int
-vl_source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
+source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
 {
     if ((rc == VL_ECODEC || rc == VL_EIO) && !src->broken) {
         src->broken = 1;
@@ -463,7 +465,7 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     int               rc;
 
     if (src->broken) {
-        return vl_source_broken(src, err);
+        return source_broken(src, err);
     }
     if (level >= src->info.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
@@ -483,7 +485,7 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           "read buffer does not match the image");
     }
     rc = src->ops->read(src, level, r, out, err);
-    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+    return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
 int
@@ -495,7 +497,7 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     int               rc;
 
     if (src->broken) {
-        return vl_source_broken(src, err);
+        return source_broken(src, err);
     }
     if (level >= src->info.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
@@ -511,7 +513,7 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                           row, level);
     }
     rc = src->ops->read_jpeg_tile(src, pool, level, col, row, data, len, err);
-    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+    return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
 void
