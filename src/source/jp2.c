@@ -30,6 +30,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/liberr.h"
 #include "source/source_p.h"
 #ifdef HAVE_OPENJPH
 #include "source/ojph.h"
@@ -77,7 +78,7 @@ typedef struct {
     int            sgnd[16];
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
-    char           msg[VL_ERR_MSG_MAX];
+    vl_liberr_t    lerr;            /* OpenJPEG's message */
     unsigned char *icc;
     size_t         icc_len;
 } vl_jp2_t;
@@ -86,14 +87,9 @@ static void
 jp2_on_error(const char *m, void *user)
 {
     vl_jp2_t *t = user;
-    size_t    n;
 
-    if (t != NULL && t->msg[0] == '\0') {
-        snprintf(t->msg, sizeof(t->msg), "%s", m);
-        n = strlen(t->msg);
-        while (n > 0 && (t->msg[n - 1] == '\n' || t->msg[n - 1] == ' ')) {
-            t->msg[--n] = '\0';
-        }
+    if (t != NULL) {
+        vl_liberr_put(&t->lerr, m);
     }
 }
 
@@ -112,13 +108,6 @@ jp2_on_info(const char *m, void *user)
 {
     (void) m;
     (void) user;
-}
-
-static int
-jp2_codec_error(vl_jp2_t *t, const char *what, vl_err_t *err)
-{
-    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
-                      t->msg[0] != '\0' ? t->msg : "OpenJPEG error");
 }
 
 static OPJ_SIZE_T
@@ -212,14 +201,15 @@ jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
     opj_set_default_decoder_parameters(&par);
     par.cp_reduce = (OPJ_UINT32) reduce;
     par.cp_layer = t->layers;
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     if (!opj_setup_decoder(d->codec, &par)
         || (vl_source_decode_threads() > 1 && opj_has_thread_support()
             && !opj_codec_set_threads(d->codec, vl_source_decode_threads()))
         || !opj_read_header(d->stream, d->codec, &d->image)
         || d->image == NULL) {
         jp2_dec_close(d);
-        return jp2_codec_error(t, "cannot read the JPEG 2000 header", err);
+        return vl_liberr_fail(&t->lerr, "cannot read the JPEG 2000 header",
+                              "OpenJPEG error", err);
     }
     return VL_OK;
 }
@@ -253,7 +243,7 @@ jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
             t->keep_open = 1;
         }
         d = &t->keep;
-        t->msg[0] = '\0';
+        vl_liberr_clear(&t->lerr);
         if (opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
                                 (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                                 (OPJ_INT32) ay1)
@@ -263,7 +253,7 @@ jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
         }
         /* some codestreams do not survive repeated decodes: stop trying */
         vl_log(VL_LOG_INFO, NULL, "openjpeg: codec reuse failed (%s)",
-               t->msg);
+               t->lerr.msg);
         jp2_dec_close(&t->keep);
         t->keep_open = 0;
         t->reuse = 0;
@@ -271,13 +261,14 @@ jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
     if ((rc = jp2_dec_open(t, fresh, r, err)) != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     if (!opj_set_decode_area(fresh->codec, fresh->image, (OPJ_INT32) ax0,
                              (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                              (OPJ_INT32) ay1)
         || !opj_decode(fresh->codec, fresh->stream, fresh->image)) {
         jp2_dec_close(fresh);
-        return jp2_codec_error(t, "cannot decode JPEG 2000", err);
+        return vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000",
+                              "OpenJPEG error", err);
     }
     *dp = fresh;
     return VL_OK;
@@ -1381,12 +1372,13 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         d = &probe;
         ax1 = ax1 > t->x1 ? t->x1 : ax1;
         ay1 = ay1 > t->y1 ? t->y1 : ay1;
-        t->msg[0] = '\0';
+        vl_liberr_clear(&t->lerr);
         if (!opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
                                  (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                                  (OPJ_INT32) ay1)
             || !opj_decode(d->codec, d->stream, d->image)) {
-            rc = jp2_codec_error(t, "cannot decode JPEG 2000", err);
+            rc = vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000",
+                                "OpenJPEG error", err);
             jp2_dec_close(d);
             return rc;
         }

@@ -19,12 +19,13 @@
 
 #include "core/str.h"
 #include "source/jpegdec.h"
+#include "source/liberr.h"
 
 struct vl_jpegdec_s {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr         jerr;
     jmp_buf                       jmp;
-    char                          msg[JMSG_LENGTH_MAX];
+    vl_liberr_t                   lerr;       /* libjpeg's message */
     int                           live;       /* cinfo created */
     unsigned char                *row;        /* scratch for cropped rows */
     size_t                        row_cap;
@@ -34,8 +35,10 @@ static void
 jpegdec_error_exit(j_common_ptr cinfo)
 {
     vl_jpegdec_t *d = (vl_jpegdec_t *) cinfo->client_data;
+    char          buf[JMSG_LENGTH_MAX];
 
-    (*cinfo->err->format_message)(cinfo, d->msg);
+    (*cinfo->err->format_message)(cinfo, buf);
+    vl_liberr_put(&d->lerr, buf);
     longjmp(d->jmp, 1);
 }
 
@@ -276,10 +279,10 @@ vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
     if (ww == 0 || wh == 0) {
         return vl_err_set(err, VL_EINTERNAL, "empty JPEG window");
     }
-    d->msg[0] = '\0';
+    vl_liberr_clear(&d->lerr);
     if (setjmp(d->jmp) != 0) {
         jpeg_abort_decompress(&d->cinfo);
-        return vl_err_set(err, VL_ECODEC, "JPEG: %s", d->msg);
+        return vl_liberr_fail(&d->lerr, "JPEG", "libjpeg error", err);
     }
     return jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
                        bands, wx, wy, ww, wh, out, stride, err);

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "source/jpegdec.h"
+#include "source/liberr.h"
 #include "source/source_p.h"
 
 typedef struct {
@@ -63,7 +64,7 @@ typedef struct {
     uint32_t         nlevels;     /* stored levels */
     vl_tiff_level_t  lv[VL_MAX_LEVELS];
     uint32_t         sidx[VL_MAX_LEVELS];  /* geom level -> stored level */
-    char             msg[VL_ERR_MSG_MAX];
+    vl_liberr_t      lerr;        /* libtiff's message */
     unsigned char   *raw, *plane, *line;
     size_t           raw_cap, plane_cap, line_cap;
     vl_jpegdec_t    *jdec;
@@ -79,8 +80,8 @@ tiff_on_error(TIFF *tif, void *user, const char *module, const char *fmt,
 
     (void) tif;
     (void) module;
-    if (t != NULL && t->msg[0] == '\0') {
-        vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+    if (t != NULL) {
+        vl_liberr_vprintf(&t->lerr, fmt, ap);
     }
     return 1;
 }
@@ -99,13 +100,6 @@ tiff_on_warning(TIFF *tif, void *user, const char *module,
         vl_log(VL_LOG_INFO, NULL, "libtiff: %s", buf);
     }
     return 1;
-}
-
-static int
-tiff_codec_error(vl_tiff_t *t, const char *what, vl_err_t *err)
-{
-    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
-                      t->msg[0] != '\0' ? t->msg : "libtiff error");
 }
 
 static const char *
@@ -330,7 +324,8 @@ tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
     ok = lv->is_sub ? TIFFSetSubDirectory(t->tif, lv->offset)
                     : TIFFSetDirectory(t->tif, lv->index);
     if (!ok) {
-        return tiff_codec_error(t, "cannot read the TIFF directory", err);
+        return vl_liberr_fail(&t->lerr, "cannot read the TIFF directory",
+                              "libtiff error", err);
     }
     if (lv->photometric == PHOTOMETRIC_YCBCR
         && lv->compression == COMPRESSION_JPEG) {
@@ -499,7 +494,8 @@ tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
                    : TIFFReadRawStrip(t->tif, index, t->raw,
                                       (tmsize_t) bytes);
     if (n < 4) {
-        return tiff_codec_error(t, "cannot read a JPEG tile", err);
+        return vl_liberr_fail(&t->lerr, "cannot read a JPEG tile",
+                              "libtiff error", err);
     }
     if (!TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)) {
         tables = NULL;
@@ -547,8 +543,8 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
             n = TIFFReadEncodedTile(t->tif, index, tile->data,
                                     (tmsize_t) want);
             if (n < 0 || (size_t) n < want) {
-                return tiff_codec_error(t, "cannot decode a TIFF block",
-                                        err);
+                return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                      "libtiff error", err);
             }
             return VL_OK;
         }
@@ -588,8 +584,8 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
                     : TIFFReadEncodedStrip(t->tif, k, t->plane,
                                            (tmsize_t) want);
             if (n < 0 || (size_t) n < plane_bytes) {
-                return tiff_codec_error(t, "cannot decode a TIFF block",
-                                        err);
+                return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                      "libtiff error", err);
             }
             for (uint32_t r = 0; r < rows; r++) {
                 const unsigned char *src = t->plane + r * plane_row;
@@ -607,7 +603,8 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
                 : TIFFReadEncodedStrip(t->tif, index, t->raw,
                                        (tmsize_t) want);
         if (n < 0 || (size_t) n < lv->row_bytes * rows) {
-            return tiff_codec_error(t, "cannot decode a TIFF block", err);
+            return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                  "libtiff error", err);
         }
     }
     for (uint32_t r = 0; r < rows; r++) {
@@ -703,7 +700,7 @@ tiff_block(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
         return err != NULL && err->code != VL_OK ? (int) err->code
                                                  : VL_ENOMEM;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     VL_ASSERT(lv->fastjpeg || scale == 1);
     rc = lv->fastjpeg
              ? tiff_decode_jpeg(t, lv, index, scale, tile, err)
@@ -746,10 +743,11 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
     if (rc != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     for (uint32_t yy = y; yy < y + h; yy++) {
         if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
-            return tiff_codec_error(t, "cannot decode a TIFF row", err);
+            return vl_liberr_fail(&t->lerr, "cannot decode a TIFF row",
+                                  "libtiff error", err);
         }
         tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
         vl_image_copy_block(t->line, lv->bands, &VL_RECT(0, yy, lv->width, 1), &VL_RECT(x, y, w, h), out);
@@ -800,7 +798,7 @@ tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
     y0 = y > by ? y : by;
     x1 = x + w < bx + bw ? x + w : bx + bw;
     y1 = y + h < by + bh ? y + h : by + bh;
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     return tiff_decode_window(t, lv, index, s, x0 - bx, y0 - by, x1 - x0,
                               y1 - y0,
                               VL_IMAGE_ROW(out, y0 - y)
@@ -951,7 +949,7 @@ tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     if (rc != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     index = TIFFComputeTile(t->tif, col * lv->tile_w, row * lv->tile_h, 0, 0);
     bytes = TIFFGetStrileByteCount(t->tif, index);
     if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK) {
@@ -967,7 +965,8 @@ tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     }
     n = TIFFReadRawTile(t->tif, index, buf + skip, (tmsize_t) bytes);
     if (n < 4 || buf[skip] != 0xff || buf[skip + 1] != 0xd8) {
-        return tiff_codec_error(t, "cannot read a JPEG tile", err);
+        return vl_liberr_fail(&t->lerr, "cannot read a JPEG tile",
+                              "libtiff error", err);
     }
     total = skip + (size_t) n;
     if (skip != 0) {
@@ -1252,7 +1251,8 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     TIFFOpenOptionsFree(opts);
     if (t->tif == NULL) {
         close(fd);
-        rc = tiff_codec_error(t, "cannot open the TIFF", err);
+        rc = vl_liberr_fail(&t->lerr, "cannot open the TIFF",
+                            "libtiff error", err);
         tiff_free(t);
         return rc;
     }
@@ -1309,9 +1309,10 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
             tiff_add_level(src, t, &lv);
         }
     }
-    if (t->msg[0] != '\0') {
-        vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s", t->msg);
-        t->msg[0] = '\0';
+    if (t->lerr.msg[0] != '\0') {
+        vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s",
+               t->lerr.msg);
+        vl_liberr_clear(&t->lerr);
     }
     src->info.geom.nlevels = t->nlevels;
     tiff_add_virtual(src, t);
