@@ -1460,6 +1460,15 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     return VL_OK;
 }
 
+/* A JP2 file (signature box) or a raw codestream (SOC, SIZ). */
+int
+vl_jp2_is_a(const unsigned char *magic, size_t len)
+{
+    return (len >= 12
+            && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
+           || (len >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0);
+}
+
 const vl_source_ops_t vl_source_jp2_ops = {
     "jp2",
     jp2_open,

@@ -62,13 +62,23 @@ vl_source_decode_threads(void)
     return source_threads;
 }
 
+/* The sniff table: the first backend whose is_a takes the file's first
+ * bytes opens it. A new source is one row here plus its file. */
+static const struct {
+    vl_source_is_a_fn      is_a;
+    const vl_source_ops_t *ops;
+} source_formats[] = {
+    { vl_tiff_is_a, &vl_source_tiff_ops },
+    { vl_jp2_is_a, &vl_source_jp2_ops },
+};
+
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real,
                long max_layers, vl_err_t *err)
 {
-    unsigned char          magic[12] = { 0 };
-    const vl_source_ops_t *ops;
+    unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
+    const vl_source_ops_t *ops = NULL;
     ssize_t                n;
     vl_source_t           *src;
     int                    rc;
@@ -79,18 +89,14 @@ source_open_fd(int fd, const struct stat *st, const char *real,
         vl_err_set(err, VL_EIO, "cannot read the image file");
         return NULL;
     }
-    if (n >= 4
-        && ((magic[0] == 'I' && magic[1] == 'I'
-             && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0)
-            || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
-                && (magic[3] == 42 || magic[3] == 43)))) {
-        /* TIFF or BigTIFF */
-        ops = &vl_source_tiff_ops;
-    } else if ((n >= 12
-                && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
-               || (n >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0)) {
-        ops = &vl_source_jp2_ops;
-    } else {
+    for (size_t i = 0; i < sizeof(source_formats) / sizeof(source_formats[0]);
+         i++) {
+        if (source_formats[i].is_a(magic, (size_t) n)) {
+            ops = source_formats[i].ops;
+            break;
+        }
+    }
+    if (ops == NULL) {
         close(fd);
         vl_err_set(err, VL_EFORMAT, "unsupported image format");
         return NULL;

@@ -52,7 +52,18 @@ struct vl_source_s {
     struct vl_source_s     *prev, *next;   /* idle list of the cache */
 };
 
+/* The bytes of a file's start the sniff table looks at. */
+#define VL_SOURCE_MAGIC 12
+
+/* Whether a file starting with magic[0, len) (len <= VL_SOURCE_MAGIC, less
+ * for a shorter file) is this backend's: a row of source.c's sniff table,
+ * exported by each backend next to its ops. */
+typedef int (*vl_source_is_a_fn)(const unsigned char *magic, size_t len);
+
+int vl_tiff_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_tiff_ops;
+
+int vl_jp2_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_jp2_ops;
 
 #endif /* VL_SOURCE_P_H */

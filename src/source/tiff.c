@@ -1320,6 +1320,17 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     return VL_OK;
 }
 
+/* TIFF or BigTIFF, either byte order. */
+int
+vl_tiff_is_a(const unsigned char *magic, size_t len)
+{
+    return len >= 4
+           && ((magic[0] == 'I' && magic[1] == 'I'
+                && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0)
+               || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
+                   && (magic[3] == 42 || magic[3] == 43)));
+}
+
 const vl_source_ops_t vl_source_tiff_ops = {
     "tiff",
     tiff_open,
