@@ -90,6 +90,12 @@ int vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool,
 void vl_source_set_decode_threads(int n);
 int vl_source_decode_threads(void);
 
+/* Prepare this process to be one of `workers` worker processes on this
+ * machine (<= 0: one per CPU): JPEG 2000 decode threads = CPUs / workers
+ * (at least 1), one malloc arena per process and large blocks kept in the
+ * heap. Call once, before threads start. */
+void vl_source_setup_worker(long workers);
+
 /* One line per level for `vellum info`. */
 void vl_source_describe(const vl_source_t *src, FILE *out);
 
