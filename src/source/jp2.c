@@ -447,38 +447,18 @@ jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
     return VL_OK;
 }
 
-/* The tile-cache key of virtual tile (col, row) of `level`. MAX_LAYERS
- * is fixed for the life of a worker, so it is not part of the key. */
-static void
-jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
-        uint32_t row, vl_tile_key_t *key)
-{
-    const vl_file_id_t *f = &src->info.file;
-    const vl_level_t   *lv = &src->info.geom.levels[level];
-    uint32_t            grid = ((const vl_jp2_t *) src->priv)->grid;
-    uint32_t            cols = (lv->width + grid - 1) / grid;
-
-    key->dev = (uint64_t) f->dev;
-    key->ino = (uint64_t) f->ino;
-    key->size = f->size;
-    key->mtime_ns = f->mtime_ns;
-    key->level = level;
-    key->tile = row * cols + col;
-    key->scale = 1;
-}
-
-/* Decode tiles [c0, c1] x [r0, r1] of `level` in one area decode (every
- * decode pays a fixed cost for the codestream tile's structures), copy them
- * into the request and keep them in the cache. */
+/* Decode the grid tiles of box in one area decode (every decode pays a
+ * fixed cost for the codestream tile's structures) and give them to the
+ * walk, which copies them into the request and keeps them in the cache. */
 static int
-jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
-                        uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                        uint32_t y, uint32_t w, uint32_t h,
-                        vl_image_t *out, vl_err_t *err)
+jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
 {
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
+    vl_jp2_t         *t = walk->src->priv;
+    const vl_level_t *lv = walk->lv;
+    uint32_t          level = walk->level;
     uint32_t          ts = t->grid;
+    uint32_t          c0 = box->x, c1 = box->x + box->w - 1;
+    uint32_t          r0 = box->y, r1 = box->y + box->h - 1;
     uint32_t          u0 = c0 * ts, v0 = r0 * ts;
     uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
@@ -543,7 +523,6 @@ jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
             uint32_t      bu = c * ts;
             uint32_t      bw = lv->width - bu < ts ? lv->width - bu : ts;
             vl_tile_t    *tile;
-            vl_tile_key_t key;
 
             if ((tile = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
@@ -552,9 +531,7 @@ jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
             rc = jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
                              bv, bw, bh, tile->data, err);
             if (rc == VL_OK) {
-                vl_image_copy_block(tile->data, t->bands, &VL_RECT(bu, bv, bw, bh), &VL_RECT(x, y, w, h), out);
-                jp2_key(src, level, c, row, &key);
-                vl_tiles_put(src->tiles, &key, tile);
+                vl_grid_put(walk, c, row, tile);
             }
             vl_tile_release(tile);
         }
@@ -573,47 +550,11 @@ jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
     return rc;
 }
 
-static int jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
-                      uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                      uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                      uint32_t box[4]);
-
-/* One OpenJPEG decode at a time per worker process. A decode of an untiled
- * file holds ~140 MB for its whole area and keeps a core busy; with THREADS
- * threads decoding at once a worker's memory grew to 436 MB on big.jp2 for
- * no gain in throughput (the cores were already busy). Serialising bounds a
- * worker to one decode's memory; the other threads wait, and look in the
- * tile cache again when a decode finished while they waited. The lock
- * also covers OpenJPH (one line decoder per process). */
-static pthread_mutex_t jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Decodes finished in this process (atomic): a thread that finds it moved
- * while it waited for the lock looks in the tile cache again. */
-static unsigned long   jp2_decodes;
-
-static int
-jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
-                 uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                 uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                 unsigned long seen, vl_err_t *err)
-{
-    uint32_t box[4] = { r0, r1, c0, c1 };
-    int      rc = VL_OK;
-
-    pthread_mutex_lock(&jp2_decode_lock);
-    if (__atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE) == seen
-        || jp2_lookup(src, level, r0, r1, c0, c1, x, y, w, h, out, box)) {
-        rc = jp2_decode_block_locked(src, level, box[0], box[1], box[2],
-                                     box[3], x, y, w, h, out, err);
-        __atomic_add_fetch(&jp2_decodes, 1, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&jp2_decode_lock);
-    return rc;
-}
-
 #ifdef HAVE_OPENJPH
 /* The OpenJPH line decoder of this process. One, kept between requests
- * (handles come and go), and used only under jp2_decode_lock, which
- * also serialises OpenJPH's global message streams (ojph.h). Untiled
+ * (handles come and go), and used only under the walk's decode lock
+ * (serialise), which also serialises OpenJPH's global message streams
+ * (ojph.h). Untiled
  * HTJ2K has no random access: a read further down a level continues from
  * where the last one stopped, a read above it starts again from the top. */
 static struct {
@@ -746,16 +687,15 @@ ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
     }
 }
 
-/* Decode tile row `row` of `level` (the reader stands at its first line):
- * tiles [ca0, ca1] are made and cached, and those in [c0, c1] are also
- * copied into out when out is not NULL. */
+/* Decode tile row `row` of the walk's level (the reader stands at its
+ * first line): tiles [ca0, ca1] are made and given to the walk, which
+ * caches them and copies what the request covers of them. */
 static int
-ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
-        uint32_t ca1, uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-        uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+ht_band(vl_grid_walk_t *walk, uint32_t row, uint32_t ca0, uint32_t ca1,
+        vl_err_t *err)
 {
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
+    vl_jp2_t         *t = walk->src->priv;
+    const vl_level_t *lv = walk->lv;
     uint32_t          ts = t->grid, v0 = row * ts;
     uint32_t          bh = lv->height - v0 < ts ? lv->height - v0 : ts;
     uint32_t          n = ca1 - ca0 + 1;
@@ -788,18 +728,11 @@ ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
         }
     }
     for (uint32_t i = 0; i < n; i++) {
-        vl_tile_key_t key;
-        uint32_t      c = ca0 + i;
-
         if (tiles[i] == NULL) {
             continue;
         }
         if (rc == VL_OK) {
-            if (out != NULL && c >= c0 && c <= c1) {
-                vl_image_copy_block(tiles[i]->data, t->bands, &VL_RECT(c * ts, v0, tiles[i]->w, bh), &VL_RECT(x, y, w, h), out);
-            }
-            jp2_key(src, level, c, row, &key);
-            vl_tiles_put(src->tiles, &key, tiles[i]);
+            vl_grid_put(walk, ca0 + i, row, tiles[i]);
         }
         vl_tile_release(tiles[i]);
     }
@@ -810,24 +743,20 @@ ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
     return rc;
 }
 
-/* Whether every tile of tile row `row` of `level` is in the cache. */
+/* Whether every tile of tile row `row` of the walk's level is in the
+ * cache. */
 static int
-ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
+ht_cached(vl_grid_walk_t *walk, uint32_t row)
 {
-    for (uint32_t c = 0; c < cols; c++) {
-        vl_tile_key_t key;
-        vl_tile_t    *hit;
-
-        jp2_key(src, level, c, row, &key);
-        if ((hit = vl_tiles_get(src->tiles, &key)) == NULL) {
+    for (uint32_t c = 0; c < walk->cols; c++) {
+        if (!vl_grid_cached(walk, c, row)) {
             return 0;
         }
-        vl_tile_release(hit);
     }
     return 1;
 }
 
-/* Tiles [c0, c1] x [r0, r1] of `level` through OpenJPH. When the tile
+/* The tiles of box through OpenJPH. When the tile
  * cache can hold two whole tile rows of the level, whole rows are made,
  * and the rows the decoder passes on its way down are kept too. When it
  * can hold the whole level (in 60 % of it), the decoder goes on to the
@@ -835,14 +764,16 @@ ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
  * level pays for all of it, and later reads anywhere in it are hits
  * until the cache lets the level go. */
 static int
-ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-               uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-               uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
+ht_read_locked(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
 {
+    vl_source_t      *src = walk->src;
     vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint32_t          level = walk->level;
+    const vl_level_t *lv = walk->lv;
     uint32_t          ts = t->grid;
-    uint32_t          cols = (lv->width + ts - 1) / ts;
+    uint32_t          cols = walk->cols;
+    uint32_t          c0 = box->x, c1 = box->x + box->w - 1;
+    uint32_t          r0 = box->y, r1 = box->y + box->h - 1;
     vl_tiles_stats_t  st;
     int               ahead, fill, rc;
 
@@ -882,10 +813,8 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
             uint32_t line = vl_ojph_line(ht_state.r);
             char     msg[VL_ERR_MSG_MAX];
 
-            if (ahead && line % ts == 0
-                && !ht_cached(src, level, line / ts, cols)) {
-                rc = ht_band(src, level, line / ts, 0, cols - 1, 0, 0, 0,
-                             0, 0, 0, NULL, err);
+            if (ahead && line % ts == 0 && !ht_cached(walk, line / ts)) {
+                rc = ht_band(walk, line / ts, 0, cols - 1, err);
                 if (rc != VL_OK) {
                     return rc;
                 }
@@ -897,8 +826,7 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
                 return vl_err_set(err, VL_ECODEC, "%s", msg);
             }
         }
-        rc = ht_band(src, level, row, ahead ? 0 : c0,
-                     ahead ? cols - 1 : c1, c0, c1, x, y, w, h, out, err);
+        rc = ht_band(walk, row, ahead ? 0 : c0, ahead ? cols - 1 : c1, err);
         if (rc != VL_OK) {
             return rc;
         }
@@ -909,7 +837,7 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 
         /* go on only as far as the last row the cache is missing */
         for (uint32_t row = rows; row-- > r1 + 1;) {
-            if (!ht_cached(src, level, row, cols)) {
+            if (!ht_cached(walk, row)) {
                 last = row;
                 break;
             }
@@ -918,7 +846,7 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
             if (vl_ojph_line(ht_state.r) != row * ts) {
                 break;
             }
-            if (ht_cached(src, level, row, cols)) {
+            if (ht_cached(walk, row)) {
                 char msg[VL_ERR_MSG_MAX];
                 int  bad = 0;
 
@@ -935,8 +863,7 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
             /* the request has its pixels: a failure here is not its own */
             vl_err_t ferr = { 0 };
 
-            if (ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
-                        NULL, &ferr) != VL_OK) {
+            if (ht_band(walk, row, 0, cols - 1, &ferr) != VL_OK) {
                 vl_log(VL_LOG_WARN, NULL, "HTJ2K level %u, filling row %u: %s",
                        level, row, ferr.msg);
                 break;
@@ -947,100 +874,53 @@ ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
 }
 #endif /* HAVE_OPENJPH */
 
-/* Copy the cached tiles of [c0, c1] x [r0, r1] of `level` that lie in
- * (x, y, w, h) into out; box = the missing tiles' bounding box (r0, r1,
- * c0, c1). Returns whether any is missing. */
+/* A grid of at most 256 (t->grid) on every level. One area decode holds
+ * 4 bytes per sample of every component: at most VL_SOURCE_MAX_BLOCK of
+ * them go into one OpenJPEG decode; OpenJPH decodes whole rows anyway. */
 static int
-jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-           uint32_t c0, uint32_t c1, uint32_t x, uint32_t y, uint32_t w,
-           uint32_t h, vl_image_t *out, uint32_t box[4])
+jp2_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
 {
-    vl_jp2_t *t = src->priv;
-    uint32_t  ts = t->grid;
+    const vl_jp2_t *t = src->priv;
+    size_t          tile_bytes;
 
-    box[0] = UINT32_MAX;
-    box[1] = 0;
-    box[2] = UINT32_MAX;
-    box[3] = 0;
-    for (uint32_t row = r0; row <= r1; row++) {
-        for (uint32_t c = c0; c <= c1; c++) {
-            vl_tile_key_t key;
-            vl_tile_t    *hit;
-
-            jp2_key(src, level, c, row, &key);
-            if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
-                vl_image_copy_block(hit->data, t->bands, &VL_RECT(c * ts, row * ts, hit->w, hit->h), &VL_RECT(x, y, w, h), out);
-                vl_tile_release(hit);
-                continue;
-            }
-            box[0] = row < box[0] ? row : box[0];
-            box[1] = row > box[1] ? row : box[1];
-            box[2] = c < box[2] ? c : box[2];
-            box[3] = c > box[3] ? c : box[3];
-        }
+    (void) level;
+    if (vl_size_mul4(t->grid, t->grid, t->ncomps, 4, &tile_bytes) != 0) {
+        return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
     }
-    return box[0] != UINT32_MAX;
+    grid->bw = grid->bh = t->grid;
+    grid->max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
+    grid->max_run = grid->max_run < 1 ? 1 : grid->max_run;
+    if (t->ojph) {
+        grid->max_run = 0;
+    }
+    return VL_OK;
 }
+
+static int
+jp2_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
+{
+#ifdef HAVE_OPENJPH
+    if (((const vl_jp2_t *) walk->src->priv)->ojph) {
+        return ht_read_locked(walk, box, err);
+    }
+#endif
+    return jp2_decode_box(walk, box, err);
+}
+
+/* One decode at a time per process: it bounds a worker to one decode's
+ * memory, and OpenJPH has one line decoder per process. */
+static const vl_grid_ops_t jp2_grid_ops = {
+    jp2_grid,
+    jp2_grid_decode,
+    NULL,
+    1,
+};
 
 static int
 jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
          vl_image_t *out, vl_err_t *err)
 {
-    uint32_t          x = r->x, y = r->y, w = r->w, h = r->h;
-    vl_jp2_t         *t = src->priv;
-    uint32_t          ts = t->grid;
-    uint32_t          box[4];
-    size_t            tile_bytes;
-    uint32_t          max_run;
-    unsigned long     seen;
-    int               rc;
-
-    /* one area decode holds 4 bytes per sample of every component */
-    if (vl_size_mul4(ts, ts, t->ncomps, 4, &tile_bytes) != 0) {
-        return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
-    }
-    max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
-    max_run = max_run < 1 ? 1 : max_run;
-
-    /* cached tiles first; the missing ones' bounding box is decoded */
-    seen = __atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE);
-    if (!jp2_lookup(src, level, y / ts, (y + h - 1) / ts, x / ts,
-                    (x + w - 1) / ts, x, y, w, h, out, box)) {
-        return VL_OK;
-    }
-#ifdef HAVE_OPENJPH
-    if (t->ojph) {
-        pthread_mutex_lock(&jp2_decode_lock);
-        /* a thread that held the lock may have decoded them meanwhile
-         * (a whole level, even): look again before decoding */
-        rc = VL_OK;
-        if (__atomic_load_n(&jp2_decodes, __ATOMIC_ACQUIRE) == seen
-            || jp2_lookup(src, level, box[0], box[1], box[2], box[3], x,
-                          y, w, h, out, box)) {
-            rc = ht_read_locked(src, level, box[0], box[1], box[2],
-                                box[3], x, y, w, h, out, err);
-            __atomic_add_fetch(&jp2_decodes, 1, __ATOMIC_RELEASE);
-        }
-        pthread_mutex_unlock(&jp2_decode_lock);
-        return rc;
-    }
-#endif
-    if ((uint64_t) (box[1] - box[0] + 1) * (box[3] - box[2] + 1) <= max_run) {
-        return jp2_decode_block(src, level, box[0], box[1], box[2], box[3],
-                                x, y, w, h, out, seen, err);
-    }
-    for (uint32_t row = box[0]; row <= box[1]; row++) {
-        for (uint32_t c = box[2]; c <= box[3]; c += max_run) {
-            uint32_t c1 = box[3] - c + 1 > max_run ? c + max_run - 1 : box[3];
-
-            rc = jp2_decode_block(src, level, row, row, c, c1, x, y, w,
-                                  h, out, seen, err);
-            if (rc != VL_OK) {
-                return rc;
-            }
-        }
-    }
-    return VL_OK;
+    return vl_grid_read(src, &jp2_grid_ops, level, r, out, err);
 }
 
 static void

@@ -449,22 +449,6 @@ tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
     }
 }
 
-/* The key of block `index` of stored level si decoded at 1/scale. */
-static void
-tiff_key(const vl_source_t *src, uint32_t si, uint32_t index,
-         uint32_t scale, vl_tile_key_t *key)
-{
-    const vl_file_id_t *f = &src->info.file;
-
-    key->dev = (uint64_t) f->dev;
-    key->ino = (uint64_t) f->ino;
-    key->size = f->size;
-    key->mtime_ns = f->mtime_ns;
-    key->level = si;
-    key->tile = index;
-    key->scale = scale;
-}
-
 /* Decode stored block `index` of level si (the current directory) at
  * 1/scale with jpegdec: the window (wx, wy, ww x wh) of the decoded block
  * into out (row stride `stride`). */
@@ -671,57 +655,74 @@ tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
     return rc;
 }
 
-/* Block (i, j) of level g, w x h pixels in level g's coordinates: from the
- * tile cache, or decoded (and published). Returns a reference in *out. */
-static int
-tiff_block(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
-           uint32_t w, uint32_t h, vl_tile_t **out, vl_err_t *err)
+/* Stored block (col, row) of level g: its stored origin and libtiff
+ * index (tile or strip of the current directory). */
+static uint32_t
+tiff_index(const vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t col,
+           uint32_t row, uint32_t *bx, uint32_t *by)
 {
+    *bx = lv->tile_w ? col * lv->tile_w : 0;
+    *by = row * (lv->tile_w ? lv->tile_h : lv->rows_per_strip);
+    return lv->tile_w ? TIFFComputeTile(t->tif, *bx, *by, 0, 0)
+                      : TIFFComputeStrip(t->tif, *by, 0);
+}
+
+/* Decode the missing blocks of box (walk->level, the current directory)
+ * one by one: each is a whole stored tile or strip, DCT-scaled on a
+ * virtual level. */
+static int
+tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
+{
+    vl_source_t           *src = walk->src;
     vl_tiff_t             *t = src->priv;
-    uint32_t               si = t->sidx[g];
-    const vl_tiff_level_t *lv = &t->lv[si];
-    uint32_t               scale = src->info.geom.levels[g].shrink;
-    uint32_t               index, bx, by;
-    vl_tile_key_t          key;
-    vl_tile_t             *tile;
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[walk->level]];
+    uint32_t               scale = walk->lv->shrink > 1 ? walk->lv->shrink
+                                                        : 1;
     int                    rc;
 
-    scale = scale > 1 ? scale : 1;
-    bx = lv->tile_w ? i * lv->tile_w : 0;
-    by = j * (lv->tile_w ? lv->tile_h : lv->rows_per_strip);
-    index = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, 0)
-                       : TIFFComputeStrip(t->tif, by, 0);
-    tiff_key(src, si, index, scale, &key);
-    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        *out = tile;
-        return VL_OK;
-    }
-    if ((tile = vl_tile_new(w, h, lv->bands, err)) == NULL) {
-        return err != NULL && err->code != VL_OK ? (int) err->code
-                                                 : VL_ENOMEM;
-    }
-    vl_liberr_clear(&t->lerr);
     VL_ASSERT(lv->fastjpeg || scale == 1);
-    rc = lv->fastjpeg
-             ? tiff_decode_jpeg(t, lv, index, scale, tile, err)
-             : tiff_decode_libtiff(t, lv, index, bx, by,
-                                   lv->tile_w ? lv->tile_w : lv->width,
-                                   tile, err);
-    if (rc == VL_OK && scale > 1) {
-        uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
-        uint32_t sbh = lv->tile_w ? lv->tile_h : lv->rows_per_strip;
+    for (uint32_t row = box->y; row < box->y + box->h; row++) {
+        for (uint32_t col = box->x; col < box->x + box->w; col++) {
+            uint32_t   index, bx, by;
+            vl_rect_t  b;
+            vl_tile_t *tile;
 
-        rc = tiff_fix_edges(t, lv, index, scale,
-                            lv->width - bx < sbw ? lv->width - bx : sbw,
-                            lv->height - by < sbh ? lv->height - by : sbh,
-                            tile, err);
+            if (!vl_grid_missing(walk, col, row)) {
+                continue;
+            }
+            vl_grid_block(walk, col, row, &b);
+            index = tiff_index(t, lv, col, row, &bx, &by);
+            if ((tile = vl_tile_new(b.w, b.h, lv->bands, err)) == NULL) {
+                return err != NULL && err->code != VL_OK ? (int) err->code
+                                                         : VL_ENOMEM;
+            }
+            vl_liberr_clear(&t->lerr);
+            rc = lv->fastjpeg
+                     ? tiff_decode_jpeg(t, lv, index, scale, tile, err)
+                     : tiff_decode_libtiff(t, lv, index, bx, by,
+                                           lv->tile_w ? lv->tile_w
+                                                      : lv->width,
+                                           tile, err);
+            if (rc == VL_OK && scale > 1) {
+                uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
+                uint32_t sbh = lv->tile_w ? lv->tile_h : lv->rows_per_strip;
+
+                rc = tiff_fix_edges(t, lv, index, scale,
+                                    lv->width - bx < sbw ? lv->width - bx
+                                                         : sbw,
+                                    lv->height - by < sbh ? lv->height - by
+                                                          : sbh,
+                                    tile, err);
+            }
+            if (rc == VL_OK) {
+                vl_grid_put(walk, col, row, tile);
+            }
+            vl_tile_release(tile);
+            if (rc != VL_OK) {
+                return rc;
+            }
+        }
     }
-    if (rc != VL_OK) {
-        vl_tile_release(tile);
-        return rc;
-    }
-    vl_tiles_put(src->tiles, &key, tile);
-    *out = tile;
     return VL_OK;
 }
 
@@ -755,67 +756,73 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
     return VL_OK;
 }
 
-/* Block (i, j) of level g, bw x bh at (bx, by), only partly inside the
- * rectangle (x, y, w, h) of out: copied from the tile cache when it is
- * there, else only the part inside is decoded, straight into out, and not
- * cached. Returns 1 (nothing done) when the block must go through
- * tiff_block: not a JPEG tile, or a scaled edge block that needs
- * tiff_fix_edges. */
+/* Block (col, row), only partly inside the request and not in the tile
+ * cache: only the part inside is decoded, straight into the request, and
+ * not cached. Declined when the block is not a JPEG tile, or is a scaled
+ * edge block that needs tiff_fix_edges. */
 static int
-tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
-            uint32_t bx, uint32_t by, uint32_t bw, uint32_t bh,
-            uint32_t x, uint32_t y, uint32_t w, uint32_t h,
-            vl_image_t *out, vl_err_t *err)
+tiff_grid_partial(vl_grid_walk_t *walk, uint32_t col, uint32_t row,
+                  vl_err_t *err)
 {
-    vl_tiff_t             *t = src->priv;
-    uint32_t               si = t->sidx[g];
-    const vl_tiff_level_t *lv = &t->lv[si];
-    uint32_t               s = src->info.geom.levels[g].shrink;
-    uint32_t               sbx, sby, index, x0, y0, x1, y1;
-    vl_tile_key_t          key;
-    vl_tile_t             *tile;
+    vl_tiff_t             *t = walk->src->priv;
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[walk->level]];
+    uint32_t               s = walk->lv->shrink > 1 ? walk->lv->shrink : 1;
+    uint32_t               sbx, sby, index;
+    vl_rect_t              b, part;
+    unsigned char         *at;
 
-    s = s > 1 ? s : 1;
     if (!lv->fastjpeg || lv->tile_w == 0) {
-        return 1;
+        return VL_GRID_DECLINED;
     }
-    sbx = i * lv->tile_w;
-    sby = j * lv->tile_h;
+    index = tiff_index(t, lv, col, row, &sbx, &sby);
     if (s > 1 && ((lv->width - sbx < lv->tile_w
                    && (lv->width - sbx) % s != 0)
                   || (lv->height - sby < lv->tile_h
                       && (lv->height - sby) % s != 0))) {
-        return 1;
+        return VL_GRID_DECLINED;
     }
-    index = TIFFComputeTile(t->tif, sbx, sby, 0, 0);
-    tiff_key(src, si, index, s, &key);
-    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
-        vl_tile_release(tile);
-        return VL_OK;
-    }
-    x0 = x > bx ? x : bx;
-    y0 = y > by ? y : by;
-    x1 = x + w < bx + bw ? x + w : bx + bw;
-    y1 = y + h < by + bh ? y + h : by + bh;
+    vl_grid_block(walk, col, row, &b);
+    at = vl_grid_part(walk, &b, &part);
     vl_liberr_clear(&t->lerr);
-    return tiff_decode_window(t, lv, index, s, x0 - bx, y0 - by, x1 - x0,
-                              y1 - y0,
-                              VL_IMAGE_ROW(out, y0 - y)
-                                     + (size_t) (x0 - x) * lv->bands,
-                              out->stride, err);
+    return tiff_decode_window(t, lv, index, s, part.x - b.x, part.y - b.y,
+                              part.w, part.h, at, walk->out->stride, err);
 }
+
+/* Blocks in level coordinates: stored tiles or strips over the scale. */
+static int
+tiff_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
+{
+    const vl_tiff_t       *t = src->priv;
+    const vl_level_t      *gl = &src->info.geom.levels[level];
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
+    uint32_t               s = gl->shrink > 1 ? gl->shrink : 1;
+
+    (void) err;
+    if (lv->tile_w != 0) {
+        grid->bw = lv->tile_w / s;
+        grid->bh = lv->tile_h / s;
+    } else {
+        grid->bw = gl->width;
+        grid->bh = lv->rows_per_strip >= lv->height ? gl->height
+                                                    : lv->rows_per_strip / s;
+    }
+    grid->max_run = 0;
+    return VL_OK;
+}
+
+static const vl_grid_ops_t tiff_grid_ops = {
+    tiff_grid,
+    tiff_grid_decode,
+    tiff_grid_partial,
+    0,
+};
 
 static int
 tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
           vl_image_t *out, vl_err_t *err)
 {
-    uint32_t               x = r->x, y = r->y, w = r->w, h = r->h;
     vl_tiff_t             *t = src->priv;
-    const vl_level_t      *gl = &src->info.geom.levels[level];
     const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
-    uint32_t               s = gl->shrink > 1 ? gl->shrink : 1;
-    uint32_t               vbw, vbh;
     int                    rc;
 
     rc = tiff_set_level(t, t->sidx[level], err);
@@ -823,44 +830,9 @@ tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
         return rc;
     }
     if (lv->scanline) {
-        return tiff_read_scanlines(t, lv, x, y, w, h, out, err);
+        return tiff_read_scanlines(t, lv, r->x, r->y, r->w, r->h, out, err);
     }
-    /* blocks in level coordinates: stored tiles or strips over s */
-    if (lv->tile_w != 0) {
-        vbw = lv->tile_w / s;
-        vbh = lv->tile_h / s;
-    } else {
-        vbw = gl->width;
-        vbh = lv->rows_per_strip >= lv->height ? gl->height
-                                               : lv->rows_per_strip / s;
-    }
-    VL_ASSERT(vbw != 0 && vbh != 0);
-    for (uint32_t j = y / vbh; j <= (y + h - 1) / vbh; j++) {
-        for (uint32_t i = x / vbw; i <= (x + w - 1) / vbw; i++) {
-            uint32_t   bx = i * vbw, by = j * vbh;
-            uint32_t   bw = gl->width - bx < vbw ? gl->width - bx : vbw;
-            uint32_t   bh = gl->height - by < vbh ? gl->height - by : vbh;
-            vl_tile_t *tile;
-
-            if (x > bx || y > by || x + w < bx + bw || y + h < by + bh) {
-                rc = tiff_window(src, level, i, j, bx, by, bw, bh, x, y,
-                                 w, h, out, err);
-                if (rc != 1) {
-                    if (rc != VL_OK) {
-                        return rc;
-                    }
-                    continue;
-                }
-            }
-            rc = tiff_block(src, level, i, j, bw, bh, &tile, err);
-            if (rc != VL_OK) {
-                return rc;
-            }
-            vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
-            vl_tile_release(tile);
-        }
-    }
-    return VL_OK;
+    return vl_grid_read(src, &tiff_grid_ops, level, r, out, err);
 }
 
 /* JPEGTables of the current directory without their EOI, or NULL. */
