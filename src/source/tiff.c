@@ -22,6 +22,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/dct.h"
 #include "source/jpegdec.h"
 #include "source/liberr.h"
 #include "source/source_p.h"
@@ -599,30 +600,6 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     return VL_OK;
 }
 
-/* Pixel (x, y) of a DCT-scaled edge block again, as the mean of the
- * stored pixels it covers: the scaled IDCT mixes in the tile's padding. */
-static void
-tiff_box_pixel(vl_tile_t *tile, const vl_tile_t *full, uint32_t s,
-               uint32_t x, uint32_t y)
-{
-    uint32_t x1 = (x + 1) * s < full->w ? (x + 1) * s : full->w;
-    uint32_t y1 = (y + 1) * s < full->h ? (y + 1) * s : full->h;
-    int      bands = tile->bands;
-
-    for (int c = 0; c < bands; c++) {
-        unsigned sum = 0, n = 0;
-
-        for (uint32_t yy = y * s; yy < y1; yy++) {
-            for (uint32_t xx = x * s; xx < x1; xx++) {
-                sum += full->data[((size_t) yy * full->w + xx) * bands + c];
-                n++;
-            }
-        }
-        tile->data[((size_t) y * tile->w + x) * bands + c] =
-            (unsigned char) ((sum + n / 2) / n);
-    }
-}
-
 /* A scaled block whose stored part (ew x eh) is not a multiple of the
  * scale: redo its last column / row from an unscaled decode. */
 static int
@@ -633,7 +610,7 @@ tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
     vl_tile_t *full;
     int        rc;
 
-    if (ew % scale == 0 && eh % scale == 0) {
+    if (!vl_dct_ragged(ew, eh, scale)) {
         return VL_OK;
     }
     if ((full = vl_tile_new(ew, eh, lv->bands, err)) == NULL) {
@@ -642,14 +619,7 @@ tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
     }
     rc = tiff_decode_jpeg(t, lv, index, 1, full, err);
     if (rc == VL_OK) {
-        for (uint32_t y = 0; y < tile->h; y++) {
-            if (ew % scale != 0) {
-                tiff_box_pixel(tile, full, scale, tile->w - 1, y);
-            }
-        }
-        for (uint32_t x = 0; x < tile->w && eh % scale != 0; x++) {
-            tiff_box_pixel(tile, full, scale, x, tile->h - 1);
-        }
+        vl_dct_fix_edges(tile, full, scale);
     }
     vl_tile_release(full);
     return rc;
@@ -1119,72 +1089,6 @@ tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
     t->nlevels++;
 }
 
-/*
- * Virtual levels: a JPEG level L that jpegdec decodes, followed by a gap
- * (the next stored level is more than 2x smaller, or there is none), gets
- * the levels libjpeg's DCT scaling gives for free, ceil(L / s) for s = 2,
- * 4, 8, those strictly between L and the next stored level, with tiles (or
- * strips) of tile / s. Rebuilds geom.levels, notes and sidx from the
- * stored levels, keeping them sorted by size.
- */
-static void
-tiff_add_virtual(vl_source_t *src, vl_tiff_t *t)
-{
-    vl_level_t             levels[VL_MAX_LEVELS];
-    vl_source_level_note_t notes[VL_MAX_LEVELS];
-    uint32_t               sidx[VL_MAX_LEVELS], n = 0;
-
-    for (uint32_t si = 0; si < t->nlevels && n < VL_MAX_LEVELS; si++) {
-        const vl_tiff_level_t *lv = &t->lv[si];
-        const vl_tiff_level_t *next = si + 1 < t->nlevels ? &t->lv[si + 1]
-                                                          : NULL;
-        uint32_t               base = n;
-
-        levels[n] = src->info.geom.levels[si];
-        levels[n].base = n;
-        levels[n].shrink = 1;
-        notes[n] = src->notes[si];
-        sidx[n++] = si;
-        /* a gap: the next level is smaller than L halved, rounding down */
-        if (!lv->fastjpeg
-            || (next != NULL && (uint64_t) next->width * 2 + 1 >= lv->width
-                && (uint64_t) next->height * 2 + 1 >= lv->height)) {
-            continue;
-        }
-        for (uint32_t s = 2; s <= 8 && n < VL_MAX_LEVELS; s *= 2) {
-            uint32_t vw = (lv->width + s - 1) / s;
-            uint32_t vh = (lv->height + s - 1) / s;
-
-            if (vw >= lv->width || vh >= lv->height
-                || (next != NULL && (vw <= next->width
-                                     || vh <= next->height))) {
-                break;
-            }
-            if (lv->tile_w != 0 ? lv->tile_w % s != 0 || lv->tile_h % s != 0
-                                : lv->rows_per_strip % s != 0
-                                  && lv->rows_per_strip < lv->height) {
-                break;
-            }
-            levels[n].width = vw;
-            levels[n].height = vh;
-            levels[n].tile_w = lv->tile_w / s;
-            levels[n].tile_h = lv->tile_h / s;
-            levels[n].base = base;
-            levels[n].shrink = s;
-            notes[n].compression = notes[base].compression;
-            notes[n].rows_per_strip =
-                lv->tile_w ? 0
-                : lv->rows_per_strip >= lv->height ? vh
-                : lv->rows_per_strip / s;
-            sidx[n++] = si;
-        }
-    }
-    memcpy(src->info.geom.levels, levels, n * sizeof(levels[0]));
-    memcpy(src->notes, notes, n * sizeof(notes[0]));
-    memcpy(t->sidx, sidx, n * sizeof(sidx[0]));
-    src->info.geom.nlevels = n;
-}
-
 static int
 tiff_is_mask(TIFF *tif)
 {
@@ -1203,6 +1107,7 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     const char      *why;
     uint16_t         nsub = 0;
     uint64_t        *subs = NULL, offs[VL_MAX_LEVELS];
+    unsigned char    scalable[VL_MAX_LEVELS];
     int              rc;
 
     t = calloc(1, sizeof(*t));
@@ -1286,8 +1191,10 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
                t->lerr.msg);
         vl_liberr_clear(&t->lerr);
     }
-    src->info.geom.nlevels = t->nlevels;
-    tiff_add_virtual(src, t);
+    for (uint32_t si = 0; si < t->nlevels; si++) {
+        scalable[si] = (unsigned char) t->lv[si].fastjpeg;
+    }
+    vl_dct_levels(src, t->nlevels, scalable, t->sidx);
     t->cur = -1;        /* the directory moved while scanning */
     return VL_OK;
 }
