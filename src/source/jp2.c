@@ -10,11 +10,12 @@
  *
  * HTJ2K: OpenJPEG 2.5.0 decodes HT code-blocks right only when a decode
  * covers whole codestream tiles (a partial decode leaves them zero: flat
- * grey). Untiled HTJ2K goes through OpenJPH (ojph.h) when vellum is built
+ * grey). Untiled HTJ2K goes through OpenJPH (htj2k.c) when vellum is built
  * with it: a line decoder that runs from the top of a level down, kept
  * open between requests so reads further down continue where the last one
  * stopped; decoded bands go to the tile cache. Tiled HTJ2K, or any HTJ2K
  * without OpenJPH, is decoded by OpenJPEG in whole codestream tiles.
+ * Boxes are read by jp2box.c; what jp2.c and htj2k.c share is jp2_p.h.
  */
 #include "config.h"
 
@@ -30,11 +31,9 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/jp2_p.h"
+#include "source/jp2box.h"
 #include "source/liberr.h"
-#include "source/source_p.h"
-#ifdef HAVE_OPENJPH
-#include "source/ojph.h"
-#endif
 
 #define VL_JP2_TILE        512u               /* viewer tile side */
 #define VL_JP2_GRID        256u               /* decode/cache grid side */
@@ -55,27 +54,19 @@ typedef struct {
 } vl_jp2_dec_t;
 
 typedef struct {
-    int            fd;
+    vl_jp2_cs_t    cs;              /* the file and its codestream */
     OPJ_OFF_T      size;
     OPJ_CODEC_FORMAT fmt;
     uint32_t       x0, y0, x1, y1;  /* image area on the reference grid */
     uint32_t       ntiles;          /* codestream tiles */
     uint32_t       numres;
     uint32_t       layers;          /* 0 = all */
-    uint32_t       ncomps;          /* components after decoding */
-    int            colour;          /* 1 or 3 colour components */
-    int            alpha;           /* component index of alpha, or -1 */
-    int            idx[3];          /* colour component indices */
-    int            ycc;             /* sYCC: convert to RGB */
-    int            bands;
+    vl_jp2_map_t   map;             /* components -> bands */
     int            reuse;           /* repeated area decodes on one codec */
     int            ht;              /* HTJ2K code-blocks */
     uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
     uint32_t       grid;            /* decode and cache grid (<= tile) */
     int            ojph;            /* decode with OpenJPH (HTJ2K) */
-    OPJ_OFF_T      cs_off, cs_len;  /* the codestream inside the file */
-    uint32_t       prec[16];        /* per component, for jp2_to8 */
-    int            sgnd[16];
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
     vl_liberr_t    lerr;            /* OpenJPEG's message */
@@ -182,7 +173,7 @@ jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
 
     memset(d, 0, sizeof(*d));
     d->reduce = reduce;
-    d->io.fd = t->fd;
+    d->io.fd = t->cs.fd;
     d->io.size = t->size;
     d->stream = opj_stream_create(VL_JP2_STREAM_BUF, OPJ_TRUE);
     d->codec = opj_create_decompress(t->fmt);
@@ -275,57 +266,9 @@ jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
 }
 
 static inline unsigned
-jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
-{
-    uint32_t maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
-    int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
-
-    if (u < 0) {
-        u = 0;
-    } else if (u > (int64_t) maxv) {
-        u = maxv;
-    }
-    if (p == 8) {
-        return (unsigned) u;
-    }
-    if (p > 8) {
-        return (unsigned) (u >> (p - 8));
-    }
-    return (unsigned) ((u * 255 + maxv / 2) / maxv);
-}
-
-static inline unsigned
 jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
 {
-    return jp2_to8p(v, c->prec, c->sgnd != 0);
-}
-
-static inline unsigned char
-jp2_clamp(double v)
-{
-    return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
-}
-
-/* One output pixel from nc 8-bit samples (colour first, then alpha),
- * converting sYCC to RGB when ycc is set. */
-static inline void
-jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
-{
-    if (ycc) {
-        double yy = v[0], cb = (double) v[1] - 128.0;
-        double cr = (double) v[2] - 128.0;
-
-        o[0] = jp2_clamp(yy + 1.402 * cr);
-        o[1] = jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
-        o[2] = jp2_clamp(yy + 1.772 * cb);
-        if (nc == 4) {
-            o[3] = (unsigned char) v[3];
-        }
-        return;
-    }
-    for (int i = 0; i < nc; i++) {
-        o[i] = (unsigned char) v[i];
-    }
+    return vl_jp2_to8(v, c->prec, c->sgnd != 0);
 }
 
 /* The common case: unsigned 8-bit samples, no sub-sampling, no sYCC.
@@ -337,7 +280,7 @@ jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
                  const uint64_t *cy0, uint64_t py0, uint64_t px0,
                  uint32_t w, uint32_t h, unsigned char *out)
 {
-    if (t->ycc) {
+    if (t->map.ycc) {
         return 0;
     }
     for (int i = 0; i < nc; i++) {
@@ -381,18 +324,18 @@ jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
 {
     uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
-    int      comp[4], nc = 0, bands = t->bands;
+    int      comp[4], nc = 0, bands = t->map.bands;
     uint64_t cx0[4], cy0[4];
 
-    if (img->numcomps != t->ncomps) {
+    if (img->numcomps != t->map.ncomps) {
         return vl_err_set(err, VL_ECODEC,
                           "JPEG 2000 components changed while decoding");
     }
-    for (int i = 0; i < t->colour; i++) {
-        comp[nc++] = t->idx[i];
+    for (int i = 0; i < t->map.colour; i++) {
+        comp[nc++] = t->map.idx[i];
     }
-    if (t->alpha >= 0) {
-        comp[nc++] = t->alpha;
+    if (t->map.alpha >= 0) {
+        comp[nc++] = t->map.alpha;
     }
     for (int i = 0; i < nc; i++) {
         const opj_image_comp_t *c = &img->comps[comp[i]];
@@ -440,7 +383,7 @@ jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                 rx = rx >= c->w ? c->w - 1 : rx;
                 v[i] = jp2_to8(row[i][rx], c);
             }
-            jp2_pixel(v, nc, t->ycc, o);
+            vl_jp2_pixel(v, nc, t->map.ycc, o);
             o += bands;
         }
     }
@@ -501,15 +444,15 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
                  ? (v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1)
                  : r1;
     }
-    if (vl_size_mul4(u1 - u0, v1 - v0, t->ncomps, 4, &area) != 0
+    if (vl_size_mul4(u1 - u0, v1 - v0, t->map.ncomps, 4, &area) != 0
         || area > 4 * VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_EUNSUPP,
                           "this HTJ2K image needs a decode area too large "
-                          "at this resolution"
-#ifndef HAVE_OPENJPH
-                          " (untiled HTJ2K needs vellum built with OpenJPH)"
-#endif
-                          );
+                          "at this resolution%s",
+                          vl_htj2k_available()
+                              ? ""
+                              : " (untiled HTJ2K needs vellum built with "
+                                "OpenJPH)");
     }
     rc = jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
     if (rc != VL_OK) {
@@ -524,7 +467,7 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
             uint32_t      bw = lv->width - bu < ts ? lv->width - bu : ts;
             vl_tile_t    *tile;
 
-            if ((tile = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
+            if ((tile = vl_tile_new(bw, bh, t->map.bands, err)) == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
@@ -550,329 +493,6 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     return rc;
 }
 
-#ifdef HAVE_OPENJPH
-/* The OpenJPH line decoder of this process. One, kept between requests
- * (handles come and go), and used only under the walk's decode lock
- * (serialise), which also serialises OpenJPH's global message streams
- * (ojph.h). Untiled
- * HTJ2K has no random access: a read further down a level continues from
- * where the last one stopped, a read above it starts again from the top. */
-static struct {
-    vl_ojph_t     *r;
-    vl_file_id_t   file;            /* what r decodes */
-    uint32_t       level;
-    uint32_t       ncomps;
-    int32_t       *rows[VL_OJPH_MAX_COMPS];
-    vl_file_id_t   warned;          /* the last file warned about ... */
-    uint32_t       warned_levels;   /* ... and its levels */
-} ht_state;
-
-static void
-ht_close_reader(void)
-{
-    vl_ojph_close(ht_state.r);
-    ht_state.r = NULL;
-    for (uint32_t c = 0; c < VL_OJPH_MAX_COMPS; c++) {
-        free(ht_state.rows[c]);
-        ht_state.rows[c] = NULL;
-    }
-}
-
-/* A reader of src's level `level` whose next line is at most v0. The
- * codestream is read into a buffer that lives only while the reader is
- * made (OpenJPH copies it then): no mapping, so a file truncated or
- * rewritten in place gives an error, never a SIGBUS. */
-static int
-ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
-{
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
-    char              msg[VL_ERR_MSG_MAX];
-    unsigned char    *buf;
-    size_t            got = 0, len = (size_t) t->cs_len;
-
-    if (ht_state.r != NULL && vl_file_id_eq(&ht_state.file, &src->info.file)
-        && ht_state.level == level && vl_ojph_line(ht_state.r) <= v0) {
-        return VL_OK;
-    }
-    ht_close_reader();
-    if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
-        return vl_err_set(err, VL_ENOMEM, "out of memory reading HTJ2K");
-    }
-    while (got < len) {
-        ssize_t n = pread(t->fd, buf + got, len - got,
-                          (off_t) (t->cs_off + (OPJ_OFF_T) got));
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            free(buf);
-            return vl_err_set(err, n < 0 ? VL_EIO : VL_ECODEC,
-                              n < 0 ? "cannot read the HTJ2K file"
-                                    : "the HTJ2K file is truncated");
-        }
-        got += (size_t) n;
-    }
-    ht_state.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
-    free(buf);
-    if (ht_state.r == NULL) {
-        return vl_err_set(err, VL_ECODEC, "%s", msg);
-    }
-    ht_state.file = src->info.file;
-    ht_state.level = level;
-    ht_state.ncomps = vl_ojph_comps(ht_state.r);
-    if (ht_state.ncomps != t->ncomps) {
-        ht_close_reader();
-        return vl_err_set(err, VL_ECODEC,
-                          "HTJ2K components differ between decoders");
-    }
-    for (uint32_t c = 0; c < ht_state.ncomps; c++) {
-        if (vl_ojph_width(ht_state.r, c) != lv->width
-            || vl_ojph_height(ht_state.r, c) != lv->height) {
-            ht_close_reader();
-            return vl_err_set(err, VL_ECODEC,
-                              "HTJ2K level %u decodes at %ux%u, not %ux%u",
-                              level, vl_ojph_width(ht_state.r, c),
-                              vl_ojph_height(ht_state.r, c), lv->width,
-                              lv->height);
-        }
-        ht_state.rows[c] = malloc((size_t) lv->width * sizeof(int32_t));
-        if (ht_state.rows[c] == NULL) {
-            ht_close_reader();
-            return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
-        }
-    }
-    return VL_OK;
-}
-
-/* Samples [x0, x0 + n) of the decoder's current lines as 8-bit pixels. */
-static void
-ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
-{
-    int comp[4], nc = 0, fast = !t->ycc;
-
-    for (int i = 0; i < t->colour; i++) {
-        comp[nc++] = t->idx[i];
-    }
-    if (t->alpha >= 0) {
-        comp[nc++] = t->alpha;
-    }
-    for (int i = 0; i < nc; i++) {
-        fast &= t->prec[comp[i]] == 8 && !t->sgnd[comp[i]];
-    }
-    if (fast) {
-        for (int i = 0; i < nc; i++) {
-            const int32_t *row = ht_state.rows[comp[i]] + x0;
-            unsigned char *q = o + i;
-
-            for (uint32_t x = 0; x < n; x++) {
-                int32_t v = row[x];
-
-                *q = (unsigned char) (v < 0 ? 0 : v > 255 ? 255 : v);
-                q += nc;
-            }
-        }
-        return;
-    }
-    for (uint32_t x = 0; x < n; x++) {
-        unsigned v[4];
-
-        for (int i = 0; i < nc; i++) {
-            v[i] = jp2_to8p(ht_state.rows[comp[i]][x0 + x], t->prec[comp[i]],
-                            t->sgnd[comp[i]]);
-        }
-        jp2_pixel(v, nc, t->ycc, o);
-        o += nc;
-    }
-}
-
-/* Decode tile row `row` of the walk's level (the reader stands at its
- * first line): tiles [ca0, ca1] are made and given to the walk, which
- * caches them and copies what the request covers of them. */
-static int
-ht_band(vl_grid_walk_t *walk, uint32_t row, uint32_t ca0, uint32_t ca1,
-        vl_err_t *err)
-{
-    vl_jp2_t         *t = walk->src->priv;
-    const vl_level_t *lv = walk->lv;
-    uint32_t          ts = t->grid, v0 = row * ts;
-    uint32_t          bh = lv->height - v0 < ts ? lv->height - v0 : ts;
-    uint32_t          n = ca1 - ca0 + 1;
-    vl_tile_t       **tiles;
-    char              msg[VL_ERR_MSG_MAX];
-    int               rc = VL_OK;
-
-    tiles = calloc(n, sizeof(*tiles));
-    if (tiles == NULL) {
-        return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
-    }
-    for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
-        uint32_t bu = (ca0 + i) * ts;
-        uint32_t bw = lv->width - bu < ts ? lv->width - bu : ts;
-
-        if ((tiles[i] = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
-            rc = err != NULL ? err->code : VL_ENOMEM;
-        }
-    }
-    for (uint32_t ly = 0; ly < bh && rc == VL_OK; ly++) {
-        if (vl_ojph_pull(ht_state.r, ht_state.rows, msg, sizeof(msg)) != 0) {
-            rc = vl_err_set(err, VL_ECODEC, "%s", msg);
-            break;
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            vl_tile_t *tl = tiles[i];
-
-            ht_line8(t, (ca0 + i) * ts, tl->w,
-                     tl->data + (size_t) ly * tl->w * (size_t) t->bands);
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        if (tiles[i] == NULL) {
-            continue;
-        }
-        if (rc == VL_OK) {
-            vl_grid_put(walk, ca0 + i, row, tiles[i]);
-        }
-        vl_tile_release(tiles[i]);
-    }
-    free(tiles);
-    if (rc != VL_OK) {
-        ht_close_reader();       /* a failed reader is not resumed */
-    }
-    return rc;
-}
-
-/* Whether every tile of tile row `row` of the walk's level is in the
- * cache. */
-static int
-ht_cached(vl_grid_walk_t *walk, uint32_t row)
-{
-    for (uint32_t c = 0; c < walk->cols; c++) {
-        if (!vl_grid_cached(walk, c, row)) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-/* The tiles of box through OpenJPH. When the tile
- * cache can hold two whole tile rows of the level, whole rows are made,
- * and the rows the decoder passes on its way down are kept too. When it
- * can hold the whole level (in 60 % of it), the decoder goes on to the
- * end of the level once it has the rows asked for: the first read of a
- * level pays for all of it, and later reads anywhere in it are hits
- * until the cache lets the level go. */
-static int
-ht_read_locked(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
-{
-    vl_source_t      *src = walk->src;
-    vl_jp2_t         *t = src->priv;
-    uint32_t          level = walk->level;
-    const vl_level_t *lv = walk->lv;
-    uint32_t          ts = t->grid;
-    uint32_t          cols = walk->cols;
-    uint32_t          c0 = box->x, c1 = box->x + box->w - 1;
-    uint32_t          r0 = box->y, r1 = box->y + box->h - 1;
-    vl_tiles_stats_t  st;
-    int               ahead, fill, rc;
-
-    vl_tiles_stats(src->tiles, &st);
-    ahead = src->tiles != NULL
-            && (uint64_t) lv->width * ts * (uint64_t) t->bands * 2
-                   <= st.capacity;
-    fill = ahead
-           && (uint64_t) lv->width * lv->height * (uint64_t) t->bands * 10
-                  <= (uint64_t) st.capacity * 6;
-    if (!fill && (!vl_file_id_eq(&ht_state.warned, &src->info.file)
-                  || !(ht_state.warned_levels & (1u << level)))) {
-        /* once per file and level: what the operator can do about it */
-        const char *base = src->path != NULL ? strrchr(src->path, '/') : NULL;
-        uint64_t    need = ((uint64_t) lv->width * lv->height * t->bands
-                            * 10 / 6 + ((1u << 20) - 1)) >> 20;
-
-        if (!vl_file_id_eq(&ht_state.warned, &src->info.file)) {
-            ht_state.warned = src->info.file;
-            ht_state.warned_levels = 0;
-        }
-        ht_state.warned_levels |= 1u << level;
-        vl_log(VL_LOG_WARN, NULL,
-               "%s: untiled HTJ2K, level %u: every read decodes from the top "
-               "of the level; MAX_IMAGE_CACHE_SIZE=%llu or more keeps the "
-               "level decoded (or tile the file: ojph_compress -tile_size)",
-               base != NULL ? base + 1 : "image", level,
-               (unsigned long long) need);
-    }
-    for (uint32_t row = r0; row <= r1; row++) {
-        uint32_t v0 = row * ts;
-
-        if ((rc = ht_seek(src, level, v0, err)) != VL_OK) {
-            return rc;
-        }
-        while (vl_ojph_line(ht_state.r) < v0) {
-            uint32_t line = vl_ojph_line(ht_state.r);
-            char     msg[VL_ERR_MSG_MAX];
-
-            if (ahead && line % ts == 0 && !ht_cached(walk, line / ts)) {
-                rc = ht_band(walk, line / ts, 0, cols - 1, err);
-                if (rc != VL_OK) {
-                    return rc;
-                }
-                continue;
-            }
-            if (vl_ojph_pull(ht_state.r, ht_state.rows, msg, sizeof(msg))
-                != 0) {
-                ht_close_reader();
-                return vl_err_set(err, VL_ECODEC, "%s", msg);
-            }
-        }
-        rc = ht_band(walk, row, ahead ? 0 : c0, ahead ? cols - 1 : c1, err);
-        if (rc != VL_OK) {
-            return rc;
-        }
-    }
-    if (fill) {
-        uint32_t rows = (lv->height + ts - 1) / ts;
-        uint32_t last = r1;
-
-        /* go on only as far as the last row the cache is missing */
-        for (uint32_t row = rows; row-- > r1 + 1;) {
-            if (!ht_cached(walk, row)) {
-                last = row;
-                break;
-            }
-        }
-        for (uint32_t row = r1 + 1; row <= last && ht_state.r != NULL; row++) {
-            if (vl_ojph_line(ht_state.r) != row * ts) {
-                break;
-            }
-            if (ht_cached(walk, row)) {
-                char msg[VL_ERR_MSG_MAX];
-                int  bad = 0;
-
-                for (uint32_t i = 0; i < ts && !bad
-                     && vl_ojph_line(ht_state.r) < lv->height; i++) {
-                    bad = vl_ojph_pull(ht_state.r, ht_state.rows, msg,
-                                       sizeof(msg)) != 0;
-                }
-                if (bad) {
-                    ht_close_reader();
-                }
-                continue;
-            }
-            /* the request has its pixels: a failure here is not its own */
-            vl_err_t ferr = { 0 };
-
-            if (ht_band(walk, row, 0, cols - 1, &ferr) != VL_OK) {
-                vl_log(VL_LOG_WARN, NULL, "HTJ2K level %u, filling row %u: %s",
-                       level, row, ferr.msg);
-                break;
-            }
-        }
-    }
-    return VL_OK;
-}
-#endif /* HAVE_OPENJPH */
 
 /* A grid of at most 256 (t->grid) on every level. One area decode holds
  * 4 bytes per sample of every component: at most VL_SOURCE_MAX_BLOCK of
@@ -884,7 +504,7 @@ jp2_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
     size_t          tile_bytes;
 
     (void) level;
-    if (vl_size_mul4(t->grid, t->grid, t->ncomps, 4, &tile_bytes) != 0) {
+    if (vl_size_mul4(t->grid, t->grid, t->map.ncomps, 4, &tile_bytes) != 0) {
         return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
     }
     grid->bw = grid->bh = t->grid;
@@ -899,11 +519,11 @@ jp2_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
 static int
 jp2_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
 {
-#ifdef HAVE_OPENJPH
-    if (((const vl_jp2_t *) walk->src->priv)->ojph) {
-        return ht_read_locked(walk, box, err);
+    vl_jp2_t *t = walk->src->priv;
+
+    if (t->ojph) {
+        return vl_htj2k_read(walk, &t->cs, &t->map, box, err);
     }
-#endif
     return jp2_decode_box(walk, box, err);
 }
 
@@ -932,8 +552,8 @@ jp2_free(vl_jp2_t *t)
     if (t->keep_open) {
         jp2_dec_close(&t->keep);
     }
-    if (t->fd >= 0) {
-        close(t->fd);
+    if (t->cs.fd >= 0) {
+        close(t->cs.fd);
     }
     free(t->icc);
     free(t);
@@ -946,137 +566,14 @@ jp2_close(vl_source_t *src)
     src->priv = NULL;
 }
 
-/* The top-level JP2 box at pos: its type, whole length (XLBox and a
- * length of 0, "to the end of the file", resolved) and header size.
- * Returns -1 when it cannot be read or does not fit in the file. */
-static int
-jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
-        uint64_t *lenp, OPJ_OFF_T *hdrp)
+/* The box scanner's reader: the handle's file. */
+static long
+jp2_box_read(void *user, uint64_t off, void *buf, size_t n)
 {
-    unsigned char b[16];
-    uint64_t      len;
-    OPJ_OFF_T     hdr = 8, end = t->size;
+    const vl_jp2_t *t = user;
 
-    if (pos + 8 > end || pread(t->fd, b, 16, pos) < 8) {
-        return -1;
-    }
-    len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-          | (uint64_t) b[2] << 8 | b[3];
-    if (len == 1) {
-        if (pos + 16 > end) {
-            return -1;
-        }
-        len = 0;
-        for (int i = 8; i < 16; i++) {
-            len = len << 8 | b[i];
-        }
-        hdr = 16;
-    } else if (len == 0) {
-        len = (uint64_t) (end - pos);
-    }
-    if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
-        return -1;
-    }
-    memcpy(type, b + 4, 4);
-    *lenp = len;
-    *hdrp = hdr;
-    return 0;
+    return (long) pread(t->cs.fd, buf, n, (off_t) off);
 }
-
-/* Whether the JP2 header holds a palette (pclr), channel definitions
- * (cdef) or an ICC profile (colr method 2, 3), which OpenJPEG 2.5.0 applies
- * or attaches only when decoding. Raw codestreams have none; a header this
- * scan cannot follow answers yes. *remap says whether the decoded
- * components may differ from the codestream's (pclr, cdef, or not known):
- * OpenJPH, which decodes the codestream only, must not be used then. */
-static int
-jp2_needs_probe(const vl_jp2_t *t, int *remap)
-{
-    unsigned char b[16];
-    OPJ_OFF_T     pos = 0, end = t->size, hend;
-
-    *remap = 1;
-    if (t->fmt == OPJ_CODEC_J2K) {
-        *remap = 0;
-        return 0;
-    }
-    for (int n = 0; n < 64 && pos + 8 <= end; n++) {
-        uint64_t      len;
-        OPJ_OFF_T     hdr;
-        unsigned char type[4];
-
-        if (jp2_box(t, pos, type, &len, &hdr) != 0) {
-            return 1;
-        }
-        if (memcmp(type, "jp2c", 4) == 0) {
-            return 1;               /* codestream before the header box */
-        }
-        if (memcmp(type, "jp2h", 4) == 0) {
-            int probe = 0;
-
-            hend = pos + (OPJ_OFF_T) len;
-            pos += hdr;
-            *remap = 0;
-            while (pos + 8 <= hend) {
-                uint64_t sub;
-
-                if (pread(t->fd, b, 9, pos) != 9) {
-                    *remap = 1;
-                    return 1;
-                }
-                sub = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-                      | (uint64_t) b[2] << 8 | b[3];
-                if (sub < 8 || sub > (uint64_t) (hend - pos)) {
-                    *remap = 1;
-                    return 1;
-                }
-                if (memcmp(b + 4, "pclr", 4) == 0
-                    || memcmp(b + 4, "cdef", 4) == 0) {
-                    *remap = 1;
-                    probe = 1;
-                } else if (memcmp(b + 4, "colr", 4) == 0 && b[8] != 1) {
-                    probe = 1;
-                }
-                pos += (OPJ_OFF_T) sub;
-            }
-            return probe;
-        }
-        pos += (OPJ_OFF_T) len;
-    }
-    return 1;
-}
-
-#ifdef HAVE_OPENJPH
-/* Where the codestream starts and how long it is: the whole file for a
- * raw codestream, the payload of the first top-level jp2c box of a JP2. */
-static int
-jp2_find_codestream(vl_jp2_t *t)
-{
-    OPJ_OFF_T pos = 0, end = t->size;
-
-    if (t->fmt == OPJ_CODEC_J2K) {
-        t->cs_off = 0;
-        t->cs_len = t->size;
-        return 0;
-    }
-    for (int n = 0; n < 1024 && pos + 8 <= end; n++) {
-        uint64_t      len;
-        OPJ_OFF_T     hdr;
-        unsigned char type[4];
-
-        if (jp2_box(t, pos, type, &len, &hdr) != 0) {
-            return -1;
-        }
-        if (memcmp(type, "jp2c", 4) == 0) {
-            t->cs_off = pos + hdr;
-            t->cs_len = (OPJ_OFF_T) len - hdr;
-            return 0;
-        }
-        pos += (OPJ_OFF_T) len;
-    }
-    return -1;
-}
-#endif
 
 /* Which decoded components are colour and alpha (cdef, else by count). */
 static const char *
@@ -1084,8 +581,8 @@ jp2_bands(vl_jp2_t *t, const opj_image_t *img)
 {
     int ncol = 0;
 
-    t->ncomps = img->numcomps;
-    t->alpha = -1;
+    t->map.ncomps = img->numcomps;
+    t->map.alpha = -1;
     for (OPJ_UINT32 i = 0; i < img->numcomps; i++) {
         const opj_image_comp_t *c = &img->comps[i];
 
@@ -1096,26 +593,26 @@ jp2_bands(vl_jp2_t *t, const opj_image_t *img)
             return "invalid JPEG 2000 component sub-sampling";
         }
         if (c->alpha != 0) {
-            if (t->alpha < 0) {
-                t->alpha = (int) i;
+            if (t->map.alpha < 0) {
+                t->map.alpha = (int) i;
             }
         } else if (ncol < 3) {
-            t->idx[ncol++] = (int) i;
+            t->map.idx[ncol++] = (int) i;
         }
     }
     if (ncol == 0) {
         return "the JPEG 2000 image has no colour component";
     }
-    if (t->alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
-        t->alpha = img->numcomps == 2 ? 1 : 3;
+    if (t->map.alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
+        t->map.alpha = img->numcomps == 2 ? 1 : 3;
         ncol = img->numcomps == 2 ? 1 : 3;
     }
-    t->colour = ncol >= 3 ? 3 : 1;
-    t->bands = t->colour + (t->alpha >= 0 ? 1 : 0);
+    t->map.colour = ncol >= 3 ? 3 : 1;
+    t->map.bands = t->map.colour + (t->map.alpha >= 0 ? 1 : 0);
     if (img->color_space == OPJ_CLRSPC_CMYK) {
         return "CMYK JPEG 2000 images are not supported";
     }
-    t->ycc = t->colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
+    t->map.ycc = t->map.colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
                                 || img->color_space == OPJ_CLRSPC_EYCC);
     return NULL;
 }
@@ -1133,14 +630,16 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     int                     rc, precincts = 0, subsampled = 0, remap = 1;
     int                     uniform = 1;
     OPJ_UINT32              cs_comps = 0;
+    vl_jp2box_in_t          boxes;
+    uint64_t                cs_off = 0, cs_len = 0;
 
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
         close(fd);
         return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
     }
-    t->fd = fd;
-    t->alpha = -1;
+    t->cs.fd = fd;
+    t->map.alpha = -1;
     src->priv = t;
     if (fstat(fd, &st) != 0 || pread(fd, magic, sizeof(magic), 0) != 12) {
         return vl_err_set(err, VL_ECODEC, "the JPEG 2000 file is truncated");
@@ -1235,8 +734,11 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     /* the main header tells everything unless a palette, channel
      * definitions or an ICC profile come with a decode: such files decode
      * one pixel at the lowest level */
-    t->ncomps = 0;
-    if (!jp2_needs_probe(t, &remap)) {
+    t->map.ncomps = 0;
+    boxes.read = jp2_box_read;
+    boxes.user = t;
+    boxes.size = (uint64_t) t->size;
+    if (!vl_jp2box_needs_probe(&boxes, &remap)) {
         d = &hd;
     } else {
         uint32_t r = t->numres - 1;
@@ -1268,25 +770,22 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         jp2_dec_close(d);
         return vl_err_set(err, VL_EFORMAT, "%s", why);
     }
-    src->info.bits = d->image->comps[t->idx[0]].prec > 8 ? 16 : 8;
+    src->info.bits = d->image->comps[t->map.idx[0]].prec > 8 ? 16 : 8;
     for (OPJ_UINT32 i = 0; i < d->image->numcomps && i < 16; i++) {
-        t->prec[i] = d->image->comps[i].prec;
-        t->sgnd[i] = d->image->comps[i].sgnd != 0;
+        t->map.prec[i] = d->image->comps[i].prec;
+        t->map.sgnd[i] = d->image->comps[i].sgnd != 0;
         subsampled |= d->image->comps[i].dx != 1 || d->image->comps[i].dy != 1;
     }
-#ifdef HAVE_OPENJPH
     /* untiled HTJ2K: OpenJPH, when the codestream's components are the
      * image's (no palette, no channel definitions), none is sub-sampled,
      * all are coded alike and every layer is wanted */
-    t->ojph = t->ht && t->ntiles == 1 && !subsampled && !remap && uniform
-              && d->image->numcomps == cs_comps
-              && jp2_find_codestream(t) == 0;
-#else
-    (void) subsampled;
-    (void) cs_comps;
-    (void) remap;
-    (void) uniform;
-#endif
+    t->ojph = vl_htj2k_available() && t->ht && t->ntiles == 1 && !subsampled
+              && !remap && uniform && d->image->numcomps == cs_comps
+              && vl_jp2box_codestream(&boxes, &cs_off, &cs_len) == 0;
+    if (t->ojph) {
+        t->cs.off = (int64_t) cs_off;
+        t->cs.len = (int64_t) cs_len;
+    }
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);
         if (t->icc == NULL) {
@@ -1331,11 +830,11 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     src->info.geom.nlevels = t->numres;
     src->info.geom.width = src->info.geom.levels[0].width;
     src->info.geom.height = src->info.geom.levels[0].height;
-    src->info.geom.bands = t->bands;
-    src->info.geom.has_alpha = t->alpha >= 0;
+    src->info.geom.bands = t->map.bands;
+    src->info.geom.has_alpha = t->map.alpha >= 0;
     src->info.compression = "jpeg2000";
     src->info.format = t->fmt == OPJ_CODEC_J2K ? "j2k" : "jp2";
-    src->photometric = t->ycc ? "sycc" : t->colour == 3 ? "rgb"
+    src->photometric = t->map.ycc ? "sycc" : t->map.colour == 3 ? "rgb"
                                                         : "minisblack";
     return VL_OK;
 }
