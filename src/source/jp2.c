@@ -209,10 +209,11 @@ jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
  * origin). On success *dp is the decoder holding the image: t->keep, or
  * `fresh`, which the caller closes. */
 static int
-jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
-           uint32_t v1, vl_jp2_dec_t *fresh, vl_jp2_dec_t **dp,
-           vl_err_t *err)
+jp2_decode(vl_jp2_t *t, int r, const vl_rect_t *area, vl_jp2_dec_t *fresh,
+           vl_jp2_dec_t **dp, vl_err_t *err)
 {
+    uint64_t      u0 = area->x, v0 = area->y;
+    uint64_t      u1 = vl_rect_right(area), v1 = vl_rect_bottom(area);
     uint64_t      lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t      ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
     uint64_t      ax0 = (lx0 + u0) << r, ay0 = (ly0 + v0) << r;
@@ -317,11 +318,13 @@ jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
  * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
  * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
 static int
-jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
-            uint32_t v0, uint32_t u1, uint32_t v1, uint32_t bu,
-            uint32_t bv, uint32_t w, uint32_t h, unsigned char *out,
+jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r,
+            const vl_rect_t *area, const vl_rect_t *blk, unsigned char *out,
             vl_err_t *err)
 {
+    uint64_t u0 = area->x, v0 = area->y;
+    uint64_t u1 = vl_rect_right(area), v1 = vl_rect_bottom(area);
+    uint32_t bu = blk->x, bv = blk->y, w = blk->w, h = blk->h;
     uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
     int      comp[4], nc = 0, bands = t->map.bands;
@@ -406,7 +409,8 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
     int               rc = VL_OK;
-    size_t            area;
+    size_t            bytes;
+    vl_rect_t         area;
 
     u1 = u1 > lv->width ? lv->width : u1;
     v1 = v1 > lv->height ? lv->height : v1;
@@ -414,7 +418,8 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
         /* OpenJPEG 2.5.0 leaves HT code-blocks zero (flat grey) unless a
          * decode covers whole codestream tiles: widen the area to them */
         uint64_t sc = (uint64_t) 1 << level;
-        uint64_t lx0 = (t->x0 + sc - 1) >> level, ly0 = (t->y0 + sc - 1) >> level;
+        uint64_t lx0 = (t->x0 + sc - 1) >> level;
+        uint64_t ly0 = (t->y0 + sc - 1) >> level;
         uint64_t ax0 = (lx0 + u0) << level, ay0 = (ly0 + v0) << level;
         uint64_t ax1 = (lx0 + u1) << level, ay1 = (ly0 + v1) << level;
 
@@ -444,8 +449,8 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
                  ? (v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1)
                  : r1;
     }
-    if (vl_size_mul4(u1 - u0, v1 - v0, t->map.ncomps, 4, &area) != 0
-        || area > 4 * VL_SOURCE_MAX_BLOCK) {
+    if (vl_size_mul4(u1 - u0, v1 - v0, t->map.ncomps, 4, &bytes) != 0
+        || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_EUNSUPP,
                           "this HTJ2K image needs a decode area too large "
                           "at this resolution%s",
@@ -454,25 +459,23 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
                               : " (untiled HTJ2K needs vellum built with "
                                 "OpenJPH)");
     }
-    rc = jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
+    area = VL_RECT(u0, v0, u1 - u0, v1 - v0);
+    rc = jp2_decode(t, (int) level, &area, &fresh, &d, err);
     if (rc != VL_OK) {
         return rc;
     }
     for (uint32_t row = r0; row <= r1 && rc == VL_OK; row++) {
-        uint32_t bv = row * ts;
-        uint32_t bh = lv->height - bv < ts ? lv->height - bv : ts;
-
         for (uint32_t c = c0; c <= c1 && rc == VL_OK; c++) {
-            uint32_t      bu = c * ts;
-            uint32_t      bw = lv->width - bu < ts ? lv->width - bu : ts;
-            vl_tile_t    *tile;
+            vl_tile_t *tile;
+            vl_rect_t  b;
 
-            if ((tile = vl_tile_new(bw, bh, t->map.bands, err)) == NULL) {
+            vl_grid_block(walk, c, row, &b);
+            if ((tile = vl_tile_new(b.w, b.h, t->map.bands, err)) == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
-            rc = jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
-                             bv, bw, bh, tile->data, err);
+            rc = jp2_convert(t, d->image, (int) level, &area, &b, tile->data,
+                             err);
             if (rc == VL_OK) {
                 vl_grid_put(walk, c, row, tile);
             }

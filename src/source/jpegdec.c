@@ -161,11 +161,11 @@ jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
 static int
 jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
             size_t tables_len, const unsigned char *data, size_t len,
-            unsigned scale, int ycbcr, int bands, uint32_t wx,
-            uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
-            size_t stride, vl_err_t *err)
+            unsigned scale, int ycbcr, int bands, const vl_rect_t *win,
+            unsigned char *out, size_t stride, vl_err_t *err)
 {
     j_decompress_ptr cinfo = &d->cinfo;
+    uint32_t         wx = win->x, wy = win->y, ww = win->w, wh = win->h;
     size_t           row_bytes, need;
     JDIMENSION       col;
     int              direct, rc;
@@ -266,9 +266,8 @@ jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
 int
 vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
                   size_t tables_len, const unsigned char *data, size_t len,
-                  unsigned scale, int ycbcr, int bands, uint32_t wx,
-                  uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
-                  size_t stride, vl_err_t *err)
+                  unsigned scale, int ycbcr, int bands, const vl_rect_t *win,
+                  unsigned char *out, size_t stride, vl_err_t *err)
 {
     if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
         return vl_err_set(err, VL_EINTERNAL, "bad JPEG scale %u", scale);
@@ -276,7 +275,7 @@ vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
     if (len < 4) {
         return vl_err_set(err, VL_ECODEC, "a JPEG tile is empty");
     }
-    if (ww == 0 || wh == 0) {
+    if (vl_rect_empty(win)) {
         return vl_err_set(err, VL_EINTERNAL, "empty JPEG window");
     }
     vl_liberr_clear(&d->lerr);
@@ -285,7 +284,7 @@ vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
         return vl_liberr_fail(&d->lerr, "JPEG", "libjpeg error", err);
     }
     return jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
-                       bands, wx, wy, ww, wh, out, stride, err);
+                       bands, win, out, stride, err);
 }
 
 int
@@ -295,6 +294,8 @@ vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
                   uint32_t out_h, unsigned char *out, size_t stride,
                   vl_err_t *err)
 {
+    vl_rect_t all = VL_RECT(0, 0, out_w, out_h);
+
     return vl_jpegdec_window(d, tables, tables_len, data, len, scale, ycbcr,
-                             bands, 0, 0, out_w, out_h, out, stride, err);
+                             bands, &all, out, stride, err);
 }

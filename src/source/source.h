@@ -38,7 +38,8 @@ typedef struct {
     const char          *compression;  /* of level 0: "jpeg", "deflate", ... */
     const unsigned char *icc;          /* ICC profile or NULL */
     size_t               icc_len;
-    const char          *rights;       /* Copyright tag when it is a URI, else NULL */
+    const char          *rights;       /* Copyright tag when it is a URI,
+                                        * else NULL */
     vl_file_id_t         file;         /* identity, for ETag and cache keys */
 } vl_source_info_t;
 

@@ -451,12 +451,11 @@ tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
 }
 
 /* Decode stored block `index` of level si (the current directory) at
- * 1/scale with jpegdec: the window (wx, wy, ww x wh) of the decoded block
+ * 1/scale with jpegdec: the window win of the decoded block
  * into out (row stride `stride`). */
 static int
 tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
-                   uint32_t index, uint32_t scale, uint32_t wx,
-                   uint32_t wy, uint32_t ww, uint32_t wh,
+                   uint32_t index, uint32_t scale, const vl_rect_t *win,
                    unsigned char *out, size_t stride, vl_err_t *err)
 {
     uint64_t             bytes = TIFFGetStrileByteCount(t->tif, index);
@@ -488,7 +487,7 @@ tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
     }
     return vl_jpegdec_window(t->jdec, tables, tlen, t->raw, (size_t) n,
                              scale, lv->photometric == PHOTOMETRIC_YCBCR,
-                             lv->bands, wx, wy, ww, wh, out, stride, err);
+                             lv->bands, win, out, stride, err);
 }
 
 /* The top-left tile->w x tile->h pixels of block `index` into tile. */
@@ -496,10 +495,10 @@ static int
 tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
                  uint32_t scale, vl_tile_t *tile, vl_err_t *err)
 {
-    return tiff_decode_window(t, lv, index, scale, 0, 0, tile->w, tile->h,
-                              tile->data,
-                              (size_t) tile->w * (size_t) tile->bands,
-                              err);
+    vl_rect_t all = VL_RECT(0, 0, tile->w, tile->h);
+
+    return tiff_decode_window(t, lv, index, scale, &all, tile->data,
+                              (size_t) tile->w * (size_t) tile->bands, err);
 }
 
 /* Decode stored block `index` of level si (the current directory) with
@@ -698,12 +697,12 @@ tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
 
 /* Huge strips: row by row, no caching. */
 static int
-tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
-                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                    vl_err_t *err)
+tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                    const vl_rect_t *r, vl_image_t *out, vl_err_t *err)
 {
-    size_t sl = (size_t) TIFFScanlineSize64(t->tif);
-    int    rc;
+    size_t    sl = (size_t) TIFFScanlineSize64(t->tif);
+    vl_rect_t line = VL_RECT(0, 0, lv->width, 1);
+    int       rc;
 
     rc = tiff_reserve(&t->raw, &t->raw_cap,
                       sl > lv->row_bytes ? sl : lv->row_bytes, err);
@@ -715,13 +714,13 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
         return rc;
     }
     vl_liberr_clear(&t->lerr);
-    for (uint32_t yy = y; yy < y + h; yy++) {
-        if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
+    for (line.y = r->y; line.y < r->y + r->h; line.y++) {
+        if (TIFFReadScanline(t->tif, t->raw, line.y, 0) < 0) {
             return vl_liberr_fail(&t->lerr, "cannot decode a TIFF row",
                                   "libtiff error", err);
         }
         tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
-        vl_image_copy_block(t->line, lv->bands, &VL_RECT(0, yy, lv->width, 1), &VL_RECT(x, y, w, h), out);
+        vl_image_copy_block(t->line, lv->bands, &line, r, out);
     }
     return VL_OK;
 }
@@ -754,8 +753,11 @@ tiff_grid_partial(vl_grid_walk_t *walk, uint32_t col, uint32_t row,
     vl_grid_block(walk, col, row, &b);
     at = vl_grid_part(walk, &b, &part);
     vl_liberr_clear(&t->lerr);
-    return tiff_decode_window(t, lv, index, s, part.x - b.x, part.y - b.y,
-                              part.w, part.h, at, walk->out->stride, err);
+    /* the part, in the block's own pixels */
+    part.x -= b.x;
+    part.y -= b.y;
+    return tiff_decode_window(t, lv, index, s, &part, at, walk->out->stride,
+                              err);
 }
 
 /* Blocks in level coordinates: stored tiles or strips over the scale. */
@@ -800,7 +802,7 @@ tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
         return rc;
     }
     if (lv->scanline) {
-        return tiff_read_scanlines(t, lv, r->x, r->y, r->w, r->h, out, err);
+        return tiff_read_scanlines(t, lv, r, out, err);
     }
     return vl_grid_read(src, &tiff_grid_ops, level, r, out, err);
 }
