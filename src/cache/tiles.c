@@ -28,7 +28,7 @@ struct vl_tile_cache_s {
 };
 
 static uint64_t
-vl_tiles_hash(const vl_tile_key_t *k)
+tiles_hash(const vl_tile_key_t *k)
 {
     uint64_t h = 1469598103934665603ULL;
     uint64_t v[7];
@@ -49,7 +49,7 @@ vl_tiles_hash(const vl_tile_key_t *k)
 }
 
 static int
-vl_tiles_key_eq(const vl_tile_key_t *a, const vl_tile_key_t *b)
+tiles_key_eq(const vl_tile_key_t *a, const vl_tile_key_t *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size
            && a->mtime_ns == b->mtime_ns && a->level == b->level
@@ -132,7 +132,7 @@ vl_tile_release(vl_tile_t *tile)
 }
 
 static void
-vl_tiles_lru_unlink(vl_tile_cache_t *c, vl_tile_t *t)
+tiles_lru_unlink(vl_tile_cache_t *c, vl_tile_t *t)
 {
     if (t->prev != NULL) {
         t->prev->next = t->next;
@@ -148,7 +148,7 @@ vl_tiles_lru_unlink(vl_tile_cache_t *c, vl_tile_t *t)
 }
 
 static void
-vl_tiles_lru_front(vl_tile_cache_t *c, vl_tile_t *t)
+tiles_lru_front(vl_tile_cache_t *c, vl_tile_t *t)
 {
     t->prev = NULL;
     t->next = c->head;
@@ -163,7 +163,7 @@ vl_tiles_lru_front(vl_tile_cache_t *c, vl_tile_t *t)
 /* Remove entry t from the table and the list; returns the cache's
  * reference, which the caller releases outside the lock. */
 static vl_tile_t *
-vl_tiles_remove(vl_tile_cache_t *c, vl_tile_t *t)
+tiles_remove(vl_tile_cache_t *c, vl_tile_t *t)
 {
     vl_tile_t **pp = &c->buckets[t->hash & (c->nbuckets - 1)];
 
@@ -173,19 +173,19 @@ vl_tiles_remove(vl_tile_cache_t *c, vl_tile_t *t)
     }
     *pp = t->chain;
     t->chain = NULL;
-    vl_tiles_lru_unlink(c, t);
+    tiles_lru_unlink(c, t);
     c->bytes -= t->len;
     c->entries--;
     return t;
 }
 
 static vl_tile_t *
-vl_tiles_find(vl_tile_cache_t *c, const vl_tile_key_t *key, uint64_t hash)
+tiles_find(vl_tile_cache_t *c, const vl_tile_key_t *key, uint64_t hash)
 {
     vl_tile_t *t;
 
     for (t = c->buckets[hash & (c->nbuckets - 1)]; t != NULL; t = t->chain) {
-        if (t->hash == hash && vl_tiles_key_eq(&t->key, key)) {
+        if (t->hash == hash && tiles_key_eq(&t->key, key)) {
             return t;
         }
     }
@@ -195,7 +195,7 @@ vl_tiles_find(vl_tile_cache_t *c, const vl_tile_key_t *key, uint64_t hash)
 /* Double the table when it is fuller than one entry per bucket (best
  * effort: a failed allocation keeps the old table). */
 static void
-vl_tiles_grow(vl_tile_cache_t *c)
+tiles_grow(vl_tile_cache_t *c)
 {
     size_t      n = c->nbuckets * 2;
     vl_tile_t **b;
@@ -230,14 +230,14 @@ vl_tiles_get(vl_tile_cache_t *cache, const vl_tile_key_t *key)
     if (cache == NULL) {
         return NULL;
     }
-    hash = vl_tiles_hash(key);
+    hash = tiles_hash(key);
     pthread_mutex_lock(&cache->lock);
-    t = cache->capacity != 0 ? vl_tiles_find(cache, key, hash) : NULL;
+    t = cache->capacity != 0 ? tiles_find(cache, key, hash) : NULL;
     if (t != NULL) {
         atomic_fetch_add_explicit(&t->refs, 1, memory_order_relaxed);
         if (cache->head != t) {
-            vl_tiles_lru_unlink(cache, t);
-            vl_tiles_lru_front(cache, t);
+            tiles_lru_unlink(cache, t);
+            tiles_lru_front(cache, t);
         }
         cache->hits++;
     } else {
@@ -257,21 +257,21 @@ vl_tiles_put(vl_tile_cache_t *cache, const vl_tile_key_t *key,
     if (cache == NULL || tile == NULL || tile->len > cache->capacity) {
         return;
     }
-    hash = vl_tiles_hash(key);
+    hash = tiles_hash(key);
     pthread_mutex_lock(&cache->lock);
     if (tile->prev != NULL || tile->next != NULL || cache->head == tile) {
         /* already published (by this cache): nothing to do */
         pthread_mutex_unlock(&cache->lock);
         return;
     }
-    old = vl_tiles_find(cache, key, hash);
+    old = tiles_find(cache, key, hash);
     if (old != NULL) {
-        vl_tiles_remove(cache, old);
+        tiles_remove(cache, old);
         old->chain = drop;
         drop = old;
     }
     while (cache->bytes + tile->len > cache->capacity && cache->tail != NULL) {
-        vl_tile_t *t = vl_tiles_remove(cache, cache->tail);
+        vl_tile_t *t = tiles_remove(cache, cache->tail);
 
         t->chain = drop;
         drop = t;
@@ -282,11 +282,11 @@ vl_tiles_put(vl_tile_cache_t *cache, const vl_tile_key_t *key,
     atomic_fetch_add_explicit(&tile->refs, 1, memory_order_relaxed);
     tile->chain = cache->buckets[hash & (cache->nbuckets - 1)];
     cache->buckets[hash & (cache->nbuckets - 1)] = tile;
-    vl_tiles_lru_front(cache, tile);
+    tiles_lru_front(cache, tile);
     cache->bytes += tile->len;
     cache->entries++;
     cache->inserts++;
-    vl_tiles_grow(cache);
+    tiles_grow(cache);
     pthread_mutex_unlock(&cache->lock);
     /* free outside the lock */
     while (drop != NULL) {

@@ -10,12 +10,15 @@
  *
  * HTJ2K: OpenJPEG 2.5.0 decodes HT code-blocks right only when a decode
  * covers whole codestream tiles (a partial decode leaves them zero: flat
- * grey). Untiled HTJ2K goes through OpenJPH (ojph.h) when vellum is built
+ * grey). Untiled HTJ2K goes through OpenJPH (htj2k.c) when vellum is built
  * with it: a line decoder that runs from the top of a level down, kept
  * open between requests so reads further down continue where the last one
  * stopped; decoded bands go to the tile cache. Tiled HTJ2K, or any HTJ2K
  * without OpenJPH, is decoded by OpenJPEG in whole codestream tiles.
+ * Boxes are read by jp2box.c; what jp2.c and htj2k.c share is jp2_p.h.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -26,14 +29,11 @@
 
 #include <openjpeg.h>
 
-#include "config.h"
-
 #include "core/log.h"
 #include "core/str.h"
-#include "source/source_p.h"
-#ifdef HAVE_OPENJPH
-#include "source/ojph.h"
-#endif
+#include "source/jp2_p.h"
+#include "source/jp2box.h"
+#include "source/liberr.h"
 
 #define VL_JP2_TILE        512u               /* viewer tile side */
 #define VL_JP2_GRID        256u               /* decode/cache grid side */
@@ -54,51 +54,38 @@ typedef struct {
 } vl_jp2_dec_t;
 
 typedef struct {
-    int            fd;
+    vl_jp2_cs_t    cs;              /* the file and its codestream */
     OPJ_OFF_T      size;
     OPJ_CODEC_FORMAT fmt;
     uint32_t       x0, y0, x1, y1;  /* image area on the reference grid */
     uint32_t       ntiles;          /* codestream tiles */
     uint32_t       numres;
     uint32_t       layers;          /* 0 = all */
-    uint32_t       ncomps;          /* components after decoding */
-    int            colour;          /* 1 or 3 colour components */
-    int            alpha;           /* component index of alpha, or -1 */
-    int            idx[3];          /* colour component indices */
-    int            ycc;             /* sYCC: convert to RGB */
-    int            bands;
+    vl_jp2_map_t   map;             /* components -> bands */
     int            reuse;           /* repeated area decodes on one codec */
     int            ht;              /* HTJ2K code-blocks */
     uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
     uint32_t       grid;            /* decode and cache grid (<= tile) */
     int            ojph;            /* decode with OpenJPH (HTJ2K) */
-    OPJ_OFF_T      cs_off, cs_len;  /* the codestream inside the file */
-    uint32_t       prec[16];        /* per component, for vl_jp2_to8 */
-    int            sgnd[16];
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
-    char           msg[VL_ERR_MSG_MAX];
+    vl_liberr_t    lerr;            /* OpenJPEG's message */
     unsigned char *icc;
     size_t         icc_len;
 } vl_jp2_t;
 
 static void
-vl_jp2_on_error(const char *m, void *user)
+jp2_on_error(const char *m, void *user)
 {
     vl_jp2_t *t = user;
-    size_t    n;
 
-    if (t != NULL && t->msg[0] == '\0') {
-        snprintf(t->msg, sizeof(t->msg), "%s", m);
-        n = strlen(t->msg);
-        while (n > 0 && (t->msg[n - 1] == '\n' || t->msg[n - 1] == ' ')) {
-            t->msg[--n] = '\0';
-        }
+    if (t != NULL) {
+        vl_liberr_put(&t->lerr, m);
     }
 }
 
 static void
-vl_jp2_on_warning(const char *m, void *user)
+jp2_on_warning(const char *m, void *user)
 {
     (void) user;
     if (vl_log_enabled(VL_LOG_INFO)) {
@@ -108,21 +95,14 @@ vl_jp2_on_warning(const char *m, void *user)
 }
 
 static void
-vl_jp2_on_info(const char *m, void *user)
+jp2_on_info(const char *m, void *user)
 {
     (void) m;
     (void) user;
 }
 
-static int
-vl_jp2_codec_error(vl_jp2_t *t, const char *what, vl_err_t *err)
-{
-    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
-                      t->msg[0] != '\0' ? t->msg : "OpenJPEG error");
-}
-
 static OPJ_SIZE_T
-vl_jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
+jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
 {
     vl_jp2_io_t *io = user;
     OPJ_SIZE_T   done = 0;
@@ -143,7 +123,7 @@ vl_jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
 }
 
 static OPJ_OFF_T
-vl_jp2_io_skip(OPJ_OFF_T n, void *user)
+jp2_io_skip(OPJ_OFF_T n, void *user)
 {
     vl_jp2_io_t *io = user;
 
@@ -156,7 +136,7 @@ vl_jp2_io_skip(OPJ_OFF_T n, void *user)
 }
 
 static OPJ_BOOL
-vl_jp2_io_seek(OPJ_OFF_T off, void *user)
+jp2_io_seek(OPJ_OFF_T off, void *user)
 {
     vl_jp2_io_t *io = user;
 
@@ -168,7 +148,7 @@ vl_jp2_io_seek(OPJ_OFF_T off, void *user)
 }
 
 static void
-vl_jp2_dec_close(vl_jp2_dec_t *d)
+jp2_dec_close(vl_jp2_dec_t *d)
 {
     if (d->image != NULL) {
         opj_image_destroy(d->image);
@@ -187,39 +167,40 @@ vl_jp2_dec_close(vl_jp2_dec_t *d)
 /* A decoder at reduce factor `reduce` with the main header read. d must not
  * move while open (the stream points into it). */
 static int
-vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
+jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
 {
     opj_dparameters_t par;
 
     memset(d, 0, sizeof(*d));
     d->reduce = reduce;
-    d->io.fd = t->fd;
+    d->io.fd = t->cs.fd;
     d->io.size = t->size;
     d->stream = opj_stream_create(VL_JP2_STREAM_BUF, OPJ_TRUE);
     d->codec = opj_create_decompress(t->fmt);
     if (d->stream == NULL || d->codec == NULL) {
-        vl_jp2_dec_close(d);
+        jp2_dec_close(d);
         return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
     }
     opj_stream_set_user_data(d->stream, &d->io, NULL);
     opj_stream_set_user_data_length(d->stream, (OPJ_UINT64) t->size);
-    opj_stream_set_read_function(d->stream, vl_jp2_io_read);
-    opj_stream_set_skip_function(d->stream, vl_jp2_io_skip);
-    opj_stream_set_seek_function(d->stream, vl_jp2_io_seek);
-    opj_set_error_handler(d->codec, vl_jp2_on_error, t);
-    opj_set_warning_handler(d->codec, vl_jp2_on_warning, t);
-    opj_set_info_handler(d->codec, vl_jp2_on_info, t);
+    opj_stream_set_read_function(d->stream, jp2_io_read);
+    opj_stream_set_skip_function(d->stream, jp2_io_skip);
+    opj_stream_set_seek_function(d->stream, jp2_io_seek);
+    opj_set_error_handler(d->codec, jp2_on_error, t);
+    opj_set_warning_handler(d->codec, jp2_on_warning, t);
+    opj_set_info_handler(d->codec, jp2_on_info, t);
     opj_set_default_decoder_parameters(&par);
     par.cp_reduce = (OPJ_UINT32) reduce;
     par.cp_layer = t->layers;
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     if (!opj_setup_decoder(d->codec, &par)
         || (vl_source_decode_threads() > 1 && opj_has_thread_support()
             && !opj_codec_set_threads(d->codec, vl_source_decode_threads()))
         || !opj_read_header(d->stream, d->codec, &d->image)
         || d->image == NULL) {
-        vl_jp2_dec_close(d);
-        return vl_jp2_codec_error(t, "cannot read the JPEG 2000 header", err);
+        jp2_dec_close(d);
+        return vl_liberr_fail(&t->lerr, "cannot read the JPEG 2000 header",
+                              "OpenJPEG error", err);
     }
     return VL_OK;
 }
@@ -228,10 +209,11 @@ vl_jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
  * origin). On success *dp is the decoder holding the image: t->keep, or
  * `fresh`, which the caller closes. */
 static int
-vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
-              uint32_t v1, vl_jp2_dec_t *fresh, vl_jp2_dec_t **dp,
-              vl_err_t *err)
+jp2_decode(vl_jp2_t *t, int r, const vl_rect_t *area, vl_jp2_dec_t *fresh,
+           vl_jp2_dec_t **dp, vl_err_t *err)
 {
+    uint64_t      u0 = area->x, v0 = area->y;
+    uint64_t      u1 = vl_rect_right(area), v1 = vl_rect_bottom(area);
     uint64_t      lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t      ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
     uint64_t      ax0 = (lx0 + u0) << r, ay0 = (ly0 + v0) << r;
@@ -243,17 +225,17 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
     ay1 = ay1 > t->y1 ? t->y1 : ay1;
     if (t->reuse) {
         if (t->keep_open && t->keep.reduce != r) {
-            vl_jp2_dec_close(&t->keep);
+            jp2_dec_close(&t->keep);
             t->keep_open = 0;
         }
         if (!t->keep_open) {
-            if ((rc = vl_jp2_dec_open(t, &t->keep, r, err)) != VL_OK) {
+            if ((rc = jp2_dec_open(t, &t->keep, r, err)) != VL_OK) {
                 return rc;
             }
             t->keep_open = 1;
         }
         d = &t->keep;
-        t->msg[0] = '\0';
+        vl_liberr_clear(&t->lerr);
         if (opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
                                 (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                                 (OPJ_INT32) ay1)
@@ -263,90 +245,43 @@ vl_jp2_decode(vl_jp2_t *t, int r, uint32_t u0, uint32_t v0, uint32_t u1,
         }
         /* some codestreams do not survive repeated decodes: stop trying */
         vl_log(VL_LOG_INFO, NULL, "openjpeg: codec reuse failed (%s)",
-               t->msg);
-        vl_jp2_dec_close(&t->keep);
+               t->lerr.msg);
+        jp2_dec_close(&t->keep);
         t->keep_open = 0;
         t->reuse = 0;
     }
-    if ((rc = vl_jp2_dec_open(t, fresh, r, err)) != VL_OK) {
+    if ((rc = jp2_dec_open(t, fresh, r, err)) != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     if (!opj_set_decode_area(fresh->codec, fresh->image, (OPJ_INT32) ax0,
                              (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                              (OPJ_INT32) ay1)
         || !opj_decode(fresh->codec, fresh->stream, fresh->image)) {
-        vl_jp2_dec_close(fresh);
-        return vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
+        jp2_dec_close(fresh);
+        return vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000",
+                              "OpenJPEG error", err);
     }
     *dp = fresh;
     return VL_OK;
 }
 
 static inline unsigned
-vl_jp2_to8p(OPJ_INT32 v, uint32_t p, int sgnd)
+jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
 {
-    uint32_t maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
-    int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
-
-    if (u < 0) {
-        u = 0;
-    } else if (u > (int64_t) maxv) {
-        u = maxv;
-    }
-    if (p == 8) {
-        return (unsigned) u;
-    }
-    if (p > 8) {
-        return (unsigned) (u >> (p - 8));
-    }
-    return (unsigned) ((u * 255 + maxv / 2) / maxv);
-}
-
-static inline unsigned
-vl_jp2_to8(OPJ_INT32 v, const opj_image_comp_t *c)
-{
-    return vl_jp2_to8p(v, c->prec, c->sgnd != 0);
-}
-
-static inline unsigned char
-vl_jp2_clamp(double v)
-{
-    return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
-}
-
-/* One output pixel from nc 8-bit samples (colour first, then alpha),
- * converting sYCC to RGB when ycc is set. */
-static inline void
-vl_jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
-{
-    if (ycc) {
-        double yy = v[0], cb = (double) v[1] - 128.0;
-        double cr = (double) v[2] - 128.0;
-
-        o[0] = vl_jp2_clamp(yy + 1.402 * cr);
-        o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
-        o[2] = vl_jp2_clamp(yy + 1.772 * cb);
-        if (nc == 4) {
-            o[3] = (unsigned char) v[3];
-        }
-        return;
-    }
-    for (int i = 0; i < nc; i++) {
-        o[i] = (unsigned char) v[i];
-    }
+    return vl_jp2_to8(v, c->prec, c->sgnd != 0);
 }
 
 /* The common case: unsigned 8-bit samples, no sub-sampling, no sYCC.
  * Rows (py0 + y) and columns (px0 + x) are level coordinates. Returns 0
  * when the image needs the general path. */
 static int
-vl_jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
-                    const int *comp, int nc, const uint64_t *cx0,
-                    const uint64_t *cy0, uint64_t py0, uint64_t px0,
-                    uint32_t w, uint32_t h, unsigned char *out)
+jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
+                 const int *comp, int nc, const uint64_t *cx0,
+                 const uint64_t *cy0, uint64_t py0, uint64_t px0,
+                 uint32_t w, uint32_t h, unsigned char *out)
 {
-    if (t->ycc) {
+    if (t->map.ycc) {
         return 0;
     }
     for (int i = 0; i < nc; i++) {
@@ -383,25 +318,27 @@ vl_jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
  * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
  * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
 static int
-vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
-               uint32_t v0, uint32_t u1, uint32_t v1, uint32_t bu,
-               uint32_t bv, uint32_t w, uint32_t h, unsigned char *out,
-               vl_err_t *err)
+jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r,
+            const vl_rect_t *area, const vl_rect_t *blk, unsigned char *out,
+            vl_err_t *err)
 {
+    uint64_t u0 = area->x, v0 = area->y;
+    uint64_t u1 = vl_rect_right(area), v1 = vl_rect_bottom(area);
+    uint32_t bu = blk->x, bv = blk->y, w = blk->w, h = blk->h;
     uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
     uint64_t ly0 = ((uint64_t) t->y0 + (1u << r) - 1) >> r;
-    int      comp[4], nc = 0, bands = t->bands;
+    int      comp[4], nc = 0, bands = t->map.bands;
     uint64_t cx0[4], cy0[4];
 
-    if (img->numcomps != t->ncomps) {
+    if (img->numcomps != t->map.ncomps) {
         return vl_err_set(err, VL_ECODEC,
                           "JPEG 2000 components changed while decoding");
     }
-    for (int i = 0; i < t->colour; i++) {
-        comp[nc++] = t->idx[i];
+    for (int i = 0; i < t->map.colour; i++) {
+        comp[nc++] = t->map.idx[i];
     }
-    if (t->alpha >= 0) {
-        comp[nc++] = t->alpha;
+    if (t->map.alpha >= 0) {
+        comp[nc++] = t->map.alpha;
     }
     for (int i = 0; i < nc; i++) {
         const opj_image_comp_t *c = &img->comps[comp[i]];
@@ -421,8 +358,8 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                               "size", comp[i]);
         }
     }
-    if (vl_jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
-                            w, h, out)) {
+    if (jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
+                         w, h, out)) {
         return VL_OK;
     }
     for (uint32_t y = 0; y < h; y++) {
@@ -447,52 +384,33 @@ vl_jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r, uint32_t u0,
                                          : px / c->dx - cx0[i];
 
                 rx = rx >= c->w ? c->w - 1 : rx;
-                v[i] = vl_jp2_to8(row[i][rx], c);
+                v[i] = jp2_to8(row[i][rx], c);
             }
-            vl_jp2_pixel(v, nc, t->ycc, o);
+            vl_jp2_pixel(v, nc, t->map.ycc, o);
             o += bands;
         }
     }
     return VL_OK;
 }
 
-/* The tile-cache key of virtual tile (col, row) of `level`. MAX_LAYERS
- * is fixed for the life of a worker, so it is not part of the key. */
-static void
-vl_jp2_key(const vl_source_t *src, uint32_t level, uint32_t col,
-           uint32_t row, vl_tile_key_t *key)
-{
-    const vl_file_id_t *f = &src->info.file;
-    const vl_level_t   *lv = &src->info.geom.levels[level];
-    uint32_t            grid = ((const vl_jp2_t *) src->priv)->grid;
-    uint32_t            cols = (lv->width + grid - 1) / grid;
-
-    key->dev = (uint64_t) f->dev;
-    key->ino = (uint64_t) f->ino;
-    key->size = f->size;
-    key->mtime_ns = f->mtime_ns;
-    key->level = level;
-    key->tile = row * cols + col;
-    key->scale = 1;
-}
-
-/* Decode tiles [c0, c1] x [r0, r1] of `level` in one area decode (every
- * decode pays a fixed cost for the codestream tile's structures), copy them
- * into the request and keep them in the cache. */
+/* Decode the grid tiles of box in one area decode (every decode pays a
+ * fixed cost for the codestream tile's structures) and give them to the
+ * walk, which copies them into the request and keeps them in the cache. */
 static int
-vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
-                           uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                           uint32_t y, uint32_t w, uint32_t h,
-                           vl_image_t *out, vl_err_t *err)
+jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
 {
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
+    vl_jp2_t         *t = walk->src->priv;
+    const vl_level_t *lv = walk->lv;
+    uint32_t          level = walk->level;
     uint32_t          ts = t->grid;
+    uint32_t          c0 = box->x, c1 = box->x + box->w - 1;
+    uint32_t          r0 = box->y, r1 = box->y + box->h - 1;
     uint32_t          u0 = c0 * ts, v0 = r0 * ts;
     uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
     int               rc = VL_OK;
-    size_t            area;
+    size_t            bytes;
+    vl_rect_t         area;
 
     u1 = u1 > lv->width ? lv->width : u1;
     v1 = v1 > lv->height ? lv->height : v1;
@@ -500,7 +418,8 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
         /* OpenJPEG 2.5.0 leaves HT code-blocks zero (flat grey) unless a
          * decode covers whole codestream tiles: widen the area to them */
         uint64_t sc = (uint64_t) 1 << level;
-        uint64_t lx0 = (t->x0 + sc - 1) >> level, ly0 = (t->y0 + sc - 1) >> level;
+        uint64_t lx0 = (t->x0 + sc - 1) >> level;
+        uint64_t ly0 = (t->y0 + sc - 1) >> level;
         uint64_t ax0 = (lx0 + u0) << level, ay0 = (ly0 + v0) << level;
         uint64_t ax1 = (lx0 + u1) << level, ay1 = (ly0 + v1) << level;
 
@@ -530,46 +449,41 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
                  ? (v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1)
                  : r1;
     }
-    if (vl_size_mul4(u1 - u0, v1 - v0, t->ncomps, 4, &area) != 0
-        || area > 4 * VL_SOURCE_MAX_BLOCK) {
+    if (vl_size_mul4(u1 - u0, v1 - v0, t->map.ncomps, 4, &bytes) != 0
+        || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_EUNSUPP,
                           "this HTJ2K image needs a decode area too large "
-                          "at this resolution"
-#ifndef HAVE_OPENJPH
-                          " (untiled HTJ2K needs vellum built with OpenJPH)"
-#endif
-                          );
+                          "at this resolution%s",
+                          vl_htj2k_available()
+                              ? ""
+                              : " (untiled HTJ2K needs vellum built with "
+                                "OpenJPH)");
     }
-    rc = vl_jp2_decode(t, (int) level, u0, v0, u1, v1, &fresh, &d, err);
+    area = VL_RECT(u0, v0, u1 - u0, v1 - v0);
+    rc = jp2_decode(t, (int) level, &area, &fresh, &d, err);
     if (rc != VL_OK) {
         return rc;
     }
     for (uint32_t row = r0; row <= r1 && rc == VL_OK; row++) {
-        uint32_t bv = row * ts;
-        uint32_t bh = lv->height - bv < ts ? lv->height - bv : ts;
-
         for (uint32_t c = c0; c <= c1 && rc == VL_OK; c++) {
-            uint32_t      bu = c * ts;
-            uint32_t      bw = lv->width - bu < ts ? lv->width - bu : ts;
-            vl_tile_t    *tile;
-            vl_tile_key_t key;
+            vl_tile_t *tile;
+            vl_rect_t  b;
 
-            if ((tile = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
+            vl_grid_block(walk, c, row, &b);
+            if ((tile = vl_tile_new(b.w, b.h, t->map.bands, err)) == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
-            rc = vl_jp2_convert(t, d->image, (int) level, u0, v0, u1, v1, bu,
-                                bv, bw, bh, tile->data, err);
+            rc = jp2_convert(t, d->image, (int) level, &area, &b, tile->data,
+                             err);
             if (rc == VL_OK) {
-                vl_image_copy_block(tile->data, t->bands, &VL_RECT(bu, bv, bw, bh), &VL_RECT(x, y, w, h), out);
-                vl_jp2_key(src, level, c, row, &key);
-                vl_tiles_put(src->tiles, &key, tile);
+                vl_grid_put(walk, c, row, tile);
             }
             vl_tile_release(tile);
         }
     }
     if (d == &fresh) {
-        vl_jp2_dec_close(&fresh);
+        jp2_dec_close(&fresh);
     } else if (d != NULL && d->image != NULL) {
         /* keep the header image, drop the pixels until the next decode */
         for (OPJ_UINT32 i = 0; i < d->image->numcomps; i++) {
@@ -582,645 +496,96 @@ vl_jp2_decode_block_locked(vl_source_t *src, uint32_t level, uint32_t r0,
     return rc;
 }
 
-static int vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0,
-                         uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                         uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                         uint32_t box[4]);
 
-/* One OpenJPEG decode at a time per worker process. A decode of an untiled
- * file holds ~140 MB for its whole area and keeps a core busy; with THREADS
- * threads decoding at once a worker's memory grew to 436 MB on big.jp2 for
- * no gain in throughput (the cores were already busy). Serialising bounds a
- * worker to one decode's memory; the other threads wait, and look in the
- * tile cache again when a decode finished while they waited. The lock
- * also covers OpenJPH (one line decoder per process). */
-static pthread_mutex_t vl_jp2_decode_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Decodes finished in this process (atomic): a thread that finds it moved
- * while it waited for the lock looks in the tile cache again. */
-static unsigned long   vl_jp2_decodes;
-
+/* A grid of at most 256 (t->grid) on every level. One area decode holds
+ * 4 bytes per sample of every component: at most VL_SOURCE_MAX_BLOCK of
+ * them go into one OpenJPEG decode; OpenJPH decodes whole rows anyway. */
 static int
-vl_jp2_decode_block(vl_source_t *src, uint32_t level, uint32_t r0,
-                    uint32_t r1, uint32_t c0, uint32_t c1, uint32_t x,
-                    uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                    unsigned long seen, vl_err_t *err)
+jp2_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
 {
-    uint32_t box[4] = { r0, r1, c0, c1 };
-    int      rc = VL_OK;
+    const vl_jp2_t *t = src->priv;
+    size_t          tile_bytes;
 
-    pthread_mutex_lock(&vl_jp2_decode_lock);
-    if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
-        || vl_jp2_lookup(src, level, r0, r1, c0, c1, x, y, w, h, out, box)) {
-        rc = vl_jp2_decode_block_locked(src, level, box[0], box[1], box[2],
-                                        box[3], x, y, w, h, out, err);
-        __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
-    }
-    pthread_mutex_unlock(&vl_jp2_decode_lock);
-    return rc;
-}
-
-#ifdef HAVE_OPENJPH
-/* The OpenJPH line decoder of this process. One, kept between requests
- * (handles come and go), and used only under vl_jp2_decode_lock, which
- * also serialises OpenJPH's global message streams (ojph.h). Untiled
- * HTJ2K has no random access: a read further down a level continues from
- * where the last one stopped, a read above it starts again from the top. */
-static struct {
-    vl_ojph_t     *r;
-    vl_file_id_t   file;            /* what r decodes */
-    uint32_t       level;
-    uint32_t       ncomps;
-    int32_t       *rows[VL_OJPH_MAX_COMPS];
-    vl_file_id_t   warned;          /* the last file warned about ... */
-    uint32_t       warned_levels;   /* ... and its levels */
-} vl_ht;
-
-static void
-vl_ht_close_reader(void)
-{
-    vl_ojph_close(vl_ht.r);
-    vl_ht.r = NULL;
-    for (uint32_t c = 0; c < VL_OJPH_MAX_COMPS; c++) {
-        free(vl_ht.rows[c]);
-        vl_ht.rows[c] = NULL;
-    }
-}
-
-static int
-vl_ht_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
-           && a->mtime_ns == b->mtime_ns;
-}
-
-/* A reader of src's level `level` whose next line is at most v0. The
- * codestream is read into a buffer that lives only while the reader is
- * made (OpenJPH copies it then): no mapping, so a file truncated or
- * rewritten in place gives an error, never a SIGBUS. */
-static int
-vl_ht_seek(vl_source_t *src, uint32_t level, uint32_t v0, vl_err_t *err)
-{
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
-    char              msg[VL_ERR_MSG_MAX];
-    unsigned char    *buf;
-    size_t            got = 0, len = (size_t) t->cs_len;
-
-    if (vl_ht.r != NULL && vl_ht_same_file(&vl_ht.file, &src->info.file)
-        && vl_ht.level == level && vl_ojph_line(vl_ht.r) <= v0) {
-        return VL_OK;
-    }
-    vl_ht_close_reader();
-    if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
-        return vl_err_set(err, VL_ENOMEM, "out of memory reading HTJ2K");
-    }
-    while (got < len) {
-        ssize_t n = pread(t->fd, buf + got, len - got,
-                          (off_t) (t->cs_off + (OPJ_OFF_T) got));
-
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            free(buf);
-            return vl_err_set(err, n < 0 ? VL_EIO : VL_ECODEC,
-                              n < 0 ? "cannot read the HTJ2K file"
-                                    : "the HTJ2K file is truncated");
-        }
-        got += (size_t) n;
-    }
-    vl_ht.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
-    free(buf);
-    if (vl_ht.r == NULL) {
-        return vl_err_set(err, VL_ECODEC, "%s", msg);
-    }
-    vl_ht.file = src->info.file;
-    vl_ht.level = level;
-    vl_ht.ncomps = vl_ojph_comps(vl_ht.r);
-    if (vl_ht.ncomps != t->ncomps) {
-        vl_ht_close_reader();
-        return vl_err_set(err, VL_ECODEC,
-                          "HTJ2K components differ between decoders");
-    }
-    for (uint32_t c = 0; c < vl_ht.ncomps; c++) {
-        if (vl_ojph_width(vl_ht.r, c) != lv->width
-            || vl_ojph_height(vl_ht.r, c) != lv->height) {
-            vl_ht_close_reader();
-            return vl_err_set(err, VL_ECODEC,
-                              "HTJ2K level %u decodes at %ux%u, not %ux%u",
-                              level, vl_ojph_width(vl_ht.r, c),
-                              vl_ojph_height(vl_ht.r, c), lv->width,
-                              lv->height);
-        }
-        vl_ht.rows[c] = malloc((size_t) lv->width * sizeof(int32_t));
-        if (vl_ht.rows[c] == NULL) {
-            vl_ht_close_reader();
-            return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
-        }
-    }
-    return VL_OK;
-}
-
-/* Samples [x0, x0 + n) of the decoder's current lines as 8-bit pixels. */
-static void
-vl_ht_line8(const vl_jp2_t *t, uint32_t x0, uint32_t n, unsigned char *o)
-{
-    int comp[4], nc = 0, fast = !t->ycc;
-
-    for (int i = 0; i < t->colour; i++) {
-        comp[nc++] = t->idx[i];
-    }
-    if (t->alpha >= 0) {
-        comp[nc++] = t->alpha;
-    }
-    for (int i = 0; i < nc; i++) {
-        fast &= t->prec[comp[i]] == 8 && !t->sgnd[comp[i]];
-    }
-    if (fast) {
-        for (int i = 0; i < nc; i++) {
-            const int32_t *row = vl_ht.rows[comp[i]] + x0;
-            unsigned char *q = o + i;
-
-            for (uint32_t x = 0; x < n; x++) {
-                int32_t v = row[x];
-
-                *q = (unsigned char) (v < 0 ? 0 : v > 255 ? 255 : v);
-                q += nc;
-            }
-        }
-        return;
-    }
-    for (uint32_t x = 0; x < n; x++) {
-        unsigned v[4];
-
-        for (int i = 0; i < nc; i++) {
-            v[i] = vl_jp2_to8p(vl_ht.rows[comp[i]][x0 + x], t->prec[comp[i]],
-                               t->sgnd[comp[i]]);
-        }
-        vl_jp2_pixel(v, nc, t->ycc, o);
-        o += nc;
-    }
-}
-
-/* Decode tile row `row` of `level` (the reader stands at its first line):
- * tiles [ca0, ca1] are made and cached, and those in [c0, c1] are also
- * copied into out when out is not NULL. */
-static int
-vl_ht_band(vl_source_t *src, uint32_t level, uint32_t row, uint32_t ca0,
-           uint32_t ca1, uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-           uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
-{
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = t->grid, v0 = row * ts;
-    uint32_t          bh = lv->height - v0 < ts ? lv->height - v0 : ts;
-    uint32_t          n = ca1 - ca0 + 1;
-    vl_tile_t       **tiles;
-    char              msg[VL_ERR_MSG_MAX];
-    int               rc = VL_OK;
-
-    tiles = calloc(n, sizeof(*tiles));
-    if (tiles == NULL) {
-        return vl_err_set(err, VL_ENOMEM, "out of memory decoding HTJ2K");
-    }
-    for (uint32_t i = 0; i < n && rc == VL_OK; i++) {
-        uint32_t bu = (ca0 + i) * ts;
-        uint32_t bw = lv->width - bu < ts ? lv->width - bu : ts;
-
-        if ((tiles[i] = vl_tile_new(bw, bh, t->bands, err)) == NULL) {
-            rc = err != NULL ? err->code : VL_ENOMEM;
-        }
-    }
-    for (uint32_t ly = 0; ly < bh && rc == VL_OK; ly++) {
-        if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
-            rc = vl_err_set(err, VL_ECODEC, "%s", msg);
-            break;
-        }
-        for (uint32_t i = 0; i < n; i++) {
-            vl_tile_t *tl = tiles[i];
-
-            vl_ht_line8(t, (ca0 + i) * ts, tl->w,
-                        tl->data + (size_t) ly * tl->w * (size_t) t->bands);
-        }
-    }
-    for (uint32_t i = 0; i < n; i++) {
-        vl_tile_key_t key;
-        uint32_t      c = ca0 + i;
-
-        if (tiles[i] == NULL) {
-            continue;
-        }
-        if (rc == VL_OK) {
-            if (out != NULL && c >= c0 && c <= c1) {
-                vl_image_copy_block(tiles[i]->data, t->bands, &VL_RECT(c * ts, v0, tiles[i]->w, bh), &VL_RECT(x, y, w, h), out);
-            }
-            vl_jp2_key(src, level, c, row, &key);
-            vl_tiles_put(src->tiles, &key, tiles[i]);
-        }
-        vl_tile_release(tiles[i]);
-    }
-    free(tiles);
-    if (rc != VL_OK) {
-        vl_ht_close_reader();       /* a failed reader is not resumed */
-    }
-    return rc;
-}
-
-/* Whether every tile of tile row `row` of `level` is in the cache. */
-static int
-vl_ht_cached(vl_source_t *src, uint32_t level, uint32_t row, uint32_t cols)
-{
-    for (uint32_t c = 0; c < cols; c++) {
-        vl_tile_key_t key;
-        vl_tile_t    *hit;
-
-        vl_jp2_key(src, level, c, row, &key);
-        if ((hit = vl_tiles_get(src->tiles, &key)) == NULL) {
-            return 0;
-        }
-        vl_tile_release(hit);
-    }
-    return 1;
-}
-
-/* Tiles [c0, c1] x [r0, r1] of `level` through OpenJPH. When the tile
- * cache can hold two whole tile rows of the level, whole rows are made,
- * and the rows the decoder passes on its way down are kept too. When it
- * can hold the whole level (in 60 % of it), the decoder goes on to the
- * end of the level once it has the rows asked for: the first read of a
- * level pays for all of it, and later reads anywhere in it are hits
- * until the cache lets the level go. */
-static int
-vl_ht_read_locked(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-                  uint32_t c0, uint32_t c1, uint32_t x, uint32_t y,
-                  uint32_t w, uint32_t h, vl_image_t *out, vl_err_t *err)
-{
-    vl_jp2_t         *t = src->priv;
-    const vl_level_t *lv = &src->info.geom.levels[level];
-    uint32_t          ts = t->grid;
-    uint32_t          cols = (lv->width + ts - 1) / ts;
-    vl_tiles_stats_t  st;
-    int               ahead, fill, rc;
-
-    vl_tiles_stats(src->tiles, &st);
-    ahead = src->tiles != NULL
-            && (uint64_t) lv->width * ts * (uint64_t) t->bands * 2
-                   <= st.capacity;
-    fill = ahead
-           && (uint64_t) lv->width * lv->height * (uint64_t) t->bands * 10
-                  <= (uint64_t) st.capacity * 6;
-    if (!fill && (!vl_ht_same_file(&vl_ht.warned, &src->info.file)
-                  || !(vl_ht.warned_levels & (1u << level)))) {
-        /* once per file and level: what the operator can do about it */
-        const char *base = src->path != NULL ? strrchr(src->path, '/') : NULL;
-        uint64_t    need = ((uint64_t) lv->width * lv->height * t->bands
-                            * 10 / 6 + ((1u << 20) - 1)) >> 20;
-
-        if (!vl_ht_same_file(&vl_ht.warned, &src->info.file)) {
-            vl_ht.warned = src->info.file;
-            vl_ht.warned_levels = 0;
-        }
-        vl_ht.warned_levels |= 1u << level;
-        vl_log(VL_LOG_WARN, NULL,
-               "%s: untiled HTJ2K, level %u: every read decodes from the top "
-               "of the level; MAX_IMAGE_CACHE_SIZE=%llu or more keeps the "
-               "level decoded (or tile the file: ojph_compress -tile_size)",
-               base != NULL ? base + 1 : "image", level,
-               (unsigned long long) need);
-    }
-    for (uint32_t row = r0; row <= r1; row++) {
-        uint32_t v0 = row * ts;
-
-        if ((rc = vl_ht_seek(src, level, v0, err)) != VL_OK) {
-            return rc;
-        }
-        while (vl_ojph_line(vl_ht.r) < v0) {
-            uint32_t line = vl_ojph_line(vl_ht.r);
-            char     msg[VL_ERR_MSG_MAX];
-
-            if (ahead && line % ts == 0
-                && !vl_ht_cached(src, level, line / ts, cols)) {
-                rc = vl_ht_band(src, level, line / ts, 0, cols - 1, 0, 0, 0,
-                                0, 0, 0, NULL, err);
-                if (rc != VL_OK) {
-                    return rc;
-                }
-                continue;
-            }
-            if (vl_ojph_pull(vl_ht.r, vl_ht.rows, msg, sizeof(msg)) != 0) {
-                vl_ht_close_reader();
-                return vl_err_set(err, VL_ECODEC, "%s", msg);
-            }
-        }
-        rc = vl_ht_band(src, level, row, ahead ? 0 : c0,
-                        ahead ? cols - 1 : c1, c0, c1, x, y, w, h, out, err);
-        if (rc != VL_OK) {
-            return rc;
-        }
-    }
-    if (fill) {
-        uint32_t rows = (lv->height + ts - 1) / ts;
-        uint32_t last = r1;
-
-        /* go on only as far as the last row the cache is missing */
-        for (uint32_t row = rows; row-- > r1 + 1;) {
-            if (!vl_ht_cached(src, level, row, cols)) {
-                last = row;
-                break;
-            }
-        }
-        for (uint32_t row = r1 + 1; row <= last && vl_ht.r != NULL; row++) {
-            if (vl_ojph_line(vl_ht.r) != row * ts) {
-                break;
-            }
-            if (vl_ht_cached(src, level, row, cols)) {
-                char msg[VL_ERR_MSG_MAX];
-                int  bad = 0;
-
-                for (uint32_t i = 0; i < ts && !bad
-                     && vl_ojph_line(vl_ht.r) < lv->height; i++) {
-                    bad = vl_ojph_pull(vl_ht.r, vl_ht.rows, msg,
-                                       sizeof(msg)) != 0;
-                }
-                if (bad) {
-                    vl_ht_close_reader();
-                }
-                continue;
-            }
-            /* the request has its pixels: a failure here is not its own */
-            vl_err_t ferr = { 0 };
-
-            if (vl_ht_band(src, level, row, 0, cols - 1, 0, 0, 0, 0, 0, 0,
-                           NULL, &ferr) != VL_OK) {
-                vl_log(VL_LOG_WARN, NULL, "HTJ2K level %u, filling row %u: %s",
-                       level, row, ferr.msg);
-                break;
-            }
-        }
-    }
-    return VL_OK;
-}
-#endif /* HAVE_OPENJPH */
-
-/* Copy the cached tiles of [c0, c1] x [r0, r1] of `level` that lie in
- * (x, y, w, h) into out; box = the missing tiles' bounding box (r0, r1,
- * c0, c1). Returns whether any is missing. */
-static int
-vl_jp2_lookup(vl_source_t *src, uint32_t level, uint32_t r0, uint32_t r1,
-              uint32_t c0, uint32_t c1, uint32_t x, uint32_t y, uint32_t w,
-              uint32_t h, vl_image_t *out, uint32_t box[4])
-{
-    vl_jp2_t *t = src->priv;
-    uint32_t  ts = t->grid;
-
-    box[0] = UINT32_MAX;
-    box[1] = 0;
-    box[2] = UINT32_MAX;
-    box[3] = 0;
-    for (uint32_t row = r0; row <= r1; row++) {
-        for (uint32_t c = c0; c <= c1; c++) {
-            vl_tile_key_t key;
-            vl_tile_t    *hit;
-
-            vl_jp2_key(src, level, c, row, &key);
-            if ((hit = vl_tiles_get(src->tiles, &key)) != NULL) {
-                vl_image_copy_block(hit->data, t->bands, &VL_RECT(c * ts, row * ts, hit->w, hit->h), &VL_RECT(x, y, w, h), out);
-                vl_tile_release(hit);
-                continue;
-            }
-            box[0] = row < box[0] ? row : box[0];
-            box[1] = row > box[1] ? row : box[1];
-            box[2] = c < box[2] ? c : box[2];
-            box[3] = c > box[3] ? c : box[3];
-        }
-    }
-    return box[0] != UINT32_MAX;
-}
-
-static int
-vl_jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
-            vl_image_t *out, vl_err_t *err)
-{
-    uint32_t          x = r->x, y = r->y, w = r->w, h = r->h;
-    vl_jp2_t         *t = src->priv;
-    uint32_t          ts = t->grid;
-    uint32_t          box[4];
-    size_t            tile_bytes;
-    uint32_t          max_run;
-    unsigned long     seen;
-    int               rc;
-
-    /* one area decode holds 4 bytes per sample of every component */
-    if (vl_size_mul4(ts, ts, t->ncomps, 4, &tile_bytes) != 0) {
+    (void) level;
+    if (vl_size_mul4(t->grid, t->grid, t->map.ncomps, 4, &tile_bytes) != 0) {
         return vl_err_set(err, VL_EFORMAT, "JPEG 2000 tile out of range");
     }
-    max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
-    max_run = max_run < 1 ? 1 : max_run;
-
-    /* cached tiles first; the missing ones' bounding box is decoded */
-    seen = __atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE);
-    if (!vl_jp2_lookup(src, level, y / ts, (y + h - 1) / ts, x / ts,
-                       (x + w - 1) / ts, x, y, w, h, out, box)) {
-        return VL_OK;
-    }
-#ifdef HAVE_OPENJPH
+    grid->bw = grid->bh = t->grid;
+    grid->max_run = (uint32_t) (VL_SOURCE_MAX_BLOCK / tile_bytes);
+    grid->max_run = grid->max_run < 1 ? 1 : grid->max_run;
     if (t->ojph) {
-        pthread_mutex_lock(&vl_jp2_decode_lock);
-        /* a thread that held the lock may have decoded them meanwhile
-         * (a whole level, even): look again before decoding */
-        rc = VL_OK;
-        if (__atomic_load_n(&vl_jp2_decodes, __ATOMIC_ACQUIRE) == seen
-            || vl_jp2_lookup(src, level, box[0], box[1], box[2], box[3], x,
-                             y, w, h, out, box)) {
-            rc = vl_ht_read_locked(src, level, box[0], box[1], box[2],
-                                   box[3], x, y, w, h, out, err);
-            __atomic_add_fetch(&vl_jp2_decodes, 1, __ATOMIC_RELEASE);
-        }
-        pthread_mutex_unlock(&vl_jp2_decode_lock);
-        return rc;
-    }
-#endif
-    if ((uint64_t) (box[1] - box[0] + 1) * (box[3] - box[2] + 1) <= max_run) {
-        return vl_jp2_decode_block(src, level, box[0], box[1], box[2], box[3],
-                                   x, y, w, h, out, seen, err);
-    }
-    for (uint32_t row = box[0]; row <= box[1]; row++) {
-        for (uint32_t c = box[2]; c <= box[3]; c += max_run) {
-            uint32_t c1 = box[3] - c + 1 > max_run ? c + max_run - 1 : box[3];
-
-            rc = vl_jp2_decode_block(src, level, row, row, c, c1, x, y, w,
-                                     h, out, seen, err);
-            if (rc != VL_OK) {
-                return rc;
-            }
-        }
+        grid->max_run = 0;
     }
     return VL_OK;
 }
 
+static int
+jp2_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
+{
+    vl_jp2_t *t = walk->src->priv;
+
+    if (t->ojph) {
+        return vl_htj2k_read(walk, &t->cs, &t->map, box, err);
+    }
+    return jp2_decode_box(walk, box, err);
+}
+
+/* One decode at a time per process: it bounds a worker to one decode's
+ * memory, and OpenJPH has one line decoder per process. */
+static const vl_grid_ops_t jp2_grid_ops = {
+    jp2_grid,
+    jp2_grid_decode,
+    NULL,
+    1,
+};
+
+static int
+jp2_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+         vl_image_t *out, vl_err_t *err)
+{
+    return vl_grid_read(src, &jp2_grid_ops, level, r, out, err);
+}
+
 static void
-vl_jp2_free(vl_jp2_t *t)
+jp2_free(vl_jp2_t *t)
 {
     if (t == NULL) {
         return;
     }
     if (t->keep_open) {
-        vl_jp2_dec_close(&t->keep);
+        jp2_dec_close(&t->keep);
     }
-    if (t->fd >= 0) {
-        close(t->fd);
+    if (t->cs.fd >= 0) {
+        close(t->cs.fd);
     }
     free(t->icc);
     free(t);
 }
 
 static void
-vl_jp2_close(vl_source_t *src)
+jp2_close(vl_source_t *src)
 {
-    vl_jp2_free(src->priv);
+    jp2_free(src->priv);
     src->priv = NULL;
 }
 
-/* The top-level JP2 box at pos: its type, whole length (XLBox and a
- * length of 0, "to the end of the file", resolved) and header size.
- * Returns -1 when it cannot be read or does not fit in the file. */
-static int
-vl_jp2_box(const vl_jp2_t *t, OPJ_OFF_T pos, unsigned char type[4],
-           uint64_t *lenp, OPJ_OFF_T *hdrp)
+/* The box scanner's reader: the handle's file. */
+static long
+jp2_box_read(void *user, uint64_t off, void *buf, size_t n)
 {
-    unsigned char b[16];
-    uint64_t      len;
-    OPJ_OFF_T     hdr = 8, end = t->size;
+    const vl_jp2_t *t = user;
 
-    if (pos + 8 > end || pread(t->fd, b, 16, pos) < 8) {
-        return -1;
-    }
-    len = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-          | (uint64_t) b[2] << 8 | b[3];
-    if (len == 1) {
-        if (pos + 16 > end) {
-            return -1;
-        }
-        len = 0;
-        for (int i = 8; i < 16; i++) {
-            len = len << 8 | b[i];
-        }
-        hdr = 16;
-    } else if (len == 0) {
-        len = (uint64_t) (end - pos);
-    }
-    if (len < (uint64_t) hdr || len > (uint64_t) (end - pos)) {
-        return -1;
-    }
-    memcpy(type, b + 4, 4);
-    *lenp = len;
-    *hdrp = hdr;
-    return 0;
+    return (long) pread(t->cs.fd, buf, n, (off_t) off);
 }
-
-/* Whether the JP2 header holds a palette (pclr), channel definitions
- * (cdef) or an ICC profile (colr method 2, 3), which OpenJPEG 2.5.0 applies
- * or attaches only when decoding. Raw codestreams have none; a header this
- * scan cannot follow answers yes. *remap says whether the decoded
- * components may differ from the codestream's (pclr, cdef, or not known):
- * OpenJPH, which decodes the codestream only, must not be used then. */
-static int
-vl_jp2_needs_probe(const vl_jp2_t *t, int *remap)
-{
-    unsigned char b[16];
-    OPJ_OFF_T     pos = 0, end = t->size, hend;
-
-    *remap = 1;
-    if (t->fmt == OPJ_CODEC_J2K) {
-        *remap = 0;
-        return 0;
-    }
-    for (int n = 0; n < 64 && pos + 8 <= end; n++) {
-        uint64_t      len;
-        OPJ_OFF_T     hdr;
-        unsigned char type[4];
-
-        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
-            return 1;
-        }
-        if (memcmp(type, "jp2c", 4) == 0) {
-            return 1;               /* codestream before the header box */
-        }
-        if (memcmp(type, "jp2h", 4) == 0) {
-            int probe = 0;
-
-            hend = pos + (OPJ_OFF_T) len;
-            pos += hdr;
-            *remap = 0;
-            while (pos + 8 <= hend) {
-                uint64_t sub;
-
-                if (pread(t->fd, b, 9, pos) != 9) {
-                    *remap = 1;
-                    return 1;
-                }
-                sub = (uint64_t) b[0] << 24 | (uint64_t) b[1] << 16
-                      | (uint64_t) b[2] << 8 | b[3];
-                if (sub < 8 || sub > (uint64_t) (hend - pos)) {
-                    *remap = 1;
-                    return 1;
-                }
-                if (memcmp(b + 4, "pclr", 4) == 0
-                    || memcmp(b + 4, "cdef", 4) == 0) {
-                    *remap = 1;
-                    probe = 1;
-                } else if (memcmp(b + 4, "colr", 4) == 0 && b[8] != 1) {
-                    probe = 1;
-                }
-                pos += (OPJ_OFF_T) sub;
-            }
-            return probe;
-        }
-        pos += (OPJ_OFF_T) len;
-    }
-    return 1;
-}
-
-#ifdef HAVE_OPENJPH
-/* Where the codestream starts and how long it is: the whole file for a
- * raw codestream, the payload of the first top-level jp2c box of a JP2. */
-static int
-vl_jp2_find_codestream(vl_jp2_t *t)
-{
-    OPJ_OFF_T pos = 0, end = t->size;
-
-    if (t->fmt == OPJ_CODEC_J2K) {
-        t->cs_off = 0;
-        t->cs_len = t->size;
-        return 0;
-    }
-    for (int n = 0; n < 1024 && pos + 8 <= end; n++) {
-        uint64_t      len;
-        OPJ_OFF_T     hdr;
-        unsigned char type[4];
-
-        if (vl_jp2_box(t, pos, type, &len, &hdr) != 0) {
-            return -1;
-        }
-        if (memcmp(type, "jp2c", 4) == 0) {
-            t->cs_off = pos + hdr;
-            t->cs_len = (OPJ_OFF_T) len - hdr;
-            return 0;
-        }
-        pos += (OPJ_OFF_T) len;
-    }
-    return -1;
-}
-#endif
 
 /* Which decoded components are colour and alpha (cdef, else by count). */
 static const char *
-vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
+jp2_bands(vl_jp2_t *t, const opj_image_t *img)
 {
     int ncol = 0;
 
-    t->ncomps = img->numcomps;
-    t->alpha = -1;
+    t->map.ncomps = img->numcomps;
+    t->map.alpha = -1;
     for (OPJ_UINT32 i = 0; i < img->numcomps; i++) {
         const opj_image_comp_t *c = &img->comps[i];
 
@@ -1231,32 +596,32 @@ vl_jp2_bands(vl_jp2_t *t, const opj_image_t *img)
             return "invalid JPEG 2000 component sub-sampling";
         }
         if (c->alpha != 0) {
-            if (t->alpha < 0) {
-                t->alpha = (int) i;
+            if (t->map.alpha < 0) {
+                t->map.alpha = (int) i;
             }
         } else if (ncol < 3) {
-            t->idx[ncol++] = (int) i;
+            t->map.idx[ncol++] = (int) i;
         }
     }
     if (ncol == 0) {
         return "the JPEG 2000 image has no colour component";
     }
-    if (t->alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
-        t->alpha = img->numcomps == 2 ? 1 : 3;
+    if (t->map.alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
+        t->map.alpha = img->numcomps == 2 ? 1 : 3;
         ncol = img->numcomps == 2 ? 1 : 3;
     }
-    t->colour = ncol >= 3 ? 3 : 1;
-    t->bands = t->colour + (t->alpha >= 0 ? 1 : 0);
+    t->map.colour = ncol >= 3 ? 3 : 1;
+    t->map.bands = t->map.colour + (t->map.alpha >= 0 ? 1 : 0);
     if (img->color_space == OPJ_CLRSPC_CMYK) {
         return "CMYK JPEG 2000 images are not supported";
     }
-    t->ycc = t->colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
+    t->map.ycc = t->map.colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
                                 || img->color_space == OPJ_CLRSPC_EYCC);
     return NULL;
 }
 
 static int
-vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
+jp2_open(vl_source_t *src, int fd, vl_err_t *err)
 {
     vl_jp2_t               *t;
     vl_jp2_dec_t            hd, probe, *d = NULL;
@@ -1268,14 +633,16 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     int                     rc, precincts = 0, subsampled = 0, remap = 1;
     int                     uniform = 1;
     OPJ_UINT32              cs_comps = 0;
+    vl_jp2box_in_t          boxes;
+    uint64_t                cs_off = 0, cs_len = 0;
 
     t = calloc(1, sizeof(*t));
     if (t == NULL) {
         close(fd);
         return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
     }
-    t->fd = fd;
-    t->alpha = -1;
+    t->cs.fd = fd;
+    t->map.alpha = -1;
     src->priv = t;
     if (fstat(fd, &st) != 0 || pread(fd, magic, sizeof(magic), 0) != 12) {
         return vl_err_set(err, VL_ECODEC, "the JPEG 2000 file is truncated");
@@ -1285,7 +652,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
                                                      : OPJ_CODEC_JP2;
     t->layers = src->max_layers > 0 ? (uint32_t) src->max_layers : 0;
 
-    if ((rc = vl_jp2_dec_open(t, &hd, 0, err)) != VL_OK) {
+    if ((rc = jp2_dec_open(t, &hd, 0, err)) != VL_OK) {
         return rc;
     }
     t->x0 = hd.image->x0;
@@ -1345,17 +712,17 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         ts = 0;
     }
     if (t->x1 <= t->x0 || t->y1 <= t->y0 || hd.image->numcomps == 0) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT, "the JPEG 2000 image is empty");
     }
     if (t->x1 - t->x0 > VL_SOURCE_MAX_SIDE
         || t->y1 - t->y0 > VL_SOURCE_MAX_SIDE) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT,
                           "image dimensions beyond 1,000,000 pixels a side");
     }
     if (hd.image->numcomps > 16) {
-        vl_jp2_dec_close(&hd);
+        jp2_dec_close(&hd);
         return vl_err_set(err, VL_EFORMAT,
                           "JPEG 2000 images with more than 16 components "
                           "are not supported");
@@ -1370,8 +737,11 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     /* the main header tells everything unless a palette, channel
      * definitions or an ICC profile come with a decode: such files decode
      * one pixel at the lowest level */
-    t->ncomps = 0;
-    if (!vl_jp2_needs_probe(t, &remap)) {
+    t->map.ncomps = 0;
+    boxes.read = jp2_box_read;
+    boxes.user = t;
+    boxes.size = (uint64_t) t->size;
+    if (!vl_jp2box_needs_probe(&boxes, &remap)) {
         d = &hd;
     } else {
         uint32_t r = t->numres - 1;
@@ -1380,51 +750,49 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         uint64_t ax0 = lx0 << r, ay0 = ly0 << r;
         uint64_t ax1 = (lx0 + 1) << r, ay1 = (ly0 + 1) << r;
 
-        vl_jp2_dec_close(&hd);
-        if ((rc = vl_jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
+        jp2_dec_close(&hd);
+        if ((rc = jp2_dec_open(t, &probe, (int) r, err)) != VL_OK) {
             return rc;
         }
         d = &probe;
         ax1 = ax1 > t->x1 ? t->x1 : ax1;
         ay1 = ay1 > t->y1 ? t->y1 : ay1;
-        t->msg[0] = '\0';
+        vl_liberr_clear(&t->lerr);
         if (!opj_set_decode_area(d->codec, d->image, (OPJ_INT32) ax0,
                                  (OPJ_INT32) ay0, (OPJ_INT32) ax1,
                                  (OPJ_INT32) ay1)
             || !opj_decode(d->codec, d->stream, d->image)) {
-            rc = vl_jp2_codec_error(t, "cannot decode JPEG 2000", err);
-            vl_jp2_dec_close(d);
+            rc = vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000",
+                                "OpenJPEG error", err);
+            jp2_dec_close(d);
             return rc;
         }
     }
-    why = vl_jp2_bands(t, d->image);
+    why = jp2_bands(t, d->image);
     if (why != NULL) {
-        vl_jp2_dec_close(d);
+        jp2_dec_close(d);
         return vl_err_set(err, VL_EFORMAT, "%s", why);
     }
-    src->info.bits = d->image->comps[t->idx[0]].prec > 8 ? 16 : 8;
+    src->info.bits = d->image->comps[t->map.idx[0]].prec > 8 ? 16 : 8;
     for (OPJ_UINT32 i = 0; i < d->image->numcomps && i < 16; i++) {
-        t->prec[i] = d->image->comps[i].prec;
-        t->sgnd[i] = d->image->comps[i].sgnd != 0;
+        t->map.prec[i] = d->image->comps[i].prec;
+        t->map.sgnd[i] = d->image->comps[i].sgnd != 0;
         subsampled |= d->image->comps[i].dx != 1 || d->image->comps[i].dy != 1;
     }
-#ifdef HAVE_OPENJPH
     /* untiled HTJ2K: OpenJPH, when the codestream's components are the
      * image's (no palette, no channel definitions), none is sub-sampled,
      * all are coded alike and every layer is wanted */
-    t->ojph = t->ht && t->ntiles == 1 && !subsampled && !remap && uniform
-              && d->image->numcomps == cs_comps
-              && vl_jp2_find_codestream(t) == 0;
-#else
-    (void) subsampled;
-    (void) cs_comps;
-    (void) remap;
-    (void) uniform;
-#endif
+    t->ojph = vl_htj2k_available() && t->ht && t->ntiles == 1 && !subsampled
+              && !remap && uniform && d->image->numcomps == cs_comps
+              && vl_jp2box_codestream(&boxes, &cs_off, &cs_len) == 0;
+    if (t->ojph) {
+        t->cs.off = (int64_t) cs_off;
+        t->cs.len = (int64_t) cs_len;
+    }
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);
         if (t->icc == NULL) {
-            vl_jp2_dec_close(d);
+            jp2_dec_close(d);
             return vl_err_set(err, VL_ENOMEM,
                               "out of memory opening JPEG 2000");
         }
@@ -1433,7 +801,7 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         src->info.icc = t->icc;
         src->info.icc_len = t->icc_len;
     }
-    vl_jp2_dec_close(d);
+    jp2_dec_close(d);
 
     /* repeated area decodes on one codec: OpenJPEG allows them on
      * single-tile codestreams; 2.5.0 fails on precinct-partitioned ones */
@@ -1465,19 +833,28 @@ vl_jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     src->info.geom.nlevels = t->numres;
     src->info.geom.width = src->info.geom.levels[0].width;
     src->info.geom.height = src->info.geom.levels[0].height;
-    src->info.geom.bands = t->bands;
-    src->info.geom.has_alpha = t->alpha >= 0;
+    src->info.geom.bands = t->map.bands;
+    src->info.geom.has_alpha = t->map.alpha >= 0;
     src->info.compression = "jpeg2000";
     src->info.format = t->fmt == OPJ_CODEC_J2K ? "j2k" : "jp2";
-    src->photometric = t->ycc ? "sycc" : t->colour == 3 ? "rgb"
+    src->photometric = t->map.ycc ? "sycc" : t->map.colour == 3 ? "rgb"
                                                         : "minisblack";
     return VL_OK;
 }
 
+/* A JP2 file (signature box) or a raw codestream (SOC, SIZ). */
+int
+vl_jp2_is_a(const unsigned char *magic, size_t len)
+{
+    return (len >= 12
+            && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
+           || (len >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0);
+}
+
 const vl_source_ops_t vl_source_jp2_ops = {
     "jp2",
-    vl_jp2_open,
-    vl_jp2_close,
-    vl_jp2_read,
+    jp2_open,
+    jp2_close,
+    jp2_read,
     NULL,
 };

@@ -19,35 +19,38 @@
 
 #include "core/str.h"
 #include "source/jpegdec.h"
+#include "source/liberr.h"
 
 struct vl_jpegdec_s {
     struct jpeg_decompress_struct cinfo;
     struct jpeg_error_mgr         jerr;
     jmp_buf                       jmp;
-    char                          msg[JMSG_LENGTH_MAX];
+    vl_liberr_t                   lerr;       /* libjpeg's message */
     int                           live;       /* cinfo created */
     unsigned char                *row;        /* scratch for cropped rows */
     size_t                        row_cap;
 };
 
 static void
-vl_jpegdec_error_exit(j_common_ptr cinfo)
+jpegdec_error_exit(j_common_ptr cinfo)
 {
     vl_jpegdec_t *d = (vl_jpegdec_t *) cinfo->client_data;
+    char          buf[JMSG_LENGTH_MAX];
 
-    (*cinfo->err->format_message)(cinfo, d->msg);
+    (*cinfo->err->format_message)(cinfo, buf);
+    vl_liberr_put(&d->lerr, buf);
     longjmp(d->jmp, 1);
 }
 
 static void
-vl_jpegdec_output_message(j_common_ptr cinfo)
+jpegdec_output_message(j_common_ptr cinfo)
 {
     (void) cinfo;
 }
 
 /* Create d's decompressor: 0, or -1 when libjpeg ran out of memory. */
 static int
-vl_jpegdec_create(vl_jpegdec_t *d)
+jpegdec_create(vl_jpegdec_t *d)
 {
     if (setjmp(d->jmp) != 0) {
         return -1;
@@ -65,10 +68,10 @@ vl_jpegdec_new(void)
         return NULL;
     }
     d->cinfo.err = jpeg_std_error(&d->jerr);
-    d->jerr.error_exit = vl_jpegdec_error_exit;
-    d->jerr.output_message = vl_jpegdec_output_message;
+    d->jerr.error_exit = jpegdec_error_exit;
+    d->jerr.output_message = jpegdec_output_message;
     d->cinfo.client_data = d;
-    if (vl_jpegdec_create(d) != 0) {
+    if (jpegdec_create(d) != 0) {
         free(d);
         return NULL;
     }
@@ -91,7 +94,7 @@ vl_jpegdec_free(vl_jpegdec_t *d)
 
 /* Rows of one iMCU row of the output, for whole-row skips. */
 static JDIMENSION
-vl_jpegdec_imcu_rows(j_decompress_ptr cinfo)
+jpegdec_imcu_rows(j_decompress_ptr cinfo)
 {
 #if JPEG_LIB_VERSION >= 70
     return (JDIMENSION) (cinfo->max_v_samp_factor
@@ -104,7 +107,7 @@ vl_jpegdec_imcu_rows(j_decompress_ptr cinfo)
 
 /* Make d->row hold `need` bytes. */
 static int
-vl_jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
+jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
 {
     unsigned char *p;
 
@@ -124,7 +127,7 @@ vl_jpegdec_scratch(vl_jpegdec_t *d, size_t need, vl_err_t *err)
  * image edge, the margin keeps that column out of the window. Returns the
  * window's column in the cropped rows. */
 static JDIMENSION
-vl_jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
+jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
 {
     JDIMENSION cx, cend, cw;
 
@@ -142,9 +145,9 @@ vl_jpegdec_crop(j_decompress_ptr cinfo, uint32_t wx, uint32_t ww)
 /* Skip whole iMCU rows before row wy, one iMCU row of context short, so
  * the rows read next are upsampled exactly as in a full decode. */
 static int
-vl_jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
+jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
 {
-    JDIMENSION imcu = vl_jpegdec_imcu_rows(cinfo), skip;
+    JDIMENSION imcu = jpegdec_imcu_rows(cinfo), skip;
 
     if (imcu == 0 || wy < 2 * imcu) {
         return 0;
@@ -156,13 +159,13 @@ vl_jpegdec_skip(j_decompress_ptr cinfo, uint32_t wy)
 /* The body of vl_jpegdec_window, between setjmp and cleanup. Returns
  * VL_OK or a status after setting err. */
 static int
-vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
-               size_t tables_len, const unsigned char *data, size_t len,
-               unsigned scale, int ycbcr, int bands, uint32_t wx,
-               uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
-               size_t stride, vl_err_t *err)
+jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
+            size_t tables_len, const unsigned char *data, size_t len,
+            unsigned scale, int ycbcr, int bands, const vl_rect_t *win,
+            unsigned char *out, size_t stride, vl_err_t *err)
 {
     j_decompress_ptr cinfo = &d->cinfo;
+    uint32_t         wx = win->x, wy = win->y, ww = win->w, wh = win->h;
     size_t           row_bytes, need;
     JDIMENSION       col;
     int              direct, rc;
@@ -206,8 +209,8 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
         return vl_err_set(err, VL_ECODEC,
                           "a JPEG tile is smaller than the TIFF says");
     }
-    col = vl_jpegdec_crop(cinfo, wx, ww);
-    if (vl_jpegdec_skip(cinfo, wy) != 0) {
+    col = jpegdec_crop(cinfo, wx, ww);
+    if (jpegdec_skip(cinfo, wy) != 0) {
         jpeg_abort_decompress(cinfo);
         return vl_err_set(err, VL_ECODEC, "a JPEG tile ended early");
     }
@@ -219,7 +222,7 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
             jpeg_abort_decompress(cinfo);
             return vl_err_set(err, VL_ECODEC, "JPEG tile too large");
         }
-        if ((rc = vl_jpegdec_scratch(d, need, err)) != VL_OK) {
+        if ((rc = jpegdec_scratch(d, need, err)) != VL_OK) {
             jpeg_abort_decompress(cinfo);
             return rc;
         }
@@ -263,9 +266,8 @@ vl_jpegdec_run(vl_jpegdec_t *d, const unsigned char *tables,
 int
 vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
                   size_t tables_len, const unsigned char *data, size_t len,
-                  unsigned scale, int ycbcr, int bands, uint32_t wx,
-                  uint32_t wy, uint32_t ww, uint32_t wh, unsigned char *out,
-                  size_t stride, vl_err_t *err)
+                  unsigned scale, int ycbcr, int bands, const vl_rect_t *win,
+                  unsigned char *out, size_t stride, vl_err_t *err)
 {
     if (scale != 1 && scale != 2 && scale != 4 && scale != 8) {
         return vl_err_set(err, VL_EINTERNAL, "bad JPEG scale %u", scale);
@@ -273,16 +275,16 @@ vl_jpegdec_window(vl_jpegdec_t *d, const unsigned char *tables,
     if (len < 4) {
         return vl_err_set(err, VL_ECODEC, "a JPEG tile is empty");
     }
-    if (ww == 0 || wh == 0) {
+    if (vl_rect_empty(win)) {
         return vl_err_set(err, VL_EINTERNAL, "empty JPEG window");
     }
-    d->msg[0] = '\0';
+    vl_liberr_clear(&d->lerr);
     if (setjmp(d->jmp) != 0) {
         jpeg_abort_decompress(&d->cinfo);
-        return vl_err_set(err, VL_ECODEC, "JPEG: %s", d->msg);
+        return vl_liberr_fail(&d->lerr, "JPEG", "libjpeg error", err);
     }
-    return vl_jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
-                          bands, wx, wy, ww, wh, out, stride, err);
+    return jpegdec_run(d, tables, tables_len, data, len, scale, ycbcr,
+                       bands, win, out, stride, err);
 }
 
 int
@@ -292,6 +294,8 @@ vl_jpegdec_decode(vl_jpegdec_t *d, const unsigned char *tables,
                   uint32_t out_h, unsigned char *out, size_t stride,
                   vl_err_t *err)
 {
+    vl_rect_t all = VL_RECT(0, 0, out_w, out_h);
+
     return vl_jpegdec_window(d, tables, tables_len, data, len, scale, ycbcr,
-                             bands, 0, 0, out_w, out_h, out, stride, err);
+                             bands, &all, out, stride, err);
 }

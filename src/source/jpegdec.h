@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/types.h"
 
 typedef struct vl_jpegdec_s vl_jpegdec_t;
 
@@ -33,7 +34,7 @@ int vl_jpegdec_decode(vl_jpegdec_t *dec, const unsigned char *tables,
                       uint32_t out_w, uint32_t out_h, unsigned char *out,
                       size_t stride, vl_err_t *err);
 
-/* As vl_jpegdec_decode, but write only the window (wx, wy, ww x wh) of the
+/* As vl_jpegdec_decode, but write only the window win (not empty) of the
  * decoded image, its top-left at out. Decodes only the iMCU columns the
  * window needs and stops after its last row (libjpeg-turbo's
  * jpeg_crop_scanline and jpeg_skip_scanlines); the pixels are those of a
@@ -41,7 +42,7 @@ int vl_jpegdec_decode(vl_jpegdec_t *dec, const unsigned char *tables,
 int vl_jpegdec_window(vl_jpegdec_t *dec, const unsigned char *tables,
                       size_t tables_len, const unsigned char *data,
                       size_t len, unsigned scale, int ycbcr, int bands,
-                      uint32_t wx, uint32_t wy, uint32_t ww, uint32_t wh,
-                      unsigned char *out, size_t stride, vl_err_t *err);
+                      const vl_rect_t *win, unsigned char *out,
+                      size_t stride, vl_err_t *err);
 
 #endif /* VL_JPEGDEC_H */

@@ -29,8 +29,8 @@ typedef struct vl_ojph_s vl_ojph_t;
  * decoding at `level` (0: full resolution, n: n resolutions skipped).
  * OpenJPH 0.9 reads the whole codestream into its own buffers here, so
  * `data` need only be valid during the call (jp2.c frees it right after;
- * test_jp2 then reads every level of every HTJ2K fixture). Returns NULL with a message in msg on
- * error.
+ * test_jp2 then reads every level of every HTJ2K fixture). Returns NULL
+ * with a message in msg on error.
  *
  * Calls must be serialised by the caller (jp2.c holds its decode lock):
  * OpenJPH's message streams are process-wide. */

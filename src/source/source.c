@@ -35,7 +35,7 @@ struct vl_source_cache_s {
 };
 
 static void
-vl_source_close(vl_source_t *src)
+source_close(vl_source_t *src)
 {
     if (src == NULL) {
         return;
@@ -49,41 +49,24 @@ vl_source_close(vl_source_t *src)
     free(src);
 }
 
-static void
-vl_source_file_id(const struct stat *st, vl_file_id_t *id)
-{
-    id->dev = st->st_dev;
-    id->ino = st->st_ino;
-    id->size = (long long) st->st_size;
-    id->mtime_ns = (long long) st->st_mtim.tv_sec * 1000000000LL
-                   + (long long) st->st_mtim.tv_nsec;
-}
-
-static int
-vl_source_same_file(const vl_file_id_t *a, const vl_file_id_t *b)
-{
-    return a->dev == b->dev && a->ino == b->ino && a->size == b->size
-           && a->mtime_ns == b->mtime_ns;
-}
-
-static int vl_source_threads = 1;
+static int source_threads = 1;
 
 void
 vl_source_set_decode_threads(int n)
 {
-    vl_source_threads = n < 1 ? 1 : n > 64 ? 64 : n;
+    source_threads = n < 1 ? 1 : n > 64 ? 64 : n;
 }
 
 int
 vl_source_decode_threads(void)
 {
-    return vl_source_threads;
+    return source_threads;
 }
 
 void
 vl_source_setup_worker(long workers)
 {
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    long cpus;
 
 #ifdef M_ARENA_MAX
     /* One malloc arena for all of this worker's threads, set before they
@@ -106,18 +89,29 @@ vl_source_setup_worker(long workers)
     mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
 #endif
     /* JPEG 2000 decode threads: the CPUs this worker's share leaves */
+    cpus = sysconf(_SC_NPROCESSORS_ONLN);
     workers = workers > 0 ? workers : cpus;
     vl_source_set_decode_threads(cpus > 0 && workers > 0
                                      ? (int) (cpus / workers) : 1);
 }
 
+/* The sniff table: the first backend whose is_a takes the file's first
+ * bytes opens it. A new source is one row here plus its file. */
+static const struct {
+    vl_source_is_a_fn      is_a;
+    const vl_source_ops_t *ops;
+} source_formats[] = {
+    { vl_tiff_is_a, &vl_source_tiff_ops },
+    { vl_jp2_is_a, &vl_source_jp2_ops },
+};
+
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
-vl_source_open_fd(int fd, const struct stat *st, const char *real,
-                  long max_layers, vl_err_t *err)
+source_open_fd(int fd, const struct stat *st, const char *real,
+               long max_layers, vl_err_t *err)
 {
-    unsigned char          magic[12] = { 0 };
-    const vl_source_ops_t *ops;
+    unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
+    const vl_source_ops_t *ops = NULL;
     ssize_t                n;
     vl_source_t           *src;
     int                    rc;
@@ -128,18 +122,14 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
         vl_err_set(err, VL_EIO, "cannot read the image file");
         return NULL;
     }
-    if (n >= 4
-        && ((magic[0] == 'I' && magic[1] == 'I'
-             && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0)
-            || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
-                && (magic[3] == 42 || magic[3] == 43)))) {
-        /* TIFF or BigTIFF */
-        ops = &vl_source_tiff_ops;
-    } else if ((n >= 12
-                && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
-               || (n >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0)) {
-        ops = &vl_source_jp2_ops;
-    } else {
+    for (size_t i = 0; i < sizeof(source_formats) / sizeof(source_formats[0]);
+         i++) {
+        if (source_formats[i].is_a(magic, (size_t) n)) {
+            ops = source_formats[i].ops;
+            break;
+        }
+    }
+    if (ops == NULL) {
         close(fd);
         vl_err_set(err, VL_EFORMAT, "unsupported image format");
         return NULL;
@@ -155,10 +145,10 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
     src->ops = ops;
     src->info.format = ops->name;
     src->max_layers = max_layers;
-    vl_source_file_id(st, &src->info.file);
+    vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
     if (rc != VL_OK) {
-        vl_source_close(src);
+        source_close(src);
         return NULL;
     }
     VL_ASSERT(src->info.geom.nlevels >= 1);
@@ -166,7 +156,7 @@ vl_source_open_fd(int fd, const struct stat *st, const char *real,
 }
 
 static int
-vl_source_id_ok(const char *id)
+source_id_ok(const char *id)
 {
     const char *p = id;
 
@@ -220,14 +210,14 @@ vl_source_cache_free(vl_source_cache_t *cache)
     }
     for (src = cache->head; src != NULL; src = next) {
         next = src->next;
-        vl_source_close(src);
+        source_close(src);
     }
     pthread_mutex_destroy(&cache->lock);
     free(cache);
 }
 
 static void
-vl_source_unlink(vl_source_cache_t *cache, vl_source_t *src)
+source_unlink(vl_source_cache_t *cache, vl_source_t *src)
 {
     if (src->prev != NULL) {
         src->prev->next = src->next;
@@ -246,8 +236,8 @@ vl_source_unlink(vl_source_cache_t *cache, vl_source_t *src)
 /* Take an idle handle of `real` whose identity is `id`; stale handles of
  * the same path are moved to *stale for closing outside the lock. */
 static vl_source_t *
-vl_source_cache_take(vl_source_cache_t *cache, const char *real,
-                     const vl_file_id_t *id, vl_source_t **stale)
+source_cache_take(vl_source_cache_t *cache, const char *real,
+                  const vl_file_id_t *id, vl_source_t **stale)
 {
     vl_source_t *src, *next, *found = NULL;
 
@@ -257,8 +247,8 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
         if (strcmp(src->path, real) != 0) {
             continue;
         }
-        vl_source_unlink(cache, src);
-        if (found == NULL && vl_source_same_file(&src->info.file, id)) {
+        source_unlink(cache, src);
+        if (found == NULL && vl_file_id_eq(&src->info.file, id)) {
             found = src;
             break;
         }
@@ -280,8 +270,8 @@ vl_source_cache_take(vl_source_cache_t *cache, const char *real,
  * resolved and checked again.
  */
 static vl_source_t *
-vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
-                      struct stat *st)
+source_cache_asked(vl_source_cache_t *cache, const char *path,
+                   struct stat *st)
 {
     vl_source_t *src;
     vl_file_id_t fid;
@@ -289,7 +279,7 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
     pthread_mutex_lock(&cache->lock);
     for (src = cache->head; src != NULL; src = src->next) {
         if (src->asked != NULL && strcmp(src->asked, path) == 0) {
-            vl_source_unlink(cache, src);
+            source_unlink(cache, src);
             break;
         }
     }
@@ -298,9 +288,9 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
         return NULL;
     }
     if (stat(path, st) == 0) {
-        vl_source_file_id(st, &fid);
+        vl_file_id_of(st, &fid);
         if (S_ISREG(st->st_mode)
-            && vl_source_same_file(&src->info.file, &fid)) {
+            && vl_file_id_eq(&src->info.file, &fid)) {
             return src;
         }
     }
@@ -312,7 +302,7 @@ vl_source_cache_asked(vl_source_cache_t *cache, const char *path,
 
 /* Remember path as the way to src (best effort). */
 static void
-vl_source_remember(vl_source_t *src, const char *path)
+source_remember(vl_source_t *src, const char *path)
 {
     if (src->asked != NULL && strcmp(src->asked, path) == 0) {
         return;
@@ -334,7 +324,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
 
-    if (id == NULL || !vl_source_id_ok(id)) {
+    if (id == NULL || !source_id_ok(id)) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
@@ -354,7 +344,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     if (cache != NULL) {
-        src = vl_source_cache_asked(cache, path, &st);
+        src = source_cache_asked(cache, path, &st);
         if (src != NULL) {
             src->tiles = cache->tiles;
             return src;
@@ -376,21 +366,21 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    vl_source_file_id(&st, &fid);
+    vl_file_id_of(&st, &fid);
 
     src = NULL;
     if (cache != NULL) {
-        src = vl_source_cache_take(cache, real, &fid, &stale);
+        src = source_cache_take(cache, real, &fid, &stale);
         while (stale != NULL) {
             vl_source_t *next = stale->next;
 
-            vl_source_close(stale);
+            source_close(stale);
             stale = next;
         }
     }
     if (src != NULL) {
         src->tiles = cache->tiles;
-        vl_source_remember(src, path);
+        source_remember(src, path);
         return src;
     }
 
@@ -410,11 +400,11 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    src = vl_source_open_fd(fd, &st, real,
-                            conf != NULL ? conf->max_layers : -1, err);
+    src = source_open_fd(fd, &st, real,
+                         conf != NULL ? conf->max_layers : -1, err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
-        vl_source_remember(src, path);
+        source_remember(src, path);
     }
     return src;
 }
@@ -439,7 +429,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = vl_source_open_fd(fd, &st, path, -1, err);
+    src = source_open_fd(fd, &st, path, -1, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -456,7 +446,7 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
         return;
     }
     if (cache == NULL || src->broken || cache->max == 0) {
-        vl_source_close(src);
+        source_close(src);
         return;
     }
     pthread_mutex_lock(&cache->lock);
@@ -471,10 +461,10 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
     cache->nidle++;
     if (cache->max > 0 && cache->nidle > cache->max) {
         evict = cache->tail;
-        vl_source_unlink(cache, evict);
+        source_unlink(cache, evict);
     }
     pthread_mutex_unlock(&cache->lock);
-    vl_source_close(evict);
+    source_close(evict);
 }
 
 const vl_source_info_t *
@@ -484,7 +474,7 @@ vl_source_info(const vl_source_t *src)
 }
 
 static int
-vl_source_broken(vl_source_t *src, vl_err_t *err)
+source_broken(vl_source_t *src, vl_err_t *err)
 {
     return vl_err_set(err, src->broken_err.code, "%s", src->broken_err.msg);
 }
@@ -492,7 +482,7 @@ vl_source_broken(vl_source_t *src, vl_err_t *err)
 /* A codec or I/O failure makes the handle sticky-broken: it repeats the
  * error and is never returned to the cache. */
 static int
-vl_source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
+source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
 {
     if ((rc == VL_ECODEC || rc == VL_EIO) && !src->broken) {
         src->broken = 1;
@@ -514,7 +504,7 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     int               rc;
 
     if (src->broken) {
-        return vl_source_broken(src, err);
+        return source_broken(src, err);
     }
     if (level >= src->info.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
@@ -534,7 +524,7 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           "read buffer does not match the image");
     }
     rc = src->ops->read(src, level, r, out, err);
-    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+    return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
 int
@@ -546,7 +536,7 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     int               rc;
 
     if (src->broken) {
-        return vl_source_broken(src, err);
+        return source_broken(src, err);
     }
     if (level >= src->info.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
@@ -562,7 +552,7 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                           row, level);
     }
     rc = src->ops->read_jpeg_tile(src, pool, level, col, row, data, len, err);
-    return rc == VL_OK ? VL_OK : vl_source_note_failure(src, rc, err);
+    return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
 void

@@ -38,7 +38,8 @@ typedef struct {
     const char          *compression;  /* of level 0: "jpeg", "deflate", ... */
     const unsigned char *icc;          /* ICC profile or NULL */
     size_t               icc_len;
-    const char          *rights;       /* Copyright tag when it is a URI, else NULL */
+    const char          *rights;       /* Copyright tag when it is a URI,
+                                        * else NULL */
     vl_file_id_t         file;         /* identity, for ETag and cache keys */
 } vl_source_info_t;
 
@@ -93,7 +94,7 @@ int vl_source_decode_threads(void);
 /* Prepare this process to be one of `workers` worker processes on this
  * machine (<= 0: one per CPU): JPEG 2000 decode threads = CPUs / workers
  * (at least 1), one malloc arena per process and large blocks kept in the
- * heap. Call once, before any thread starts. */
+ * heap. Call once, before threads start. */
 void vl_source_setup_worker(long workers);
 
 /* One line per level for `vellum info`. */

@@ -52,7 +52,105 @@ struct vl_source_s {
     struct vl_source_s     *prev, *next;   /* idle list of the cache */
 };
 
+/* ------------------------------------------------------------ grid walk */
+
+/*
+ * The shared block reader (grid.c). A backend that decodes a level in
+ * blocks of a fixed grid says what the grid is and how to decode some of
+ * its blocks; the walk does the rest for every read: split the rectangle
+ * into blocks, look each up once in the tile cache (key: file identity,
+ * geometry level, row * cols + col), copy the hits, hand the bounding box
+ * of the misses to the backend, publish what it decodes and copy it out.
+ * Requests of up to VL_GRID_STACK blocks allocate nothing.
+ */
+typedef struct vl_grid_walk_s vl_grid_walk_t;
+
+/* The decode grid of one level. */
+typedef struct {
+    uint32_t bw, bh;        /* block size in level pixels (the level's
+                             * right and bottom edges cut the last ones) */
+    uint32_t max_run;       /* most blocks one decode call takes, 0: any;
+                             * a larger box goes a row at a time, in runs */
+} vl_grid_t;
+
+/* What vl_grid_ops_t.partial returns to have a block decoded whole. */
+#define VL_GRID_DECLINED 1
+
+typedef struct {
+    /* The grid of `level` (a level of src; the read is checked). */
+    int  (*grid)(vl_source_t *src, uint32_t level, vl_grid_t *grid,
+                 vl_err_t *err);
+    /* Decode the blocks of `box` (block columns and rows, inside the
+     * level), at least those vl_grid_missing says are missing, and give
+     * each to vl_grid_put. It may put blocks outside box (whole rows, the
+     * whole level) and ask vl_grid_cached about any block. */
+    int  (*decode)(vl_grid_walk_t *walk, const vl_rect_t *box,
+                   vl_err_t *err);
+    /* Optional. Block (col, row) missed the cache and the request covers
+     * only part of it: decode that part straight into the request
+     * (vl_grid_part) without caching it, or return VL_GRID_DECLINED to
+     * have it go to decode like any other. */
+    int  (*partial)(vl_grid_walk_t *walk, uint32_t col, uint32_t row,
+                    vl_err_t *err);
+    /* One decode at a time in the process: decode runs under a process-
+     * wide lock, and a walk that waited for it looks in the tile cache
+     * again first when another decode finished meanwhile. */
+    int  serialise;
+} vl_grid_ops_t;
+
+/* One read in progress; backends read it, the walk writes it. */
+struct vl_grid_walk_s {
+    vl_source_t      *src;
+    uint32_t          level;
+    const vl_level_t *lv;        /* src->info.geom.levels[level] */
+    vl_grid_t         grid;
+    uint32_t          cols, rows;    /* blocks in the level */
+    const vl_rect_t  *req;       /* the request, level pixels */
+    vl_image_t       *out;       /* its pixels: req's origin at (0, 0) */
+    vl_rect_t         span;      /* the blocks req touches */
+    unsigned char    *miss;      /* per block of span: not in the cache */
+};
+
+#define VL_GRID_STACK 64
+
+/* Read rectangle r of `level` into out through the backend's grid. */
+int vl_grid_read(vl_source_t *src, const vl_grid_ops_t *ops, uint32_t level,
+                 const vl_rect_t *r, vl_image_t *out, vl_err_t *err);
+
+/* Block (col, row) in level pixels, cut by the level's edges. */
+void vl_grid_block(const vl_grid_walk_t *walk, uint32_t col, uint32_t row,
+                   vl_rect_t *b);
+
+/* Whether block (col, row) of the request missed the cache and nothing
+ * has been put for it yet (0 for blocks outside the request). */
+int vl_grid_missing(const vl_grid_walk_t *walk, uint32_t col, uint32_t row);
+
+/* Whether block (col, row) is in the tile cache now (one lookup). */
+int vl_grid_cached(vl_grid_walk_t *walk, uint32_t col, uint32_t row);
+
+/* A decoded block (col, row), tile->w x tile->h = its vl_grid_block size:
+ * publish it in the tile cache and copy what the request covers of it
+ * into out. The caller keeps its reference. */
+void vl_grid_put(vl_grid_walk_t *walk, uint32_t col, uint32_t row,
+                 vl_tile_t *tile);
+
+/* The part of block b the request covers into *part; returns where its
+ * top-left pixel goes in out (rows walk->out->stride apart). */
+unsigned char *vl_grid_part(const vl_grid_walk_t *walk, const vl_rect_t *b,
+                            vl_rect_t *part);
+
+/* The bytes of a file's start the sniff table looks at. */
+#define VL_SOURCE_MAGIC 12
+
+/* Whether a file starting with magic[0, len) (len <= VL_SOURCE_MAGIC, less
+ * for a shorter file) is this backend's: a row of source.c's sniff table,
+ * exported by each backend next to its ops. */
+typedef int (*vl_source_is_a_fn)(const unsigned char *magic, size_t len);
+
+int vl_tiff_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_tiff_ops;
+
+int vl_jp2_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_jp2_ops;
 
 #endif /* VL_SOURCE_P_H */

@@ -8,6 +8,8 @@
  * level DCT-scaled by 1/2, 1/4, 1/8 where the pyramid has a gap. Every
  * libtiff error lands in this handle's message buffer, never on stderr.
  */
+#include "config.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -20,7 +22,9 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/dct.h"
 #include "source/jpegdec.h"
+#include "source/liberr.h"
 #include "source/source_p.h"
 
 typedef struct {
@@ -61,7 +65,7 @@ typedef struct {
     uint32_t         nlevels;     /* stored levels */
     vl_tiff_level_t  lv[VL_MAX_LEVELS];
     uint32_t         sidx[VL_MAX_LEVELS];  /* geom level -> stored level */
-    char             msg[VL_ERR_MSG_MAX];
+    vl_liberr_t      lerr;        /* libtiff's message */
     unsigned char   *raw, *plane, *line;
     size_t           raw_cap, plane_cap, line_cap;
     vl_jpegdec_t    *jdec;
@@ -70,22 +74,22 @@ typedef struct {
 } vl_tiff_t;
 
 static int
-vl_tiff_on_error(TIFF *tif, void *user, const char *module, const char *fmt,
-                 va_list ap)
+tiff_on_error(TIFF *tif, void *user, const char *module, const char *fmt,
+              va_list ap)
 {
     vl_tiff_t *t = user;
 
     (void) tif;
     (void) module;
-    if (t != NULL && t->msg[0] == '\0') {
-        vsnprintf(t->msg, sizeof(t->msg), fmt, ap);
+    if (t != NULL) {
+        vl_liberr_vprintf(&t->lerr, fmt, ap);
     }
     return 1;
 }
 
 static int
-vl_tiff_on_warning(TIFF *tif, void *user, const char *module,
-                   const char *fmt, va_list ap)
+tiff_on_warning(TIFF *tif, void *user, const char *module,
+                const char *fmt, va_list ap)
 {
     char buf[256];
 
@@ -99,15 +103,8 @@ vl_tiff_on_warning(TIFF *tif, void *user, const char *module,
     return 1;
 }
 
-static int
-vl_tiff_codec_error(vl_tiff_t *t, const char *what, vl_err_t *err)
-{
-    return vl_err_set(err, VL_ECODEC, "%s: %s", what,
-                      t->msg[0] != '\0' ? t->msg : "libtiff error");
-}
-
 static const char *
-vl_tiff_compression_name(uint16_t c)
+tiff_compression_name(uint16_t c)
 {
     switch (c) {
     case COMPRESSION_NONE: return "none";
@@ -130,7 +127,7 @@ vl_tiff_compression_name(uint16_t c)
 }
 
 static const char *
-vl_tiff_photometric_name(uint16_t p)
+tiff_photometric_name(uint16_t p)
 {
     switch (p) {
     case PHOTOMETRIC_MINISWHITE: return "miniswhite";
@@ -145,7 +142,7 @@ vl_tiff_photometric_name(uint16_t p)
 /* Describe the current directory in *lv. Returns NULL if vellum can read
  * it, else a one-line reason. */
 static const char *
-vl_tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
+tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
 {
     uint16_t  nextra = 0, *extra = NULL, fmt = SAMPLEFORMAT_UINT;
     uint32_t  rows;
@@ -294,8 +291,8 @@ vl_tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
 
 /* May lv be the next pyramid level after prev (level 0 is first)? */
 static int
-vl_tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
-                   const vl_tiff_level_t *lv)
+tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
+                const vl_tiff_level_t *lv)
 {
     uint64_t a, b, tol;
 
@@ -316,7 +313,7 @@ vl_tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
 }
 
 static int
-vl_tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
+tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
 {
     const vl_tiff_level_t *lv = &t->lv[level];
     int                    ok;
@@ -328,7 +325,8 @@ vl_tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
     ok = lv->is_sub ? TIFFSetSubDirectory(t->tif, lv->offset)
                     : TIFFSetDirectory(t->tif, lv->index);
     if (!ok) {
-        return vl_tiff_codec_error(t, "cannot read the TIFF directory", err);
+        return vl_liberr_fail(&t->lerr, "cannot read the TIFF directory",
+                              "libtiff error", err);
     }
     if (lv->photometric == PHOTOMETRIC_YCBCR
         && lv->compression == COMPRESSION_JPEG) {
@@ -339,7 +337,7 @@ vl_tiff_set_level(vl_tiff_t *t, uint32_t level, vl_err_t *err)
 }
 
 static int
-vl_tiff_reserve(unsigned char **buf, size_t *cap, size_t need, vl_err_t *err)
+tiff_reserve(unsigned char **buf, size_t *cap, size_t need, vl_err_t *err)
 {
     unsigned char *p;
 
@@ -359,8 +357,8 @@ vl_tiff_reserve(unsigned char **buf, size_t *cap, size_t need, vl_err_t *err)
  * samples become v >> 8 (exact for v = g * 257); sub-byte grey is scaled
  * to 0..255; associated alpha is un-premultiplied. */
 static void
-vl_tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
-                    const unsigned char *in, unsigned char *out, uint32_t n)
+tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
+                 const unsigned char *in, unsigned char *out, uint32_t n)
 {
     int       spp = lv->spp, bands = lv->bands;
     uint16_t *cmap[3] = { NULL, NULL, NULL };
@@ -452,30 +450,13 @@ vl_tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
     }
 }
 
-/* The key of block `index` of stored level si decoded at 1/scale. */
-static void
-vl_tiff_key(const vl_source_t *src, uint32_t si, uint32_t index,
-            uint32_t scale, vl_tile_key_t *key)
-{
-    const vl_file_id_t *f = &src->info.file;
-
-    key->dev = (uint64_t) f->dev;
-    key->ino = (uint64_t) f->ino;
-    key->size = f->size;
-    key->mtime_ns = f->mtime_ns;
-    key->level = si;
-    key->tile = index;
-    key->scale = scale;
-}
-
 /* Decode stored block `index` of level si (the current directory) at
- * 1/scale with jpegdec: the window (wx, wy, ww x wh) of the decoded block
+ * 1/scale with jpegdec: the window win of the decoded block
  * into out (row stride `stride`). */
 static int
-vl_tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
-                      uint32_t index, uint32_t scale, uint32_t wx,
-                      uint32_t wy, uint32_t ww, uint32_t wh,
-                      unsigned char *out, size_t stride, vl_err_t *err)
+tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                   uint32_t index, uint32_t scale, const vl_rect_t *win,
+                   unsigned char *out, size_t stride, vl_err_t *err)
 {
     uint64_t             bytes = TIFFGetStrileByteCount(t->tif, index);
     uint32_t             tlen = 0;
@@ -489,7 +470,7 @@ vl_tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
     if (t->jdec == NULL && (t->jdec = vl_jpegdec_new()) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
     }
-    rc = vl_tiff_reserve(&t->raw, &t->raw_cap, (size_t) bytes, err);
+    rc = tiff_reserve(&t->raw, &t->raw_cap, (size_t) bytes, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -497,7 +478,8 @@ vl_tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
                    : TIFFReadRawStrip(t->tif, index, t->raw,
                                       (tmsize_t) bytes);
     if (n < 4) {
-        return vl_tiff_codec_error(t, "cannot read a JPEG tile", err);
+        return vl_liberr_fail(&t->lerr, "cannot read a JPEG tile",
+                              "libtiff error", err);
     }
     if (!TIFFGetField(t->tif, TIFFTAG_JPEGTABLES, &tlen, &tables)) {
         tables = NULL;
@@ -505,27 +487,27 @@ vl_tiff_decode_window(vl_tiff_t *t, const vl_tiff_level_t *lv,
     }
     return vl_jpegdec_window(t->jdec, tables, tlen, t->raw, (size_t) n,
                              scale, lv->photometric == PHOTOMETRIC_YCBCR,
-                             lv->bands, wx, wy, ww, wh, out, stride, err);
+                             lv->bands, win, out, stride, err);
 }
 
 /* The top-left tile->w x tile->h pixels of block `index` into tile. */
 static int
-vl_tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
-                    uint32_t scale, vl_tile_t *tile, vl_err_t *err)
+tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+                 uint32_t scale, vl_tile_t *tile, vl_err_t *err)
 {
-    return vl_tiff_decode_window(t, lv, index, scale, 0, 0, tile->w, tile->h,
-                                 tile->data,
-                                 (size_t) tile->w * (size_t) tile->bands,
-                                 err);
+    vl_rect_t all = VL_RECT(0, 0, tile->w, tile->h);
+
+    return tiff_decode_window(t, lv, index, scale, &all, tile->data,
+                              (size_t) tile->w * (size_t) tile->bands, err);
 }
 
 /* Decode stored block `index` of level si (the current directory) with
  * libtiff: its top-left tile->w x tile->h pixels in 8-bit output bands.
  * sbw x srows is the stored block (tile, or strip of full width). */
 static int
-vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
-                       uint32_t index, uint32_t bx, uint32_t by,
-                       uint32_t sbw, vl_tile_t *tile, vl_err_t *err)
+tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                    uint32_t index, uint32_t bx, uint32_t by,
+                    uint32_t sbw, vl_tile_t *tile, vl_err_t *err)
 {
     uint32_t rows = tile->h;
     size_t   want;
@@ -545,8 +527,8 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
             n = TIFFReadEncodedTile(t->tif, index, tile->data,
                                     (tmsize_t) want);
             if (n < 0 || (size_t) n < want) {
-                return vl_tiff_codec_error(t, "cannot decode a TIFF block",
-                                           err);
+                return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                      "libtiff error", err);
             }
             return VL_OK;
         }
@@ -565,7 +547,7 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
         return vl_err_set(err, VL_EFORMAT,
                           "TIFF blocks larger than 64 MiB are not supported");
     }
-    rc = vl_tiff_reserve(&t->raw, &t->raw_cap, want, err);
+    rc = tiff_reserve(&t->raw, &t->raw_cap, want, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -573,7 +555,7 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
         size_t bps = lv->bits / 8, plane_row = (size_t) sbw * bps;
         size_t plane_bytes = plane_row * rows;
 
-        rc = vl_tiff_reserve(&t->plane, &t->plane_cap, want, err);
+        rc = tiff_reserve(&t->plane, &t->plane_cap, want, err);
         if (rc != VL_OK) {
             return rc;
         }
@@ -586,8 +568,8 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
                     : TIFFReadEncodedStrip(t->tif, k, t->plane,
                                            (tmsize_t) want);
             if (n < 0 || (size_t) n < plane_bytes) {
-                return vl_tiff_codec_error(t, "cannot decode a TIFF block",
-                                           err);
+                return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                      "libtiff error", err);
             }
             for (uint32_t r = 0; r < rows; r++) {
                 const unsigned char *src = t->plane + r * plane_row;
@@ -605,267 +587,229 @@ vl_tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
                 : TIFFReadEncodedStrip(t->tif, index, t->raw,
                                        (tmsize_t) want);
         if (n < 0 || (size_t) n < lv->row_bytes * rows) {
-            return vl_tiff_codec_error(t, "cannot decode a TIFF block", err);
+            return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                                  "libtiff error", err);
         }
     }
     for (uint32_t r = 0; r < rows; r++) {
-        vl_tiff_convert_row(t->tif, lv, t->raw + r * lv->row_bytes,
-                            tile->data + (size_t) r * tile->w * lv->bands,
-                            tile->w);
+        tiff_convert_row(t->tif, lv, t->raw + r * lv->row_bytes,
+                         tile->data + (size_t) r * tile->w * lv->bands,
+                         tile->w);
     }
     return VL_OK;
-}
-
-/* Pixel (x, y) of a DCT-scaled edge block again, as the mean of the
- * stored pixels it covers: the scaled IDCT mixes in the tile's padding. */
-static void
-vl_tiff_box_pixel(vl_tile_t *tile, const vl_tile_t *full, uint32_t s,
-                  uint32_t x, uint32_t y)
-{
-    uint32_t x1 = (x + 1) * s < full->w ? (x + 1) * s : full->w;
-    uint32_t y1 = (y + 1) * s < full->h ? (y + 1) * s : full->h;
-    int      bands = tile->bands;
-
-    for (int c = 0; c < bands; c++) {
-        unsigned sum = 0, n = 0;
-
-        for (uint32_t yy = y * s; yy < y1; yy++) {
-            for (uint32_t xx = x * s; xx < x1; xx++) {
-                sum += full->data[((size_t) yy * full->w + xx) * bands + c];
-                n++;
-            }
-        }
-        tile->data[((size_t) y * tile->w + x) * bands + c] =
-            (unsigned char) ((sum + n / 2) / n);
-    }
 }
 
 /* A scaled block whose stored part (ew x eh) is not a multiple of the
  * scale: redo its last column / row from an unscaled decode. */
 static int
-vl_tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
-                  uint32_t scale, uint32_t ew, uint32_t eh, vl_tile_t *tile,
-                  vl_err_t *err)
+tiff_fix_edges(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+               uint32_t scale, uint32_t ew, uint32_t eh, vl_tile_t *tile,
+               vl_err_t *err)
 {
     vl_tile_t *full;
     int        rc;
 
-    if (ew % scale == 0 && eh % scale == 0) {
+    if (!vl_dct_ragged(ew, eh, scale)) {
         return VL_OK;
     }
     if ((full = vl_tile_new(ew, eh, lv->bands, err)) == NULL) {
         return err != NULL && err->code != VL_OK ? (int) err->code
                                                  : VL_ENOMEM;
     }
-    rc = vl_tiff_decode_jpeg(t, lv, index, 1, full, err);
+    rc = tiff_decode_jpeg(t, lv, index, 1, full, err);
     if (rc == VL_OK) {
-        for (uint32_t y = 0; y < tile->h; y++) {
-            if (ew % scale != 0) {
-                vl_tiff_box_pixel(tile, full, scale, tile->w - 1, y);
-            }
-        }
-        for (uint32_t x = 0; x < tile->w && eh % scale != 0; x++) {
-            vl_tiff_box_pixel(tile, full, scale, x, tile->h - 1);
-        }
+        vl_dct_fix_edges(tile, full, scale);
     }
     vl_tile_release(full);
     return rc;
 }
 
-/* Block (i, j) of level g, w x h pixels in level g's coordinates: from the
- * tile cache, or decoded (and published). Returns a reference in *out. */
-static int
-vl_tiff_block(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
-              uint32_t w, uint32_t h, vl_tile_t **out, vl_err_t *err)
+/* Stored block (col, row) of level g: its stored origin and libtiff
+ * index (tile or strip of the current directory). */
+static uint32_t
+tiff_index(const vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t col,
+           uint32_t row, uint32_t *bx, uint32_t *by)
 {
+    *bx = lv->tile_w ? col * lv->tile_w : 0;
+    *by = row * (lv->tile_w ? lv->tile_h : lv->rows_per_strip);
+    return lv->tile_w ? TIFFComputeTile(t->tif, *bx, *by, 0, 0)
+                      : TIFFComputeStrip(t->tif, *by, 0);
+}
+
+/* Decode the missing blocks of box (walk->level, the current directory)
+ * one by one: each is a whole stored tile or strip, DCT-scaled on a
+ * virtual level. */
+static int
+tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
+{
+    vl_source_t           *src = walk->src;
     vl_tiff_t             *t = src->priv;
-    uint32_t               si = t->sidx[g];
-    const vl_tiff_level_t *lv = &t->lv[si];
-    uint32_t               scale = src->info.geom.levels[g].shrink;
-    uint32_t               index, bx, by;
-    vl_tile_key_t          key;
-    vl_tile_t             *tile;
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[walk->level]];
+    uint32_t               scale = walk->lv->shrink > 1 ? walk->lv->shrink
+                                                        : 1;
     int                    rc;
 
-    scale = scale > 1 ? scale : 1;
-    bx = lv->tile_w ? i * lv->tile_w : 0;
-    by = j * (lv->tile_w ? lv->tile_h : lv->rows_per_strip);
-    index = lv->tile_w ? TIFFComputeTile(t->tif, bx, by, 0, 0)
-                       : TIFFComputeStrip(t->tif, by, 0);
-    vl_tiff_key(src, si, index, scale, &key);
-    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        *out = tile;
-        return VL_OK;
-    }
-    if ((tile = vl_tile_new(w, h, lv->bands, err)) == NULL) {
-        return err != NULL && err->code != VL_OK ? (int) err->code
-                                                 : VL_ENOMEM;
-    }
-    t->msg[0] = '\0';
     VL_ASSERT(lv->fastjpeg || scale == 1);
-    rc = lv->fastjpeg
-             ? vl_tiff_decode_jpeg(t, lv, index, scale, tile, err)
-             : vl_tiff_decode_libtiff(t, lv, index, bx, by,
-                                      lv->tile_w ? lv->tile_w : lv->width,
-                                      tile, err);
-    if (rc == VL_OK && scale > 1) {
-        uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
-        uint32_t sbh = lv->tile_w ? lv->tile_h : lv->rows_per_strip;
+    for (uint32_t row = box->y; row < box->y + box->h; row++) {
+        for (uint32_t col = box->x; col < box->x + box->w; col++) {
+            uint32_t   index, bx, by;
+            vl_rect_t  b;
+            vl_tile_t *tile;
 
-        rc = vl_tiff_fix_edges(t, lv, index, scale,
-                               lv->width - bx < sbw ? lv->width - bx : sbw,
-                               lv->height - by < sbh ? lv->height - by : sbh,
-                               tile, err);
+            if (!vl_grid_missing(walk, col, row)) {
+                continue;
+            }
+            vl_grid_block(walk, col, row, &b);
+            index = tiff_index(t, lv, col, row, &bx, &by);
+            if ((tile = vl_tile_new(b.w, b.h, lv->bands, err)) == NULL) {
+                return err != NULL && err->code != VL_OK ? (int) err->code
+                                                         : VL_ENOMEM;
+            }
+            vl_liberr_clear(&t->lerr);
+            rc = lv->fastjpeg
+                     ? tiff_decode_jpeg(t, lv, index, scale, tile, err)
+                     : tiff_decode_libtiff(t, lv, index, bx, by,
+                                           lv->tile_w ? lv->tile_w
+                                                      : lv->width,
+                                           tile, err);
+            if (rc == VL_OK && scale > 1) {
+                uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
+                uint32_t sbh = lv->tile_w ? lv->tile_h : lv->rows_per_strip;
+
+                rc = tiff_fix_edges(t, lv, index, scale,
+                                    lv->width - bx < sbw ? lv->width - bx
+                                                         : sbw,
+                                    lv->height - by < sbh ? lv->height - by
+                                                          : sbh,
+                                    tile, err);
+            }
+            if (rc == VL_OK) {
+                vl_grid_put(walk, col, row, tile);
+            }
+            vl_tile_release(tile);
+            if (rc != VL_OK) {
+                return rc;
+            }
+        }
     }
-    if (rc != VL_OK) {
-        vl_tile_release(tile);
-        return rc;
-    }
-    vl_tiles_put(src->tiles, &key, tile);
-    *out = tile;
     return VL_OK;
 }
 
 /* Huge strips: row by row, no caching. */
 static int
-vl_tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t x,
-                       uint32_t y, uint32_t w, uint32_t h, vl_image_t *out,
-                       vl_err_t *err)
+tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                    const vl_rect_t *r, vl_image_t *out, vl_err_t *err)
 {
-    size_t sl = (size_t) TIFFScanlineSize64(t->tif);
-    int    rc;
+    size_t    sl = (size_t) TIFFScanlineSize64(t->tif);
+    vl_rect_t line = VL_RECT(0, 0, lv->width, 1);
+    int       rc;
 
-    rc = vl_tiff_reserve(&t->raw, &t->raw_cap,
-                         sl > lv->row_bytes ? sl : lv->row_bytes, err);
+    rc = tiff_reserve(&t->raw, &t->raw_cap,
+                      sl > lv->row_bytes ? sl : lv->row_bytes, err);
     if (rc == VL_OK) {
-        rc = vl_tiff_reserve(&t->line, &t->line_cap,
-                             (size_t) lv->width * lv->bands, err);
+        rc = tiff_reserve(&t->line, &t->line_cap,
+                          (size_t) lv->width * lv->bands, err);
     }
     if (rc != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
-    for (uint32_t yy = y; yy < y + h; yy++) {
-        if (TIFFReadScanline(t->tif, t->raw, yy, 0) < 0) {
-            return vl_tiff_codec_error(t, "cannot decode a TIFF row", err);
+    vl_liberr_clear(&t->lerr);
+    for (line.y = r->y; line.y < r->y + r->h; line.y++) {
+        if (TIFFReadScanline(t->tif, t->raw, line.y, 0) < 0) {
+            return vl_liberr_fail(&t->lerr, "cannot decode a TIFF row",
+                                  "libtiff error", err);
         }
-        vl_tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
-        vl_image_copy_block(t->line, lv->bands, &VL_RECT(0, yy, lv->width, 1), &VL_RECT(x, y, w, h), out);
+        tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
+        vl_image_copy_block(t->line, lv->bands, &line, r, out);
     }
     return VL_OK;
 }
 
-/* Block (i, j) of level g, bw x bh at (bx, by), only partly inside the
- * rectangle (x, y, w, h) of out: copied from the tile cache when it is
- * there, else only the part inside is decoded, straight into out, and not
- * cached. Returns 1 (nothing done) when the block must go through
- * vl_tiff_block: not a JPEG tile, or a scaled edge block that needs
- * vl_tiff_fix_edges. */
+/* Block (col, row), only partly inside the request and not in the tile
+ * cache: only the part inside is decoded, straight into the request, and
+ * not cached. Declined when the block is not a JPEG tile, or is a scaled
+ * edge block that needs tiff_fix_edges. */
 static int
-vl_tiff_window(vl_source_t *src, uint32_t g, uint32_t i, uint32_t j,
-               uint32_t bx, uint32_t by, uint32_t bw, uint32_t bh,
-               uint32_t x, uint32_t y, uint32_t w, uint32_t h,
-               vl_image_t *out, vl_err_t *err)
+tiff_grid_partial(vl_grid_walk_t *walk, uint32_t col, uint32_t row,
+                  vl_err_t *err)
 {
-    vl_tiff_t             *t = src->priv;
-    uint32_t               si = t->sidx[g];
-    const vl_tiff_level_t *lv = &t->lv[si];
-    uint32_t               s = src->info.geom.levels[g].shrink;
-    uint32_t               sbx, sby, index, x0, y0, x1, y1;
-    vl_tile_key_t          key;
-    vl_tile_t             *tile;
+    vl_tiff_t             *t = walk->src->priv;
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[walk->level]];
+    uint32_t               s = walk->lv->shrink > 1 ? walk->lv->shrink : 1;
+    uint32_t               sbx, sby, index;
+    vl_rect_t              b, part;
+    unsigned char         *at;
 
-    s = s > 1 ? s : 1;
     if (!lv->fastjpeg || lv->tile_w == 0) {
-        return 1;
+        return VL_GRID_DECLINED;
     }
-    sbx = i * lv->tile_w;
-    sby = j * lv->tile_h;
+    index = tiff_index(t, lv, col, row, &sbx, &sby);
     if (s > 1 && ((lv->width - sbx < lv->tile_w
                    && (lv->width - sbx) % s != 0)
                   || (lv->height - sby < lv->tile_h
                       && (lv->height - sby) % s != 0))) {
-        return 1;
+        return VL_GRID_DECLINED;
     }
-    index = TIFFComputeTile(t->tif, sbx, sby, 0, 0);
-    vl_tiff_key(src, si, index, s, &key);
-    if ((tile = vl_tiles_get(src->tiles, &key)) != NULL) {
-        vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
-        vl_tile_release(tile);
-        return VL_OK;
-    }
-    x0 = x > bx ? x : bx;
-    y0 = y > by ? y : by;
-    x1 = x + w < bx + bw ? x + w : bx + bw;
-    y1 = y + h < by + bh ? y + h : by + bh;
-    t->msg[0] = '\0';
-    return vl_tiff_decode_window(t, lv, index, s, x0 - bx, y0 - by, x1 - x0,
-                                 y1 - y0,
-                                 VL_IMAGE_ROW(out, y0 - y)
-                                     + (size_t) (x0 - x) * lv->bands,
-                                 out->stride, err);
+    vl_grid_block(walk, col, row, &b);
+    at = vl_grid_part(walk, &b, &part);
+    vl_liberr_clear(&t->lerr);
+    /* the part, in the block's own pixels */
+    part.x -= b.x;
+    part.y -= b.y;
+    return tiff_decode_window(t, lv, index, s, &part, at, walk->out->stride,
+                              err);
 }
 
+/* Blocks in level coordinates: stored tiles or strips over the scale. */
 static int
-vl_tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
-             vl_image_t *out, vl_err_t *err)
+tiff_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
 {
-    uint32_t               x = r->x, y = r->y, w = r->w, h = r->h;
-    vl_tiff_t             *t = src->priv;
+    const vl_tiff_t       *t = src->priv;
     const vl_level_t      *gl = &src->info.geom.levels[level];
     const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
     uint32_t               s = gl->shrink > 1 ? gl->shrink : 1;
-    uint32_t               vbw, vbh;
+
+    (void) err;
+    if (lv->tile_w != 0) {
+        grid->bw = lv->tile_w / s;
+        grid->bh = lv->tile_h / s;
+    } else {
+        grid->bw = gl->width;
+        grid->bh = lv->rows_per_strip >= lv->height ? gl->height
+                                                    : lv->rows_per_strip / s;
+    }
+    grid->max_run = 0;
+    return VL_OK;
+}
+
+static const vl_grid_ops_t tiff_grid_ops = {
+    tiff_grid,
+    tiff_grid_decode,
+    tiff_grid_partial,
+    0,
+};
+
+static int
+tiff_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+          vl_image_t *out, vl_err_t *err)
+{
+    vl_tiff_t             *t = src->priv;
+    const vl_tiff_level_t *lv = &t->lv[t->sidx[level]];
     int                    rc;
 
-    rc = vl_tiff_set_level(t, t->sidx[level], err);
+    rc = tiff_set_level(t, t->sidx[level], err);
     if (rc != VL_OK) {
         return rc;
     }
     if (lv->scanline) {
-        return vl_tiff_read_scanlines(t, lv, x, y, w, h, out, err);
+        return tiff_read_scanlines(t, lv, r, out, err);
     }
-    /* blocks in level coordinates: stored tiles or strips over s */
-    if (lv->tile_w != 0) {
-        vbw = lv->tile_w / s;
-        vbh = lv->tile_h / s;
-    } else {
-        vbw = gl->width;
-        vbh = lv->rows_per_strip >= lv->height ? gl->height
-                                               : lv->rows_per_strip / s;
-    }
-    VL_ASSERT(vbw != 0 && vbh != 0);
-    for (uint32_t j = y / vbh; j <= (y + h - 1) / vbh; j++) {
-        for (uint32_t i = x / vbw; i <= (x + w - 1) / vbw; i++) {
-            uint32_t   bx = i * vbw, by = j * vbh;
-            uint32_t   bw = gl->width - bx < vbw ? gl->width - bx : vbw;
-            uint32_t   bh = gl->height - by < vbh ? gl->height - by : vbh;
-            vl_tile_t *tile;
-
-            if (x > bx || y > by || x + w < bx + bw || y + h < by + bh) {
-                rc = vl_tiff_window(src, level, i, j, bx, by, bw, bh, x, y,
-                                    w, h, out, err);
-                if (rc != 1) {
-                    if (rc != VL_OK) {
-                        return rc;
-                    }
-                    continue;
-                }
-            }
-            rc = vl_tiff_block(src, level, i, j, bw, bh, &tile, err);
-            if (rc != VL_OK) {
-                return rc;
-            }
-            vl_image_copy_block(tile->data, lv->bands, &VL_RECT(bx, by, bw, bh), &VL_RECT(x, y, w, h), out);
-            vl_tile_release(tile);
-        }
-    }
-    return VL_OK;
+    return vl_grid_read(src, &tiff_grid_ops, level, r, out, err);
 }
 
 /* JPEGTables of the current directory without their EOI, or NULL. */
 static const unsigned char *
-vl_tiff_tables(vl_tiff_t *t, size_t *len)
+tiff_tables(vl_tiff_t *t, size_t *len)
 {
     uint32_t             tlen = 0;
     const unsigned char *tables = NULL;
@@ -884,7 +828,7 @@ vl_tiff_tables(vl_tiff_t *t, size_t *len)
 /* Fill the tile map of stored level si (once): offsets, byte counts and
  * tables. A level too large to map is marked and read through libtiff. */
 static int
-vl_tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
+tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
 {
     vl_tiff_rawmap_t      *m = &t->rawmap[si];
     const vl_tiff_level_t *lv = &t->lv[si];
@@ -893,7 +837,7 @@ vl_tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
     uint32_t               down;
     int                    rc;
 
-    rc = vl_tiff_set_level(t, si, err);
+    rc = tiff_set_level(t, si, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -907,7 +851,7 @@ vl_tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
         return VL_OK;
     }
     m->ntiles = m->across * down;
-    tables = vl_tiff_tables(t, &tlen);
+    tables = tiff_tables(t, &tlen);
     m->off = malloc((size_t) m->ntiles * sizeof(m->off[0]));
     m->len = malloc((size_t) m->ntiles * sizeof(m->len[0]));
     m->tables = tlen != 0 ? malloc(tlen) : NULL;
@@ -932,10 +876,10 @@ vl_tiff_rawmap_load(vl_tiff_t *t, uint32_t si, vl_err_t *err)
 
 /* One tile through libtiff (levels without a tile map). */
 static int
-vl_tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
-                         uint32_t si, uint32_t col, uint32_t row,
-                         vl_pool_t *pool, unsigned char **data, size_t *len,
-                         vl_err_t *err)
+tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
+                      uint32_t si, uint32_t col, uint32_t row,
+                      vl_pool_t *pool, unsigned char **data, size_t *len,
+                      vl_err_t *err)
 {
     const unsigned char *tables;
     uint32_t             index;
@@ -945,17 +889,17 @@ vl_tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     tmsize_t             n;
     int                  rc;
 
-    rc = vl_tiff_set_level(t, si, err);
+    rc = tiff_set_level(t, si, err);
     if (rc != VL_OK) {
         return rc;
     }
-    t->msg[0] = '\0';
+    vl_liberr_clear(&t->lerr);
     index = TIFFComputeTile(t->tif, col * lv->tile_w, row * lv->tile_h, 0, 0);
     bytes = TIFFGetStrileByteCount(t->tif, index);
     if (bytes < 4 || bytes > VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
     }
-    tables = vl_tiff_tables(t, &skip);
+    tables = tiff_tables(t, &skip);
     buf = vl_pool_alloc(pool, skip + (size_t) bytes);
     if (buf == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
@@ -965,7 +909,8 @@ vl_tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
     }
     n = TIFFReadRawTile(t->tif, index, buf + skip, (tmsize_t) bytes);
     if (n < 4 || buf[skip] != 0xff || buf[skip + 1] != 0xd8) {
-        return vl_tiff_codec_error(t, "cannot read a JPEG tile", err);
+        return vl_liberr_fail(&t->lerr, "cannot read a JPEG tile",
+                              "libtiff error", err);
     }
     total = skip + (size_t) n;
     if (skip != 0) {
@@ -986,9 +931,9 @@ vl_tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
  * checked, then covered by the tables.
  */
 static int
-vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
-                       uint32_t col, uint32_t row, unsigned char **data,
-                       size_t *len, vl_err_t *err)
+tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
+                    uint32_t col, uint32_t row, unsigned char **data,
+                    size_t *len, vl_err_t *err)
 {
     vl_tiff_t             *t = src->priv;
     uint32_t               si = t->sidx[level];
@@ -1008,14 +953,14 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                           level);
     }
     if (m->state == 0) {
-        rc = vl_tiff_rawmap_load(t, si, err);
+        rc = tiff_rawmap_load(t, si, err);
         if (rc != VL_OK) {
             return rc;
         }
     }
     if (m->state < 0) {
-        return vl_tiff_read_raw_libtiff(t, lv, si, col, row, pool, data, len,
-                                        err);
+        return tiff_read_raw_libtiff(t, lv, si, col, row, pool, data, len,
+                                     err);
     }
     index = row * m->across + col;
     if (col >= m->across || index >= m->ntiles) {
@@ -1053,7 +998,7 @@ vl_tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
 }
 
 static void
-vl_tiff_free(vl_tiff_t *t)
+tiff_free(vl_tiff_t *t)
 {
     if (t == NULL) {
         return;
@@ -1076,14 +1021,14 @@ vl_tiff_free(vl_tiff_t *t)
 }
 
 static void
-vl_tiff_close(vl_source_t *src)
+tiff_close(vl_source_t *src)
 {
-    vl_tiff_free(src->priv);
+    tiff_free(src->priv);
     src->priv = NULL;
 }
 
 static int
-vl_tiff_uri(const char *s)
+tiff_uri(const char *s)
 {
     if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
         return 0;
@@ -1099,7 +1044,7 @@ vl_tiff_uri(const char *s)
 
 /* ICC profile and rights of IFD0 (the current directory). */
 static int
-vl_tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
+tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 {
     uint32_t    icc_len = 0;
     const void *icc = NULL;
@@ -1116,7 +1061,7 @@ vl_tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
         src->info.icc_len = icc_len;
     }
     if (TIFFGetField(t->tif, TIFFTAG_COPYRIGHT, &copy) && copy != NULL
-        && vl_tiff_uri(copy)) {
+        && tiff_uri(copy)) {
         t->rights = strdup(copy);
         if (t->rights == NULL) {
             return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
@@ -1127,7 +1072,7 @@ vl_tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 }
 
 static void
-vl_tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
+tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
 {
     vl_level_t *g = &src->info.geom.levels[t->nlevels];
 
@@ -1140,80 +1085,14 @@ vl_tiff_add_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv)
     g->shrink = 1;
     t->sidx[t->nlevels] = t->nlevels;
     src->notes[t->nlevels].compression =
-        vl_tiff_compression_name(lv->compression);
+        tiff_compression_name(lv->compression);
     src->notes[t->nlevels].rows_per_strip = lv->tile_w ? 0
                                                        : lv->rows_per_strip;
     t->nlevels++;
 }
 
-/*
- * Virtual levels: a JPEG level L that jpegdec decodes, followed by a gap
- * (the next stored level is more than 2x smaller, or there is none), gets
- * the levels libjpeg's DCT scaling gives for free, ceil(L / s) for s = 2,
- * 4, 8, those strictly between L and the next stored level, with tiles (or
- * strips) of tile / s. Rebuilds geom.levels, notes and sidx from the
- * stored levels, keeping them sorted by size.
- */
-static void
-vl_tiff_add_virtual(vl_source_t *src, vl_tiff_t *t)
-{
-    vl_level_t             levels[VL_MAX_LEVELS];
-    vl_source_level_note_t notes[VL_MAX_LEVELS];
-    uint32_t               sidx[VL_MAX_LEVELS], n = 0;
-
-    for (uint32_t si = 0; si < t->nlevels && n < VL_MAX_LEVELS; si++) {
-        const vl_tiff_level_t *lv = &t->lv[si];
-        const vl_tiff_level_t *next = si + 1 < t->nlevels ? &t->lv[si + 1]
-                                                          : NULL;
-        uint32_t               base = n;
-
-        levels[n] = src->info.geom.levels[si];
-        levels[n].base = n;
-        levels[n].shrink = 1;
-        notes[n] = src->notes[si];
-        sidx[n++] = si;
-        /* a gap: the next level is smaller than L halved, rounding down */
-        if (!lv->fastjpeg
-            || (next != NULL && (uint64_t) next->width * 2 + 1 >= lv->width
-                && (uint64_t) next->height * 2 + 1 >= lv->height)) {
-            continue;
-        }
-        for (uint32_t s = 2; s <= 8 && n < VL_MAX_LEVELS; s *= 2) {
-            uint32_t vw = (lv->width + s - 1) / s;
-            uint32_t vh = (lv->height + s - 1) / s;
-
-            if (vw >= lv->width || vh >= lv->height
-                || (next != NULL && (vw <= next->width
-                                     || vh <= next->height))) {
-                break;
-            }
-            if (lv->tile_w != 0 ? lv->tile_w % s != 0 || lv->tile_h % s != 0
-                                : lv->rows_per_strip % s != 0
-                                  && lv->rows_per_strip < lv->height) {
-                break;
-            }
-            levels[n].width = vw;
-            levels[n].height = vh;
-            levels[n].tile_w = lv->tile_w / s;
-            levels[n].tile_h = lv->tile_h / s;
-            levels[n].base = base;
-            levels[n].shrink = s;
-            notes[n].compression = notes[base].compression;
-            notes[n].rows_per_strip =
-                lv->tile_w ? 0
-                : lv->rows_per_strip >= lv->height ? vh
-                : lv->rows_per_strip / s;
-            sidx[n++] = si;
-        }
-    }
-    memcpy(src->info.geom.levels, levels, n * sizeof(levels[0]));
-    memcpy(src->notes, notes, n * sizeof(notes[0]));
-    memcpy(t->sidx, sidx, n * sizeof(sidx[0]));
-    src->info.geom.nlevels = n;
-}
-
 static int
-vl_tiff_is_mask(TIFF *tif)
+tiff_is_mask(TIFF *tif)
 {
     uint32_t sub = 0;
 
@@ -1222,7 +1101,7 @@ vl_tiff_is_mask(TIFF *tif)
 }
 
 static int
-vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
+tiff_open(vl_source_t *src, int fd, vl_err_t *err)
 {
     vl_tiff_t       *t;
     TIFFOpenOptions *opts;
@@ -1230,6 +1109,7 @@ vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     const char      *why;
     uint16_t         nsub = 0;
     uint64_t        *subs = NULL, offs[VL_MAX_LEVELS];
+    unsigned char    scalable[VL_MAX_LEVELS];
     int              rc;
 
     t = calloc(1, sizeof(*t));
@@ -1241,8 +1121,8 @@ vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
         return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
     }
     t->cur = -1;
-    TIFFOpenOptionsSetErrorHandlerExtR(opts, vl_tiff_on_error, t);
-    TIFFOpenOptionsSetWarningHandlerExtR(opts, vl_tiff_on_warning, t);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_on_error, t);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_on_warning, t);
     TIFFOpenOptionsSetMaxSingleMemAlloc(opts, (tmsize_t) 256 << 20);
     /* "m": no memory mapping, so a file truncated under us is an error,
      * not a SIGBUS */
@@ -1250,26 +1130,27 @@ vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     TIFFOpenOptionsFree(opts);
     if (t->tif == NULL) {
         close(fd);
-        rc = vl_tiff_codec_error(t, "cannot open the TIFF", err);
-        vl_tiff_free(t);
+        rc = vl_liberr_fail(&t->lerr, "cannot open the TIFF",
+                            "libtiff error", err);
+        tiff_free(t);
         return rc;
     }
     src->priv = t;
 
-    why = vl_tiff_inspect(t->tif, &lv);
+    why = tiff_inspect(t->tif, &lv);
     if (why != NULL) {
         return vl_err_set(err, VL_EFORMAT, "%s", why);
     }
     lv.index = 0;
-    vl_tiff_add_level(src, t, &lv);
+    tiff_add_level(src, t, &lv);
     src->info.geom.width = lv.width;
     src->info.geom.height = lv.height;
     src->info.geom.bands = lv.bands;
     src->info.geom.has_alpha = lv.alpha != 0;
     src->info.bits = lv.bits;
     src->info.compression = src->notes[0].compression;
-    src->photometric = vl_tiff_photometric_name(lv.photometric);
-    rc = vl_tiff_metadata(src, t, err);
+    src->photometric = tiff_photometric_name(lv.photometric);
+    rc = tiff_metadata(src, t, err);
     if (rc != VL_OK) {
         return rc;
     }
@@ -1284,43 +1165,57 @@ vl_tiff_open(vl_source_t *src, int fd, vl_err_t *err)
             if (!TIFFSetSubDirectory(t->tif, offs[i])) {
                 break;
             }
-            if (vl_tiff_is_mask(t->tif) || vl_tiff_inspect(t->tif, &lv)
-                || !vl_tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
-                                       &lv)) {
+            if (tiff_is_mask(t->tif) || tiff_inspect(t->tif, &lv)
+                || !tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
+                                    &lv)) {
                 continue;
             }
             lv.is_sub = 1;
             lv.offset = offs[i];
-            vl_tiff_add_level(src, t, &lv);
+            tiff_add_level(src, t, &lv);
         }
     } else {
         for (tdir_t d = 1; t->nlevels < VL_MAX_LEVELS; d++) {
             if (!TIFFReadDirectory(t->tif)) {
                 break;
             }
-            if (vl_tiff_is_mask(t->tif) || vl_tiff_inspect(t->tif, &lv)
-                || !vl_tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
-                                       &lv)) {
+            if (tiff_is_mask(t->tif) || tiff_inspect(t->tif, &lv)
+                || !tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
+                                    &lv)) {
                 continue;
             }
             lv.index = d;
-            vl_tiff_add_level(src, t, &lv);
+            tiff_add_level(src, t, &lv);
         }
     }
-    if (t->msg[0] != '\0') {
-        vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s", t->msg);
-        t->msg[0] = '\0';
+    if (t->lerr.msg[0] != '\0') {
+        vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s",
+               t->lerr.msg);
+        vl_liberr_clear(&t->lerr);
     }
-    src->info.geom.nlevels = t->nlevels;
-    vl_tiff_add_virtual(src, t);
+    for (uint32_t si = 0; si < t->nlevels; si++) {
+        scalable[si] = (unsigned char) t->lv[si].fastjpeg;
+    }
+    vl_dct_levels(src, t->nlevels, scalable, t->sidx);
     t->cur = -1;        /* the directory moved while scanning */
     return VL_OK;
 }
 
+/* TIFF or BigTIFF, either byte order. */
+int
+vl_tiff_is_a(const unsigned char *magic, size_t len)
+{
+    return len >= 4
+           && ((magic[0] == 'I' && magic[1] == 'I'
+                && (magic[2] == 42 || magic[2] == 43) && magic[3] == 0)
+               || (magic[0] == 'M' && magic[1] == 'M' && magic[2] == 0
+                   && (magic[3] == 42 || magic[3] == 43)));
+}
+
 const vl_source_ops_t vl_source_tiff_ops = {
     "tiff",
-    vl_tiff_open,
-    vl_tiff_close,
-    vl_tiff_read,
-    vl_tiff_read_jpeg_tile,
+    tiff_open,
+    tiff_close,
+    tiff_read,
+    tiff_read_jpeg_tile,
 };

@@ -47,7 +47,8 @@ read_rect(vl_pool_t *pool, vl_source_t *src, uint32_t level, uint32_t x,
     int rc = vl_image_new(pool, w, h, vl_source_info(src)->geom.bands, img,
                           err);
 
-    return rc != VL_OK ? rc : vl_source_read(src, level, &VL_RECT(x, y, w, h), img, err);
+    return rc != VL_OK ? rc : vl_source_read(src, level, &VL_RECT(x, y, w, h),
+                                             img, err);
 }
 
 static void
@@ -667,7 +668,8 @@ test_kinds(void **state)
         assert_int_equal(VL_IMAGE_ROW(&img, 0)[x], vl_fx_grey(99000 + x, 0, 0));
     }
     /* outside the level: refused before the backend */
-    assert_int_equal(vl_source_read(src, 0, &VL_RECT(99999, 0, 2, 1), &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(99999, 0, 2, 1),
+                                    &img, &err),
                      VL_EBADREQ);
     vl_source_put(NULL, src);
     vl_pool_destroy(pool);

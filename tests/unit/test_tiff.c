@@ -584,7 +584,8 @@ test_bad_rect(void **state)
 
     (void) state;
     img_alloc(&img, 10, 10, 3);
-    assert_int_equal(vl_source_read(src, 0, &VL_RECT(330, 0, 10, 10), &img, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(330, 0, 10, 10),
+                                    &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
     assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 0, 10, 10), &img, &err),
@@ -918,7 +919,8 @@ test_corrupt_tile(void **state)
     vl_err_clear(&err);
     src = vl_source_get(cache, &conf, "bad.tif", &err);
     assert_non_null(src);
-    assert_int_equal(vl_source_read(src, 2, &VL_RECT(0, 0, 10, 10), &img, &err), VL_OK);
+    assert_int_equal(vl_source_read(src, 2, &VL_RECT(0, 0, 10, 10),
+                                    &img, &err), VL_OK);
     assert_int_equal(mismatches(&img, PAT_RGB, 2, 0, 0), 0);
     free(img.data);
     vl_source_put(cache, src);

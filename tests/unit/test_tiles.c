@@ -382,7 +382,8 @@ test_source_decodes_once(void **state)
         img_alloc(&a, 600, 600, 3);
         img_alloc(&b, 600, 600, 3);
         /* 600x600 at (100, 100) touches tiles 0..2 x 0..2 */
-        assert_int_equal(vl_source_read(src, 0, &VL_RECT(100, 100, 600, 600), &a, &err),
+        assert_int_equal(vl_source_read(src, 0, &VL_RECT(100, 100, 600, 600),
+                                        &a, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
         assert_int_equal(st.misses, cases[f].miss[0]);
@@ -393,7 +394,8 @@ test_source_decodes_once(void **state)
         vl_source_put(cache, src);
         src = vl_source_get(cache, &conf, cases[f].file, &err);
         assert_non_null(src);
-        assert_int_equal(vl_source_read(src, 0, &VL_RECT(100, 100, 600, 600), &b, &err),
+        assert_int_equal(vl_source_read(src, 0, &VL_RECT(100, 100, 600, 600),
+                                        &b, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
         assert_int_equal(st.misses, cases[f].miss[1]);
@@ -401,9 +403,11 @@ test_source_decodes_once(void **state)
         assert_int_equal(st.inserts, cases[f].put[1]);
         assert_memory_equal(a.data, b.data, a.stride * a.h);
         /* consecutive strips sharing a tile row */
-        assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 0, 501, 200), &a, &err),
+        assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 0, 501, 200),
+                                        &a, &err),
                          VL_OK);
-        assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 200, 501, 169), &a, &err),
+        assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 200, 501, 169),
+                                        &a, &err),
                          VL_OK);
         vl_tiles_stats(tiles, &st);
         assert_int_equal(st.misses, cases[f].miss[2]);
@@ -440,10 +444,11 @@ test_window_equals_full(void **state)
         for (uint32_t l = 0; l < nlevels; l++) {
             const vl_level_t *lv = &vl_source_info(src)->geom.levels[l];
             vl_image_t        full;
+            vl_rect_t         all = VL_RECT(0, 0, lv->width, lv->height);
 
             /* the whole level: every tile covered, decoded whole */
             img_alloc(&full, lv->width, lv->height, 3);
-            assert_int_equal(vl_source_read(src, l, &VL_RECT(0, 0, lv->width, lv->height), &full, &err),
+            assert_int_equal(vl_source_read(src, l, &all, &full, &err),
                              VL_OK);
             for (int k = 0; k < 40; k++) {
                 uint32_t   w = 1 + (uint32_t) rand_r(&seed) % lv->width;
@@ -467,7 +472,8 @@ test_window_equals_full(void **state)
                     h = lv->height - y < 9 ? lv->height - y : 9;
                 }
                 img_alloc(&part, w, h, 3);
-                assert_int_equal(vl_source_read(src, l, &VL_RECT(x, y, w, h), &part, &err),
+                assert_int_equal(vl_source_read(src, l, &VL_RECT(x, y, w, h),
+                                                &part, &err),
                                  VL_OK);
                 for (uint32_t r = 0; r < h; r++) {
                     assert_memory_equal(VL_IMAGE_ROW(&part, r),
@@ -540,7 +546,8 @@ test_jpeg_equals_libtiff(void **state)
 
             assert_int_equal(lv->shrink, 1);
             img_alloc(&img, w, h, 3);
-            assert_int_equal(vl_source_read(src, cases[i].dir, &VL_RECT(x, y, w, h), &img, &err),
+            assert_int_equal(vl_source_read(src, cases[i].dir,
+                                            &VL_RECT(x, y, w, h), &img, &err),
                              VL_OK);
             for (uint32_t r = 0; r < h; r++) {
                 assert_memory_equal(VL_IMAGE_ROW(&img, r),
@@ -612,7 +619,7 @@ test_jpegdec_window(void **state)
                             vl_jpegdec_window(dec, tables, tlen, raw,
                                               (size_t) n, sc,
                                               photo == PHOTOMETRIC_YCBCR, 3,
-                                              wx, wy, ww, wh, part,
+                                              &VL_RECT(wx, wy, ww, wh), part,
                                               (size_t) ww * 3, &err),
                             VL_OK);
                         for (uint32_t r = 0; r < wh; r++) {
@@ -627,19 +634,20 @@ test_jpegdec_window(void **state)
                 /* one pixel too far right / down: refused */
                 assert_int_equal(
                     vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
-                                      photo == PHOTOMETRIC_YCBCR, 3, 1, 0,
-                                      side, 1, part, (size_t) side * 3,
+                                      photo == PHOTOMETRIC_YCBCR, 3,
+                                      &VL_RECT(1, 0, side, 1), part,
+                                      (size_t) side * 3, &err),
+                    VL_ECODEC);
+                assert_int_equal(
+                    vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
+                                      photo == PHOTOMETRIC_YCBCR, 3,
+                                      &VL_RECT(0, side - 2, 4, 3), part, 12,
                                       &err),
                     VL_ECODEC);
                 assert_int_equal(
                     vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
-                                      photo == PHOTOMETRIC_YCBCR, 3, 0,
-                                      side - 2, 4, 3, part, 12, &err),
-                    VL_ECODEC);
-                assert_int_equal(
-                    vl_jpegdec_window(dec, tables, tlen, raw, (size_t) n, sc,
-                                      photo == PHOTOMETRIC_YCBCR, 3, 0, 0, 0,
-                                      1, part, 12, &err),
+                                      photo == PHOTOMETRIC_YCBCR, 3,
+                                      &VL_RECT(0, 0, 0, 1), part, 12, &err),
                     VL_EINTERNAL);
             }
             free(raw);
@@ -756,7 +764,8 @@ test_virtual_levels_single(void **state)
      * content that stays under 0.5 grey levels; 1.0 leaves room, while a
      * one-pixel shift moves the sine bands by several levels on average. */
     img_alloc(&full, 1001, 737, 3);
-    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 1001, 737), &full, &err),
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 1001, 737),
+                                    &full, &err),
                      VL_OK);
     for (uint32_t l = 1; l < 4; l++) {
         uint32_t   s = want[l][4], vw = want[l][0], vh = want[l][1];
@@ -765,7 +774,8 @@ test_virtual_levels_single(void **state)
         size_t     n = 0, ne = 0;
 
         img_alloc(&img, vw, vh, 3);
-        assert_int_equal(vl_source_read(src, l, &VL_RECT(0, 0, vw, vh), &img, &err),
+        assert_int_equal(vl_source_read(src, l, &VL_RECT(0, 0, vw, vh),
+                                        &img, &err),
                          VL_OK);
         for (uint32_t y = 0; y < vh; y++) {
             for (uint32_t x = 0; x < vw; x++) {
@@ -799,9 +809,10 @@ test_virtual_levels_single(void **state)
         /* a crop agrees with the whole-level read */
         {
             vl_image_t crop;
+            vl_rect_t  corner = VL_RECT(vw - 40, vh - 30, 40, 30);
 
             img_alloc(&crop, 40, 30, 3);
-            assert_int_equal(vl_source_read(src, l, &VL_RECT(vw - 40, vh - 30, 40, 30), &crop, &err),
+            assert_int_equal(vl_source_read(src, l, &corner, &crop, &err),
                              VL_OK);
             for (uint32_t y = 0; y < 30; y++) {
                 assert_memory_equal(VL_IMAGE_ROW(&crop, y),

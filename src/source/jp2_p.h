@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * jp2_p: what the two JPEG 2000 decoders share. jp2.c (OpenJPEG, the
+ * backend) opens the file, finds the codestream and decides how its
+ * components become bands; htj2k.c (OpenJPH, for untiled HTJ2K) decodes
+ * the same codestream line by line, or htj2k_stub.c says it cannot when
+ * vellum is built without OpenJPH. Neither header of a codec library is
+ * needed here.
+ */
+#ifndef VL_JP2_P_H
+#define VL_JP2_P_H
+
+#include <stdint.h>
+
+#include "source/source_p.h"
+
+#define VL_JP2_MAX_COMPS 16
+
+/* The open file and where its codestream is (from the SOC marker). */
+typedef struct {
+    int     fd;
+    int64_t off, len;
+} vl_jp2_cs_t;
+
+/* How decoded components become 8-bit output bands. */
+typedef struct {
+    uint32_t ncomps;                  /* components after decoding */
+    int      colour;                  /* 1 or 3 colour components */
+    int      alpha;                   /* component index of alpha, or -1 */
+    int      idx[3];                  /* colour component indices */
+    int      ycc;                     /* sYCC: convert to RGB */
+    int      bands;
+    uint32_t prec[VL_JP2_MAX_COMPS];  /* bits per component */
+    int      sgnd[VL_JP2_MAX_COMPS];  /* signed component */
+} vl_jp2_map_t;
+
+/* A sample of p bits (signed when sgnd) as 0..255. */
+static inline unsigned
+vl_jp2_to8(int32_t v, uint32_t p, int sgnd)
+{
+    uint32_t maxv = (p >= 32) ? 0xffffffffu : (1u << p) - 1;
+    int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
+
+    if (u < 0) {
+        u = 0;
+    } else if (u > (int64_t) maxv) {
+        u = maxv;
+    }
+    if (p == 8) {
+        return (unsigned) u;
+    }
+    if (p > 8) {
+        return (unsigned) (u >> (p - 8));
+    }
+    return (unsigned) ((u * 255 + maxv / 2) / maxv);
+}
+
+static inline unsigned char
+vl_jp2_clamp(double v)
+{
+    return v <= 0.0 ? 0 : v >= 255.0 ? 255 : (unsigned char) (v + 0.5);
+}
+
+/* One output pixel from nc 8-bit samples (colour first, then alpha),
+ * converting sYCC to RGB when ycc is set. */
+static inline void
+vl_jp2_pixel(const unsigned *v, int nc, int ycc, unsigned char *o)
+{
+    if (ycc) {
+        double yy = v[0], cb = (double) v[1] - 128.0;
+        double cr = (double) v[2] - 128.0;
+
+        o[0] = vl_jp2_clamp(yy + 1.402 * cr);
+        o[1] = vl_jp2_clamp(yy - 0.344136 * cb - 0.714136 * cr);
+        o[2] = vl_jp2_clamp(yy + 1.772 * cb);
+        if (nc == 4) {
+            o[3] = (unsigned char) v[3];
+        }
+        return;
+    }
+    for (int i = 0; i < nc; i++) {
+        o[i] = (unsigned char) v[i];
+    }
+}
+
+/* ---------------------------------------------- htj2k.c / htj2k_stub.c */
+
+/* Whether untiled HTJ2K can go to OpenJPH (vellum built with it). */
+int vl_htj2k_available(void);
+
+/* The blocks of box of walk's level (a grid vl_grid_walk_t), decoded
+ * from codestream cs with OpenJPH and given to the walk; called under the
+ * walk's decode lock (serialise), which also covers OpenJPH's process-wide
+ * state. Errors: VL_ECODEC, VL_EIO, VL_ENOMEM; VL_EINTERNAL from the stub. */
+int vl_htj2k_read(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
+                  const vl_jp2_map_t *map, const vl_rect_t *box,
+                  vl_err_t *err);
+
+#endif /* VL_JP2_P_H */
