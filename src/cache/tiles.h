@@ -9,8 +9,8 @@
  *
  * Wiring: vl_app_new creates one cache and hands it to the handle cache
  * (vl_source_cache_set_tiles); every handle checked out of that cache points
- * at it (vl_source_t.tiles), and the backends call vl_tiles_get/put around
- * each block decode. Handles opened by path (CLI) get a private cache of
+ * at it (vl_source_t.tiles), and the block walk every backend reads
+ * through (source/grid.c) calls vl_tiles_get/put around each block decode. Handles opened by path (CLI) get a private cache of
  * VL_TILES_PRIVATE_BYTES. The cache must outlive the handle cache.
  */
 #ifndef VL_TILES_H
@@ -27,9 +27,9 @@
 
 typedef struct vl_tile_cache_s vl_tile_cache_t;
 
-/* What a decoded block is: a file identity, a stored level (backend's own
- * numbering), a block number in that level and the decode scale (1, 2, 4,
- * 8: the block decoded at 1/scale). */
+/* What a decoded block is: a file identity, a level of the image's
+ * geometry, a block number in that level's grid (row * columns + column)
+ * and the decode scale (1, 2, 4, 8: a DCT-scaled virtual level). */
 typedef struct {
     uint64_t dev, ino;
     int64_t  size, mtime_ns;
