@@ -90,4 +90,29 @@ vl_fx_path(const char *name)
     return buf;
 }
 
+/* Copy file from to file to (a fixture into a test's own root). Returns 0,
+ * or -1 when either cannot be opened, read or written. */
+static inline int
+vl_fx_copy(const char *from, const char *to)
+{
+    FILE  *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    char   buf[65536];
+    size_t n;
+    int    rc = in != NULL && out != NULL ? 0 : -1;
+
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        rc = fwrite(buf, 1, n, out) == n ? 0 : -1;
+    }
+    if (in != NULL && ferror(in)) {
+        rc = -1;
+    }
+    if (in != NULL) {
+        fclose(in);
+    }
+    if (out != NULL && fclose(out) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
 #endif /* VL_TEST_FIXTURE_H */

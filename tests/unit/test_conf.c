@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "core/conf.h"
-#include "optflip.h"
+#include "conftest.h"
 
 /* a scratch directory, made in the group setup */
 static char scratch[] = "/tmp/vl-test-conf-XXXXXX";

@@ -19,19 +19,7 @@
 
 #include "core/conf.h"
 #include "front/fcgi_env.h"
-
-static vl_conf_t *
-conf_with(const char *kv)
-{
-    char      *envp[2] = { (char *) kv, NULL };
-    vl_err_t   err = { 0 };
-    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
-
-    if (c == NULL) {
-        fail_msg("%s: %s", kv, err.msg);
-    }
-    return c;
-}
+#include "conftest.h"
 
 static void
 assert_iiif(const vl_http_req_t *r, const char *want)
@@ -65,7 +53,7 @@ test_iiif_argument(void **state)
         { "XIIIF=a", NULL },
         { "", NULL },
     };
-    vl_conf_t *conf = conf_with("HOME=/");
+    vl_conf_t *conf = vl_test_conf("HOME=/");
 
     (void) state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -114,7 +102,7 @@ test_uri_map(void **state)
 
     (void) state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        vl_conf_t     *conf = conf_with(cases[i].map);
+        vl_conf_t     *conf = vl_test_conf(cases[i].map);
         char           uri[256];
         char          *envp[] = { uri, "QUERY_STRING=", NULL };
         vl_pool_t     *pool = vl_pool_create(1024);
@@ -136,7 +124,7 @@ test_uri_map(void **state)
 static void
 test_argument_before_map(void **state)
 {
-    vl_conf_t     *conf = conf_with("URI_MAP=iiif=>IIIF");
+    vl_conf_t     *conf = vl_test_conf("URI_MAP=iiif=>IIIF");
     char          *envp[] = { "REQUEST_URI=/iiif/x.tif/info.json?IIIF=y.tif",
                               "QUERY_STRING=IIIF=y.tif", NULL };
     vl_pool_t     *pool = vl_pool_create(1024);
@@ -165,7 +153,7 @@ test_methods(void **state)
         { "REQUEST_METHOD=get", VL_METHOD_OTHER, "get" },
         { "X=1", VL_METHOD_GET, "-" },
     };
-    vl_conf_t *conf = conf_with("HOME=/");
+    vl_conf_t *conf = vl_test_conf("HOME=/");
 
     (void) state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -187,7 +175,7 @@ test_methods(void **state)
 static void
 test_scheme_host_headers(void **state)
 {
-    vl_conf_t     *conf = conf_with("HOME=/");
+    vl_conf_t     *conf = vl_test_conf("HOME=/");
     vl_pool_t     *pool = vl_pool_create(1024);
     vl_http_req_t  r;
     char          *a[] = { "HTTPS=on", "HTTP_HOST=img.example.org:8443",

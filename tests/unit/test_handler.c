@@ -44,17 +44,7 @@ static char       reserved_root[] = "/tmp/vl-test-reserved-XXXXXX";
 static void
 copy_file(const char *from, const char *to)
 {
-    FILE  *in = fopen(from, "rb"), *out = fopen(to, "wb");
-    char   buf[65536];
-    size_t n;
-
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    }
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
+    assert_int_equal(vl_fx_copy(from, to), 0);
 }
 
 static const char *const reserved_files[] = {

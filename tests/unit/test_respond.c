@@ -20,23 +20,10 @@
 
 #include "core/conf.h"
 #include "serve/respond.h"
-#include "optflip.h"
+#include "conftest.h"
 
 static const vl_file_id_t file_a = { 2049, 123456, 987654,
                                      1700000000123456789LL };
-
-static vl_conf_t *
-load(const char *kv)
-{
-    char      *envp[2] = { (char *) kv, NULL };
-    vl_err_t   err = { 0 };
-    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
-
-    if (c == NULL) {
-        fail_msg("%s: %s", kv, err.msg);
-    }
-    return c;
-}
 
 static void
 what_base(vl_respond_what_t *w, const vl_conf_t *conf)
@@ -54,7 +41,7 @@ what_base(vl_respond_what_t *w, const vl_conf_t *conf)
 static void
 test_shape_stable(void **state)
 {
-    vl_conf_t         *conf = load("HOME=/");
+    vl_conf_t         *conf = vl_test_conf("HOME=/");
     vl_respond_what_t  w;
     char               e1[VL_ETAG_SIZE], e2[VL_ETAG_SIZE];
     char               k1[VL_CACHE_KEY_SIZE], k2[VL_CACHE_KEY_SIZE];
@@ -90,7 +77,7 @@ static void
 test_inputs(void **state)
 {
     enum { N = 16 };
-    vl_conf_t         *conf = load("HOME=/");
+    vl_conf_t         *conf = vl_test_conf("HOME=/");
     vl_respond_what_t  w;
     vl_file_id_t       f[N];
     uint64_t           fp[2];
@@ -148,7 +135,7 @@ test_inputs(void **state)
 static void
 test_every_option(void **state)
 {
-    vl_conf_t *base = load("HOME=/");
+    vl_conf_t *base = vl_test_conf("HOME=/");
     char       be[2][VL_ETAG_SIZE], bk[2][VL_CACHE_KEY_SIZE];
     size_t     flagged = 0, unflagged = 0;
 
@@ -167,7 +154,7 @@ test_every_option(void **state)
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
         char            kv[256];
-        vl_conf_t      *c = load(vl_test_flip(o, kv, sizeof(kv)));
+        vl_conf_t      *c = vl_test_conf(vl_test_flip(o, kv, sizeof(kv)));
         int             output = (o->flags & VL_OPT_OUTPUT) != 0;
 
         for (int k = 0; k < 2; k++) {

@@ -144,17 +144,7 @@ make_conf(vl_conf_t *conf, const char *root, const char *suffix)
 static void
 copy_file(const char *from, const char *to)
 {
-    char   buf[65536];
-    size_t n;
-    FILE  *in = fopen(from, "rb"), *out = fopen(to, "wb");
-
-    assert_non_null(in);
-    assert_non_null(out);
-    while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
-        assert_int_equal(fwrite(buf, 1, n, out), n);
-    }
-    fclose(in);
-    assert_int_equal(fclose(out), 0);
+    assert_int_equal(vl_fx_copy(from, to), 0);
 }
 
 static char tmproot[PATH_MAX];

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * optflip: for any row of the option table, a valid value other than its
- * default, so a test can walk the table and change each option in turn
+ * conftest: configurations for cmocka tests. A configuration of one
+ * NAME=value, and for any row of the option table a valid value other than
+ * its default, so a test can walk the table and change each option in turn
  * (test_conf: the fingerprint; test_respond: ETags and memcached keys).
  */
-#ifndef VL_TEST_OPTFLIP_H
-#define VL_TEST_OPTFLIP_H
+#ifndef VL_TEST_CONFTEST_H
+#define VL_TEST_CONFTEST_H
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,4 +49,19 @@ vl_test_flip(const vl_opt_t *o, char *buf, size_t size)
     return buf;
 }
 
-#endif /* VL_TEST_OPTFLIP_H */
+/* The configuration of one "NAME=value" (the test fails if it does not
+ * load). */
+static inline vl_conf_t *
+vl_test_conf(const char *kv)
+{
+    char      *envp[2] = { (char *) kv, NULL };
+    vl_err_t   err = { 0 };
+    vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
+
+    if (c == NULL) {
+        fail_msg("%s: %s", kv, err.msg);
+    }
+    return c;
+}
+
+#endif /* VL_TEST_CONFTEST_H */
