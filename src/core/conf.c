@@ -368,99 +368,136 @@ static const char *const conf_foreign_protocols[] = {
 static int
 conf_uri_map_sep(char c)
 {
-    return c == ' ' || c == '\t' || c == ',' || c == ';';
+    return c == ' ' || c == '\t' || c == ',';
 }
 
-/* URI_MAP: "prefix=>IIIF" entries separated by blanks, commas or
- * semicolons; blanks around "=>" are allowed, slashes around the prefix
- * are dropped. */
+static void
+conf_uri_map_warn(FILE *warn, const char *what, int len, const char *tok,
+                  const char *why)
+{
+    if (warn != NULL) {
+        fprintf(warn, "vellum: warning: URI_MAP: %s '%.*s' %s; ignored\n",
+                what, len, tok, why);
+    }
+}
+
+/* One URI_MAP entry "prefix=>protocol" (blanks around "=>" already
+ * dropped): added when the protocol is IIIF, else warned about. Never
+ * fatal: iipsrv, too, only logs a map it cannot use. */
+static int
+conf_uri_map_entry(vl_conf_t *conf, const char *tok, size_t n, FILE *warn)
+{
+    const char *arrow = NULL, *a = tok, *e, *proto;
+    size_t      plen;
+    int         known = 0;
+
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (tok[i] == '=' && tok[i + 1] == '>') {
+            arrow = tok + i;
+            break;
+        }
+    }
+    proto = arrow != NULL ? arrow + 2 : NULL;
+    if (arrow == NULL || proto == tok + n) {
+        conf_uri_map_warn(warn, "entry", (int) n, tok,
+                          "is not prefix=>IIIF");
+        return VL_OK;
+    }
+    for (const char *q = proto; q < tok + n; q++) {
+        if (!isalnum((unsigned char) *q)) {
+            conf_uri_map_warn(warn, "entry", (int) n, tok,
+                              "is not prefix=>IIIF");
+            return VL_OK;
+        }
+    }
+    if ((size_t) (tok + n - proto) != 4 || strncasecmp(proto, "IIIF", 4)) {
+        for (size_t i = 0; conf_foreign_protocols[i] != NULL; i++) {
+            known |= strlen(conf_foreign_protocols[i])
+                         == (size_t) (tok + n - proto)
+                     && strncasecmp(proto, conf_foreign_protocols[i],
+                                    (size_t) (tok + n - proto)) == 0;
+        }
+        conf_uri_map_warn(warn, "entry", (int) n, tok,
+                          known ? "maps to a protocol vellum does not serve "
+                                  "(vellum serves IIIF)"
+                                : "names an unknown protocol (vellum serves "
+                                  "IIIF)");
+        return VL_OK;
+    }
+    e = arrow;
+    while (a < e && *a == '/') {
+        a++;
+    }
+    while (e > a && e[-1] == '/') {
+        e--;
+    }
+    plen = (size_t) (e - a);
+    if (conf->nuri_maps == VL_URI_MAP_MAX) {
+        conf_uri_map_warn(warn, "entry", (int) n, tok,
+                          "is one entry too many (8 at most)");
+        return VL_OK;
+    }
+    conf->uri_maps[conf->nuri_maps].prefix = strndup(a, plen);
+    if (conf->uri_maps[conf->nuri_maps].prefix == NULL) {
+        return vl_err_set(NULL, VL_ENOMEM, "out of memory");
+    }
+    conf->uri_maps[conf->nuri_maps].len = plen;
+    conf->nuri_maps++;
+    return VL_OK;
+}
+
+/* URI_MAP: "prefix=>IIIF" entries separated by blanks or commas; blanks
+ * around "=>" are allowed, slashes around the prefix are dropped. */
 static int
 conf_uri_maps(vl_conf_t *conf, FILE *warn, vl_err_t *err)
 {
-    const char *p = conf->uri_map;
+    const char *s = conf->uri_map != NULL ? conf->uri_map : "";
+    size_t      n = strlen(s), k = 0;
+    char       *buf = malloc(n + 1);
 
-    while (p != NULL && *p != '\0') {
-        const char *arrow, *a, *e, *proto, *q;
-        size_t      plen;
-        int         known = 0;
-
-        while (conf_uri_map_sep(*p)) {
-            p++;
-        }
-        if (*p == '\0') {
-            break;
-        }
-        if ((arrow = strstr(p, "=>")) == NULL) {
-            return vl_err_set(err, VL_ECONF,
-                              "URI_MAP=%s: expected prefix=>IIIF entries "
-                              "separated by spaces or commas", conf->uri_map);
-        }
-        a = p;
-        e = arrow;
-        while (e > a && (e[-1] == ' ' || e[-1] == '\t')) {
-            e--;
-        }
-        for (q = a; q < e; q++) {
-            if (conf_uri_map_sep(*q)) {
-                return vl_err_set(err, VL_ECONF,
-                                  "URI_MAP=%s: expected prefix=>IIIF "
-                                  "entries separated by spaces or commas",
-                                  conf->uri_map);
+    if (buf == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    /* drop the blanks around each "=>" */
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '=' && i + 1 < n && s[i + 1] == '>') {
+            while (k > 0 && (buf[k - 1] == ' ' || buf[k - 1] == '\t')) {
+                k--;
             }
-        }
-        while (a < e && *a == '/') {
-            a++;
-        }
-        while (e > a && e[-1] == '/') {
-            e--;
-        }
-        plen = (size_t) (e - a);
-        proto = arrow + 2;
-        while (*proto == ' ' || *proto == '\t') {
-            proto++;
-        }
-        for (q = proto; isalnum((unsigned char) *q); q++) {
-        }
-        if (q == proto || (*q != '\0' && !conf_uri_map_sep(*q))) {
-            return vl_err_set(err, VL_ECONF,
-                              "URI_MAP=%s: expected prefix=>IIIF entries "
-                              "separated by spaces or commas", conf->uri_map);
-        }
-        p = q;
-        if ((size_t) (q - proto) != 4 || strncasecmp(proto, "IIIF", 4) != 0) {
-            for (size_t i = 0; conf_foreign_protocols[i] != NULL; i++) {
-                known |= strlen(conf_foreign_protocols[i])
-                             == (size_t) (q - proto)
-                         && strncasecmp(proto, conf_foreign_protocols[i],
-                                        (size_t) (q - proto)) == 0;
+            buf[k++] = '=';
+            buf[k++] = '>';
+            for (i += 2; i < n && (s[i] == ' ' || s[i] == '\t'); i++) {
             }
-            if (!known) {
-                return vl_err_set(err, VL_ECONF,
-                                  "URI_MAP=%s: unknown protocol '%.*s' "
-                                  "(vellum serves IIIF)", conf->uri_map,
-                                  (int) (q - proto), proto);
-            }
-            if (warn != NULL) {
-                fprintf(warn, "vellum: warning: URI_MAP: %.*s=>%.*s: vellum "
-                        "serves IIIF only; entry ignored\n", (int) plen, a,
-                        (int) (q - proto), proto);
-            }
+            i--;
             continue;
         }
-        if (conf->nuri_maps == VL_URI_MAP_MAX) {
-            return vl_err_set(err, VL_ECONF,
-                              "URI_MAP=%s: more than %d entries",
-                              conf->uri_map, VL_URI_MAP_MAX);
+        buf[k++] = s[i];
+    }
+    buf[k] = '\0';
+    for (size_t i = 0; i < k;) {
+        size_t j = i;
+
+        while (j < k && !conf_uri_map_sep(buf[j])) {
+            j++;
         }
-        conf->uri_maps[conf->nuri_maps].prefix = strndup(a, plen);
-        if (conf->uri_maps[conf->nuri_maps].prefix == NULL) {
+        if (j > i && conf_uri_map_entry(conf, buf + i, j - i, warn) != VL_OK) {
+            free(buf);
             return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        conf->uri_maps[conf->nuri_maps].len = plen;
-        conf->nuri_maps++;
+        i = j + 1;
     }
+    free(buf);
     return VL_OK;
 }
+
+/* What the build decodes with, when it can change pixels (untiled HTJ2K:
+ * OpenJPH or OpenJPEG): part of the output fingerprint, so two hosts built
+ * differently never share a cached response. */
+#ifdef HAVE_OPENJPH
+#define CONF_BUILD " openjph"
+#else
+#define CONF_BUILD ""
+#endif
 
 /* Everything derived from the values, once per load. */
 static int
@@ -485,11 +522,17 @@ conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
     conf->max_response_bytes = (size_t) conf->max_response_size << 20;
     conf->tile_cache_bytes = (size_t) (conf->max_image_cache_size * 1048576);
 
-    /* the output fingerprint: the program, then every option flagged as
-     * changing response bytes, by name and value. A new such option only
-     * needs its flag in the table to reach every ETag and cache key. */
+    /* MAX_LAYERS 0 and -1 both mean every layer: one value, one
+     * fingerprint */
+    if (conf->max_layers == 0) {
+        conf->max_layers = -1;
+    }
+    /* the output fingerprint: the program and the decoders it was built
+     * with, then every option flagged as changing response bytes, by name
+     * and value. A new such option only needs its flag in the table to
+     * reach every ETag and cache key. */
     vl_hash_init(&h);
-    vl_hash_str(&h, "vellum output " PACKAGE_VERSION);
+    vl_hash_str(&h, "vellum output " PACKAGE_VERSION CONF_BUILD);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *opt = &vl_conf_options[i];
 

@@ -95,9 +95,8 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
     char            *path = vl_pool_printf(pool, "x/%s", request);
     int              rc;
 
-    /* one request in one process, its only worker: JPEG 2000 decodes may
-     * use every CPU */
-    vl_source_setup_worker(1);
+    /* one request in one process: JPEG 2000 decodes may use every CPU */
+    vl_source_set_decode_threads((int) sysconf(_SC_NPROCESSORS_ONLN));
     if (path == NULL || sink == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }

@@ -332,9 +332,24 @@ iiif_quality_format(vl_str_t s, int version, vl_iiif_req_t *req,
 }
 
 
+/* 1 if a segment of id (len bytes) is "." */
+static int
+iiif_has_dot_segment(const char *id, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (id[i] == '.' && (i == 0 || id[i - 1] == '/')
+            && (i + 1 == len || id[i + 1] == '/')) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+
 /* Decode the identifier once and refuse what could walk out of the image
- * root or is ambiguous as a path: "..", a leading '/', an empty segment
- * ("//" or a trailing '/'), NUL (refused by vl_percent_decode). */
+ * root or is ambiguous as a path: "..", a "." segment (another name of the
+ * same file, and a way around the reserved names), a leading '/', an empty
+ * segment ("//" or a trailing '/'), NUL (refused by vl_percent_decode). */
 int
 vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
                    vl_err_t *err)
@@ -350,7 +365,8 @@ vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
                           "invalid percent-encoding in identifier");
     }
     if (len == 0 || id[0] == '/' || id[len - 1] == '/'
-        || strstr(id, "//") != NULL || strstr(id, "..") != NULL)
+        || strstr(id, "//") != NULL || strstr(id, "..") != NULL
+        || iiif_has_dot_segment(id, len))
     {
         return vl_err_set(err, VL_EBADREQ, "invalid identifier");
     }
@@ -361,18 +377,27 @@ vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
 }
 
 
-/* A last segment of the form quality.format: it holds a '.' (or its
- * escape); what is on either side is the parser's to judge. */
+/* A last segment of the form quality.format: one of the qualities of the
+ * Image API, then a '.' (or its escape); the format is the parser's to
+ * judge. "e.tif", the last segment of an identifier with raw slashes, is
+ * not one. */
 static int
 iiif_is_quality_format(vl_str_t s)
 {
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.data[i] == '.') {
-            return 1;
+    static const char *const names[] = {
+        "default", "color", "gray", "bitonal", "native"
+    };
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        size_t   n = strlen(names[i]);
+        vl_str_t rest;
+
+        if (s.len <= n || memcmp(s.data, names[i], n) != 0) {
+            continue;
         }
-        if (s.data[i] == '%' && i + 2 < s.len && s.data[i + 1] == '2'
-            && (s.data[i + 2] == 'E' || s.data[i + 2] == 'e'))
-        {
+        rest = (vl_str_t) { s.len - n, s.data + n };
+        if (rest.data[0] == '.' || vl_str_starts(rest, "%2E")
+            || vl_str_starts(rest, "%2e")) {
             return 1;
         }
     }

@@ -81,11 +81,12 @@ int vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
 
 /* The shape of an image request: path (no leading '/') has four parameter
  * segments after the identifier (empty only after a leading '/'), and the
- * last has the form quality.format (holds a '.') or the first the form of
- * a region (full, square, pct..., a digit). Returns 1 and the identifier
- * and parameters (still encoded, slices of path), or 0. The kind of a
- * request is decided by its shape alone: a malformed parameter is then a
- * 400 of an image request, never the base URI of an odd identifier. */
+ * first has the form of a region (full, square, pct..., a digit) or the
+ * last the form quality.format (an Image API quality, then a '.'). Returns
+ * 1 and the identifier and parameters (still encoded, slices of path), or
+ * 0. The kind of a request is decided by its shape: a malformed region,
+ * size or rotation is then a 400 of an image request, not the base URI of
+ * an odd identifier; "a/b/c/d/e.tif" stays an identifier. */
 int vl_iiif_split(vl_str_t path, vl_str_t *id, vl_str_t params[4]);
 
 /* Parse the four parameters of an image request (region, size, rotation,

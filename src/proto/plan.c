@@ -87,27 +87,66 @@ plan_pow2_ceil(uint64_t v)
 }
 
 
+/* The tile size info.json advertises (proto/info.c: the stored tile of
+ * level 0, PLAN_UNTILED for untiled images): the grid a viewer asks for. */
+static void
+plan_viewer_tile(const vl_geom_t *g, uint64_t *tw, uint64_t *th)
+{
+    *tw = g->levels[0].tile_w;
+    *th = g->levels[0].tile_h;
+    if (*tw == 0 || *th == 0) {
+        *tw = *th = PLAN_UNTILED;
+    }
+}
+
+
 /*
- * The height of a "w," request. A viewer's tile request (implementation
- * notes of Image API 3.0 and 2.1) is region x,y,rw,rh of the tile grid at a
- * power-of-two scale factor s, with w = ceil(rw / s), and wants the tile
- * ceil(rh / s) tall; at the right and bottom edges that differs from the
- * rounded ratio (489 px at s = 2 -> 245 wide, 512 tall -> 256, not
- * round(245 * 512 / 489) = 257), by less than one pixel of width is worth.
- * The same rule gives a listed pyramid size (full/ceil(W/s),) its level's
- * height. So: when a power of two s has w = ceil(rw / s) (the widths one
- * s gives form an interval at most a factor of two wide, so there is at
- * most one, but for w = 1, where the smallest is taken), and each side of
- * the region is a whole number of s-pixel steps or ends at the image's
- * edge (as every tile does), the height is ceil(rh / s); any other "w," is
- * an ordinary size and gets the rounded ratio.
+ * The height of a "w," request. Three sizes are not the rounded ratio:
+ * - a size info.json lists: "full/w," with w the width of a pyramid level
+ *   gets that level's height (floor- or ceil-rounded, stored or virtual);
+ * - a viewer's tile (implementation notes of Image API 3.0 and 2.1): the
+ *   region of tile (n, m) of the advertised grid at a power-of-two scale
+ *   factor s, x = n tw s, y = m th s, w = min(tw s, W - x), h likewise, and
+ *   the size ceil(w / s), wants ceil(h / s) rows; at the right and bottom
+ *   edges that differs from the rounded ratio (489 px at s = 2 -> 245
+ *   wide, 512 tall -> 256, not round(245 * 512 / 489) = 257), by less than
+ *   one pixel of width is worth. The smallest s that fits is taken: the
+ *   one-tile corner of an image can be the same request at two scale
+ *   factors;
+ * - a tile of another grid (a viewer configured for other tiles, e.g. 256
+ *   where a JPEG 2000 source advertises 512): a power of two s with
+ *   w = ceil(rw / s), each side of the region a whole number of s-pixel
+ *   steps or ending at the image's edge, gets ceil(rh / s) too.
+ * Any other "w," is an ordinary size and gets the rounded ratio.
  */
 static uint64_t
 plan_h_of_w(uint64_t w, const vl_plan_t *p, const vl_geom_t *g)
 {
-    uint64_t rw = p->rw, rh = p->rh;
-    uint64_t s = plan_pow2_ceil(plan_ceil_div(rw, w));
+    uint64_t rw = p->rw, rh = p->rh, tw, th, s;
 
+    if (p->rx == 0 && p->ry == 0 && rw == g->width && rh == g->height) {
+        for (uint32_t i = 1; i < g->nlevels; i++) {
+            if (g->levels[i].width == w) {
+                return g->levels[i].height;
+            }
+        }
+    }
+    plan_viewer_tile(g, &tw, &th);
+    for (s = 1; s <= ((uint64_t) 1 << 31); s *= 2) {
+        uint64_t sw = tw * s, sh = th * s;
+
+        if (p->rx % sw == 0 && p->ry % sh == 0
+            && rw == (sw < g->width - p->rx ? sw : g->width - p->rx)
+            && rh == (sh < g->height - p->ry ? sh : g->height - p->ry)
+            && plan_ceil_div(rw, s) == w)
+        {
+            return plan_ceil_div(rh, s);
+        }
+        if (sw >= g->width && sh >= g->height) {
+            break;
+        }
+    }
+    s = plan_pow2_ceil(plan_ceil_div(rw, w));
     if (plan_ceil_div(rw, s) == w
         && (rw % s == 0 || (uint64_t) p->rx + rw == g->width)
         && (rh % s == 0 || (uint64_t) p->ry + rh == g->height))

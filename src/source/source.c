@@ -167,7 +167,10 @@ source_id_ok(const char *id)
         const char *end = strchr(p, '/');
         size_t      len = end != NULL ? (size_t) (end - p) : strlen(p);
 
-        if (len == 2 && p[0] == '.' && p[1] == '.') {
+        /* "..", and "." (another name of the same file: a second cache key,
+         * and a way around the reserved names) */
+        if ((len == 2 && p[0] == '.' && p[1] == '.')
+            || (len == 1 && p[0] == '.')) {
             return 0;
         }
         if (end == NULL) {

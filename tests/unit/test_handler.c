@@ -49,7 +49,7 @@ copy_file(const char *from, const char *to)
 
 static const char *const reserved_files[] = {
     "health.tif", "metrics.tif", "collection.json.tif", "cd/x.tif",
-    "cd.tif", "ok.tif", NULL
+    "cd.tif", "ok.tif", "cdx.tif", "healthy.tif", NULL
 };
 
 typedef struct {
@@ -886,6 +886,132 @@ test_etag_follows_settings(void **state)
     }
 }
 
+/* Values to try for an option: its range ends and small numbers for
+ * numbers, the other boolean, a few strings. Returns how many. */
+static size_t
+flag_values(const vl_opt_t *o, char vals[6][128])
+{
+    size_t n = 0;
+
+    switch (o->type) {
+    case VL_OPT_INT: {
+        double cand[4] = { o->min, o->max, 1, 2 };
+
+        for (int i = 0; i < 4; i++) {
+            if (cand[i] >= o->min && cand[i] <= o->max
+                && cand[i] != strtod(o->def, NULL)) {
+                snprintf(vals[n++], 128, "%s=%.0f", o->name, cand[i]);
+            }
+        }
+        break;
+    }
+    case VL_OPT_FLOAT:
+        snprintf(vals[n++], 128, "%s=%g", o->name, o->min);
+        snprintf(vals[n++], 128, "%s=%g", o->name, o->max);
+        snprintf(vals[n++], 128, "%s=%g", o->name, (o->min + o->max) / 2);
+        break;
+    case VL_OPT_BOOL:
+        snprintf(vals[n++], 128, "%s=%d", o->name, strcmp(o->def, "1") != 0);
+        break;
+    case VL_OPT_DIR:
+        break;
+    default:
+        if (strcmp(o->name, "URI_MAP") == 0) {
+            snprintf(vals[n++], 128, "%s=iiif=>IIIF", o->name);
+        } else if (strcmp(o->name, "LOGFILE") != 0) {
+            snprintf(vals[n++], 128, "%s=", o->name);
+            snprintf(vals[n++], 128, "%s=x", o->name);
+            snprintf(vals[n++], 128, "%s=%s", o->name,
+                     "http://creativecommons.org/publicdomain/zero/1.0/");
+        }
+        break;
+    }
+    return n;
+}
+
+/* What really changes bytes is flagged: every option of the table, at a
+ * few values, against responses of every kind (info.json of both API
+ * versions, a scaled PNG, a stored JPEG tile, an upscaled JPEG, a JPEG
+ * 2000 region). Where an answer's bytes differ from the default
+ * configuration's, the option must be VL_OPT_OUTPUT, hence in the ETag. */
+static void
+test_output_flags(void **state)
+{
+    static const struct {
+        const char *path;
+        int         hint;
+    } reqs[] = {
+        { "rgb-jpeg.tif/info.json", 0 },
+        { "rgb-jpeg.tif/info.json", 2 },
+        { "rgb-deflate.tif/full/300,/0/default.png", 3 },
+        { "rgb-jpeg.tif/0,0,256,256/256,/0/default.jpg", 2 },
+        { "single.tif/full/^400,/0/default.jpg", 3 },
+        { "rgb.jp2/100,100,300,200/150,/0/gray.png", 3 },
+    };
+    enum { NREQ = sizeof(reqs) / sizeof(reqs[0]) };
+    hx_t   base[NREQ];
+    size_t changed = 0;
+
+    (void) state;
+    for (size_t r = 0; r < NREQ; r++) {
+        hx_init(&base[r], reqs[r].path);
+        base[r].req.version_hint = reqs[r].hint;
+        hx_run(&base[r], APP_DEFAULT);
+        assert_int_equal(base[r].resp.status, 200);
+    }
+    for (size_t i = 0; i < vl_conf_noptions; i++) {
+        const vl_opt_t *o = &vl_conf_options[i];
+        char            vals[6][128];
+        size_t          nv = flag_values(o, vals);
+
+        for (size_t v = 0; v < nv; v++) {
+            char      prefix[4200];
+            char     *envp[4] = { prefix, "LOGFILE=stderr", vals[v], NULL };
+            vl_err_t  err = { 0 };
+            vl_conf_t *c;
+            vl_app_t  *app;
+
+            snprintf(prefix, sizeof(prefix), "FILESYSTEM_PREFIX=%s", root);
+            if ((c = vl_conf_load_env(NULL, envp, NULL, &err)) == NULL) {
+                fail_msg("%s: %s", vals[v], err.msg);
+            }
+            app = vl_app_new(c, &err);
+            assert_non_null(app);
+            for (size_t r = 0; r < NREQ; r++) {
+                hx_t x;
+                int  differ;
+
+                hx_init(&x, reqs[r].path);
+                x.req.version_hint = reqs[r].hint;
+                vl_handle(app, &x.req, &x.resp, x.pool);
+                differ = x.resp.status == 200
+                         && (x.resp.body_len != base[r].resp.body_len
+                             || memcmp(x.resp.body, base[r].resp.body,
+                                       x.resp.body_len) != 0);
+                if (differ && !(o->flags & VL_OPT_OUTPUT)) {
+                    fail_msg("%s changes the bytes of %s but is not flagged "
+                             "VL_OPT_OUTPUT (so not in the ETag)", vals[v],
+                             reqs[r].path);
+                }
+                if (differ) {
+                    /* and then the ETag did change */
+                    assert_string_not_equal(hx_header(&x, "ETag"),
+                                            hx_header(&base[r], "ETag"));
+                    changed++;
+                }
+                hx_done(&x);
+            }
+            vl_app_free(app);
+            vl_conf_free(c);
+        }
+    }
+    /* the walk saw bytes change (it would pass vacuously otherwise) */
+    assert_true(changed >= 10);
+    for (size_t r = 0; r < NREQ; r++) {
+        hx_done(&base[r]);
+    }
+}
+
 /* The route table: reserved paths answer 404 and never become an
  * identifier's base URI (303), whatever files the root holds. */
 static void
@@ -915,7 +1041,15 @@ test_routes(void **state)
         /* the same root serves an ordinary name */
         { APP_RESERVED, "ok/info.json", 200 },
         { APP_RESERVED, "ok", 303 },
-        { APP_RESERVED, "cdx/info.json", 404 },
+        /* names that only start like a reserved one are names */
+        { APP_RESERVED, "cdx/info.json", 200 },
+        { APP_RESERVED, "healthy/full/max/0/default.jpg", 200 },
+        /* and no "." segment leads around the reserved names */
+        { APP_RESERVED, "./health/info.json", 400 },
+        { APP_RESERVED, ".%2Fhealth/info.json", 400 },
+        { APP_RESERVED, "./health/full/max/0/default.jpg", 400 },
+        { APP_RESERVED, "./cd/x/info.json", 400 },
+        { APP_RESERVED, "./ok/info.json", 400 },
         /* an empty identifier */
         { APP_DEFAULT, "info.json", 400 },
         { APP_DEFAULT, "//full/max/0/default.jpg", 400 },
@@ -1116,6 +1250,7 @@ main(void)
         cmocka_unit_test(test_etag_distinct),
         cmocka_unit_test(test_etag_follows_settings),
         cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_output_flags),
         cmocka_unit_test(test_conditional),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_traversal),

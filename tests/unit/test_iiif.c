@@ -51,6 +51,12 @@ static const valid_case_t valid[] = {
     /* five segments, the last no quality.format, the second no region:
      * an identifier */
     { V("a/b/c/d/e", 3), .kind = VL_IIIF_BASE, .id = "a/b/c/d/e" },
+    { V("a/b/c/d/e.tif", 3), .kind = VL_IIIF_BASE, .id = "a/b/c/d/e.tif" },
+    { V("coll/maps/1689/box/sheet1.tif", 2), .kind = VL_IIIF_BASE,
+      .id = "coll/maps/1689/box/sheet1.tif" },
+    /* a file name that starts with a dot is a name */
+    { V(".hidden.tif/info.json", 3), .kind = VL_IIIF_INFO,
+      .id = ".hidden.tif" },
     /* only four segments: no identifier left, so the whole path is one */
     { V("full/max/0/default.jpg", 3), .kind = VL_IIIF_BASE,
       .id = "full/max/0/default.jpg" },
@@ -279,6 +285,12 @@ static const bad_case_t bad[] = {
     { "a%2F%2Fb/info.json", 3, "identifier" },
     { "a%2F/full/max/0/default.jpg", 3, "identifier" },
     { "a/", 3, "identifier" },
+    /* "." segments: another name of the same file */
+    { ".", 3, "identifier" },
+    { "./a.tif/info.json", 3, "identifier" },
+    { ".%2Fhealth/info.json", 3, "identifier" },
+    { "a/./b.tif/full/max/0/default.jpg", 3, "identifier" },
+    { "a/.", 3, "identifier" },
     /* regions: the shape makes it an image request, so a 400 */
     { "id/McoDV^/max/0/default.jpg", 3, "invalid region" },
     { "a/x/max/0/default.jpg", 3, "invalid region" },

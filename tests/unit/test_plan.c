@@ -244,7 +244,9 @@ test_sizes(void **state)
 }
 
 /* Every tile of every scale factor as a viewer asks for it: v2 "w," with
- * w = ceil((W - x) / s) at the edges, v3 "w,h". */
+ * w = ceil((W - x) / s) at the edges, v3 "w,h". The bottom-right corner
+ * tile can be the same v2 request at two scale factors (a 1-px column
+ * whose height fits both): it answers as the smaller one. */
 static void
 walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
 {
@@ -253,7 +255,10 @@ walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
     vl_limits_t l = mklimits(0, 0, 0, 0);
     uint32_t    sf[40];
     size_t      nsf = vl_plan_scale_factors(&g, sf, 40);
-    size_t      ntiles = 0;
+    size_t      ntiles = 0, ncorner = 0;
+    struct {
+        uint32_t x, y, rw, rh, ew, eh;
+    } corner[40];
 
     assert_true(nsf >= 1);
     for (size_t k = 0; k < nsf; k++) {
@@ -265,9 +270,29 @@ walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
                 uint32_t rw = t * s < W - x ? t * s : W - x;
                 uint32_t rh = t * s < H - y ? t * s : H - y;
                 uint32_t ew = (rw + s - 1) / s, eh = (rh + s - 1) / s;
+                uint32_t eh2 = eh;
+                int      again = 0;
                 char     params[128];
                 vl_plan_t p;
 
+                if (x + rw == W && y + rh == H) {
+                    for (size_t c = 0; c < ncorner; c++) {
+                        if (corner[c].x == x && corner[c].y == y
+                            && corner[c].rw == rw && corner[c].rh == rh
+                            && corner[c].ew == ew) {
+                            eh2 = corner[c].eh;
+                            again = 1;
+                        }
+                    }
+                    if (!again && ncorner < 40) {
+                        corner[ncorner].x = x;
+                        corner[ncorner].y = y;
+                        corner[ncorner].rw = rw;
+                        corner[ncorner].rh = rh;
+                        corner[ncorner].ew = ew;
+                        corner[ncorner++].eh = eh;
+                    }
+                }
                 for (int v = 2; v <= 3; v++) {
                     if (v == 2) {
                         snprintf(params, sizeof(params),
@@ -279,6 +304,14 @@ walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
                                  rw, rh, ew, eh);
                     }
                     plan_ok(pool, &g, &l, v, params, &p);
+                    if ((v == 2 && again) || (rw == 1 && rh == 1)) {
+                        /* the same request as at a smaller scale factor;
+                         * or the one corner pixel, which every level
+                         * holds (the smallest serves it) */
+                        assert_int_equal(p.out_w, ew);
+                        assert_int_equal(p.out_h, v == 2 ? eh2 : eh);
+                        continue;
+                    }
                     if (p.out_w != ew || p.out_h != eh || p.level != k) {
                         print_error("%ux%u t%u s%u v%d '%s': %ux%u level "
                                     "%u\n", W, H, t, s, v, params, p.out_w,
@@ -323,6 +356,11 @@ test_edge_tiles(void **state)
     walk_tiles(14645, 12158, 512, 0);
     walk_tiles(1001, 737, 256, 1);
     walk_tiles(14645, 12158, 256, 1);
+    /* a 1-px column and row at the right and bottom edges */
+    walk_tiles(4097, 3000, 256, 0);
+    walk_tiles(4097, 4097, 256, 0);
+    walk_tiles(3000, 4097, 512, 0);
+    walk_tiles(8100, 4051, 256, 1);
 }
 
 /* Every ",h" and every "w," of the full region of a few images: ",h" is
@@ -410,6 +448,19 @@ test_size_rounding(void **state)
     /* a level size by width: the level */
     plan_ok(pool, &m, &l, 2, "full/85,/0/default.jpg", &p);
     assert_int_equal(p.out_h, 43);
+    /* a level rounded down, listed in info.json: its height, not the
+     * ratio (2025.5) */
+    {
+        vl_geom_t f = mkgeom(8100, 4051, 256, 1);
+
+        assert_int_equal(f.levels[1].width, 4050);
+        assert_int_equal(f.levels[1].height, 2025);
+        plan_ok(pool, &f, &l, 2, "full/4050,/0/default.jpg", &p);
+        assert_int_equal(p.out_h, 2025);
+        assert_string_equal(p.canonical, "full/4050,/0/default.jpg");
+        plan_ok(pool, &f, &l, 3, "full/4050,/0/default.jpg", &p);
+        assert_string_equal(p.canonical, "full/4050,2025/0/default.jpg");
+    }
     vl_pool_destroy(pool);
 
     walk_sizes(8100, 4050);

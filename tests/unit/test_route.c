@@ -68,6 +68,10 @@ test_table(void **state)
         /* the base URI of an identifier */
         { "a.tif", "base", "a.tif", { NULL } },
         { "a/b/c/d/e", "base", "a/b/c/d/e", { NULL } },
+        { "a/b/c/d/e.tif", "base", "a/b/c/d/e.tif", { NULL } },
+        /* neither a region nor a quality: an identifier's base URI */
+        { "ID/McoDV^/max/0/foo.jpg", "base", "ID/McoDV^/max/0/foo.jpg",
+          { NULL } },
         { "full/max/0/default.jpg", "base", "full/max/0/default.jpg",
           { NULL } },
         { "a.tif/manifest/info.json", "info", "a.tif/manifest", { NULL } },

@@ -925,7 +925,11 @@ static const struct {
 } ids[] = {
     { "rgb-deflate.tif", VL_OK },
     { "sub/dir/nested.tif", VL_OK },
-    { "sub//dir/./nested.tif", VL_OK },
+    { "sub//dir/nested.tif", VL_OK },
+    /* a "." segment: another name of the same file (and of a reserved
+     * name), refused like ".." */
+    { "sub/dir/./nested.tif", VL_ENOTFOUND },
+    { "./single.tif", VL_ENOTFOUND },
     { "name with space.tif", VL_OK },
     { "a%2Fb.tif", VL_OK },
     { "missing.tif", VL_ENOTFOUND },
