@@ -89,6 +89,19 @@ typedef struct {
     char   *uri_map;               /* "iiif=>IIIF" */
     long    iiif_version;          /* 2 or 3 */
     char   *copyright;             /* default rights URI */
+    /* IIIF Presentation and Change Discovery */
+    char   *iiif_delimiter;        /* ";": "id;2" is page 2; "" none */
+    char   *provider_label;
+    char   *provider_homepage;
+    char   *homepage;              /* template with {id} */
+    char   *see_also;              /* template with {id} */
+    char   *see_also_format;
+    char   *see_also_profile;
+    long    thumbnail_size;        /* longest side of thumbnails */
+    long    collection_size;       /* entries before a split */
+    char   *state_dir;             /* Change Discovery log; "" off */
+    long    scan_interval;         /* seconds, 0 = master never scans */
+    long    discovery_page_size;   /* activities per page */
     /* caches */
     double  max_image_cache_size;  /* MB of decoded tiles per worker */
     long    max_metadata_cache_size; /* open image handles per worker */

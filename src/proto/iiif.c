@@ -346,6 +346,36 @@ iiif_has_dot_segment(const char *id, size_t len)
 }
 
 
+int
+vl_iiif_id_ok(const char *id)
+{
+    size_t len = strlen(id);
+
+    return len > 0 && id[0] != '/' && id[len - 1] != '/'
+           && strstr(id, "//") == NULL && strstr(id, "..") == NULL
+           && !iiif_has_dot_segment(id, len);
+}
+
+
+/* Top-level names an identifier may not take: the service's own
+ * resources (collection.json, Change Discovery under cd/, health,
+ * metrics). */
+int
+vl_iiif_reserved(const char *id)
+{
+    static const char *const names[] = {
+        "collection.json", "health", "metrics", NULL
+    };
+
+    for (size_t i = 0; names[i] != NULL; i++) {
+        if (strcmp(id, names[i]) == 0) {
+            return 1;
+        }
+    }
+    return strcmp(id, "cd") == 0 || strncmp(id, "cd/", 3) == 0;
+}
+
+
 /* Decode the identifier once and refuse what could walk out of the image
  * root or is ambiguous as a path: "..", a "." segment (another name of the
  * same file, and a way around the reserved names), a leading '/', an empty
@@ -364,10 +394,7 @@ vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
         return vl_err_set(err, VL_EBADREQ,
                           "invalid percent-encoding in identifier");
     }
-    if (len == 0 || id[0] == '/' || id[len - 1] == '/'
-        || strstr(id, "//") != NULL || strstr(id, "..") != NULL
-        || iiif_has_dot_segment(id, len))
-    {
+    if (len == 0 || strlen(id) != len || !vl_iiif_id_ok(id)) {
         return vl_err_set(err, VL_EBADREQ, "invalid identifier");
     }
     req->id = id;

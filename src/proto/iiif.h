@@ -73,6 +73,15 @@ typedef struct {
     vl_format_t     format;
 } vl_iiif_req_t;
 
+/* 1 if the decoded identifier id is well formed: not empty, no leading
+ * or trailing '/', no empty, "." or ".." segment (no ".." at all). */
+int vl_iiif_id_ok(const char *id);
+
+/* 1 if the decoded identifier id names a reserved top-level resource of
+ * the service (collection.json, cd and what is under it, health,
+ * metrics): never an image, never listed. */
+int vl_iiif_reserved(const char *id);
+
 /* Decode identifier `raw` (as sent, percent-encoded) once into req->id,
  * id_len and id_raw, refusing "..", empty segments, a leading or trailing
  * '/' and NUL. Errors: VL_EBADREQ. */

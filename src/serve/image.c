@@ -101,7 +101,7 @@ image_headers(vl_serve_t *s, void *ctxv)
 }
 
 static const vl_respond_ops_t image_ops = {
-    "image", NULL, image_prepare, image_direct, image_build, image_headers,
+    "image", 1, NULL, image_prepare, image_direct, image_build, image_headers,
 };
 
 void

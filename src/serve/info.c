@@ -88,7 +88,7 @@ info_headers(vl_serve_t *s, void *ctxv)
 }
 
 static const vl_respond_ops_t info_ops = {
-    "info", "Accept", info_prepare, NULL, info_build, info_headers,
+    "info", 1, "Accept", info_prepare, NULL, info_build, info_headers,
 };
 
 void
@@ -100,7 +100,7 @@ vl_serve_info(vl_serve_t *s)
 }
 
 void
-vl_serve_base(vl_serve_t *s)
+vl_serve_redirect(vl_serve_t *s)
 {
     char *id = vl_serve_id_uri(s);
 

@@ -33,6 +33,8 @@ vl_respond_tags(const vl_respond_what_t *w, char etag[VL_ETAG_SIZE],
     } else {
         vl_hash_u64(&h, UINT64_MAX);
     }
+    vl_hash_u64(&h, w->extra[0]);
+    vl_hash_u64(&h, w->extra[1]);
     if (w->fingerprint != NULL) {
         vl_hash_u64(&h, w->fingerprint[0]);
         vl_hash_u64(&h, w->fingerprint[1]);
@@ -91,7 +93,6 @@ respond_reply(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx,
 void
 vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
 {
-    const vl_source_info_t *si;
     vl_source_t            *src;
     vl_respond_what_t       w;
     vl_cache_hit_t          hit;
@@ -102,23 +103,25 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
     uint64_t                gen = 0;
     int                     rc, shared = vl_cache_enabled(s->app->mc);
 
-    if ((src = vl_serve_source(s, &err)) == NULL) {
+    src = NULL;
+    if (ops->lease && (src = vl_serve_source(s, &err)) == NULL) {
         vl_serve_error(s, &err);
         return;
     }
-    si = vl_source_info(src);
     memset(&w, 0, sizeof(w));
     w.kind = ops->kind;
     w.version = s->version;
     w.id = s->ir.id;
-    w.file = &si->file;
+    w.file = src != NULL ? &vl_source_info(src)->file : NULL;
     w.fingerprint = s->conf->fingerprint;
     if (ops->prepare(s, ctx, src, &w, &err) != VL_OK) {
         vl_serve_error(s, &err);
         return;
     }
     vl_respond_tags(&w, etag, key);
-    mtime = si->file.mtime_ns / 1000000000LL;
+    mtime = w.mtime != 0 ? w.mtime
+            : w.file != NULL ? w.file->mtime_ns / 1000000000LL
+                             : 0;
 
     if (vl_http_not_modified(s->req, etag, mtime)) {
         s->resp->status = 304;

@@ -33,6 +33,11 @@ typedef struct {
     const char *media;               /* Content-Type known before building
                                         (info.json by Accept), or NULL */
     const vl_file_id_t *file;        /* identity of the file read, or NULL */
+    uint64_t            extra[2];    /* what else the bytes depend on (a
+                                        sidecar's identity, a folder's
+                                        listing): a hash, or zeros */
+    long long           mtime;       /* Last-Modified, seconds; 0: from
+                                        file */
     const uint64_t     *fingerprint; /* conf->fingerprint (2 words) */
 } vl_respond_what_t;
 
@@ -54,6 +59,9 @@ typedef struct vl_serve_s vl_serve_t;
 
 typedef struct {
     const char *kind; /* vl_respond_what_t.kind */
+    int         lease; /* 1: the identifier's source is leased first and
+                        * given to every callback; 0: they get NULL and
+                        * prepare fills w->file (and extra, mtime) */
     const char *vary; /* a Vary header on 200 and 304, or NULL */
     /* With the source leased: fill w->request (and w->media when it is
      * known before building). An error status answers the request. */

@@ -17,31 +17,33 @@
 #include "serve/serve_p.h"
 
 static const vl_route_t route_table[] = {
-    /* the service's own resources; served by later versions, 404 now */
-    { VL_ROUTE_EXACT, "collection.json", VL_M_READ, "reserved",
-      vl_serve_reserved },
+    /* the service's own resources */
+    { VL_ROUTE_EXACT, "collection.json", VL_M_READ, "collection",
+      vl_serve_collection },
+    { VL_ROUTE_EXACT, "cd/collection.json", VL_M_READ, "discovery",
+      vl_serve_discovery },
+    { VL_ROUTE_PREFIX, "cd/pages/", VL_M_READ, "discovery",
+      vl_serve_discovery },
     { VL_ROUTE_PREFIX, "cd/", VL_M_READ, "reserved", vl_serve_reserved },
     { VL_ROUTE_EXACT, "health", VL_M_READ, "reserved", vl_serve_reserved },
     { VL_ROUTE_EXACT, "metrics", VL_M_READ, "reserved", vl_serve_reserved },
     /* documents of an identifier */
     { VL_ROUTE_SUFFIX, "info.json", VL_M_READ, "info", vl_serve_info },
-    { VL_ROUTE_SUFFIX, "manifest", VL_M_READ, "reserved", vl_serve_reserved },
-    { VL_ROUTE_SUFFIX, "manifest.json", VL_M_READ, "reserved",
-      vl_serve_reserved },
-    { VL_ROUTE_SUFFIX, "collection.json", VL_M_READ, "reserved",
-      vl_serve_reserved },
+    { VL_ROUTE_SUFFIX, "manifest", VL_M_READ, "manifest",
+      vl_serve_manifest },
+    { VL_ROUTE_SUFFIX, "manifest.json", VL_M_READ, "manifest",
+      vl_serve_manifest },
+    { VL_ROUTE_SUFFIX, "collection.json", VL_M_READ, "collection",
+      vl_serve_collection },
+    { VL_ROUTE_PART, "collection/", VL_M_READ, "collection",
+      vl_serve_collection },
     /* {id}/{region}/{size}/{rotation}/{quality}.{format}, by its shape */
     { VL_ROUTE_IMAGE, NULL, VL_M_READ, "image", vl_serve_image },
     /* anything else is the base URI of an identifier: 303 to info.json */
-    { VL_ROUTE_ID, NULL, VL_M_READ, "base", vl_serve_base },
+    { VL_ROUTE_ID, NULL, VL_M_READ, "base", vl_serve_redirect },
 };
 
 #define ROUTE_N (sizeof(route_table) / sizeof(route_table[0]))
-
-/* Top-level names an identifier may not take (the first segment of the
- * decoded identifier for "cd"). */
-static const char *const route_reserved_ids[] = { "collection.json", "health",
-                                                  "metrics", NULL };
 
 static int
 route_match(const vl_route_t *r, vl_str_t path, vl_route_match_t *m)
@@ -52,7 +54,39 @@ route_match(const vl_route_t *r, vl_str_t path, vl_route_match_t *m)
     case VL_ROUTE_EXACT:
         return vl_str_eq(path, r->path);
     case VL_ROUTE_PREFIX:
-        return vl_str_starts(path, r->path);
+        if (!vl_str_starts(path, r->path)) {
+            return 0;
+        }
+        m->part = (vl_str_t) { path.len - n, path.data + n };
+        return 1;
+    case VL_ROUTE_PART: {
+        /* "{id}/" + path + digits + ".json", or path + digits + ".json";
+         * the root's form is the one whose identifier would be empty */
+        size_t end = path.len, d;
+
+        if (!vl_str_ends(path, ".json")) {
+            return 0;
+        }
+        end -= 5;
+        d = end;
+        while (d > 0 && path.data[d - 1] >= '0' && path.data[d - 1] <= '9') {
+            d--;
+        }
+        if (d == end || end - d > 9 || d < n
+            || memcmp(path.data + d - n, r->path, n) != 0) {
+            return 0;
+        }
+        m->part = (vl_str_t) { end - d, path.data + d };
+        if (d == n) {
+            m->id = (vl_str_t) { 0, path.data };    /* the root's */
+            return 1;
+        }
+        if (d - n < 2 || path.data[d - n - 1] != '/') {
+            return 0;
+        }
+        m->id = (vl_str_t) { d - n - 1, path.data };
+        return 1;
+    }
     case VL_ROUTE_SUFFIX:
         if (vl_str_eq(path, r->path)) {
             m->id = (vl_str_t) { 0, path.data };
@@ -94,12 +128,7 @@ vl_route_find(vl_str_t path, vl_route_match_t *m)
 int
 vl_route_reserved(const char *id)
 {
-    for (size_t i = 0; route_reserved_ids[i] != NULL; i++) {
-        if (strcmp(id, route_reserved_ids[i]) == 0) {
-            return 1;
-        }
-    }
-    return strcmp(id, "cd") == 0 || strncmp(id, "cd/", 3) == 0;
+    return vl_iiif_reserved(id);
 }
 
 const char *

@@ -25,6 +25,9 @@ typedef enum {
     VL_ROUTE_PREFIX, /* path starts with row's path */
     VL_ROUTE_SUFFIX, /* path == "{id}/" + row's path, or == row's path
                       * (then the identifier is empty: a 400) */
+    VL_ROUTE_PART,   /* path == "{id}/" + row's path + "{n}.json", or row's
+                      * path + "{n}.json" (the root's: the identifier is
+                      * empty); n, digits, in m->part */
     VL_ROUTE_IMAGE,  /* {id}/{region}/{size}/{rotation}/{quality}.{format}
                       * by shape (vl_iiif_split) */
     VL_ROUTE_ID      /* any path: an identifier */
@@ -35,7 +38,7 @@ typedef void (*vl_route_fn)(vl_serve_t *s);
 
 typedef struct {
     vl_route_kind_t kind;
-    const char     *path;    /* EXACT, PREFIX, SUFFIX */
+    const char     *path;    /* EXACT, PREFIX, SUFFIX, PART */
     unsigned        methods; /* VL_M_* */
     const char     *name;    /* "image", "info", "base", "reserved" */
     vl_route_fn     fn;
@@ -46,6 +49,8 @@ typedef struct {
     vl_str_t          id;        /* SUFFIX, IMAGE, ID: as sent */
     vl_str_t          params[4]; /* IMAGE: region, size, rotation,
                                     quality.format, as sent */
+    vl_str_t          part;      /* PART: the digits; PREFIX: the rest of
+                                    the path */
 } vl_route_match_t;
 
 /* The first row path (the IIIF path without its leading '/') matches, with

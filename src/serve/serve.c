@@ -129,27 +129,24 @@ serve_strip_slash(char *s)
     return s;
 }
 
-char *
-vl_serve_id_uri(vl_serve_t *s)
+const char *
+vl_serve_base(vl_serve_t *s)
 {
     const vl_http_req_t *req = s->req;
-    const vl_iiif_req_t *ir = &s->ir;
     vl_pool_t           *pool = s->pool;
     const char          *base = s->conf->base_url;
     const char          *scheme, *host, *prefix = "", *uri = req->request_uri;
-    char                *id;
-    size_t               off, tail, ulen;
+    size_t               ulen;
 
-    if (serve_has(req->x_iiif_id)) {
-        id = vl_pool_strdup(pool, req->x_iiif_id);
-        return id != NULL ? serve_strip_slash(id) : NULL;
+    if (s->base != NULL) {
+        return s->base;
     }
     if (serve_has(base)) {
         size_t n = strlen(base);
 
-        return vl_pool_printf(pool, "%s%s%.*s", base,
-                              base[n - 1] == '/' ? "" : "/",
-                              (int) ir->id_raw.len, ir->id_raw.data);
+        s->base = base[n - 1] == '/' ? base
+                                     : vl_pool_printf(pool, "%s/", base);
+        return s->base;
     }
     scheme = serve_has(req->fwd_proto) ? serve_first(pool, req->fwd_proto)
              : serve_has(req->scheme)  ? req->scheme
@@ -168,43 +165,51 @@ vl_serve_id_uri(vl_serve_t *s)
         }
         prefix = serve_strip_slash(p);
     }
-    /* what follows the identifier in the IIIF path ("/info.json",
-     * "/full/max/0/default.jpg" or nothing) is cut from REQUEST_URI */
-    if (uri != NULL && ir->id_raw.data >= req->iiif.data
-        && ir->id_raw.data + ir->id_raw.len <= req->iiif.data + req->iiif.len)
+    /* the IIIF path ("{id}/info.json", "cd/pages/1.json") is cut from the
+     * end of REQUEST_URI: what is left is where the service lives */
+    ulen = uri != NULL ? strlen(uri) : 0;
+    if (uri != NULL && ulen >= s->path.len && s->path.len > 0
+        && memcmp(uri + ulen - s->path.len, s->path.data, s->path.len) == 0)
     {
-        off = (size_t) (ir->id_raw.data - req->iiif.data);
-        tail = req->iiif.len - off - ir->id_raw.len;
-        ulen = strlen(uri);
-        if (ulen >= tail + ir->id_raw.len
-            && memcmp(uri + ulen - tail, ir->id_raw.data + ir->id_raw.len, tail)
-                   == 0
-            && memcmp(uri + ulen - tail - ir->id_raw.len, ir->id_raw.data,
-                      ir->id_raw.len)
-                   == 0)
-        {
-            vl_str_t parts[6];
+        vl_str_t parts[6];
 
-            parts[0] = vl_str_from(scheme);
-            parts[1] = VL_STR("://");
-            parts[2] = vl_str_from(host);
-            parts[3] = vl_str_from(prefix);
-            parts[4] = vl_str_from(uri[0] == '/' ? "" : "/");
-            parts[5] = (vl_str_t) { ulen - tail, uri };
-            return vl_str_cat(pool, parts, 6);
-        }
+        parts[0] = vl_str_from(scheme);
+        parts[1] = VL_STR("://");
+        parts[2] = vl_str_from(host);
+        parts[3] = vl_str_from(prefix);
+        parts[4] = vl_str_from(uri[0] == '/' ? "" : "/");
+        parts[5] = (vl_str_t) { ulen - s->path.len, uri };
+        s->base = vl_str_cat(pool, parts, 6);
+    } else if (uri != NULL && uri[0] == '/' && req->query != NULL
+               && strstr(req->query, "IIIF=") != NULL) {
+        /* a script URI with the path in the query (iipsrv style):
+         * http://host/fcgi-bin/vellum?IIIF={id} */
+        s->base = vl_pool_printf(pool, "%s://%s%s%s?IIIF=", scheme, host,
+                                 prefix, uri);
+    } else {
+        s->base = vl_pool_printf(pool, "%s://%s%s/", scheme, host, prefix);
     }
-    /* a script URI with the path in the query (iipsrv style):
-     * http://host/fcgi-bin/vellum?IIIF={id} */
-    if (uri != NULL && uri[0] == '/' && req->query != NULL
-        && strstr(req->query, "IIIF=") != NULL)
-    {
-        return vl_pool_printf(pool, "%s://%s%s%s?IIIF=%.*s", scheme, host,
-                              prefix, uri, (int) ir->id_raw.len,
-                              ir->id_raw.data);
+    return s->base;
+}
+
+char *
+vl_serve_id_uri(vl_serve_t *s)
+{
+    const vl_http_req_t *req = s->req;
+    const char          *base;
+    vl_str_t             parts[2];
+    char                *id;
+
+    if (serve_has(req->x_iiif_id)) {
+        id = vl_pool_strdup(s->pool, req->x_iiif_id);
+        return id != NULL ? serve_strip_slash(id) : NULL;
     }
-    return vl_pool_printf(pool, "%s://%s%s/%.*s", scheme, host, prefix,
-                          (int) ir->id_raw.len, ir->id_raw.data);
+    if ((base = vl_serve_base(s)) == NULL) {
+        return NULL;
+    }
+    parts[0] = vl_str_from(base);
+    parts[1] = s->ir.id_raw;
+    return vl_str_cat(s->pool, parts, 2);
 }
 
 static void
@@ -284,6 +289,7 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
             path.data++;
             path.len--;
         }
+        s.path = path;
         route = vl_route_find(path, &s.m);
         methods = route->methods;
     }
@@ -314,8 +320,11 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     }
     s.version = serve_version(s.conf, req);
     s.ir.version = s.version;
-    if (route->kind == VL_ROUTE_SUFFIX || route->kind == VL_ROUTE_IMAGE
-        || route->kind == VL_ROUTE_ID)
+    /* the identifier, decoded once; a part of the root (the collection of
+     * the root, "collection/2.json") has none */
+    if ((route->kind == VL_ROUTE_SUFFIX || route->kind == VL_ROUTE_IMAGE
+         || route->kind == VL_ROUTE_ID || route->kind == VL_ROUTE_PART)
+        && !(route->kind == VL_ROUTE_PART && s.m.id.len == 0))
     {
         if (vl_iiif_identifier(pool, s.m.id, &s.ir, &err) != VL_OK) {
             vl_serve_error(&s, &err);

@@ -25,6 +25,8 @@ struct vl_serve_s {
     vl_http_resp_t      *resp;
     vl_pool_t           *pool;
     vl_route_match_t     m;
+    vl_str_t             path;    /* the IIIF path, no leading '/' */
+    const char          *base;    /* vl_serve_base, once computed */
     int                  version; /* IIIF API version of the answer */
     vl_iiif_req_t        ir;      /* identifier decoded (id routes) */
 };
@@ -32,8 +34,11 @@ struct vl_serve_s {
 /* The handlers of the route table. */
 void vl_serve_image(vl_serve_t *s);    /* image.c */
 void vl_serve_info(vl_serve_t *s);     /* info.c */
-void vl_serve_base(vl_serve_t *s);     /* info.c: 303 to info.json */
+void vl_serve_redirect(vl_serve_t *s);   /* info.c: 303 to info.json */
 void vl_serve_reserved(vl_serve_t *s); /* serve.c: 404 */
+void vl_serve_manifest(vl_serve_t *s);   /* manifest.c */
+void vl_serve_collection(vl_serve_t *s); /* collection.c */
+void vl_serve_discovery(vl_serve_t *s);  /* discovery.c */
 
 /* An error response: the status from the one table (core/err.c), a
  * one-line text body. */
@@ -44,10 +49,14 @@ void vl_serve_fail(vl_serve_t *s, vl_status_t code, const char *msg);
  * pool memory): no copy. */
 void vl_serve_header(vl_serve_t *s, const char *name, const char *value);
 
-/* The public base URI of the image ("id"): X-IIIF-ID, else BASE_URL + the
- * identifier as sent, else scheme://host[prefix] + the request path up to
- * and including the identifier (or the script path + "?IIIF=" + the
- * identifier when the path is in the query). NULL on ENOMEM. */
+/* Where the service lives, such that base + an identifier as sent is the
+ * image's id: BASE_URL (with a trailing '/'), else scheme://host[prefix] +
+ * REQUEST_URI without the IIIF path (or the script path + "?IIIF=" when
+ * the path is in the query). Computed once per request; NULL on ENOMEM. */
+const char *vl_serve_base(vl_serve_t *s);
+
+/* The public base URI of the image ("id"): X-IIIF-ID, else vl_serve_base
+ * + the identifier as sent. NULL on ENOMEM. */
 char *vl_serve_id_uri(vl_serve_t *s);
 
 /* Check the identifier's source out of the handle cache; it goes back when

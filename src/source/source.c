@@ -105,6 +105,30 @@ static const struct {
     { vl_jp2_is_a, &vl_source_jp2_ops },
 };
 
+static const vl_source_ops_t *
+source_sniff(const unsigned char *magic, size_t n)
+{
+    for (size_t i = 0; i < sizeof(source_formats) / sizeof(source_formats[0]);
+         i++) {
+        if (source_formats[i].is_a(magic, n)) {
+            return source_formats[i].ops;
+        }
+    }
+    return NULL;
+}
+
+int
+vl_source_sniff_fd(int fd)
+{
+    unsigned char magic[VL_SOURCE_MAGIC] = { 0 };
+    ssize_t       n;
+
+    do {
+        n = pread(fd, magic, sizeof(magic), 0);
+    } while (n < 0 && errno == EINTR);
+    return n > 0 && source_sniff(magic, (size_t) n) != NULL;
+}
+
 /* Open fd (owned from here on), sniff it and hand it to a backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real,
@@ -122,14 +146,7 @@ source_open_fd(int fd, const struct stat *st, const char *real,
         vl_err_set(err, VL_EIO, "cannot read the image file");
         return NULL;
     }
-    for (size_t i = 0; i < sizeof(source_formats) / sizeof(source_formats[0]);
-         i++) {
-        if (source_formats[i].is_a(magic, (size_t) n)) {
-            ops = source_formats[i].ops;
-            break;
-        }
-    }
-    if (ops == NULL) {
+    if ((ops = source_sniff(magic, (size_t) n)) == NULL) {
         close(fd);
         vl_err_set(err, VL_EFORMAT, "unsupported image format");
         return NULL;
@@ -144,6 +161,8 @@ source_open_fd(int fd, const struct stat *st, const char *real,
     }
     src->ops = ops;
     src->info.format = ops->name;
+    src->info.pages = 1;
+    src->info.page = 1;
     src->max_layers = max_layers;
     vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);

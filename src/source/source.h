@@ -41,6 +41,19 @@ typedef struct {
     const char          *rights;       /* Copyright tag when it is a URI,
                                         * else NULL */
     vl_file_id_t         file;         /* identity, for ETag and cache keys */
+    /* What the file says about itself (TIFF tags; the Dublin Core of a
+     * JP2's XML box), UTF-8 text, NULL when absent: for manifests */
+    const char          *title;        /* DocumentName, dc:title */
+    const char          *description;  /* ImageDescription, dc:description */
+    const char          *creator;      /* Artist, dc:creator */
+    const char          *copyright;    /* Copyright, dc:rights (as text) */
+    const char          *date;         /* DateTime, dc:date */
+    /* A multi-page file (a TIFF whose top-level images are separate pages,
+     * not pyramid levels): `pages` of them, this handle shows page `page`
+     * (1-based; identifier "{id}" + IIIF_DELIMITER + page). 1 and 1 for
+     * every other image. */
+    uint32_t             pages;
+    uint32_t             page;
 } vl_source_info_t;
 
 /* Cache of open handles: at most max_handles idle ones (0 = no caching,
@@ -59,6 +72,10 @@ void vl_source_cache_set_tiles(vl_source_cache_t *cache,
  * file is damaged: 500). Messages never contain the filesystem path. */
 vl_source_t *vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                            const char *id, vl_err_t *err);
+
+/* 1 if a source backend reads the file open on fd (its magic bytes), for
+ * listings that must not open every file. */
+int vl_source_sniff_fd(int fd);
 
 /* Open a file by path directly (CLI tools: `vellum info`, `render`). */
 vl_source_t *vl_source_open_path(const char *path, vl_err_t *err);

@@ -115,6 +115,18 @@ test_defaults(void **state)
     assert_string_equal(c->uri_map, "");
     assert_int_equal(c->iiif_version, 3);
     assert_string_equal(c->copyright, "");
+    assert_string_equal(c->iiif_delimiter, ";");
+    assert_string_equal(c->provider_label, "");
+    assert_string_equal(c->provider_homepage, "");
+    assert_string_equal(c->homepage, "");
+    assert_string_equal(c->see_also, "");
+    assert_string_equal(c->see_also_format, "");
+    assert_string_equal(c->see_also_profile, "");
+    assert_int_equal(c->thumbnail_size, 200);
+    assert_int_equal(c->collection_size, 1000);
+    assert_string_equal(c->state_dir, "");
+    assert_int_equal(c->scan_interval, 0);
+    assert_int_equal(c->discovery_page_size, 100);
     assert_true(c->max_image_cache_size == 10.0);
     assert_int_equal(c->max_metadata_cache_size, 64);
     assert_string_equal(c->memcached_servers, "");
@@ -137,7 +149,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 29);
+    assert_int_equal(vl_conf_noptions, 41);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
@@ -755,7 +767,7 @@ test_fingerprint(void **state)
         vl_conf_free(c);
     }
     /* the options that change bytes today; a new one is flagged too */
-    assert_int_equal(flagged, 14);
+    assert_int_equal(flagged, 24);
     /* the same configuration, the same fingerprint */
     c = load1("HOME=/", &err);
     assert_non_null(c);

@@ -76,7 +76,7 @@ test_shape_stable(void **state)
 static void
 test_inputs(void **state)
 {
-    enum { N = 16 };
+    enum { N = 17 };
     vl_conf_t         *conf = vl_test_conf("HOME=/");
     vl_respond_what_t  w;
     vl_file_id_t       f[N];
@@ -105,6 +105,7 @@ test_inputs(void **state)
                  w.fingerprint = fp;
                  break;
         case 13: w.fingerprint = NULL; break;
+        case 15: w.extra[1] = 1; break;
         /* the same bytes split differently between two fields */
         case 14: w.id = "a/b.tiff"; w.request = "ull/max/0/default.jpg";
                  break;

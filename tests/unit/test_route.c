@@ -37,18 +37,28 @@ test_table(void **state)
         const char *id;          /* NULL: not captured */
         const char *params[4];
     } cases[] = {
-        { "collection.json", "reserved", NULL, { NULL } },
-        { "cd/collection.json", "reserved", NULL, { NULL } },
-        { "cd/pages/3.json", "reserved", NULL, { NULL } },
+        { "collection.json", "collection", NULL, { NULL } },
+        { "collection/2.json", "collection", "", { NULL } },
+        { "cd/collection.json", "discovery", NULL, { NULL } },
+        { "cd/pages/3.json", "discovery", NULL, { NULL } },
+        { "cd/other", "reserved", NULL, { NULL } },
         { "health", "reserved", NULL, { NULL } },
         { "metrics", "reserved", NULL, { NULL } },
         { "a.tif/info.json", "info", "a.tif", { NULL } },
         { "a%2Fb.tif/info.json", "info", "a%2Fb.tif", { NULL } },
         { "sub/dir/a.tif/info.json", "info", "sub/dir/a.tif", { NULL } },
         { "info.json", "info", "", { NULL } },
-        { "a.tif/manifest", "reserved", "a.tif", { NULL } },
-        { "a.tif/manifest.json", "reserved", "a.tif", { NULL } },
-        { "maps/collection.json", "reserved", "maps", { NULL } },
+        { "a.tif/manifest", "manifest", "a.tif", { NULL } },
+        { "a.tif/manifest.json", "manifest", "a.tif", { NULL } },
+        { "maps/collection.json", "collection", "maps", { NULL } },
+        { "maps%2F1689/collection/12.json", "collection", "maps%2F1689",
+          { NULL } },
+        { "maps/1689/collection/3.json", "collection", "maps/1689",
+          { NULL } },
+        /* not a part: no number, or no folder before it */
+        { "maps/collection/x.json", "base", "maps/collection/x.json",
+          { NULL } },
+        { "/collection/2.json", "base", "/collection/2.json", { NULL } },
         /* an image request by its shape */
         { "a.tif/full/max/0/default.jpg", "image", "a.tif",
           { "full", "max", "0", "default.jpg" } },
@@ -83,6 +93,8 @@ test_table(void **state)
     (void) state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         vl_route_match_t  m;
+        int               part = strstr(cases[i].path, "collection/") != NULL
+                                 && strcmp(cases[i].route, "collection") == 0;
         const vl_route_t *r = vl_route_find(vl_str_from(cases[i].path), &m);
 
         assert_non_null(r);
@@ -95,6 +107,11 @@ test_table(void **state)
                          VL_M_GET | VL_M_HEAD);
         if (cases[i].id != NULL) {
             assert_slice(m.id, cases[i].id, "id", cases[i].path);
+        }
+        if (part) {
+            /* the page number of a part */
+            assert_true(m.part.len > 0);
+            assert_true(m.part.data[0] >= '0' && m.part.data[0] <= '9');
         }
         for (int k = 0; k < 4 && cases[i].params[0] != NULL; k++) {
             assert_slice(m.params[k], cases[i].params[k], "param",

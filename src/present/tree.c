@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tree: one folder at a time, read with readdir and one fstatat per entry;
+ * a file is an image when a source backend reads its first bytes (one
+ * open and pread, not a decode). A symbolic link is followed only when its
+ * target is under the root; the folder itself is resolved with realpath
+ * and the root's prefix checked, so nothing outside the root is ever
+ * listed.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/str.h"
+#include "present/tree.h"
+#include "proto/iiif.h"
+#include "source/source.h"
+
+/* Names that cannot be an identifier's segment ("..", "." and empty
+ * segments are refused by the parser), or that are hidden. */
+static int
+tree_name_ok(const char *name)
+{
+    return name[0] != '.' && strstr(name, "..") == NULL;
+}
+
+/* The real path of folder dir_id, checked to be the root or under it. */
+static int
+tree_resolve(const vl_conf_t *conf, const char *dir_id, char real[PATH_MAX],
+             vl_err_t *err)
+{
+    const char *root = conf->filesystem_prefix;
+    char        path[PATH_MAX];
+    size_t      rlen = root != NULL ? strlen(root) : 0;
+    struct stat st;
+    int         n;
+
+    if (rlen == 0) {
+        return vl_err_set(err, VL_ENOTFOUND,
+                          "not found (no image root configured)");
+    }
+    if (dir_id[0] != '\0' && !vl_iiif_id_ok(dir_id)) {
+        return vl_err_set(err, VL_ENOTFOUND, "folder not found");
+    }
+    n = snprintf(path, sizeof(path), "%s%s%s", root, dir_id[0] ? "/" : "",
+                 dir_id);
+    if (n < 0 || (size_t) n >= sizeof(path) || realpath(path, real) == NULL
+        || strncmp(real, root, rlen) != 0
+        || (real[rlen] != '\0' && real[rlen] != '/')
+        || stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
+    {
+        return vl_err_set(err, VL_ENOTFOUND, "folder not found");
+    }
+    return VL_OK;
+}
+
+int
+vl_tree_folder(const vl_conf_t *conf, const char *dir_id, vl_file_id_t *out,
+               vl_err_t *err)
+{
+    char        real[PATH_MAX];
+    struct stat st;
+    int         rc;
+
+    if ((rc = tree_resolve(conf, dir_id, real, err)) != VL_OK) {
+        return rc;
+    }
+    if (stat(real, &st) != 0) {
+        return vl_err_set(err, VL_ENOTFOUND, "folder not found");
+    }
+    vl_file_id_of(&st, out);
+    return VL_OK;
+}
+
+/* What name in folder dirfd (real path dir) is: 1 a file, 2 a folder, 0
+ * neither or outside the root; *st is its (or its target's) stat and
+ * target its real path when it is a link. */
+static int
+tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, const char *name,
+          struct stat *st, char target[PATH_MAX])
+{
+    const char *root = conf->filesystem_prefix;
+    size_t      rlen = strlen(root);
+    char        path[PATH_MAX];
+
+    target[0] = '\0';
+    if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0) {
+        return 0;
+    }
+    if (S_ISLNK(st->st_mode)) {
+        int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+        if (n < 0 || (size_t) n >= sizeof(path)
+            || realpath(path, target) == NULL
+            || strncmp(target, root, rlen) != 0 || target[rlen] != '/'
+            || stat(target, st) != 0) {
+            return 0;
+        }
+    }
+    return S_ISREG(st->st_mode) ? 1 : S_ISDIR(st->st_mode) ? 2 : 0;
+}
+
+/* 1 if the file is an image a source backend reads. */
+static int
+tree_is_image(int dirfd, const char *name, const char *target)
+{
+    int fd = target[0] != '\0'
+                 ? open(target, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
+                 : openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    int yes;
+
+    if (fd < 0) {
+        return 0;
+    }
+    yes = vl_source_sniff_fd(fd);
+    close(fd);
+    return yes;
+}
+
+static int
+tree_cmp(const void *a, const void *b)
+{
+    return strcmp(((const vl_tree_entry_t *) a)->name,
+                  ((const vl_tree_entry_t *) b)->name);
+}
+
+static int
+tree_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *) a, *(const char *const *) b);
+}
+
+static int
+tree_ends(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+
+    return n >= k && memcmp(s + n - k, suffix, k) == 0;
+}
+
+int
+vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
+             vl_tree_entry_t **out, size_t *nout, vl_err_t *err)
+{
+    const char      *suffix = conf->filesystem_suffix != NULL
+                                  ? conf->filesystem_suffix : "";
+    size_t           slen = strlen(suffix), n = 0, cap = 64, nj = 0, capj = 16;
+    char             real[PATH_MAX], target[PATH_MAX];
+    vl_tree_entry_t *e = NULL;
+    const char     **json = NULL;
+    struct dirent   *d;
+    DIR             *dir;
+    int              rc, dfd;
+
+    if ((rc = tree_resolve(conf, dir_id, real, err)) != VL_OK) {
+        return rc;
+    }
+    if ((dir = opendir(real)) == NULL) {
+        return vl_err_set(err, errno == ENOENT ? VL_ENOTFOUND : VL_EIO,
+                          "cannot read the folder");
+    }
+    dfd = dirfd(dir);
+    e = malloc(cap * sizeof(*e));
+    json = malloc(capj * sizeof(*json));
+    if (e == NULL || json == NULL) {
+        rc = vl_err_set(err, VL_ENOMEM, "out of memory listing a folder");
+        goto done;
+    }
+    while ((d = readdir(dir)) != NULL) {
+        const char *name = d->d_name;
+        struct stat st;
+        int         kind;
+
+        if (!tree_name_ok(name)) {
+            continue;
+        }
+        if ((kind = tree_kind(conf, dfd, real, name, &st, target)) == 0) {
+            continue;
+        }
+        if (kind == 1 && tree_ends(name, VL_SIDECAR_SUFFIX)) {
+            if (nj == capj) {
+                const char **p = realloc(json, 2 * capj * sizeof(*json));
+
+                if (p == NULL) {
+                    rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+                    goto done;
+                }
+                json = p;
+                capj *= 2;
+            }
+            if ((json[nj++] = vl_pool_strdup(pool, name)) == NULL) {
+                rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+                goto done;
+            }
+            if (slen == 0 || !tree_ends(name, suffix)) {
+                continue;           /* a sidecar, not an image */
+            }
+        }
+        if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix)
+                          || !tree_is_image(dfd, name, target))) {
+            continue;
+        }
+        if (n == cap) {
+            vl_tree_entry_t *p = realloc(e, 2 * cap * sizeof(*e));
+
+            if (p == NULL) {
+                rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+                goto done;
+            }
+            e = p;
+            cap *= 2;
+        }
+        memset(&e[n], 0, sizeof(e[n]));
+        e[n].kind = kind == 1 ? VL_TREE_IMAGE : VL_TREE_FOLDER;
+        e[n].name = vl_pool_strdup(pool, name);
+        e[n].id = vl_pool_printf(pool, "%s%s%.*s", dir_id,
+                                 dir_id[0] ? "/" : "",
+                                 (int) (strlen(name)
+                                        - (kind == 1 ? slen : 0)), name);
+        if (e[n].name == NULL || e[n].id == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+            goto done;
+        }
+        vl_file_id_of(&st, &e[n].file);
+        /* a reserved identifier is never served: not listed either */
+        if (vl_iiif_reserved(e[n].id)) {
+            continue;
+        }
+        n++;
+    }
+    qsort(e, n, sizeof(*e), tree_cmp);
+    qsort(json, nj, sizeof(*json), tree_cmp_str);
+    /* sidecars: name + ".json" beside the entry */
+    for (size_t i = 0; i < n; i++) {
+        char        key[NAME_MAX + 8];
+        const char *k = key;
+        struct stat st;
+
+        if (snprintf(key, sizeof(key), "%s%s", e[i].name, VL_SIDECAR_SUFFIX)
+                < (int) sizeof(key)
+            && bsearch(&k, json, nj, sizeof(*json), tree_cmp_str) != NULL
+            && tree_kind(conf, dfd, real, key, &st, target) == 1)
+        {
+            e[i].sidecar = 1;
+            vl_file_id_of(&st, &e[i].sidecar_file);
+        }
+    }
+    if (n > 0) {
+        vl_tree_entry_t *copy = vl_pool_calloc(pool, n, sizeof(*copy));
+
+        if (copy == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(copy, e, n * sizeof(*copy));
+        *out = copy;
+    } else {
+        *out = NULL;
+    }
+    *nout = n;
+    rc = VL_OK;
+
+done:
+    free(e);
+    free(json);
+    closedir(dir);
+    return rc;
+}
+
+int
+vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
+                int is_folder, size_t max, char **text, size_t *len,
+                vl_file_id_t *file, vl_err_t *err)
+{
+    const char *root = conf->filesystem_prefix;
+    const char *suffix = conf->filesystem_suffix != NULL
+                             ? conf->filesystem_suffix : "";
+    size_t      rlen = root != NULL ? strlen(root) : 0;
+    char        path[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    size_t      got = 0;
+    char       *buf;
+    int         fd, n;
+
+    if (rlen == 0 || !vl_iiif_id_ok(id)) {
+        return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
+    }
+    n = snprintf(path, sizeof(path), "%s/%s%s%s", root, id,
+                 is_folder ? "" : suffix, VL_SIDECAR_SUFFIX);
+    if (n < 0 || (size_t) n >= sizeof(path) || realpath(path, real) == NULL
+        || strncmp(real, root, rlen) != 0 || real[rlen] != '/')
+    {
+        return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
+    }
+    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
+    if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
+    }
+    if ((uint64_t) st.st_size > max) {
+        close(fd);
+        return vl_err_set(err, VL_ELIMIT, "the sidecar is larger than %zu "
+                          "bytes", max);
+    }
+    if ((buf = vl_pool_alloc(pool, (size_t) st.st_size + 1)) == NULL) {
+        close(fd);
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    while (got < (size_t) st.st_size) {
+        ssize_t r = pread(fd, buf + got, (size_t) st.st_size - got,
+                          (off_t) got);
+
+        if (r < 0 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        got += (size_t) r;
+    }
+    close(fd);
+    if (got != (size_t) st.st_size) {
+        return vl_err_set(err, VL_EIO, "cannot read the sidecar");
+    }
+    buf[got] = '\0';
+    *text = buf;
+    *len = got;
+    vl_file_id_of(&st, file);
+    return VL_OK;
+}
+
+char *
+vl_tree_uri(vl_pool_t *pool, const char *base, const char *id,
+            const char *tail)
+{
+    char *enc = vl_percent_encode(pool, id, strlen(id));
+
+    return enc != NULL ? vl_pool_printf(pool, "%s%s%s", base, enc, tail)
+                       : NULL;
+}
