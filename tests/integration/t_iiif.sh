@@ -293,7 +293,7 @@ vl_eq "webp: reason" "unsupported format 'webp'" "$(cat "$T/body")"
 err_case "bad region" 400 'rgb-deflate.tif/McoDV%5E/max/0/default.jpg'
 vl_eq "bad region: reason" "invalid region 'McoDV^'" "$(cat "$T/body")"
 # reserved routes: 404, never a 303 to {id}/manifest/info.json
-err_case "manifest (not served yet)" 404 rgb-deflate.tif/manifest
+err_case "manifest of a missing file" 404 missing.tif/manifest
 vl_eq "manifest: no redirect" "" "$(vl_header Location)"
 err_case "reserved name" 404 health
 err_case "v3 full" 400 rgb-deflate.tif/full/full/0/default.jpg

@@ -1,11 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# t_viewer.sh: a real viewer against the real stack. OpenSeadragon (from the
-# npm registry) runs in headless Chromium on a page served from another
-# origin, opens a fixture's info.json through nginx + vellum (pyramid TIFF,
-# JPEG 2000, HTJ2K), zooms in, and must load tiles of several levels with
-# none failing (CORS included).
-# Skips (77) when chromium or npm/OpenSeadragon is not available.
+# t_viewer.sh: real viewers against the real stack, in headless Chromium on
+# pages served from another origin (so CORS is exercised), through nginx +
+# vellum. OpenSeadragon (from the npm registry) opens a fixture's info.json
+# (pyramid TIFF, JPEG 2000, HTJ2K), zooms in, and must load tiles of several
+# levels with none failing. Mirador 3 (from the npm registry) opens a
+# manifest vellum generates and must load it and the tiles of its canvas.
+# Skips (77) when chromium or npm/the viewers are not available.
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 vl_setup viewer
@@ -18,11 +19,13 @@ CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
 NPMDIR=$VL_TOP_BUILDDIR/tests/osd
 export VL_NODE_MODULES=$NPMDIR/node_modules
 OSDJS=$VL_NODE_MODULES/openseadragon/build/openseadragon/openseadragon.min.js
-if [ ! -s "$OSDJS" ] || [ ! -d "$VL_NODE_MODULES/playwright-core" ]; then
+MIRADORJS=$VL_NODE_MODULES/mirador/dist/mirador.min.js
+if [ ! -s "$OSDJS" ] || [ ! -s "$MIRADORJS" ] \
+    || [ ! -d "$VL_NODE_MODULES/playwright-core" ]; then
     command -v npm >/dev/null || { echo "SKIP: npm not installed"; exit 77; }
     mkdir -p "$NPMDIR"
-    if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 300 npm install \
-        --prefix "$NPMDIR" --no-audit --no-fund openseadragon@4 \
+    if ! PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 timeout 600 npm install \
+        --prefix "$NPMDIR" --no-audit --no-fund openseadragon@4 mirador@3 \
         playwright-core@1 > "$T/npm.log" 2>&1; then
         echo "SKIP: npm install failed:"
         tail -3 "$T/npm.log"
@@ -38,17 +41,18 @@ vl_start_nginx || { vl_check "nginx starts" false; vl_done; }
 # the page, from a second origin
 mkdir -p "$T/www"
 cp "$VL_TOP_SRCDIR/tests/integration/viewer.html" "$T/www/index.html"
-cp "$OSDJS" "$T/www/"
+cp "$VL_TOP_SRCDIR/tests/integration/mirador.html" "$T/www/mirador.html"
+cp "$OSDJS" "$MIRADORJS" "$T/www/"
 PAGE_PORT=$(vl_free_port)
 python3 -m http.server "$PAGE_PORT" --bind 127.0.0.1 --directory "$T/www" \
     > "$T/page.log" 2>&1 &
 vl_track $!
 vl_wait_port "$PAGE_PORT" $! || { vl_check "page server starts" false; vl_done; }
 
-run_viewer() {   # info.json URL -> the #result text
-    local url="http://127.0.0.1:$PAGE_PORT/index.html?info=$1"
+run_viewer() {   # info.json URL [page] -> the #result text
+    local url="http://127.0.0.1:$PAGE_PORT/${2:-index.html?info=}$1"
     timeout 120 node "$VL_TOP_SRCDIR/tests/integration/viewer.cjs" "$url" \
-        2>"$T/chrome.log"
+        2>>"$T/chrome.log"
 }
 
 field() {   # NAME RESULT -> value
@@ -91,6 +95,41 @@ for view in $views; do
         | sort -u | wc -l)
     vl_check "v$v $id: tiles of several scale factors requested ($scales)" \
         test "$scales" -ge 2
+done
+
+# Mirador on a manifest vellum makes: of an image, and of a folder its
+# sidecar makes one object (two canvases)
+mkdir -p "$T/root/book"
+cp "$VL_FIXTURES/rgb-jpeg.tif" "$T/root/map.tif"
+cp "$VL_FIXTURES/single.tif" "$T/root/book/p1.tif"
+cp "$VL_FIXTURES/grey.tif" "$T/root/book/p2.tif"
+printf '{"label": {"en": ["A book"]}, "items": ["p1.tif", "p2.tif"]}\n' \
+    > "$T/root/book.json"
+vl_stop_vellum
+FILESYSTEM_PREFIX=$T/root vl_start_vellum --workers 2 \
+    || { vl_check "vellum starts on the tree" false; vl_done; }
+for m in "map.tif:1" "book:2"; do
+    id=${m%%:*} n=${m#*:}
+    : > "$T/nginx-access.log"
+    r=$(run_viewer "$VL_URL/iiif/3/$id/manifest" "mirador.html?manifest=")
+    echo "# Mirador $id: $r"
+    vl_eq "Mirador $id: the manifest loaded" true "$(field loaded "$r")"
+    vl_eq "Mirador $id: a Manifest" Manifest "$(field type "$r")"
+    vl_eq "Mirador $id: its canvases" "$n" "$(field canvases "$r")"
+    vl_eq "Mirador $id: no error" "" "$(field err "$r")"
+    # Mirador read the image service and painted tiles of the canvas
+    first=$id
+    [ "$id" = book ] && first=book%2Fp1.tif
+    vl_check "Mirador $id: info.json of the canvas's service read" \
+        grep -q " /iiif/3/$first/info.json HTTP/1.1\" 200 " \
+        "$T/nginx-access.log"
+    tiles=$(grep -c " /iiif/3/$first/[0-9full]*[,/][^ ]*default.jpg HTTP/1.1\" 200 " \
+        "$T/nginx-access.log")
+    vl_check "Mirador $id: image requests of the canvas answered ($tiles)" \
+        test "$tiles" -ge 1
+    bad=$(grep " /iiif/3/" "$T/nginx-access.log" \
+        | awk '$9 != 200 && $9 != 499 && $9 != 304' | wc -l)
+    vl_eq "Mirador $id: every IIIF request answered 200" 0 "$bad"
 done
 
 vl_done

@@ -1012,8 +1012,9 @@ test_output_flags(void **state)
     }
 }
 
-/* The route table: reserved paths answer 404 and never become an
- * identifier's base URI (303), whatever files the root holds. */
+/* The route table: the Presentation routes answer, reserved paths answer
+ * 404 and never become an identifier's base URI (303), whatever files the
+ * root holds. */
 static void
 test_routes(void **state)
 {
@@ -1022,10 +1023,13 @@ test_routes(void **state)
         const char *path;
         int         want;
     } cases[] = {
-        { APP_DEFAULT, "rgb-deflate.tif/manifest", 404 },
-        { APP_DEFAULT, "rgb-deflate.tif/manifest.json", 404 },
-        { APP_DEFAULT, "sub/dir/collection.json", 404 },
-        { APP_DEFAULT, "collection.json", 404 },
+        { APP_DEFAULT, "rgb-deflate.tif/manifest", 200 },
+        { APP_DEFAULT, "rgb-deflate.tif/manifest.json", 200 },
+        { APP_DEFAULT, "rgb-deflate.tif/manifest/", 400 },
+        { APP_DEFAULT, "missing.tif/manifest", 404 },
+        { APP_DEFAULT, "sub/dir/collection.json", 200 },
+        { APP_DEFAULT, "nope/dir/collection.json", 404 },
+        { APP_DEFAULT, "collection.json", 200 },
         { APP_DEFAULT, "cd/collection.json", 404 },
         { APP_DEFAULT, "cd/pages/0.json", 404 },
         { APP_DEFAULT, "health", 404 },

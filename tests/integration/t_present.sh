@@ -1,0 +1,199 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+# t_present: IIIF Presentation 3 through a real nginx and the real vellum:
+# manifests of images and of a folder object, collections of folders (and
+# a folder split into parts), all checked against the Presentation 3 rules
+# by p3check.py, which fetches every body, thumbnail and service URL and
+# decodes each image at its declared size; sidecars (valid, invalid,
+# changed), rights, the provider, the manifest.json alias, conditional
+# requests, and what a listing leaves out (hidden files, links out of the
+# root, files vellum cannot read).
+
+. "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+vl_setup present
+command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
+PROBE=$VL_TOP_BUILDDIR/tests/tools/imgprobe
+CHECK=$VL_TOP_SRCDIR/tests/integration/p3check.py
+[ -x "$PROBE" ] || { echo "SKIP: tests/tools/imgprobe not built"; exit 77; }
+
+# the tree: an image with a sidecar, a folder of two, a folder object (a
+# book of two files), a folder of 25 (more than COLLECTION_SIZE=10), and
+# what must not be listed
+ROOT=$T/root
+mkdir -p "$ROOT/maps" "$ROOT/books/b1" "$ROOT/many" "$T/outside"
+cp "$VL_FIXTURES/rgb-jpeg.tif" "$ROOT/map.tif"
+cp "$VL_FIXTURES/single.tif" "$ROOT/maps/a.tif"
+cp "$VL_FIXTURES/grey.tif" "$ROOT/maps/b.tif"
+cp "$VL_FIXTURES/single.tif" "$ROOT/books/b1/p1.tif"
+cp "$VL_FIXTURES/rgb-deflate.tif" "$ROOT/books/b1/p2.tif"
+cp "$VL_FIXTURES/single.tif" "$ROOT/bad.tif"
+cp "$VL_FIXTURES/single.tif" "$ROOT/other.tif"
+for i in $(seq -w 1 25); do
+    cp "$VL_FIXTURES/single.tif" "$ROOT/many/img$i.tif"
+done
+cp "$VL_FIXTURES/single.tif" "$ROOT/.hidden.tif"
+cp "$VL_FIXTURES/not-an-image.tif" "$ROOT/not-an-image.tif"
+cp "$VL_FIXTURES/single.tif" "$T/outside/secret.tif"
+ln -s ../outside/secret.tif "$ROOT/escape.tif"
+ln -s ../outside "$ROOT/away"
+cat > "$ROOT/map.tif.json" <<'EOF'
+{
+  "label": {"en": ["World map, 1689"]},
+  "summary": "Gerard van Schagen's map",
+  "metadata": [{"label": {"en": ["Author"]}, "value": "Gerard van Schagen"}],
+  "rights": "https://creativecommons.org/publicdomain/mark/1.0/",
+  "navDate": "1689-01-01T00:00:00Z",
+  "seeAlso": {"id": "https://example.org/records/map.xml", "format": "application/xml"}
+}
+EOF
+printf '{"label": "Bad", "colour": "blue"}\n' > "$ROOT/bad.tif.json"
+printf '{"rights": "https://example.org/our-terms"}\n' > "$ROOT/other.tif.json"
+cat > "$ROOT/books/b1.json" <<'EOF'
+{"label": {"en": ["A book"]}, "items": ["p1.tif", "p2.tif"],
+ "behavior": "paged", "canvases": ["front", "back"]}
+EOF
+
+PROVIDER_LABEL="Test Library" PROVIDER_HOMEPAGE=https://library.example.org/ \
+COLLECTION_SIZE=10 FILESYSTEM_PREFIX=$ROOT \
+    vl_start_vellum --workers 2 || { vl_check "vellum starts" false; vl_done; }
+vl_start_nginx || { vl_check "nginx starts" false; vl_done; }
+U=$VL_URL/iiif/3
+
+# jv EXPR: a Python expression over d = the JSON body of the last response
+jv() {
+    python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+v = eval(sys.argv[2])
+print(json.dumps(v, separators=(",", ":")) if isinstance(v, (list, dict))
+      else v)' "$T/body" "$1" 2>/dev/null
+}
+
+check() {   # DESC KIND URL [args]: p3check passes
+    local desc=$1
+    shift
+    if python3 "$CHECK" "$1" "$2" "$PROBE" "${@:3}" > "$T/check.out" 2>&1
+    then
+        vl_check "$desc ($(tail -n 1 "$T/check.out"))" true
+    else
+        sed 's/^/#   /' "$T/check.out"
+        vl_check "$desc" false
+    fi
+}
+
+# ------------------------------------------------------------ manifests
+check "manifest of an image: Presentation 3, every URL fetched" \
+    manifest "$U/map.tif/manifest"
+check "manifest through /iiif/2/ too" manifest "$VL_URL/iiif/2/map.tif/manifest"
+check "manifest of a folder object" manifest "$U/books%2Fb1/manifest"
+check "manifest of an image in a folder" manifest "$U/maps%2Fa.tif/manifest"
+check "manifest.json: its id is the canonical manifest" \
+    manifest "$U/map.tif/manifest.json" --id "$U/map.tif/manifest"
+
+vl_get "$U/map.tif/manifest" > /dev/null
+vl_eq "label from the sidecar" '{"en":["World map, 1689"]}' "$(jv 'd["label"]')"
+vl_eq "summary from the sidecar" '{"none":["Gerard van Schagen'"'"'s map"]}' \
+    "$(jv 'd["summary"]')"
+vl_eq "metadata from the sidecar" \
+    '[{"label":{"en":["Author"]},"value":{"none":["Gerard van Schagen"]}}]' \
+    "$(jv 'd["metadata"]')"
+vl_eq "rights in their canonical http:// form" \
+    "http://creativecommons.org/publicdomain/mark/1.0/" "$(jv 'd["rights"]')"
+vl_eq "navDate" "1689-01-01T00:00:00Z" "$(jv 'd["navDate"]')"
+vl_eq "seeAlso from the sidecar" \
+    '[{"id":"https://example.org/records/map.xml","type":"Dataset","format":"application/xml"}]' \
+    "$(jv 'd["seeAlso"]')"
+vl_eq "provider from the configuration" "Test Library|https://library.example.org/" \
+    "$(jv 'd["provider"][0]["label"]["none"][0] + "|" + d["provider"][0]["homepage"][0]["id"]')"
+vl_eq "one canvas of the image's size" "1001x737" \
+    "$(jv '"%dx%d" % (d["items"][0]["width"], d["items"][0]["height"])')"
+vl_eq "ImageService3 and ImageService2 of the body" \
+    "$U/map.tif $VL_URL/iiif/2/map.tif" \
+    "$(jv '" ".join(s.get("id", s.get("@id")) for s in d["items"][0]["items"][0]["items"][0]["body"]["service"])')"
+vl_eq "thumbnail within THUMBNAIL_SIZE" "True" \
+    "$(jv 'max(d["thumbnail"][0]["width"], d["thumbnail"][0]["height"]) <= 200')"
+vl_eq "Content-Type" \
+    'application/ld+json;profile="http://iiif.io/api/presentation/3/context.json"' \
+    "$(vl_header Content-Type)"
+vl_eq "CORS" "*" "$(vl_header Access-Control-Allow-Origin)"
+
+# conditional requests, and the sidecar in the ETag
+ETAG=$(vl_header ETag)
+vl_eq "manifest 304" 304 "$(vl_get "$U/map.tif/manifest" -H "If-None-Match: $ETAG")"
+sed -i 's/World map, 1689/Wereldkaart, 1689/' "$ROOT/map.tif.json"
+touch -d '+2 seconds' "$ROOT/map.tif.json"
+vl_eq "changed sidecar: 200" 200 "$(vl_get "$U/map.tif/manifest" -H "If-None-Match: $ETAG")"
+vl_eq "changed sidecar: the new label" '{"en":["Wereldkaart, 1689"]}' "$(jv 'd["label"]')"
+vl_check "changed sidecar: a new ETag" test "$(vl_header ETag)" != "$ETAG"
+
+vl_get "$U/books%2Fb1/manifest" > /dev/null
+vl_eq "object: label" '{"en":["A book"]}' "$(jv 'd["label"]')"
+vl_eq "object: behavior" '["paged"]' "$(jv 'd["behavior"]')"
+vl_eq "object: one canvas per file, in order" \
+    "$U/books%2Fb1%2Fp1.tif $U/books%2Fb1%2Fp2.tif" \
+    "$(jv '" ".join(c["items"][0]["items"][0]["body"]["service"][0]["id"] for c in d["items"])')"
+vl_eq "object: canvas labels from the sidecar" '[["front"],["back"]]' \
+    "$(jv '[c["label"]["none"] for c in d["items"]]')"
+vl_eq "object: canvas sizes" "[[333,222],[1001,737]]" \
+    "$(jv '[[c["width"], c["height"]] for c in d["items"]]')"
+
+# an invalid sidecar: served without it, one log line naming the file
+vl_eq "invalid sidecar: the manifest is served" 200 "$(vl_get "$U/bad.tif/manifest")"
+vl_eq "invalid sidecar: the file name is the label" '{"none":["bad.tif"]}' \
+    "$(jv 'd["label"]')"
+vl_check "invalid sidecar: logged with the file and the problem" \
+    grep -q "sidecar bad.tif.json: colour: is not a field of a vellum sidecar" \
+    "$T/vellum.log"
+# rights that are not CC or RightsStatements.org: a requiredStatement
+vl_get "$U/other.tif/manifest" > /dev/null
+vl_eq "other rights: no rights property" "False" "$(jv '"rights" in d')"
+vl_eq "other rights: in requiredStatement" "https://example.org/our-terms" \
+    "$(jv 'd["requiredStatement"]["value"]["none"][0]')"
+
+# errors
+for p in "missing.tif/manifest" "maps%2Fmissing.tif/manifest" \
+         "escape.tif/manifest" "maps/manifest" "not-an-image.tif/manifest"; do
+    st=$(vl_get "$U/$p")
+    case $p in
+    not-an-image*) want=415 ;;
+    *) want=404 ;;
+    esac
+    vl_eq "$p: $want" "$want" "$st"
+done
+
+# ---------------------------------------------------------- collections
+check "root collection, every manifest and sub-collection checked" \
+    collection "$U/collection.json" --deep
+vl_get "$U/collection.json" > /dev/null
+vl_eq "root: entries by name, what cannot be served left out" \
+    "bad.tif:Manifest books:Collection many:Collection map.tif:Manifest maps:Collection other.tif:Manifest" \
+    "$(jv '" ".join(i["id"].rsplit("/", 2)[-2] + ":" + i["type"] for i in d["items"])')"
+vl_eq "root: labelled by the provider" '{"none":["Test Library"]}' "$(jv 'd["label"]')"
+vl_get "$U/books/collection.json" > /dev/null
+vl_eq "a folder object is a Manifest of its folder's collection" \
+    "$U/books%2Fb1/manifest Manifest A book" \
+    "$(jv 'd["items"][0]["id"] + " " + d["items"][0]["type"] + " " + d["items"][0]["label"]["en"][0]')"
+# a folder of 25 with COLLECTION_SIZE=10: three parts
+vl_get "$U/many/collection.json" > /dev/null
+vl_eq "25 entries: three parts" \
+    "$U/many/collection/1.json $U/many/collection/2.json $U/many/collection/3.json" \
+    "$(jv '" ".join(i["id"] for i in d["items"])')"
+vl_eq "parts are Collections named by their range" "Collection img01.tif to img10.tif" \
+    "$(jv 'd["items"][0]["type"] + " " + d["items"][0]["label"]["none"][0]')"
+check "a part" collection "$U/many/collection/3.json"
+vl_get "$U/many/collection/3.json" > /dev/null
+vl_eq "the last part: the rest" "img21.tif img25.tif 5" \
+    "$(jv 'd["items"][0]["label"]["none"][0] + " " + d["items"][-1]["label"]["none"][0] + " " + str(len(d["items"]))')"
+for p in "many/collection/4.json" "many/collection/0.json" \
+         "many/collection/01.json" "maps/collection/1.json" \
+         "missing/collection.json" "away/collection.json" \
+         "map.tif/collection.json"; do
+    vl_eq "$p: 404" 404 "$(vl_get "$U/$p")"
+done
+ETAG=$(vl_get "$U/maps/collection.json" > /dev/null; vl_header ETag)
+vl_eq "collection 304" 304 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
+cp "$VL_FIXTURES/single.tif" "$ROOT/maps/c.tif"
+vl_eq "a file added: 200" 200 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
+vl_eq "a file added: listed" 3 "$(jv 'len(d["items"])')"
+
+vl_done
