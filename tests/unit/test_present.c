@@ -1,0 +1,522 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_present: the pieces of Presentation 3 below the handler. The
+ * sidecar schema (every field in each form it may take, and the one-line
+ * reason of each refusal), the tree (what a folder lists, in which order,
+ * and what it leaves out), identifiers as URIs, rights, and the JSON the
+ * renderer writes (@context first, language maps of arrays, the
+ * ImageService2 in its own vocabulary).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conftest.h"
+#include "fixture.h"
+#include "present/manifest.h"
+#include "present/sidecar.h"
+#include "present/tree.h"
+
+static vl_pool_t *
+new_pool(void)
+{
+    vl_pool_t *p = vl_pool_create(4096);
+
+    assert_non_null(p);
+    return p;
+}
+
+static void
+assert_lang(const vl_langmap_t *m, size_t i, const char *lang,
+            const char *value)
+{
+    assert_true(i < m->n);
+    assert_string_equal(m->v[i].lang, lang);
+    assert_int_equal(m->v[i].nvalues, 1);
+    assert_string_equal(m->v[i].values[0], value);
+}
+
+/* ------------------------------------------------------------ sidecars */
+
+static void
+test_sidecar_full(void **state)
+{
+    static const char text[] =
+        "{\"label\": {\"en\": [\"World map\"], \"nl\": \"Wereldkaart\"},\n"
+        " \"summary\": \"A map\",\n"
+        " \"metadata\": [{\"label\": \"Author\", \"value\": "
+        "{\"en\": [\"A\", \"B\"]}}],\n"
+        " \"rights\": \"https://creativecommons.org/licenses/by/4.0/\",\n"
+        " \"requiredStatement\": {\"label\": \"Attribution\", "
+        "\"value\": \"The Library\"},\n"
+        " \"provider\": {\"label\": \"The Library\", "
+        "\"homepage\": \"https://lib.example.org/\"},\n"
+        " \"homepage\": \"https://lib.example.org/map\",\n"
+        " \"seeAlso\": [{\"id\": \"https://lib.example.org/map.xml\", "
+        "\"format\": \"application/xml\", \"profile\": \"https://p/\", "
+        "\"label\": \"MARC\"}],\n"
+        " \"behavior\": [\"paged\", \"no-auto-advance\"],\n"
+        " \"navDate\": \"1689-01-01T12:00:00.5+01:00\",\n"
+        " \"viewingDirection\": \"right-to-left\",\n"
+        " \"canvases\": [\"front\", {\"label\": {\"en\": [\"back\"]}}],\n"
+        " \"items\": [\"p1.tif\", \"p2.tif\"]}\n";
+    vl_pool_t   *p = new_pool();
+    vl_sidecar_t sc;
+    vl_err_t     err = { 0 };
+
+    (void) state;
+    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), &sc, &err),
+                     VL_OK);
+    assert_int_equal(sc.label.n, 2);
+    assert_lang(&sc.label, 0, "en", "World map");
+    assert_lang(&sc.label, 1, "nl", "Wereldkaart");
+    assert_lang(&sc.summary, 0, "none", "A map");
+    assert_int_equal(sc.nmetadata, 1);
+    assert_lang(&sc.metadata[0].label, 0, "none", "Author");
+    assert_int_equal(sc.metadata[0].value.v[0].nvalues, 2);
+    assert_string_equal(sc.metadata[0].value.v[0].values[1], "B");
+    assert_string_equal(sc.rights,
+                        "https://creativecommons.org/licenses/by/4.0/");
+    assert_true(sc.has_required);
+    assert_lang(&sc.required.label, 0, "none", "Attribution");
+    assert_lang(&sc.required.value, 0, "none", "The Library");
+    assert_lang(&sc.provider_label, 0, "none", "The Library");
+    assert_string_equal(sc.provider_homepage, "https://lib.example.org/");
+    assert_int_equal(sc.nhomepage, 1);
+    assert_string_equal(sc.homepage[0].id, "https://lib.example.org/map");
+    assert_string_equal(sc.homepage[0].type, "Text");
+    assert_int_equal(sc.nsee_also, 1);
+    assert_string_equal(sc.see_also[0].type, "Dataset");
+    assert_string_equal(sc.see_also[0].format, "application/xml");
+    assert_string_equal(sc.see_also[0].profile, "https://p/");
+    assert_lang(&sc.see_also[0].label, 0, "none", "MARC");
+    assert_int_equal(sc.nbehavior, 2);
+    assert_string_equal(sc.behavior[1], "no-auto-advance");
+    assert_string_equal(sc.nav_date, "1689-01-01T12:00:00.5+01:00");
+    assert_string_equal(sc.viewing_direction, "right-to-left");
+    assert_int_equal(sc.ncanvas_labels, 2);
+    assert_lang(&sc.canvas_labels[0], 0, "none", "front");
+    assert_lang(&sc.canvas_labels[1], 0, "en", "back");
+    assert_int_equal(sc.nitems, 2);
+    assert_string_equal(sc.items[1], "p2.tif");
+    vl_pool_destroy(p);
+}
+
+/* metadata may be written as an object of label: value, in its order */
+static void
+test_sidecar_short_metadata(void **state)
+{
+    static const char text[] = "{\"metadata\": {\"Title\": \"T\", "
+                               "\"Date\": {\"en\": \"1689\"}}}";
+    vl_pool_t   *p = new_pool();
+    vl_sidecar_t sc;
+    vl_err_t     err = { 0 };
+
+    (void) state;
+    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), &sc, &err),
+                     VL_OK);
+    assert_int_equal(sc.nmetadata, 2);
+    assert_lang(&sc.metadata[0].label, 0, "none", "Title");
+    assert_lang(&sc.metadata[0].value, 0, "none", "T");
+    assert_lang(&sc.metadata[1].label, 0, "none", "Date");
+    assert_lang(&sc.metadata[1].value, 0, "en", "1689");
+    vl_pool_destroy(p);
+}
+
+/* Each refusal: the whole sidecar, with the field and why. */
+static void
+test_sidecar_refused(void **state)
+{
+    static const struct {
+        const char *text, *why;
+    } cases[] = {
+        { "{\"colour\": \"blue\"}",
+          "colour: is not a field of a vellum sidecar" },
+        { "{\"label\": 3}", "label: is not a string or a language map" },
+        { "{\"label\": \"\"}", "label: is empty" },
+        { "{\"label\": {}}", "label: is not a string or a language map" },
+        { "{\"label\": {\"en\": []}}", "label: is an empty array" },
+        { "{\"label\": {\"en\": [1]}}",
+          "label: holds something that is not a string" },
+        { "{\"label\": {\"not a tag!\": \"x\"}}",
+          "label: has a key that is not a language tag" },
+        { "{\"metadata\": \"Author: A\"}",
+          "metadata: is not an array of label/value pairs" },
+        { "{\"metadata\": {\"Author\": 1}}",
+          "metadata.Author: is not a string or a language map" },
+        { "{\"metadata\": [{\"label\": \"a\"}]}",
+          "metadata[0]: must hold exactly label and value" },
+        { "{\"metadata\": [{\"label\": \"a\", \"value\": 1}]}",
+          "metadata[0].value: is not a string or a language map" },
+        { "{\"rights\": \"ftp://x/\"}", "rights: is not an http(s) URI" },
+        { "{\"rights\": \"https://x/ y\"}", "rights: is not an http(s) URI" },
+        { "{\"homepage\": \"javascript:alert(1)\"}",
+          "homepage: is not an http(s) URI" },
+        { "{\"seeAlso\": [{\"format\": \"text/xml\"}]}",
+          "seeAlso[0]: has no http(s) id" },
+        { "{\"seeAlso\": [{\"id\": \"https://x/\", \"type\": 3}]}",
+          "seeAlso[0]: has a field that is not a string" },
+        { "{\"seeAlso\": [{\"id\": \"https://x/\", \"kind\": \"x\"}]}",
+          "seeAlso[0]: has an unknown field" },
+        { "{\"behavior\": [\"flying\"]}",
+          "behavior: holds an unknown behavior" },
+        { "{\"navDate\": \"1689\"}",
+          "navDate: is not an xsd:dateTime with a time zone "
+          "(1689-01-01T00:00:00Z)" },
+        { "{\"navDate\": \"1689-01-01T00:00:00\"}",
+          "navDate: is not an xsd:dateTime with a time zone "
+          "(1689-01-01T00:00:00Z)" },
+        { "{\"viewingDirection\": \"up\"}",
+          "viewingDirection: is not left-to-right, right-to-left, "
+          "top-to-bottom or bottom-to-top" },
+        { "{\"canvases\": \"front\"}", "canvases: is not an array of labels" },
+        { "{\"items\": [\"../secret.tif\"]}",
+          "items: holds a name that is not a file of the folder" },
+        { "{\"items\": [\".hidden.tif\"]}",
+          "items: holds a name that is not a file of the folder" },
+        { "{\"items\": [\"\"]}",
+          "items: holds a name that is not a file of the folder" },
+        { "[1, 2]", "is not a JSON object" },
+        { "{\"label\": \"a\", \"label\": \"b\"}", NULL },
+        { "{\"label\": ", NULL },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_pool_t   *p = new_pool();
+        vl_sidecar_t sc;
+        vl_err_t     err = { 0 };
+        int          rc;
+
+        rc = vl_sidecar_parse(p, cases[i].text, strlen(cases[i].text), &sc,
+                              &err);
+        if (rc != VL_EFORMAT) {
+            fail_msg("%s: rc %d, want VL_EFORMAT", cases[i].text, rc);
+        }
+        if (cases[i].why != NULL && strcmp(err.msg, cases[i].why) != 0) {
+            fail_msg("%s: '%s', want '%s'", cases[i].text, err.msg,
+                     cases[i].why);
+        }
+        if (cases[i].why == NULL && strncmp(err.msg, "line ", 5) != 0) {
+            fail_msg("%s: '%s', want the line of the JSON error",
+                     cases[i].text, err.msg);
+        }
+        /* nothing of a refused sidecar is used */
+        assert_int_equal(sc.label.n, 0);
+        assert_null(sc.rights);
+        assert_int_equal(sc.nitems, 0);
+        assert_null(strchr(err.msg, '\n'));
+        vl_pool_destroy(p);
+    }
+}
+
+/* ---------------------------------------------------------------- tree */
+
+static char root[4096];
+
+static void
+put(const char *rel, const char *fixture)
+{
+    char path[4300];
+
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    if (fixture != NULL) {
+        assert_int_equal(vl_fx_copy(vl_fx_path(fixture), path), 0);
+    } else {
+        assert_int_equal(mkdir(path, 0755), 0);
+    }
+}
+
+static int
+tree_setup(void **state)
+{
+    char path[4300];
+
+    (void) state;
+    snprintf(root, sizeof(root), "%s/present-XXXXXX",
+             getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
+    if (mkdtemp(root) == NULL) {
+        return -1;
+    }
+    /* root/top/{b.tif, a.tif, a.tif.json, sub/, book/, book.json,
+     * .hidden.tif, junk.tif (not an image), notes.json, out.tif ->
+     * outside, away -> outside dir}, and root/../ a file outside */
+    put("top", NULL);
+    put("top/b.tif", "single.tif");
+    put("top/a.tif", "rgb-deflate.tif");
+    put("top/A.tif", "grey.tif");
+    put("top/sub", NULL);
+    put("top/sub/c.tif", "single.tif");
+    put("top/book", NULL);
+    put("top/.hidden.tif", "single.tif");
+    put("top/junk.tif", "not-an-image.tif");
+    put("outside.tif", "single.tif");
+    snprintf(path, sizeof(path), "%s/top/a.tif.json", root);
+    assert_int_equal(vl_fx_copy("/dev/null", path), 0);
+    snprintf(path, sizeof(path), "%s/top/book.json", root);
+    assert_int_equal(vl_fx_copy("/dev/null", path), 0);
+    snprintf(path, sizeof(path), "%s/top/notes.json", root);
+    assert_int_equal(vl_fx_copy("/dev/null", path), 0);
+    snprintf(path, sizeof(path), "%s/top/out.tif", root);
+    assert_int_equal(symlink("../outside.tif", path), 0);
+    snprintf(path, sizeof(path), "%s/top/away", root);
+    assert_int_equal(symlink("..", path), 0);
+    snprintf(path, sizeof(path), "%s/top/in.tif", root);
+    assert_int_equal(symlink("b.tif", path), 0);
+    return 0;
+}
+
+static int
+tree_teardown(void **state)
+{
+    char cmd[4200];
+
+    (void) state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static vl_conf_t *
+tree_conf(const char *sub, const char *suffix)
+{
+    char       prefix[4300], suf[64];
+    char      *envp[3] = { prefix, suf, NULL };
+    vl_err_t   err = { 0 };
+    vl_conf_t *c;
+
+    snprintf(prefix, sizeof(prefix), "FILESYSTEM_PREFIX=%s/%s", root, sub);
+    snprintf(suf, sizeof(suf), "FILESYSTEM_SUFFIX=%s", suffix);
+    c = vl_conf_load_env(NULL, envp, NULL, &err);
+    if (c == NULL) {
+        fail_msg("configuration: %s", err.msg);
+    }
+    return c;
+}
+
+static void
+test_tree_list(void **state)
+{
+    vl_conf_t       *c = tree_conf("top", "");
+    vl_pool_t       *p = new_pool();
+    vl_tree_entry_t *e;
+    size_t           n;
+    vl_err_t         err = { 0 };
+    char             names[512] = "";
+
+    (void) state;
+    assert_int_equal(vl_tree_list(p, c, "", &e, &n, &err), VL_OK);
+    for (size_t i = 0; i < n; i++) {
+        char one[80];
+
+        snprintf(one, sizeof(one), "%s%s=%s%s", i > 0 ? " " : "", e[i].name,
+                 e[i].kind == VL_TREE_FOLDER ? "F" : "I",
+                 e[i].sidecar ? "+json" : "");
+        strcat(names, one);
+    }
+    /* bytewise order (capitals first); the symlink inside the root is an
+     * image; hidden files, sidecars, the link out of the root (file and
+     * folder), and a file that is not an image are not listed */
+    assert_string_equal(names, "A.tif=I a.tif=I+json b.tif=I book=F+json "
+                               "in.tif=I sub=F");
+    assert_string_equal(e[1].id, "a.tif");
+    assert_string_equal(e[5].id, "sub");
+
+    assert_int_equal(vl_tree_list(p, c, "sub", &e, &n, &err), VL_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].id, "sub/c.tif");
+    assert_int_equal(vl_tree_list(p, c, "book", &e, &n, &err), VL_OK);
+    assert_int_equal(n, 0);
+
+    /* folders that are not there, or not under the root */
+    static const char *const missing[] = { "nope", "away", "..", "sub/..",
+                                           "a.tif", "/etc", "sub//" };
+
+    for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+        memset(&err, 0, sizeof(err));
+        if (vl_tree_list(p, c, missing[i], &e, &n, &err) != VL_ENOTFOUND) {
+            fail_msg("'%s': listed (%s)", missing[i], err.msg);
+        }
+        assert_null(strstr(err.msg, root));
+    }
+    vl_pool_destroy(p);
+    vl_conf_free(c);
+}
+
+/* FILESYSTEM_SUFFIX: only names that end with it are images, and their
+ * identifiers are without it. */
+static void
+test_tree_suffix(void **state)
+{
+    vl_conf_t       *c = tree_conf("top", ".tif");
+    vl_pool_t       *p = new_pool();
+    vl_tree_entry_t *e;
+    size_t           n;
+    vl_err_t         err = { 0 };
+
+    (void) state;
+    assert_int_equal(vl_tree_list(p, c, "", &e, &n, &err), VL_OK);
+    assert_int_equal(n, 6);
+    assert_string_equal(e[1].name, "a.tif");
+    assert_string_equal(e[1].id, "a");
+    assert_true(e[1].sidecar);
+    assert_int_equal(vl_tree_list(p, c, "sub", &e, &n, &err), VL_OK);
+    assert_string_equal(e[0].id, "sub/c");
+    vl_pool_destroy(p);
+    vl_conf_free(c);
+}
+
+static void
+test_tree_sidecar(void **state)
+{
+    vl_conf_t   *c = tree_conf("top", "");
+    vl_pool_t   *p = new_pool();
+    vl_err_t     err = { 0 };
+    vl_file_id_t f;
+    char        *text;
+    size_t       len;
+    char         path[4300];
+    FILE        *fp;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/top/a.tif.json", root);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs("{\"label\": \"A\"}", fp);
+    fclose(fp);
+    assert_int_equal(vl_tree_sidecar(p, c, "a.tif", 0, 1024, &text, &len, &f,
+                                     &err), VL_OK);
+    assert_string_equal(text, "{\"label\": \"A\"}");
+    assert_int_equal(len, 14);
+    assert_int_equal(vl_tree_sidecar(p, c, "a.tif", 0, 10, &text, &len, &f,
+                                     &err), VL_ELIMIT);
+    assert_int_equal(vl_tree_sidecar(p, c, "book", 1, 1024, &text, &len, &f,
+                                     &err), VL_OK);
+    assert_int_equal(len, 0);
+    assert_int_equal(vl_tree_sidecar(p, c, "b.tif", 0, 1024, &text, &len, &f,
+                                     &err), VL_ENOTFOUND);
+    assert_int_equal(vl_tree_sidecar(p, c, "../outside.tif", 0, 1024, &text,
+                                     &len, &f, &err), VL_ENOTFOUND);
+    vl_pool_destroy(p);
+    vl_conf_free(c);
+}
+
+/* ------------------------------------------------------------- renderer */
+
+static void
+test_uri_and_rights(void **state)
+{
+    vl_pool_t *p = new_pool();
+
+    (void) state;
+    assert_string_equal(vl_tree_uri(p, "https://h/iiif/3/", "a b/c%d.tif",
+                                    "/manifest"),
+                        "https://h/iiif/3/a%20b%2Fc%25d.tif/manifest");
+    assert_string_equal(vl_tree_uri(p, "https://h/iiif/3/", "", "collection"
+                                    ".json"), "https://h/iiif/3/collection"
+                                              ".json");
+    assert_string_equal(vl_p3_rights(p, "https://creativecommons.org/licenses"
+                                        "/by/4.0/"),
+                        "http://creativecommons.org/licenses/by/4.0/");
+    assert_string_equal(vl_p3_rights(p, "http://rightsstatements.org/vocab/"
+                                        "InC/1.0/"),
+                        "http://rightsstatements.org/vocab/InC/1.0/");
+    assert_null(vl_p3_rights(p, "https://example.org/terms"));
+    assert_null(vl_p3_rights(p, "https://creativecommons.org.evil/x"));
+    vl_pool_destroy(p);
+}
+
+static void
+test_manifest_json(void **state)
+{
+    vl_pool_t       *p = new_pool();
+    vl_err_t         err = { 0 };
+    vl_p3_canvas_t   cv = { 0 };
+    vl_p3_manifest_t m = { 0 };
+    json_t          *d, *body, *svc;
+    json_error_t     jerr;
+    char            *text;
+    size_t           len;
+
+    (void) state;
+    m.id = "https://h/iiif/3/a.tif/manifest";
+    assert_int_equal(vl_langmap_none(p, "a.tif", &m.label), VL_OK);
+    cv.id = "https://h/iiif/3/a.tif/canvas/1";
+    cv.width = 1001;
+    cv.height = 737;
+    cv.page_id = "https://h/iiif/3/a.tif/page/1";
+    cv.anno_id = "https://h/iiif/3/a.tif/annotation/1";
+    cv.body.id = "https://h/iiif/3/a.tif/full/max/0/default.jpg";
+    cv.body.format = "image/jpeg";
+    cv.body.width = 1001;
+    cv.body.height = 737;
+    cv.body.service3 = "https://h/iiif/3/a.tif";
+    cv.body.service2 = "https://h/iiif/2/a.tif";
+    m.canvases = &cv;
+    m.ncanvases = 1;
+    assert_int_equal(vl_p3_manifest_json(p, &m, &text, &len, &err), VL_OK);
+    assert_int_equal(strlen(text), len);
+    /* @context is the first key */
+    assert_int_equal(strncmp(text, "{\n  \"@context\": ", 16), 0);
+    d = json_loadb(text, len, 0, &jerr);
+    assert_non_null(d);
+    assert_string_equal(json_string_value(json_object_get(d, "type")),
+                        "Manifest");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(
+                            json_object_get(d, "label"), "none"), 0)),
+                        "a.tif");
+    body = json_object_get(json_array_get(json_object_get(json_array_get(
+               json_object_get(json_array_get(json_object_get(d, "items"), 0),
+                               "items"), 0), "items"), 0), "body");
+    assert_non_null(body);
+    assert_string_equal(json_string_value(json_object_get(body, "type")),
+                        "Image");
+    assert_int_equal(json_integer_value(json_object_get(body, "width")), 1001);
+    svc = json_object_get(body, "service");
+    assert_int_equal(json_array_size(svc), 2);
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(svc, 0), "type")), "ImageService3");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(svc, 0), "profile")), "level2");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(svc, 1), "@type")), "ImageService2");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_array_get(svc, 1), "@id")),
+                        "https://h/iiif/2/a.tif");
+    assert_null(json_object_get(json_array_get(svc, 1), "id"));
+    /* absent optional fields are absent, not null */
+    assert_null(json_object_get(d, "rights"));
+    assert_null(json_object_get(d, "thumbnail"));
+    assert_null(json_object_get(d, "summary"));
+    json_decref(d);
+
+    /* a required field missing is a bug, not a document */
+    m.label.n = 0;
+    assert_int_equal(vl_p3_manifest_json(p, &m, &text, &len, &err),
+                     VL_EINTERNAL);
+    vl_pool_destroy(p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sidecar_full),
+        cmocka_unit_test(test_sidecar_short_metadata),
+        cmocka_unit_test(test_sidecar_refused),
+        cmocka_unit_test(test_tree_list),
+        cmocka_unit_test(test_tree_suffix),
+        cmocka_unit_test(test_tree_sidecar),
+        cmocka_unit_test(test_uri_and_rights),
+        cmocka_unit_test(test_manifest_json),
+    };
+
+    return cmocka_run_group_tests(tests, tree_setup, tree_teardown);
+}
