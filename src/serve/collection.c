@@ -32,12 +32,14 @@ typedef struct {
     size_t             n;
 } collection_ctx_t;
 
-/* A sidecar of an entry, parsed (NULL: none or invalid, logged). */
+/* A sidecar of an entry, parsed (NULL: none or invalid, logged); its
+ * identity into *f when f is not NULL (zero: none). */
 static const vl_sidecar_t *
-collection_sidecar(vl_serve_t *s, const char *id, int is_folder)
+collection_sidecar(vl_serve_t *s, const char *id, int is_folder,
+                   vl_file_id_t *fout)
 {
     vl_sidecar_t *sc = vl_pool_calloc(s->pool, 1, sizeof(*sc));
-    vl_file_id_t  f;
+    vl_file_id_t  f = { 0 };
     vl_err_t      err = { 0 };
     char         *text;
     size_t        len;
@@ -46,6 +48,9 @@ collection_sidecar(vl_serve_t *s, const char *id, int is_folder)
         || vl_tree_sidecar(s->pool, s->conf, id, is_folder, VL_SIDECAR_MAX,
                            &text, &len, &f, &err) != VL_OK) {
         return NULL;
+    }
+    if (fout != NULL) {
+        *fout = f;
     }
     if (vl_sidecar_parse(s->pool, text, len, sc, &err) != VL_OK) {
         vl_log(VL_LOG_ERROR, s->req->reqid, "sidecar %s%s%s: %s: left out",
@@ -103,7 +108,8 @@ collection_ref(vl_serve_t *s, const vl_tree_entry_t *e, vl_p3_ref_t *r)
     const vl_sidecar_t *sc = e->sidecar
                                  ? collection_sidecar(s, e->id,
                                                       e->kind
-                                                          == VL_TREE_FOLDER)
+                                                          == VL_TREE_FOLDER,
+                                                      NULL)
                                  : NULL;
     const char         *thumb = e->id;
 
@@ -144,7 +150,7 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
     const char         *base = vl_serve_base(s);
     size_t              size = (size_t) s->conf->collection_size;
     size_t              nparts, first = 0, count;
-    vl_file_id_t        dir;
+    vl_file_id_t        dir, own = { 0 };
     vl_hash_t           h;
     long long           mtime;
     const vl_sidecar_t *sc;
@@ -171,12 +177,22 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
     if (ctx->part > 0 && (ctx->n <= size || ctx->part > nparts)) {
         return vl_err_set(err, VL_ENOTFOUND, "no such part");
     }
-    /* the identity of what is listed: the folder and every entry */
+    /* the folder's own sidecar (beside it, in its parent) names it */
+    sc = ctx->dir[0] != '\0' ? collection_sidecar(s, ctx->dir, 1, &own)
+                             : NULL;
+    /* the identity of what is listed: the folder, its sidecar and every
+     * entry */
     vl_hash_init(&h);
+    vl_hash_u64(&h, (uint64_t) own.ino);
+    vl_hash_u64(&h, (uint64_t) own.size);
+    vl_hash_u64(&h, (uint64_t) own.mtime_ns);
     vl_hash_u64(&h, ctx->part);
     vl_hash_u64(&h, (uint64_t) dir.ino);
     vl_hash_u64(&h, (uint64_t) dir.mtime_ns);
     mtime = dir.mtime_ns / 1000000000LL;
+    if (own.mtime_ns / 1000000000LL > mtime) {
+        mtime = own.mtime_ns / 1000000000LL;
+    }
     for (size_t i = 0; i < ctx->n; i++) {
         const vl_tree_entry_t *e = &ctx->e[i];
 
@@ -190,6 +206,8 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         vl_hash_u64(&h, (uint64_t) e->sidecar_file.mtime_ns);
         mtime = e->file.mtime_ns / 1000000000LL > mtime
                     ? e->file.mtime_ns / 1000000000LL : mtime;
+        mtime = e->sidecar_file.mtime_ns / 1000000000LL > mtime
+                    ? e->sidecar_file.mtime_ns / 1000000000LL : mtime;
     }
     vl_hash_final(&h, w->extra);
     w->mtime = mtime;
@@ -207,7 +225,6 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         ctx->c.id = vl_tree_uri(s->pool, base, ctx->dir,
                                 ctx->part > 0 ? tail : "/collection.json");
     }
-    sc = ctx->dir[0] != '\0' ? collection_sidecar(s, ctx->dir, 1) : NULL;
     name = ctx->dir[0] == '\0'
                ? (s->conf->provider_label[0] != '\0' ? s->conf->provider_label
                                                      : "All images")

@@ -195,5 +195,14 @@ vl_eq "collection 304" 304 "$(vl_get "$U/maps/collection.json" -H "If-None-Match
 cp "$VL_FIXTURES/single.tif" "$ROOT/maps/c.tif"
 vl_eq "a file added: 200" 200 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
 vl_eq "a file added: listed" 3 "$(jv 'len(d["items"])')"
+# a folder's label is in its own sidecar, beside it in its parent
+vl_get "$U/books%2Fb1/collection.json" > /dev/null
+vl_eq "a folder labelled by its sidecar" '{"en":["A book"]}' "$(jv 'd["label"]')"
+ETAG=$(vl_header ETag)
+sed -i 's/A book/Ein Buch/' "$ROOT/books/b1.json"
+touch -d '+2 seconds' "$ROOT/books/b1.json"
+vl_eq "its sidecar changed: 200" 200 \
+    "$(vl_get "$U/books%2Fb1/collection.json" -H "If-None-Match: $ETAG")"
+vl_eq "its sidecar changed: the new label" '{"en":["Ein Buch"]}' "$(jv 'd["label"]')"
 
 vl_done
