@@ -29,7 +29,7 @@ const vl_opt_t vl_conf_options[] = {
     /* files */
     OPT("FILESYSTEM_PREFIX", VL_OPT_DIR, "", 0, 0, filesystem_prefix, IIP,
         "Directory holding the images; required. Nothing outside it is ever read"),
-    OPT("FILESYSTEM_SUFFIX", VL_OPT_STRING, "", 0, 0, filesystem_suffix, IIP,
+    OPT("FILESYSTEM_SUFFIX", VL_OPT_STRING, "", 0, 0, filesystem_suffix, IIP | OUT,
         "Appended to every identifier to make the file name (e.g. .tif)"),
     /* logging */
     OPT("LOGFILE", VL_OPT_STRING, "stderr", 0, 0, logfile, IIP,
@@ -85,7 +85,9 @@ const vl_opt_t vl_conf_options[] = {
     OPT("SEE_ALSO_PROFILE", VL_OPT_STRING, "", 0, 0, see_also_profile, OUT,
         "Profile URI of SEE_ALSO, e.g. http://www.europeana.eu/schemas/edm/"),
     OPT("THUMBNAIL_SIZE", VL_OPT_INT, "200", 16, 2048, thumbnail_size, OUT,
-        "Longest side of manifest and collection thumbnails (the largest listed size of the image within it)"),
+        "Longest side of manifest and collection thumbnails: the largest stored level within it, else the image scaled to it"),
+    OPT("PRESENTATION_CACHE_CONTROL", VL_OPT_STRING, "max-age=300", 0, 0, presentation_cache_control, 0,
+        "Cache-Control header of manifests, collections and Change Discovery, which follow sidecars and scans; empty: none"),
     OPT("COLLECTION_SIZE", VL_OPT_INT, "1000", 10, 100000, collection_size, OUT,
         "Entries of one Collection; a larger folder is split into sub-Collections of at most this many"),
     OPT("STATE_DIR", VL_OPT_STRING, "", 0, 0, state_dir, 0,

@@ -86,6 +86,7 @@ typedef struct {
     char   *cors;                  /* Access-Control-Allow-Origin; "" = off */
     char   *base_url;              /* e.g. https://example.org/iiif/ ; "" = from request */
     char   *cache_control;
+    char   *presentation_cache_control;
     char   *uri_map;               /* "iiif=>IIIF" */
     long    iiif_version;          /* 2 or 3 */
     char   *copyright;             /* default rights URI */

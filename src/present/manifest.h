@@ -7,7 +7,9 @@
  * the caller (serve/manifest.c, serve/collection.c); this file only writes
  * it in the shape the specification asks: @context first, language maps
  * of arrays of strings, ids as given, the ImageService2 with @id/@type.
- * Pure, thread-safe; the text lives in the pool.
+ * Text that is not UTF-8 (a Latin-1 file name, a tag) is read as Latin-1,
+ * so one odd name never fails a document. Pure, thread-safe; the text
+ * lives in the pool.
  */
 #ifndef VL_MANIFEST_H
 #define VL_MANIFEST_H
@@ -43,13 +45,18 @@ typedef struct {
     vl_p3_image_t thumbnail;    /* id NULL: none */
 } vl_p3_canvas_t;
 
+/* What is said of a Manifest or a Collection: its descriptive, rights
+ * and linking properties, written in this order after id and type. */
 typedef struct {
-    const char     *id;         /* the Manifest URI */
     vl_langmap_t    label;      /* required: not empty */
     vl_langmap_t    summary;
     vl_pair_t      *metadata;
     size_t          nmetadata;
     vl_p3_image_t   thumbnail;  /* id NULL: none */
+    const char     *nav_date;
+    const char     *viewing_direction;
+    const char    **behavior;
+    size_t          nbehavior;
     const char     *rights;     /* NULL: none */
     int             has_required;
     vl_pair_t       required;
@@ -60,10 +67,11 @@ typedef struct {
     size_t          nhomepage;
     vl_link_t      *see_also;   /* type Dataset */
     size_t          nsee_also;
-    const char    **behavior;
-    size_t          nbehavior;
-    const char     *nav_date;
-    const char     *viewing_direction;
+} vl_p3_desc_t;
+
+typedef struct {
+    const char     *id;         /* the Manifest URI */
+    vl_p3_desc_t    d;
     vl_p3_canvas_t *canvases;
     size_t          ncanvases;  /* >= 1 */
 } vl_p3_manifest_t;
@@ -83,9 +91,7 @@ typedef struct {
 
 typedef struct {
     const char   *id;           /* the Collection URI */
-    vl_langmap_t  label;
-    vl_langmap_t  summary;
-    const char   *rights;
+    vl_p3_desc_t  d;
     vl_p3_ref_t  *items;
     size_t        nitems;
 } vl_p3_collection_t;

@@ -334,28 +334,90 @@ sc_provider(sc_t *c, json_t *j, vl_sidecar_t *sc)
     return sc_langmap(c, label, "provider.label", &sc->provider_label);
 }
 
+/* The behaviors of Presentation 3 (section 3.3): on which of the two
+ * resources a sidecar describes each is valid, and its group: two of one
+ * group exclude each other. */
+#define SC_M 1                  /* a Manifest */
+#define SC_C 2                  /* a Collection */
+
+static const struct {
+    const char *name;
+    int         on, group;
+} sc_behaviors[] = {
+    { "auto-advance", SC_M | SC_C, 1 }, { "no-auto-advance", SC_M | SC_C, 1 },
+    { "repeat", SC_M | SC_C, 2 },       { "no-repeat", SC_M | SC_C, 2 },
+    { "unordered", SC_M | SC_C, 3 },    { "individuals", SC_M | SC_C, 3 },
+    { "continuous", SC_M | SC_C, 3 },   { "paged", SC_M | SC_C, 3 },
+    { "multi-part", SC_C, 4 },          { "together", SC_C, 4 },
+    /* of Canvases, Ranges and Annotations: never of what a sidecar says */
+    { "facing-pages", 0, 5 },           { "non-paged", 0, 5 },
+    { "sequence", 0, 6 },               { "thumbnail-nav", 0, 6 },
+    { "no-nav", 0, 6 },                 { "hidden", 0, 7 },
+};
+
+#define SC_NBEHAVIORS (sizeof(sc_behaviors) / sizeof(sc_behaviors[0]))
+
+static size_t
+sc_behavior_find(const char *name)
+{
+    size_t k = 0;
+
+    while (k < SC_NBEHAVIORS && strcmp(sc_behaviors[k].name, name) != 0) {
+        k++;
+    }
+    return k;
+}
+
 static int
 sc_behavior(sc_t *c, json_t *j, vl_sidecar_t *sc)
 {
-    static const char *const known[] = {
-        "auto-advance", "no-auto-advance", "repeat", "no-repeat",
-        "unordered", "individuals", "continuous", "paged", "facing-pages",
-        "non-paged", "multi-part", "together", "sequence", "thumbnail-nav",
-        "no-nav", "hidden", NULL
-    };
-    int rc = sc_strings(c, j, "behavior", &sc->behavior, &sc->nbehavior);
+    char why[96];
+    int  rc = sc_strings(c, j, "behavior", &sc->behavior, &sc->nbehavior);
 
     for (size_t i = 0; rc == VL_OK && i < sc->nbehavior; i++) {
-        size_t k = 0;
+        size_t k = sc_behavior_find(sc->behavior[i]);
 
-        while (known[k] != NULL && strcmp(known[k], sc->behavior[i]) != 0) {
-            k++;
-        }
-        if (known[k] == NULL) {
+        if (k == SC_NBEHAVIORS) {
             return sc_fail(c, "behavior", "holds an unknown behavior");
+        }
+        for (size_t m = 0; m < i; m++) {
+            size_t o = sc_behavior_find(sc->behavior[m]);
+
+            if (sc_behaviors[o].group == sc_behaviors[k].group) {
+                snprintf(why, sizeof(why), "'%s' and '%s' exclude each other",
+                         sc_behaviors[o].name, sc_behaviors[k].name);
+                return sc_fail(c, "behavior", why);
+            }
         }
     }
     return rc;
+}
+
+/* What the sidecar describes: an image or a folder object (a Manifest) or
+ * a folder (a Collection); what it says must fit that. */
+static int
+sc_fits(sc_t *c, const vl_sidecar_t *sc, int is_folder)
+{
+    int  on = !is_folder || sc->nitems > 0 ? SC_M : SC_C;
+    char why[96];
+
+    if (!is_folder && sc->nitems > 0) {
+        return sc_fail(c, "items", "lists files only in a folder's sidecar");
+    }
+    if (on == SC_C && sc->ncanvas_labels > 0) {
+        return sc_fail(c, "canvases", "labels canvases only in the sidecar "
+                                      "of an image or of a folder with items");
+    }
+    for (size_t i = 0; i < sc->nbehavior; i++) {
+        size_t k = sc_behavior_find(sc->behavior[i]);
+
+        if (!(sc_behaviors[k].on & on)) {
+            snprintf(why, sizeof(why), "'%s' is not a behavior of a %s",
+                     sc->behavior[i], on == SC_M ? "Manifest" : "Collection");
+            return sc_fail(c, "behavior", why);
+        }
+    }
+    return VL_OK;
 }
 
 /* xsd:dateTime with a time zone: YYYY-MM-DDThh:mm:ss[.s]Z or +hh:mm. */
@@ -494,7 +556,7 @@ sc_field(sc_t *c, const char *key, json_t *v, vl_sidecar_t *sc)
 
 int
 vl_sidecar_parse(vl_pool_t *pool, const char *text, size_t len,
-                 vl_sidecar_t *out, vl_err_t *err)
+                 int is_folder, vl_sidecar_t *out, vl_err_t *err)
 {
     json_error_t jerr;
     json_t      *doc, *v;
@@ -518,6 +580,9 @@ vl_sidecar_parse(vl_pool_t *pool, const char *text, size_t len,
         }
     }
     json_decref(doc);
+    if (rc == VL_OK) {
+        rc = sc_fits(&c, out, is_folder);
+    }
     if (rc != VL_OK) {
         memset(out, 0, sizeof(*out));
     }

@@ -43,11 +43,14 @@ typedef struct {
     size_t        nitems;
 } vl_sidecar_t;
 
-/* Parse and validate the sidecar text (len bytes) into *out (pool
- * strings). Errors: VL_EFORMAT with the reason in err ("metadata[2]: label
- * is not a string or a language map"); *out is then empty. */
+/* Parse and validate the sidecar text (len bytes) of an image
+ * (is_folder 0: it describes a Manifest) or of a folder (1: a Manifest
+ * when it lists items, else a Collection) into *out (pool strings):
+ * behaviors must be those of that resource and not exclude each other.
+ * Errors: VL_EFORMAT with the reason in err ("metadata[2]: label is not a
+ * string or a language map"); *out is then empty. */
 int vl_sidecar_parse(vl_pool_t *pool, const char *text, size_t len,
-                     vl_sidecar_t *out, vl_err_t *err);
+                     int is_folder, vl_sidecar_t *out, vl_err_t *err);
 
 /* A language map of one value in language "none" (a file name, a tag). */
 int vl_langmap_none(vl_pool_t *pool, const char *text, vl_langmap_t *out);

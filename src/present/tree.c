@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/str.h"
 #include "present/tree.h"
 #include "proto/iiif.h"
@@ -31,16 +32,17 @@ tree_name_ok(const char *name)
     return name[0] != '.' && strstr(name, "..") == NULL;
 }
 
-/* The real path of folder dir_id, checked to be the root or under it. */
+/* The real path of folder dir_id, checked to be the root or under it;
+ * *direct (may be NULL): it is root/dir_id, reached without a link. */
 static int
 tree_resolve(const vl_conf_t *conf, const char *dir_id, char real[PATH_MAX],
-             vl_err_t *err)
+             int *direct, vl_err_t *err)
 {
     const char *root = conf->filesystem_prefix;
     char        path[PATH_MAX];
     size_t      rlen = root != NULL ? strlen(root) : 0;
     struct stat st;
-    int         n;
+    int         n, links;
 
     if (rlen == 0) {
         return vl_err_set(err, VL_ENOTFOUND,
@@ -58,6 +60,40 @@ tree_resolve(const vl_conf_t *conf, const char *dir_id, char real[PATH_MAX],
     {
         return vl_err_set(err, VL_ENOTFOUND, "folder not found");
     }
+    /* the folder links on the way, as listings follow them: one at most,
+     * and not to the folder it is in or an ancestor (no endless tree) */
+    links = 0;
+    for (char *p = path + rlen + 1; dir_id[0] != '\0'; p++) {
+        char        target[PATH_MAX], save = *p;
+        struct stat lst;
+
+        if (save != '/' && save != '\0') {
+            continue;
+        }
+        *p = '\0';
+        if (lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
+            char  *slash = strrchr(path, '/');
+            size_t tlen;
+
+            if (links++ > 0 || realpath(path, target) == NULL) {
+                return vl_err_set(err, VL_ENOTFOUND, "folder not found");
+            }
+            tlen = strlen(target);
+            *slash = '\0';             /* the folder the link is in */
+            if (strncmp(path, target, tlen) == 0
+                && (path[tlen] == '\0' || path[tlen] == '/')) {
+                return vl_err_set(err, VL_ENOTFOUND, "folder not found");
+            }
+            *slash = '/';
+        }
+        *p = save;
+        if (save == '\0') {
+            break;
+        }
+    }
+    if (direct != NULL) {
+        *direct = strcmp(real, path) == 0;
+    }
     return VL_OK;
 }
 
@@ -69,7 +105,7 @@ vl_tree_folder(const vl_conf_t *conf, const char *dir_id, vl_file_id_t *out,
     struct stat st;
     int         rc;
 
-    if ((rc = tree_resolve(conf, dir_id, real, err)) != VL_OK) {
+    if ((rc = tree_resolve(conf, dir_id, real, NULL, err)) != VL_OK) {
         return rc;
     }
     if (stat(real, &st) != 0) {
@@ -81,10 +117,13 @@ vl_tree_folder(const vl_conf_t *conf, const char *dir_id, vl_file_id_t *out,
 
 /* What name in folder dirfd (real path dir) is: 1 a file, 2 a folder, 0
  * neither or outside the root; *st is its (or its target's) stat and
- * target its real path when it is a link. */
+ * target its real path when it is a link. A link to a folder is followed
+ * only when dir itself was reached without one (links_ok) and the target
+ * is not dir or one of its ancestors, so the tree has no loop: a chain of
+ * folder links is one link long. */
 static int
-tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, const char *name,
-          struct stat *st, char target[PATH_MAX])
+tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, int links_ok,
+          const char *name, struct stat *st, char target[PATH_MAX])
 {
     const char *root = conf->filesystem_prefix;
     size_t      rlen = strlen(root);
@@ -95,7 +134,8 @@ tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, const char *name,
         return 0;
     }
     if (S_ISLNK(st->st_mode)) {
-        int n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+        int    n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+        size_t tlen;
 
         if (n < 0 || (size_t) n >= sizeof(path)
             || realpath(path, target) == NULL
@@ -103,25 +143,47 @@ tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, const char *name,
             || stat(target, st) != 0) {
             return 0;
         }
+        tlen = strlen(target);
+        if (S_ISDIR(st->st_mode)
+            && (!links_ok
+                || (strncmp(dir, target, tlen) == 0
+                    && (dir[tlen] == '\0' || dir[tlen] == '/')))) {
+            return 0;
+        }
     }
     return S_ISREG(st->st_mode) ? 1 : S_ISDIR(st->st_mode) ? 2 : 0;
 }
 
-/* 1 if the file is an image a source backend reads. */
+/* 1 if fd (closed here; -1: none) is a regular file a source backend
+ * reads. */
 static int
-tree_is_image(int dirfd, const char *name, const char *target)
+tree_sniff_fd(int fd)
 {
-    int fd = target[0] != '\0'
-                 ? open(target, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-                 : openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    int yes;
+    struct stat st;
+    int         yes;
 
     if (fd < 0) {
         return 0;
     }
-    yes = vl_source_sniff_fd(fd);
+    yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
+          && vl_source_sniff_fd(fd);
     close(fd);
     return yes;
+}
+
+/* 1 if the regular file (name in dirfd, or the link target target under
+ * the root) is an image a source backend reads. */
+static int
+tree_is_image(const vl_conf_t *conf, int dirfd, const char *name,
+              const char *target)
+{
+    const char *root = conf->filesystem_prefix;
+    int         fd = target[0] != '\0'
+                         ? vl_fs_open_under(root, strlen(root), target,
+                                            O_RDONLY)
+                         : vl_fs_openat(dirfd, name, O_RDONLY);
+
+    return tree_sniff_fd(fd);
 }
 
 static int
@@ -147,7 +209,8 @@ tree_ends(const char *s, const char *suffix)
 
 int
 vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
-             vl_tree_entry_t **out, size_t *nout, vl_err_t *err)
+             unsigned flags, vl_tree_entry_t **out, size_t *nout,
+             vl_err_t *err)
 {
     const char      *suffix = conf->filesystem_suffix != NULL
                                   ? conf->filesystem_suffix : "";
@@ -157,16 +220,31 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
     const char     **json = NULL;
     struct dirent   *d;
     DIR             *dir;
-    int              rc, dfd;
+    int              rc, dfd, direct;
+    const char      *real_copy;
 
-    if ((rc = tree_resolve(conf, dir_id, real, err)) != VL_OK) {
+    if ((rc = tree_resolve(conf, dir_id, real, &direct, err)) != VL_OK) {
         return rc;
     }
-    if ((dir = opendir(real)) == NULL) {
-        return vl_err_set(err, errno == ENOENT ? VL_ENOTFOUND : VL_EIO,
+    /* opened without following a link: a folder on the way swapped for
+     * one since realpath cannot lead out of the root */
+    if ((real_copy = vl_pool_strdup(pool, real)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    dfd = vl_fs_open_under(conf->filesystem_prefix,
+                           strlen(conf->filesystem_prefix), real,
+                           O_RDONLY | O_DIRECTORY);
+    if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
+        int why = errno;
+
+        if (dfd >= 0) {
+            close(dfd);
+        }
+        return vl_err_set(err, why == ENOENT || why == ELOOP
+                                       || why == ENOTDIR
+                                   ? VL_ENOTFOUND : VL_EIO,
                           "cannot read the folder");
     }
-    dfd = dirfd(dir);
     e = malloc(cap * sizeof(*e));
     json = malloc(capj * sizeof(*json));
     if (e == NULL || json == NULL) {
@@ -181,7 +259,8 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         if (!tree_name_ok(name)) {
             continue;
         }
-        if ((kind = tree_kind(conf, dfd, real, name, &st, target)) == 0) {
+        if ((kind = tree_kind(conf, dfd, real, direct, name, &st, target))
+            == 0) {
             continue;
         }
         if (kind == 1 && tree_ends(name, VL_SIDECAR_SUFFIX)) {
@@ -204,7 +283,8 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
             }
         }
         if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix)
-                          || !tree_is_image(dfd, name, target))) {
+                          || ((flags & VL_TREE_SNIFF)
+                              && !tree_is_image(conf, dfd, name, target)))) {
             continue;
         }
         if (n == cap) {
@@ -229,6 +309,13 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
             goto done;
         }
         vl_file_id_of(&st, &e[n].file);
+        e[n].sniffed = kind == 1 && (flags & VL_TREE_SNIFF);
+        e[n].dir_real = real_copy;
+        if (kind == 1 && target[0] != '\0'
+            && (e[n].target = vl_pool_strdup(pool, target)) == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+            goto done;
+        }
         /* a reserved identifier is never served: not listed either */
         if (vl_iiif_reserved(e[n].id)) {
             continue;
@@ -246,7 +333,7 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         if (snprintf(key, sizeof(key), "%s%s", e[i].name, VL_SIDECAR_SUFFIX)
                 < (int) sizeof(key)
             && bsearch(&k, json, nj, sizeof(*json), tree_cmp_str) != NULL
-            && tree_kind(conf, dfd, real, key, &st, target) == 1)
+            && tree_kind(conf, dfd, real, direct, key, &st, target) == 1)
         {
             e[i].sidecar = 1;
             vl_file_id_of(&st, &e[i].sidecar_file);
@@ -275,6 +362,31 @@ done:
 }
 
 int
+vl_tree_sniff(const vl_conf_t *conf, const vl_tree_entry_t *e)
+{
+    const char *root = conf->filesystem_prefix;
+    char        path[PATH_MAX];
+    int         fd, n;
+
+    if (e->kind != VL_TREE_IMAGE) {
+        return 0;
+    }
+    if (e->sniffed) {
+        return 1;
+    }
+    if (e->target != NULL) {
+        fd = vl_fs_open_under(root, strlen(root), e->target, O_RDONLY);
+    } else {
+        n = snprintf(path, sizeof(path), "%s/%s", e->dir_real, e->name);
+        if (n < 0 || (size_t) n >= sizeof(path)) {
+            return 0;
+        }
+        fd = vl_fs_open_under(root, strlen(root), path, O_RDONLY);
+    }
+    return tree_sniff_fd(fd);
+}
+
+int
 vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
                 int is_folder, size_t max, char **text, size_t *len,
                 vl_file_id_t *file, vl_err_t *err)
@@ -299,8 +411,8 @@ vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
     {
         return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
     }
-    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
-    if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    /* no link followed on the way, and a FIFO does not block */
+    if ((fd = vl_fs_open_under(root, rlen, real, O_RDONLY)) < 0) {
         return vl_err_set(err, VL_ENOTFOUND, "no sidecar");
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {

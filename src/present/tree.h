@@ -34,14 +34,29 @@ typedef struct {
     vl_file_id_t   file;        /* the image, or the folder */
     int            sidecar;     /* name + ".json" is beside it */
     vl_file_id_t   sidecar_file;
+    int            sniffed;     /* an image: its magic bytes were read */
+    const char    *dir_real;    /* the folder's real path (vl_tree_sniff) */
+    const char    *target;      /* a link's real target, or NULL */
 } vl_tree_entry_t;
 
+/* vl_tree_list flags */
+#define VL_TREE_SNIFF 1u        /* read each file's first bytes */
+
 /* The entries of the folder with identifier dir_id ("" for the root),
- * sorted by name (bytewise), in pool.
+ * sorted by name (bytewise), in pool. Without VL_TREE_SNIFF a file is
+ * listed as an image on its name and kind alone (readdir and one fstatat
+ * per entry: cheap enough for an ETag); vl_tree_sniff then tells the
+ * images among those a response shows. Folder links are followed only
+ * one deep and never to the folder or an ancestor: the tree is finite.
  * Errors: VL_ENOTFOUND (no such folder under the root: nothing listed),
  * VL_EIO, VL_ENOMEM. Messages never contain a path. */
 int vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
-                 vl_tree_entry_t **out, size_t *n, vl_err_t *err);
+                 unsigned flags, vl_tree_entry_t **out, size_t *n,
+                 vl_err_t *err);
+
+/* 1 if image entry e (of vl_tree_list) is a file a source backend reads
+ * (its magic bytes; opened without following a link, never blocking). */
+int vl_tree_sniff(const vl_conf_t *conf, const vl_tree_entry_t *e);
 
 /* The identity of the folder dir_id itself (its directory).
  * Errors as vl_tree_list. */

@@ -7,9 +7,13 @@
  * (Collection references), by name. Presentation 3 pages no Collection: a
  * folder of more than COLLECTION_SIZE entries lists instead sub-Collections
  * {folder}/collection/{k}.json of COLLECTION_SIZE entries each, by name,
- * labelled with their first and last names, so every answer touches at
- * most COLLECTION_SIZE images. The digest covers the folder and every
- * entry listed (identity and sidecar).
+ * labelled with their first and last names.
+ *
+ * prepare lists the folder by name and kind only (readdir, one fstatat per
+ * entry) and hashes that, with the sidecars and the file each object's
+ * thumbnail comes from, into the ETag: a 304 reads no image. build opens
+ * the images of the one part it shows (at most COLLECTION_SIZE): a file
+ * that turns out not to be an image is left out there.
  */
 #include "config.h"
 
@@ -19,10 +23,18 @@
 
 #include "core/hash.h"
 #include "core/log.h"
-#include "present/manifest.h"
-#include "present/sidecar.h"
 #include "present/tree.h"
 #include "serve/serve_p.h"
+
+/* An entry of the part shown, with what prepare learnt of it. */
+typedef struct {
+    const vl_tree_entry_t *e;
+    vl_sidecar_t           sc;
+    int                    has_sc;
+    const char            *thumb;   /* a folder that is an object: the
+                                       image of its thumbnail (the first
+                                       of its items there), else NULL */
+} collection_item_t;
 
 typedef struct {
     vl_p3_collection_t c;
@@ -30,132 +42,163 @@ typedef struct {
     unsigned long      part;      /* 0: the folder; k: its k-th part */
     vl_tree_entry_t   *e;
     size_t             n;
+    vl_sidecar_t       sc;        /* the folder's own */
+    int                has_sc;
+    collection_item_t *items;     /* the entries shown (no parts) */
+    size_t             first, count;
 } collection_ctx_t;
 
-/* A sidecar of an entry, parsed (NULL: none or invalid, logged); its
- * identity into *f when f is not NULL (zero: none). */
-static const vl_sidecar_t *
-collection_sidecar(vl_serve_t *s, const char *id, int is_folder,
-                   vl_file_id_t *fout)
+static void
+collection_hash_file(vl_hash_t *h, const vl_file_id_t *f)
 {
-    vl_sidecar_t *sc = vl_pool_calloc(s->pool, 1, sizeof(*sc));
-    vl_file_id_t  f = { 0 };
-    vl_err_t      err = { 0 };
-    char         *text;
-    size_t        len;
-
-    if (sc == NULL
-        || vl_tree_sidecar(s->pool, s->conf, id, is_folder, VL_SIDECAR_MAX,
-                           &text, &len, &f, &err) != VL_OK) {
-        return NULL;
-    }
-    if (fout != NULL) {
-        *fout = f;
-    }
-    if (vl_sidecar_parse(s->pool, text, len, sc, &err) != VL_OK) {
-        vl_log(VL_LOG_ERROR, s->req->reqid, "sidecar %s%s%s: %s: left out",
-               id, is_folder ? "" : s->conf->filesystem_suffix,
-               VL_SIDECAR_SUFFIX, err.msg);
-        return NULL;
-    }
-    return sc;
+    vl_hash_u64(h, (uint64_t) f->dev);
+    vl_hash_u64(h, (uint64_t) f->ino);
+    vl_hash_u64(h, (uint64_t) f->size);
+    vl_hash_u64(h, (uint64_t) f->mtime_ns);
 }
 
-/* The thumbnail of image sid: its largest level within THUMBNAIL_SIZE,
- * through the service of the request's version. */
-static void
-collection_thumb(vl_serve_t *s, const char *sid, vl_p3_image_t *img)
+static int
+collection_entry_cmp(const void *key, const void *e)
+{
+    return strcmp((const char *) key, ((const vl_tree_entry_t *) e)->name);
+}
+
+/* An object's thumbnail: the first of its items that is an image entry
+ * of its folder; its identity into h. */
+static int
+collection_object_thumb(vl_serve_t *s, collection_item_t *it, vl_hash_t *h)
+{
+    vl_tree_entry_t *e;
+    size_t           n;
+    vl_err_t         err = { 0 };
+
+    if (vl_tree_list(s->pool, s->conf, it->e->id, 0, &e, &n, &err)
+        != VL_OK) {
+        return err.code == VL_ENOMEM ? VL_ENOMEM : VL_OK;
+    }
+    for (size_t i = 0; n > 0 && i < it->sc.nitems; i++) {
+        const vl_tree_entry_t *f = bsearch(it->sc.items[i], e, n, sizeof(*e),
+                                           collection_entry_cmp);
+
+        if (f != NULL && f->kind == VL_TREE_IMAGE) {
+            it->thumb = f->id;
+            collection_hash_file(h, &f->file);
+            return VL_OK;
+        }
+    }
+    return VL_OK;
+}
+
+/* The entries of the part shown: sidecars read, objects told from
+ * folders, everything the bytes depend on into h. */
+static int
+collection_items(vl_serve_t *s, collection_ctx_t *ctx, vl_hash_t *h)
+{
+    ctx->items = vl_pool_calloc(s->pool, ctx->count + 1,
+                                sizeof(*ctx->items));
+    if (ctx->items == NULL) {
+        return VL_ENOMEM;
+    }
+    for (size_t i = 0; i < ctx->count; i++) {
+        collection_item_t *it = &ctx->items[i];
+        vl_file_id_t       f;
+
+        it->e = &ctx->e[ctx->first + i];
+        if (it->e->sidecar) {
+            it->has_sc = vl_serve_sidecar(s, it->e->id,
+                                          it->e->kind == VL_TREE_FOLDER,
+                                          &it->sc, &f);
+            collection_hash_file(h, &f);
+        }
+        if (it->e->kind == VL_TREE_FOLDER && it->has_sc
+            && it->sc.nitems > 0
+            && collection_object_thumb(s, it, h) != VL_OK) {
+            return VL_ENOMEM;
+        }
+        vl_hash_u64(h, it->thumb != NULL);
+    }
+    return VL_OK;
+}
+
+/* The thumbnail of image sid (as the manifest's: no services) and its
+ * label when it has no sidecar: its title tag. 0: sid is no image. */
+static int
+collection_image(vl_serve_t *s, const char *sid, vl_p3_image_t *img,
+                 const char **title)
 {
     vl_err_t         err = { 0 };
     vl_source_t     *src = vl_source_get(s->app->sources, s->conf, sid, &err);
     const vl_geom_t *g;
-    uint64_t         max = (uint64_t) s->conf->thumbnail_size;
     uint32_t         w, h;
-    char             tail[64];
+    int              rc;
 
     memset(img, 0, sizeof(*img));
     if (src == NULL) {
-        return;
+        return err.code == VL_ENOMEM ? -1 : 0;
     }
     g = &vl_source_info(src)->geom;
-    w = g->levels[g->nlevels - 1].width;
-    h = g->levels[g->nlevels - 1].height;
-    for (uint32_t i = 0; i < g->nlevels; i++) {
-        if (g->levels[i].width <= max && g->levels[i].height <= max) {
-            w = g->levels[i].width;
-            h = g->levels[i].height;
-            break;
-        }
+    vl_serve_thumb_size(s->conf, g, &w, &h);
+    if (title != NULL) {
+        const char *t = vl_source_info(src)->title;
+
+        *title = t != NULL && t[0] != '\0' ? vl_pool_strdup(s->pool, t)
+                                           : NULL;
     }
     vl_source_put(s->app->sources, src);
-    if (s->version >= 3) {
-        snprintf(tail, sizeof(tail), "/full/%u,%u/0/default.jpg", w, h);
-    } else {
-        snprintf(tail, sizeof(tail), "/full/%u,/0/default.jpg", w);
-    }
-    img->id = vl_tree_uri(s->pool, vl_serve_base(s), sid, tail);
-    img->format = "image/jpeg";
-    img->width = w;
-    img->height = h;
+    /* a reference's thumbnail: the image alone */
+    rc = vl_serve_p3_image(s, vl_serve_base(s), NULL, sid, w, h, 0, img);
+    img->service3 = NULL;
+    return rc == VL_OK ? 1 : -1;
 }
 
-/* The reference to entry e: a Manifest (an image, or a folder its sidecar
- * makes one object) or a Collection (a folder). */
+/* The reference of item it into r; 0: left out (not an image). */
 static int
-collection_ref(vl_serve_t *s, const vl_tree_entry_t *e, vl_p3_ref_t *r)
+collection_ref(vl_serve_t *s, collection_item_t *it, vl_p3_ref_t *r)
 {
-    const char         *base = vl_serve_base(s);
-    const vl_sidecar_t *sc = e->sidecar
-                                 ? collection_sidecar(s, e->id,
-                                                      e->kind
-                                                          == VL_TREE_FOLDER,
-                                                      NULL)
-                                 : NULL;
-    const char         *thumb = e->id;
+    const vl_tree_entry_t *e = it->e;
+    const char            *base = vl_serve_base(s);
+    const char            *title = NULL, *name = vl_serve_name_of(e->id);
+    int                    rc = 1;
 
-    if (e->kind == VL_TREE_FOLDER && (sc == NULL || sc->nitems == 0)) {
+    /* a folder is an object when its sidecar lists an image of it (else
+     * its manifest would be a 404): a Collection otherwise */
+    if (e->kind == VL_TREE_FOLDER && it->thumb == NULL) {
         r->kind = VL_P3_REF_COLLECTION;
         r->id = vl_tree_uri(s->pool, base, e->id, "/collection.json");
-        thumb = NULL;
     } else {
         r->kind = VL_P3_REF_MANIFEST;
         r->id = vl_tree_uri(s->pool, base, e->id, "/manifest");
-        if (e->kind == VL_TREE_FOLDER) {
-            /* an object: the first file it lists */
-            const char *item = sc->items[0];
-            size_t      len = strlen(item);
-            size_t      slen = strlen(s->conf->filesystem_suffix);
-
-            thumb = len > slen ? vl_pool_printf(s->pool, "%s/%.*s", e->id,
-                                                (int) (len - slen), item)
-                               : NULL;
+        if (e->kind == VL_TREE_IMAGE) {
+            rc = collection_image(s, e->id, &r->thumbnail, &title);
+        } else {
+            rc = collection_image(s, it->thumb, &r->thumbnail, NULL) < 0
+                     ? -1 : 1;
+        }
+        if (rc <= 0) {
+            return rc;
         }
     }
-    if (sc != NULL && sc->label.n > 0) {
-        r->label = sc->label;
-    } else if (vl_langmap_none(s->pool, e->name, &r->label) != VL_OK) {
-        return VL_ENOMEM;
+    /* the label its own manifest or collection has */
+    if (it->has_sc && it->sc.label.n > 0) {
+        r->label = it->sc.label;
+    } else if (vl_langmap_none(s->pool, title != NULL ? title : name,
+                               &r->label) != VL_OK) {
+        return -1;
     }
-    if (thumb != NULL) {
-        collection_thumb(s, thumb, &r->thumbnail);
-    }
-    return r->id != NULL ? VL_OK : VL_ENOMEM;
+    return r->id != NULL ? 1 : -1;
 }
 
 static int
 collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
                    vl_respond_what_t *w, vl_err_t *err)
 {
-    collection_ctx_t   *ctx = ctxv;
-    const char         *base = vl_serve_base(s);
-    size_t              size = (size_t) s->conf->collection_size;
-    size_t              nparts, first = 0, count;
-    vl_file_id_t        dir, own = { 0 };
-    vl_hash_t           h;
-    long long           mtime;
-    const vl_sidecar_t *sc;
-    const char         *name;
-    int                 rc;
+    collection_ctx_t *ctx = ctxv;
+    const char       *base = vl_serve_base(s);
+    size_t            size = (size_t) s->conf->collection_size;
+    size_t            nparts;
+    vl_file_id_t      dir, own;
+    vl_hash_t         h;
+    int               rc;
 
     (void) none;
     if (base == NULL) {
@@ -169,50 +212,44 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         ctx->part = strtoul(vl_str_dup(s->pool, s->m.part), NULL, 10);
     }
     if ((rc = vl_tree_folder(s->conf, ctx->dir, &dir, err)) != VL_OK
-        || (rc = vl_tree_list(s->pool, s->conf, ctx->dir, &ctx->e, &ctx->n,
-                              err)) != VL_OK) {
+        || (rc = vl_tree_list(s->pool, s->conf, ctx->dir, 0, &ctx->e,
+                              &ctx->n, err)) != VL_OK) {
         return rc;
     }
     nparts = (ctx->n + size - 1) / size;
     if (ctx->part > 0 && (ctx->n <= size || ctx->part > nparts)) {
         return vl_err_set(err, VL_ENOTFOUND, "no such part");
     }
-    /* the folder's own sidecar (beside it, in its parent) names it */
-    sc = ctx->dir[0] != '\0' ? collection_sidecar(s, ctx->dir, 1, &own)
-                             : NULL;
-    /* the identity of what is listed: the folder, its sidecar and every
-     * entry */
-    vl_hash_init(&h);
-    vl_hash_u64(&h, (uint64_t) own.ino);
-    vl_hash_u64(&h, (uint64_t) own.size);
-    vl_hash_u64(&h, (uint64_t) own.mtime_ns);
-    vl_hash_u64(&h, ctx->part);
-    vl_hash_u64(&h, (uint64_t) dir.ino);
-    vl_hash_u64(&h, (uint64_t) dir.mtime_ns);
-    mtime = dir.mtime_ns / 1000000000LL;
-    if (own.mtime_ns / 1000000000LL > mtime) {
-        mtime = own.mtime_ns / 1000000000LL;
+    /* the folder's own sidecar (beside it, in its parent) describes it */
+    memset(&own, 0, sizeof(own));
+    if (ctx->dir[0] != '\0') {
+        ctx->has_sc = vl_serve_sidecar(s, ctx->dir, 1, &ctx->sc, &own);
     }
+    /* the identity of what is shown: the folder, its sidecar, every
+     * entry by name, kind and identity, and for the entries of the part
+     * shown their sidecars and objects' thumbnails */
+    vl_hash_init(&h);
+    vl_hash_u64(&h, ctx->part);
+    collection_hash_file(&h, &dir);
+    collection_hash_file(&h, &own);
     for (size_t i = 0; i < ctx->n; i++) {
         const vl_tree_entry_t *e = &ctx->e[i];
 
         vl_hash_str(&h, e->name);
         vl_hash_u64(&h, (uint64_t) e->kind);
-        vl_hash_u64(&h, (uint64_t) e->file.ino);
-        vl_hash_u64(&h, (uint64_t) e->file.size);
-        vl_hash_u64(&h, (uint64_t) e->file.mtime_ns);
+        collection_hash_file(&h, &e->file);
         vl_hash_u64(&h, (uint64_t) e->sidecar);
-        vl_hash_u64(&h, (uint64_t) e->sidecar_file.size);
-        vl_hash_u64(&h, (uint64_t) e->sidecar_file.mtime_ns);
-        mtime = e->file.mtime_ns / 1000000000LL > mtime
-                    ? e->file.mtime_ns / 1000000000LL : mtime;
-        mtime = e->sidecar_file.mtime_ns / 1000000000LL > mtime
-                    ? e->sidecar_file.mtime_ns / 1000000000LL : mtime;
+        collection_hash_file(&h, &e->sidecar_file);
+    }
+    if (ctx->n <= size || ctx->part > 0) {
+        ctx->first = ctx->part > 0 ? (ctx->part - 1) * size : 0;
+        ctx->count = ctx->n - ctx->first < size ? ctx->n - ctx->first : size;
+        if (collection_items(s, ctx, &h) != VL_OK) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
     }
     vl_hash_final(&h, w->extra);
-    w->mtime = mtime;
 
-    /* id and label: the folder's own sidecar may name it */
     if (ctx->dir[0] == '\0') {
         ctx->c.id = ctx->part > 0
                         ? vl_pool_printf(s->pool, "%scollection/%lu.json",
@@ -225,33 +262,47 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         ctx->c.id = vl_tree_uri(s->pool, base, ctx->dir,
                                 ctx->part > 0 ? tail : "/collection.json");
     }
-    name = ctx->dir[0] == '\0'
-               ? (s->conf->provider_label[0] != '\0' ? s->conf->provider_label
-                                                     : "All images")
-           : strrchr(ctx->dir, '/') != NULL ? strrchr(ctx->dir, '/') + 1
-                                            : ctx->dir;
-    if (sc != NULL && sc->label.n > 0 && ctx->part == 0) {
-        ctx->c.label = sc->label;
-    } else if (ctx->part > 0) {
-        first = (ctx->part - 1) * size;
-        count = ctx->n - first < size ? ctx->n - first : size;
-        rc = vl_langmap_none(s->pool,
-                             vl_pool_printf(s->pool, "%s: %s to %s", name,
-                                            ctx->e[first].name,
-                                            ctx->e[first + count - 1].name),
-                             &ctx->c.label);
-    } else {
-        rc = vl_langmap_none(s->pool, name, &ctx->c.label);
-    }
-    if (sc != NULL) {
-        ctx->c.summary = sc->summary;
-        ctx->c.rights = vl_p3_rights(s->pool, sc->rights);
-    }
-    if (rc != VL_OK || ctx->c.id == NULL) {
+    if (ctx->c.id == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     w->request = ctx->c.id;
     w->media = VL_P3_MEDIA;
+    return VL_OK;
+}
+
+/* The folder shown as its parts. */
+static int
+collection_parts(vl_serve_t *s, collection_ctx_t *ctx)
+{
+    size_t size = (size_t) s->conf->collection_size;
+    size_t nparts = (ctx->n + size - 1) / size;
+
+    ctx->c.items = vl_pool_calloc(s->pool, nparts, sizeof(*ctx->c.items));
+    if (ctx->c.items == NULL) {
+        return VL_ENOMEM;
+    }
+    for (size_t k = 0; k < nparts; k++) {
+        vl_p3_ref_t *r = &ctx->c.items[k];
+        size_t       a = k * size;
+        size_t       b = a + size < ctx->n ? a + size : ctx->n;
+        char         tail[48];
+
+        snprintf(tail, sizeof(tail), "collection/%zu.json", k + 1);
+        r->kind = VL_P3_REF_COLLECTION;
+        r->id = ctx->dir[0] == '\0'
+                    ? vl_pool_printf(s->pool, "%s%s", vl_serve_base(s), tail)
+                    : vl_tree_uri(s->pool, vl_serve_base(s), ctx->dir,
+                                  vl_pool_printf(s->pool, "/%s", tail));
+        if (r->id == NULL
+            || vl_langmap_none(s->pool,
+                               vl_pool_printf(s->pool, "%s to %s",
+                                              ctx->e[a].name,
+                                              ctx->e[b - 1].name),
+                               &r->label) != VL_OK) {
+            return VL_ENOMEM;
+        }
+    }
+    ctx->c.nitems = nparts;
     return VL_OK;
 }
 
@@ -260,62 +311,48 @@ collection_build(vl_serve_t *s, void *ctxv, vl_source_t *none,
                  vl_body_t *out, vl_err_t *err)
 {
     collection_ctx_t *ctx = ctxv;
-    size_t            size = (size_t) s->conf->collection_size;
-    size_t            first = 0, count = ctx->n;
     char             *json;
     size_t            len;
     int               rc;
 
     (void) none;
-    if (ctx->n > size && ctx->part == 0) {
-        /* the folder as parts */
-        size_t nparts = (ctx->n + size - 1) / size;
-        char   tail[48];
+    rc = vl_serve_describe(s, ctx->has_sc ? &ctx->sc : NULL, ctx->dir, NULL,
+                           1, &ctx->c.d, err);
+    if (rc != VL_OK) {
+        return rc;
+    }
+    if (ctx->part > 0) {
+        /* a part: "folder: first to last" */
+        const char *name = ctx->dir[0] != '\0' ? vl_serve_name_of(ctx->dir)
+                                               : NULL;
+        const char *label = vl_pool_printf(
+            s->pool, "%s%s%s to %s", name != NULL ? name : "",
+            name != NULL ? ": " : "", ctx->e[ctx->first].name,
+            ctx->e[ctx->first + ctx->count - 1].name);
 
-        ctx->c.items = vl_pool_calloc(s->pool, nparts,
-                                      sizeof(*ctx->c.items));
-        if (ctx->c.items == NULL) {
+        if (label == NULL
+            || vl_langmap_none(s->pool, label, &ctx->c.d.label) != VL_OK) {
             return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        for (size_t k = 0; k < nparts; k++) {
-            vl_p3_ref_t *r = &ctx->c.items[k];
-            size_t       a = k * size;
-            size_t       b = a + size < ctx->n ? a + size : ctx->n;
-
-            snprintf(tail, sizeof(tail), "collection/%zu.json", k + 1);
-            r->kind = VL_P3_REF_COLLECTION;
-            r->id = ctx->dir[0] == '\0'
-                        ? vl_pool_printf(s->pool, "%s%s", vl_serve_base(s),
-                                         tail)
-                        : vl_tree_uri(s->pool, vl_serve_base(s), ctx->dir,
-                                      vl_pool_printf(s->pool, "/%s", tail));
-            if (r->id == NULL
-                || vl_langmap_none(s->pool,
-                                   vl_pool_printf(s->pool, "%s to %s",
-                                                  ctx->e[a].name,
-                                                  ctx->e[b - 1].name),
-                                   &r->label) != VL_OK) {
-                return vl_err_set(err, VL_ENOMEM, "out of memory");
-            }
+    }
+    if (ctx->items == NULL) {
+        if (collection_parts(s, ctx) != VL_OK) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        ctx->c.nitems = nparts;
     } else {
-        if (ctx->part > 0) {
-            first = (ctx->part - 1) * size;
-            count = ctx->n - first < size ? ctx->n - first : size;
-        }
-        ctx->c.items = vl_pool_calloc(s->pool, count + 1,
+        ctx->c.items = vl_pool_calloc(s->pool, ctx->count + 1,
                                       sizeof(*ctx->c.items));
         if (ctx->c.items == NULL) {
             return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        for (size_t i = 0; i < count; i++) {
-            if (collection_ref(s, &ctx->e[first + i], &ctx->c.items[i])
-                != VL_OK) {
+        for (size_t i = 0; i < ctx->count; i++) {
+            rc = collection_ref(s, &ctx->items[i],
+                                &ctx->c.items[ctx->c.nitems]);
+            if (rc < 0) {
                 return vl_err_set(err, VL_ENOMEM, "out of memory");
             }
+            ctx->c.nitems += (size_t) rc;
         }
-        ctx->c.nitems = count;
     }
     if ((rc = vl_p3_collection_json(s->pool, &ctx->c, &json, &len, err))
         != VL_OK) {
@@ -329,6 +366,7 @@ collection_build(vl_serve_t *s, void *ctxv, vl_source_t *none,
 
 static const vl_respond_ops_t collection_ops = {
     "collection", 0, NULL, collection_prepare, NULL, collection_build, NULL,
+    1,
 };
 
 void

@@ -197,7 +197,7 @@ vl_http_not_modified(const vl_http_req_t *req, const char *etag,
     if (req->if_none_match != NULL) {
         return vl_http_etag_match(req->if_none_match, etag);
     }
-    if (req->if_modified_since != NULL) {
+    if (req->if_modified_since != NULL && mtime >= 0) {
         long long t = vl_http_date_parse(req->if_modified_since);
 
         return t >= 0 && t >= mtime;

@@ -94,7 +94,8 @@ int vl_http_etag_match(const char *list, const char *etag);
 
 /* 1 if the request's conditionals say the client has the version with
  * this ETag and modification time (If-None-Match wins over
- * If-Modified-Since, RFC 9110 13.2.2). */
+ * If-Modified-Since, RFC 9110 13.2.2; mtime < 0: the response has no
+ * Last-Modified, If-Modified-Since is ignored). */
 int vl_http_not_modified(const vl_http_req_t *req, const char *etag,
                          long long mtime);
 

@@ -102,6 +102,7 @@ image_headers(vl_serve_t *s, void *ctxv)
 
 static const vl_respond_ops_t image_ops = {
     "image", 1, NULL, image_prepare, image_direct, image_build, image_headers,
+    0,
 };
 
 void

@@ -88,7 +88,7 @@ info_headers(vl_serve_t *s, void *ctxv)
 }
 
 static const vl_respond_ops_t info_ops = {
-    "info", 1, "Accept", info_prepare, NULL, info_build, info_headers,
+    "info", 1, "Accept", info_prepare, NULL, info_build, info_headers, 0,
 };
 
 void

@@ -60,11 +60,18 @@ respond_cache_headers(vl_serve_t *s, const vl_respond_ops_t *ops,
     static _Thread_local long long last_mtime = -1;
     static _Thread_local char      last_date[64];
 
+    const char *cc = ops->derived ? s->conf->presentation_cache_control
+                                  : s->conf->cache_control;
+
     if (ops->vary != NULL) {
         vl_serve_header(s, "Vary", ops->vary);
     }
-    if (s->conf->cache_control != NULL && s->conf->cache_control[0] != '\0') {
-        vl_serve_header(s, "Cache-Control", s->conf->cache_control);
+    if (cc != NULL && cc[0] != '\0') {
+        vl_serve_header(s, "Cache-Control", cc);
+    }
+    if (ops->derived) {
+        vl_serve_header(s, "ETag", vl_pool_strdup(s->pool, etag));
+        return;
     }
     if (mtime != last_mtime) {
         vl_http_date(mtime, last_date, sizeof(last_date));
@@ -119,7 +126,8 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         return;
     }
     vl_respond_tags(&w, etag, key);
-    mtime = w.mtime != 0 ? w.mtime
+    mtime = ops->derived ? -1
+            : w.mtime != 0 ? w.mtime
             : w.file != NULL ? w.file->mtime_ns / 1000000000LL
                              : 0;
 

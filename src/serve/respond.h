@@ -76,6 +76,12 @@ typedef struct {
                  vl_err_t *err);
     /* Optional: the route's own headers of a 200 (Link, ...). */
     void (*headers)(vl_serve_t *s, void *ctx);
+    /* 1: a document made from the tree, sidecars and scans (manifests,
+     * collections, Change Discovery), which change more often than images
+     * and whose newest file date can go back (an item removed): no
+     * Last-Modified, so only the ETag validates (If-Modified-Since alone
+     * is answered in full), and PRESENTATION_CACHE_CONTROL. */
+    int derived;
 } vl_respond_ops_t;
 
 /* Answer s's request (its identifier decoded in s->ir) with ops. */

@@ -7,6 +7,8 @@
 #ifndef VL_SERVE_P_H
 #define VL_SERVE_P_H
 
+#include "present/manifest.h"
+#include "present/sidecar.h"
 #include "proto/iiif.h"
 #include "serve/respond.h"
 #include "serve/route.h"
@@ -62,5 +64,40 @@ char *vl_serve_id_uri(vl_serve_t *s);
 /* Check the identifier's source out of the handle cache; it goes back when
  * the pool dies. NULL with err set (404, 415, 500). */
 vl_source_t *vl_serve_source(vl_serve_t *s, vl_err_t *err);
+
+/* ---- describe.c: what manifests and collections say ---------------- */
+
+/* Read and check the sidecar of id (is_folder: a folder's) into *sc; its
+ * identity into *file (zeroed when there is none; may be NULL). 1 when it
+ * is there and valid; 0 otherwise (an invalid one is logged, naming the
+ * file and the field, and left out). */
+int vl_serve_sidecar(vl_serve_t *s, const char *id, int is_folder,
+                     vl_sidecar_t *sc, vl_file_id_t *file);
+
+/* The last segment of an identifier: what it is called without a label. */
+const char *vl_serve_name_of(const char *id);
+
+/* The descriptive, rights and linking properties of identifier id ("" for
+ * the root folder) into *d: from the sidecar sc (may be NULL), the file's
+ * own text info (may be NULL: a folder), the name, the configuration
+ * (HOMEPAGE and SEE_ALSO name objects: not for a collection). Everything
+ * but the thumbnail. Errors: VL_ENOMEM. */
+int vl_serve_describe(vl_serve_t *s, const vl_sidecar_t *sc, const char *id,
+                      const vl_source_info_t *info, int collection,
+                      vl_p3_desc_t *d, vl_err_t *err);
+
+/* The thumbnail size of an image of geometry g: its largest stored level
+ * within THUMBNAIL_SIZE (a size info.json lists: a fast path), else the
+ * image scaled to fit THUMBNAIL_SIZE; never beyond MAX_CVT / MAX_AREA. */
+void vl_serve_thumb_size(const vl_conf_t *conf, const vl_geom_t *g,
+                         uint32_t *w, uint32_t *h);
+
+/* The image sid at w x h (max: "full/max", the size then being what max
+ * gives) as a content resource through base3 or else base2, with the
+ * ImageService3 of base3 and the ImageService2 of base2 (either NULL: not
+ * given). Errors: VL_ENOMEM. */
+int vl_serve_p3_image(vl_serve_t *s, const char *base3, const char *base2,
+                      const char *sid, uint32_t w, uint32_t h, int max,
+                      vl_p3_image_t *img);
 
 #endif /* VL_SERVE_P_H */

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/fs.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "source/source.h"
@@ -406,10 +407,13 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return src;
     }
 
-    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
-    fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    /* real has no links left: opened component by component without
+     * following any, a folder swapped for a link since cannot lead out;
+     * a FIFO swapped in for the file does not block */
+    fd = vl_fs_open_under(prefix, plen, real, O_RDONLY);
     if (fd < 0) {
-        if (errno == ENOENT || errno == ELOOP || errno == EACCES) {
+        if (errno == ENOENT || errno == ELOOP || errno == EACCES
+            || errno == ENOTDIR || errno == EXDEV) {
             vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         } else {
             vl_err_set(err, VL_EIO, "cannot open the image file");

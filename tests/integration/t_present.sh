@@ -53,6 +53,24 @@ cat > "$ROOT/books/b1.json" <<'EOF'
 {"label": {"en": ["A book"]}, "items": ["p1.tif", "p2.tif"],
  "behavior": "paged", "canvases": ["front", "back"]}
 EOF
+# an object whose first items are not there, and one with none there
+mkdir -p "$ROOT/books/b2" "$ROOT/books/b3"
+cp "$VL_FIXTURES/single.tif" "$ROOT/books/b2/p2.tif"
+cp "$VL_FIXTURES/grey.tif" "$ROOT/books/b2/p3.tif"
+printf 'not an image\n' > "$ROOT/books/b2/notes.tif"
+cat > "$ROOT/books/b2.json" <<'EOF'
+{"items": ["gone.tif", "p2.tif", "notes.tif", "p3.tif"],
+ "canvases": ["one", "two", "three", "four"],
+ "homepage": "https://example.org/objects/b2"}
+EOF
+printf '{"items": ["gone.tif"]}\n' > "$ROOT/books/b3.json"
+# what must not hang, fail or loop: a FIFO as a sidecar, a Latin-1 file
+# name, a link to an ancestor folder (a loop) and one to a sibling
+cp "$VL_FIXTURES/single.tif" "$ROOT/fifo.tif"
+mkfifo "$ROOT/fifo.tif.json"
+cp "$VL_FIXTURES/single.tif" "$ROOT/maps/caf$(printf '\351').tif"
+ln -s .. "$ROOT/maps/up"
+ln -s ../maps "$ROOT/books/maplink"
 
 PROVIDER_LABEL="Test Library" PROVIDER_HOMEPAGE=https://library.example.org/ \
 COLLECTION_SIZE=10 FILESYSTEM_PREFIX=$ROOT \
@@ -161,12 +179,61 @@ for p in "missing.tif/manifest" "maps%2Fmissing.tif/manifest" \
     vl_eq "$p: $want" "$want" "$st"
 done
 
+# what the review found
+vl_eq "a FIFO sidecar: the manifest, not a hang" 200 \
+    "$(vl_get "$U/fifo.tif/manifest" -m 10)"
+vl_eq "a FIFO sidecar: the worker still serves" 200 \
+    "$(vl_get "$U/fifo.tif/info.json" -m 10)"
+vl_eq "a Latin-1 name: its manifest" 200 "$(vl_get "$U/maps%2Fcaf%E9.tif/manifest")"
+vl_eq "a Latin-1 name: read as Latin-1" '{"none":["caf\u00e9.tif"]}' \
+    "$(jv 'd["label"]')"
+check "a Latin-1 name in a collection" collection "$U/maps/collection.json"
+vl_get "$U/maps/collection.json" > /dev/null
+vl_eq "a link to an ancestor is not listed (no endless tree)" \
+    '["a.tif","b.tif","caf\u00e9.tif"]' \
+    "$(jv '[i["label"]["none"][0] for i in d["items"]]')"
+vl_eq "nor served as a folder" 404 "$(vl_get "$U/maps%2Fup/collection.json")"
+vl_get "$U/books/collection.json" > /dev/null
+vl_eq "a link to a sibling folder is" \
+    "b1:Manifest b2:Manifest b3:Collection maplink:Collection" \
+    "$(jv '" ".join(i["id"].rsplit("/", 2)[-2].rsplit("%2F", 1)[-1] + ":" + i["type"] for i in d["items"])')"
+vl_get "$U/books%2Fmaplink/collection.json" > /dev/null
+vl_eq "but not its links in turn" '["a.tif","b.tif","caf\u00e9.tif"]' \
+    "$(jv '[i["label"]["none"][0] for i in d["items"]]')"
+vl_get "$U/books/collection.json" > /dev/null
+vl_eq "an object's thumbnail: the first of its items there" \
+    "$U/books%2Fb2%2Fp2.tif/full/200,133/0/default.jpg" \
+    "$(jv 'd["items"][1]["thumbnail"][0]["id"]')"
+check "an object with items missing" manifest "$U/books%2Fb2/manifest"
+vl_get "$U/books%2Fb2/manifest" > /dev/null
+vl_eq "its canvases: the images, labelled by their place in items" \
+    "two four" "$(jv '" ".join(c["label"]["none"][0] for c in d["items"])')"
+vl_eq "a homepage without a label gets the object's" \
+    '[{"id":"https://example.org/objects/b2","type":"Text","label":{"none":["b2"]},"format":"text/html"}]' \
+    "$(jv 'd["homepage"]')"
+LEFT='sidecar books/b2.json: items: 2 of 4 are not images of the folder (the first: gone.tif): left out'
+n0=$(grep -c "$LEFT" "$T/vellum.log")
+vl_get "$U/books%2Fb2/manifest" > /dev/null
+vl_eq "what is left out: one log line a request" 1 \
+    "$(( $(grep -c "$LEFT" "$T/vellum.log") - n0 ))"
+vl_eq "an object of no image there: no manifest" 404 "$(vl_get "$U/books%2Fb3/manifest")"
+vl_get "$U/maps%2Fa.tif/manifest" > /dev/null
+vl_eq "a thumbnail of an image with no small level: scaled to fit" \
+    "200x133 $U/maps%2Fa.tif/full/200,133/0/default.jpg" \
+    "$(jv '"%dx%d %s" % (d["thumbnail"][0]["width"], d["thumbnail"][0]["height"], d["thumbnail"][0]["id"])')"
+vl_eq "the provider is an Agent of its own URI" \
+    "https://library.example.org/#provider" "$(jv 'd["provider"][0]["id"]')"
+vl_eq "manifests: PRESENTATION_CACHE_CONTROL" "max-age=300" "$(vl_header Cache-Control)"
+vl_eq "manifests: no Last-Modified (it can go back)" "" "$(vl_header Last-Modified)"
+vl_eq "If-Modified-Since alone: the document" 200 \
+    "$(vl_get "$U/maps%2Fa.tif/manifest" -H "If-Modified-Since: $(date -u -d '+1 day' '+%a, %d %b %Y %H:%M:%S GMT')")"
+
 # ---------------------------------------------------------- collections
 check "root collection, every manifest and sub-collection checked" \
     collection "$U/collection.json" --deep
 vl_get "$U/collection.json" > /dev/null
 vl_eq "root: entries by name, what cannot be served left out" \
-    "bad.tif:Manifest books:Collection many:Collection map.tif:Manifest maps:Collection other.tif:Manifest" \
+    "bad.tif:Manifest books:Collection fifo.tif:Manifest many:Collection map.tif:Manifest maps:Collection other.tif:Manifest" \
     "$(jv '" ".join(i["id"].rsplit("/", 2)[-2] + ":" + i["type"] for i in d["items"])')"
 vl_eq "root: labelled by the provider" '{"none":["Test Library"]}' "$(jv 'd["label"]')"
 vl_get "$U/books/collection.json" > /dev/null
@@ -194,7 +261,7 @@ ETAG=$(vl_get "$U/maps/collection.json" > /dev/null; vl_header ETag)
 vl_eq "collection 304" 304 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
 cp "$VL_FIXTURES/single.tif" "$ROOT/maps/c.tif"
 vl_eq "a file added: 200" 200 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
-vl_eq "a file added: listed" 3 "$(jv 'len(d["items"])')"
+vl_eq "a file added: listed" 4 "$(jv 'len(d["items"])')"
 # a folder's label is in its own sidecar, beside it in its parent
 vl_get "$U/books%2Fb1/collection.json" > /dev/null
 vl_eq "a folder labelled by its sidecar" '{"en":["A book"]}' "$(jv 'd["label"]')"
@@ -204,5 +271,13 @@ touch -d '+2 seconds' "$ROOT/books/b1.json"
 vl_eq "its sidecar changed: 200" 200 \
     "$(vl_get "$U/books%2Fb1/collection.json" -H "If-None-Match: $ETAG")"
 vl_eq "its sidecar changed: the new label" '{"en":["Ein Buch"]}' "$(jv 'd["label"]')"
+# an object's thumbnail image replaced: a new ETag
+vl_get "$U/books/collection.json" > /dev/null
+ETAG=$(vl_header ETag)
+cp "$VL_FIXTURES/rgb-deflate.tif" "$ROOT/books/b2/p2.tif"
+vl_eq "an object's thumbnail image replaced: 200" 200 \
+    "$(vl_get "$U/books/collection.json" -H "If-None-Match: $ETAG")"
+vl_eq "an object's thumbnail image replaced: its new size" "200x147" \
+    "$(jv '"%dx%d" % (d["items"][1]["thumbnail"][0]["width"], d["items"][1]["thumbnail"][0]["height"])')"
 
 vl_done

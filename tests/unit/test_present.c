@@ -73,7 +73,7 @@ test_sidecar_full(void **state)
     vl_err_t     err = { 0 };
 
     (void) state;
-    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), &sc, &err),
+    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), 1, &sc, &err),
                      VL_OK);
     assert_int_equal(sc.label.n, 2);
     assert_lang(&sc.label, 0, "en", "World map");
@@ -121,7 +121,7 @@ test_sidecar_short_metadata(void **state)
     vl_err_t     err = { 0 };
 
     (void) state;
-    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), &sc, &err),
+    assert_int_equal(vl_sidecar_parse(p, text, strlen(text), 1, &sc, &err),
                      VL_OK);
     assert_int_equal(sc.nmetadata, 2);
     assert_lang(&sc.metadata[0].label, 0, "none", "Title");
@@ -137,56 +137,72 @@ test_sidecar_refused(void **state)
 {
     static const struct {
         const char *text, *why;
+        int         folder;
     } cases[] = {
         { "{\"colour\": \"blue\"}",
-          "colour: is not a field of a vellum sidecar" },
-        { "{\"label\": 3}", "label: is not a string or a language map" },
-        { "{\"label\": \"\"}", "label: is empty" },
-        { "{\"label\": {}}", "label: is not a string or a language map" },
-        { "{\"label\": {\"en\": []}}", "label: is an empty array" },
+          "colour: is not a field of a vellum sidecar", 0 },
+        { "{\"label\": 3}", "label: is not a string or a language map", 0 },
+        { "{\"label\": \"\"}", "label: is empty", 0 },
+        { "{\"label\": {}}", "label: is not a string or a language map", 0 },
+        { "{\"label\": {\"en\": []}}", "label: is an empty array", 0 },
         { "{\"label\": {\"en\": [1]}}",
-          "label: holds something that is not a string" },
+          "label: holds something that is not a string", 0 },
         { "{\"label\": {\"not a tag!\": \"x\"}}",
-          "label: has a key that is not a language tag" },
+          "label: has a key that is not a language tag", 0 },
         { "{\"metadata\": \"Author: A\"}",
-          "metadata: is not an array of label/value pairs" },
+          "metadata: is not an array of label/value pairs", 0 },
         { "{\"metadata\": {\"Author\": 1}}",
-          "metadata.Author: is not a string or a language map" },
+          "metadata.Author: is not a string or a language map", 0 },
         { "{\"metadata\": [{\"label\": \"a\"}]}",
-          "metadata[0]: must hold exactly label and value" },
+          "metadata[0]: must hold exactly label and value", 0 },
         { "{\"metadata\": [{\"label\": \"a\", \"value\": 1}]}",
-          "metadata[0].value: is not a string or a language map" },
-        { "{\"rights\": \"ftp://x/\"}", "rights: is not an http(s) URI" },
-        { "{\"rights\": \"https://x/ y\"}", "rights: is not an http(s) URI" },
+          "metadata[0].value: is not a string or a language map", 0 },
+        { "{\"rights\": \"ftp://x/\"}", "rights: is not an http(s) URI", 0 },
+        { "{\"rights\": \"https://x/ y\"}", "rights: is not an http(s) URI", 0 },
         { "{\"homepage\": \"javascript:alert(1)\"}",
-          "homepage: is not an http(s) URI" },
+          "homepage: is not an http(s) URI", 0 },
         { "{\"seeAlso\": [{\"format\": \"text/xml\"}]}",
-          "seeAlso[0]: has no http(s) id" },
+          "seeAlso[0]: has no http(s) id", 0 },
         { "{\"seeAlso\": [{\"id\": \"https://x/\", \"type\": 3}]}",
-          "seeAlso[0]: has a field that is not a string" },
+          "seeAlso[0]: has a field that is not a string", 0 },
         { "{\"seeAlso\": [{\"id\": \"https://x/\", \"kind\": \"x\"}]}",
-          "seeAlso[0]: has an unknown field" },
+          "seeAlso[0]: has an unknown field", 0 },
         { "{\"behavior\": [\"flying\"]}",
-          "behavior: holds an unknown behavior" },
+          "behavior: holds an unknown behavior", 0 },
+        { "{\"behavior\": [\"paged\", \"continuous\"]}",
+          "behavior: 'paged' and 'continuous' exclude each other", 0 },
+        { "{\"behavior\": \"together\"}",
+          "behavior: 'together' is not a behavior of a Manifest", 0 },
+        { "{\"behavior\": \"together\", \"items\": [\"a.tif\"]}",
+          "behavior: 'together' is not a behavior of a Manifest", 1 },
+        { "{\"behavior\": \"facing-pages\"}",
+          "behavior: 'facing-pages' is not a behavior of a Collection", 1 },
+        { "{\"behavior\": \"hidden\"}",
+          "behavior: 'hidden' is not a behavior of a Manifest", 0 },
+        { "{\"items\": [\"a.tif\"]}",
+          "items: lists files only in a folder's sidecar", 0 },
+        { "{\"canvases\": [\"front\"]}",
+          "canvases: labels canvases only in the sidecar of an image or of "
+          "a folder with items", 1 },
         { "{\"navDate\": \"1689\"}",
           "navDate: is not an xsd:dateTime with a time zone "
-          "(1689-01-01T00:00:00Z)" },
+          "(1689-01-01T00:00:00Z)", 0 },
         { "{\"navDate\": \"1689-01-01T00:00:00\"}",
           "navDate: is not an xsd:dateTime with a time zone "
-          "(1689-01-01T00:00:00Z)" },
+          "(1689-01-01T00:00:00Z)", 0 },
         { "{\"viewingDirection\": \"up\"}",
           "viewingDirection: is not left-to-right, right-to-left, "
-          "top-to-bottom or bottom-to-top" },
-        { "{\"canvases\": \"front\"}", "canvases: is not an array of labels" },
+          "top-to-bottom or bottom-to-top", 0 },
+        { "{\"canvases\": \"front\"}", "canvases: is not an array of labels", 0 },
         { "{\"items\": [\"../secret.tif\"]}",
-          "items: holds a name that is not a file of the folder" },
+          "items: holds a name that is not a file of the folder", 0 },
         { "{\"items\": [\".hidden.tif\"]}",
-          "items: holds a name that is not a file of the folder" },
+          "items: holds a name that is not a file of the folder", 0 },
         { "{\"items\": [\"\"]}",
-          "items: holds a name that is not a file of the folder" },
-        { "[1, 2]", "is not a JSON object" },
-        { "{\"label\": \"a\", \"label\": \"b\"}", NULL },
-        { "{\"label\": ", NULL },
+          "items: holds a name that is not a file of the folder", 0 },
+        { "[1, 2]", "is not a JSON object", 0 },
+        { "{\"label\": \"a\", \"label\": \"b\"}", NULL, 0 },
+        { "{\"label\": ", NULL, 0 },
     };
 
     (void) state;
@@ -196,8 +212,8 @@ test_sidecar_refused(void **state)
         vl_err_t     err = { 0 };
         int          rc;
 
-        rc = vl_sidecar_parse(p, cases[i].text, strlen(cases[i].text), &sc,
-                              &err);
+        rc = vl_sidecar_parse(p, cases[i].text, strlen(cases[i].text),
+                              cases[i].folder, &sc, &err);
         if (rc != VL_EFORMAT) {
             fail_msg("%s: rc %d, want VL_EFORMAT", cases[i].text, rc);
         }
@@ -312,7 +328,7 @@ test_tree_list(void **state)
     char             names[512] = "";
 
     (void) state;
-    assert_int_equal(vl_tree_list(p, c, "", &e, &n, &err), VL_OK);
+    assert_int_equal(vl_tree_list(p, c, "", VL_TREE_SNIFF, &e, &n, &err), VL_OK);
     for (size_t i = 0; i < n; i++) {
         char one[80];
 
@@ -329,10 +345,10 @@ test_tree_list(void **state)
     assert_string_equal(e[1].id, "a.tif");
     assert_string_equal(e[5].id, "sub");
 
-    assert_int_equal(vl_tree_list(p, c, "sub", &e, &n, &err), VL_OK);
+    assert_int_equal(vl_tree_list(p, c, "sub", VL_TREE_SNIFF, &e, &n, &err), VL_OK);
     assert_int_equal(n, 1);
     assert_string_equal(e[0].id, "sub/c.tif");
-    assert_int_equal(vl_tree_list(p, c, "book", &e, &n, &err), VL_OK);
+    assert_int_equal(vl_tree_list(p, c, "book", VL_TREE_SNIFF, &e, &n, &err), VL_OK);
     assert_int_equal(n, 0);
 
     /* folders that are not there, or not under the root */
@@ -341,7 +357,7 @@ test_tree_list(void **state)
 
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
         memset(&err, 0, sizeof(err));
-        if (vl_tree_list(p, c, missing[i], &e, &n, &err) != VL_ENOTFOUND) {
+        if (vl_tree_list(p, c, missing[i], VL_TREE_SNIFF, &e, &n, &err) != VL_ENOTFOUND) {
             fail_msg("'%s': listed (%s)", missing[i], err.msg);
         }
         assert_null(strstr(err.msg, root));
@@ -362,12 +378,12 @@ test_tree_suffix(void **state)
     vl_err_t         err = { 0 };
 
     (void) state;
-    assert_int_equal(vl_tree_list(p, c, "", &e, &n, &err), VL_OK);
+    assert_int_equal(vl_tree_list(p, c, "", VL_TREE_SNIFF, &e, &n, &err), VL_OK);
     assert_int_equal(n, 6);
     assert_string_equal(e[1].name, "a.tif");
     assert_string_equal(e[1].id, "a");
     assert_true(e[1].sidecar);
-    assert_int_equal(vl_tree_list(p, c, "sub", &e, &n, &err), VL_OK);
+    assert_int_equal(vl_tree_list(p, c, "sub", VL_TREE_SNIFF, &e, &n, &err), VL_OK);
     assert_string_equal(e[0].id, "sub/c");
     vl_pool_destroy(p);
     vl_conf_free(c);
@@ -447,7 +463,7 @@ test_manifest_json(void **state)
 
     (void) state;
     m.id = "https://h/iiif/3/a.tif/manifest";
-    assert_int_equal(vl_langmap_none(p, "a.tif", &m.label), VL_OK);
+    assert_int_equal(vl_langmap_none(p, "a.tif", &m.d.label), VL_OK);
     cv.id = "https://h/iiif/3/a.tif/canvas/1";
     cv.width = 1001;
     cv.height = 737;
@@ -498,7 +514,7 @@ test_manifest_json(void **state)
     json_decref(d);
 
     /* a required field missing is a bug, not a document */
-    m.label.n = 0;
+    m.d.label.n = 0;
     assert_int_equal(vl_p3_manifest_json(p, &m, &text, &len, &err),
                      VL_EINTERNAL);
     vl_pool_destroy(p);
