@@ -190,40 +190,61 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
  * and digits is therefore never reached by its name.
  */
 static int
-source_page_split(const char *id, const char *delim, size_t *flen,
-                  uint32_t *page)
+source_page_split(const char *id, size_t len, const char *delim,
+                  size_t *flen, uint32_t *page)
 {
-    size_t      dlen = delim != NULL ? strlen(delim) : 0;
-    size_t      len = strlen(id);
-    const char *at = NULL, *p;
+    const char *end = id + len, *digits = end, *q;
+    size_t      dlen;
     uint64_t    v = 0;
 
     *flen = len;
     *page = 1;
-    if (dlen == 0 || len <= dlen) {
+    /* the digits at the end: none in most identifiers, one look */
+    while (digits > id && digits[-1] >= '0' && digits[-1] <= '9') {
+        digits--;
+    }
+    if (digits == end || delim == NULL || (dlen = strlen(delim)) == 0) {
         return 0;
     }
-    for (size_t i = len - dlen + 1; i-- > 0;) {
-        if (memcmp(id + i, delim, dlen) == 0) {
-            at = id + i;
+    /* the last delimiter that only digits follow ends at q */
+    for (q = end - 1;; q--) {
+        if ((size_t) (q - id) >= dlen
+            && memcmp(q - dlen, delim, dlen) == 0) {
             break;
         }
-    }
-    if (at == NULL || at[dlen] == '\0') {
-        return 0;
-    }
-    for (p = at + dlen; *p != '\0'; p++) {
-        if (*p < '0' || *p > '9') {
+        if (q == digits) {
             return 0;
         }
+    }
+    for (const char *p = q; p < end; p++) {
         v = v > UINT32_MAX ? v : v * 10 + (uint64_t) (*p - '0');
     }
-    if (at[dlen] == '0' || v > UINT32_MAX) {
+    if (*q == '0' || v > UINT32_MAX) {
         return -1;
     }
-    *flen = (size_t) (at - id);
+    *flen = (size_t) (q - dlen - id);
     *page = (uint32_t) v;
     return 1;
+}
+
+/* prefix[0, plen) "/" id[0, idlen) suffix into path (cap bytes): 0, or -1
+ * when it does not fit. */
+static int
+source_join(char *path, size_t cap, const char *prefix, size_t plen,
+            const char *id, size_t idlen, const char *suffix)
+{
+    size_t slen = suffix != NULL ? strlen(suffix) : 0;
+
+    if (plen >= cap || idlen >= cap - plen - 1
+        || slen >= cap - plen - 1 - idlen) {
+        return -1;
+    }
+    memcpy(path, prefix, plen);
+    path[plen] = '/';
+    memcpy(path + plen + 1, id, idlen);
+    memcpy(path + plen + 1 + idlen, suffix != NULL ? suffix : "", slen);
+    path[plen + 1 + idlen + slen] = '\0';
+    return 0;
 }
 
 /* Whether the identifier id[0, idlen) may name a file under the root. */
@@ -407,16 +428,17 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     const char  *delim = conf != NULL ? conf->iiif_delimiter : NULL;
     size_t       plen, flen = 0;
     uint32_t     page = 1, pages = 0;
-    int          n, fd;
+    int          fd;
     struct stat  st;
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
 
-    if (id != NULL && source_page_split(id, delim, &flen, &page) < 0) {
+    if (id != NULL
+        && source_page_split(id, strlen(id), delim, &flen, &page) < 0) {
         vl_err_set(err, VL_ENOTFOUND, "no such page");
         return NULL;
     }
-    if (id == NULL || flen > INT_MAX || !source_id_ok(id, flen)) {
+    if (id == NULL || !source_id_ok(id, flen)) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
@@ -429,9 +451,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     while (plen > 1 && prefix[plen - 1] == '/') {
         plen--;
     }
-    n = snprintf(path, sizeof(path), "%.*s/%.*s%s", (int) plen, prefix,
-                 (int) flen, id, suffix != NULL ? suffix : "");
-    if (n < 0 || (size_t) n >= sizeof(path)) {
+    if (source_join(path, sizeof(path), prefix, plen, id, flen, suffix)
+        != 0) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
