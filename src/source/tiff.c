@@ -1070,10 +1070,14 @@ tiff_texts(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 
     for (int i = 0; i < TIFF_TEXTS; i++) {
         const char *s = NULL;
+        size_t      len;
 
-        if (!TIFFGetField(t->tif, tags[i], &s) || s == NULL
-            || vl_meta_text(s, strlen(s), buf, sizeof(buf)) == 0)
-        {
+        if (!TIFFGetField(t->tif, tags[i], &s) || s == NULL) {
+            continue;
+        }
+        /* what is past VL_META_IN_MAX is ignored: no need to measure it */
+        len = strnlen(s, VL_META_IN_MAX + 1);
+        if (vl_meta_text(s, len, buf, sizeof(buf)) == 0) {
             continue;
         }
         if ((t->text[i] = strdup(buf)) == NULL) {
