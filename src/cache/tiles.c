@@ -37,7 +37,7 @@ tiles_hash(const vl_tile_key_t *k)
     v[1] = k->ino;
     v[2] = (uint64_t) k->size;
     v[3] = (uint64_t) k->mtime_ns;
-    v[4] = k->level;
+    v[4] = (uint64_t) k->page << 32 | k->level;
     v[5] = k->tile;
     v[6] = k->scale;
     for (int i = 0; i < 7; i++) {
@@ -52,8 +52,9 @@ static int
 tiles_key_eq(const vl_tile_key_t *a, const vl_tile_key_t *b)
 {
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size
-           && a->mtime_ns == b->mtime_ns && a->level == b->level
-           && a->tile == b->tile && a->scale == b->scale;
+           && a->mtime_ns == b->mtime_ns && a->page == b->page
+           && a->level == b->level && a->tile == b->tile
+           && a->scale == b->scale;
 }
 
 vl_tile_cache_t *

@@ -27,12 +27,14 @@
 
 typedef struct vl_tile_cache_s vl_tile_cache_t;
 
-/* What a decoded block is: a file identity, a level of the image's
- * geometry, a block number in that level's grid (row * columns + column)
- * and the decode scale (1, 2, 4, 8: a DCT-scaled virtual level). */
+/* What a decoded block is: a file identity, the page of a multi-page file
+ * (1-based; 1 for every other file), a level of that page's geometry, a
+ * block number in that level's grid (row * columns + column) and the
+ * decode scale (1, 2, 4, 8: a DCT-scaled virtual level). */
 typedef struct {
     uint64_t dev, ino;
     int64_t  size, mtime_ns;
+    uint32_t page;
     uint32_t level;
     uint32_t tile;
     uint32_t scale;

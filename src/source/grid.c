@@ -35,6 +35,7 @@ grid_key(const vl_grid_walk_t *w, uint32_t col, uint32_t row,
     key->ino = (uint64_t) f->ino;
     key->size = f->size;
     key->mtime_ns = f->mtime_ns;
+    key->page = w->src->info.page;
     key->level = w->level;
     key->tile = row * w->cols + col;
     key->scale = w->lv->shrink > 1 ? w->lv->shrink : 1;

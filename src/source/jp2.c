@@ -15,7 +15,8 @@
  * open between requests so reads further down continue where the last one
  * stopped; decoded bands go to the tile cache. Tiled HTJ2K, or any HTJ2K
  * without OpenJPH, is decoded by OpenJPEG in whole codestream tiles.
- * Boxes are read by jp2box.c; what jp2.c and htj2k.c share is jp2_p.h.
+ * Boxes are read by jp2box.c, the Dublin Core of the first XML box too;
+ * what jp2.c and htj2k.c share is jp2_p.h.
  */
 #include "config.h"
 
@@ -34,6 +35,7 @@
 #include "source/jp2_p.h"
 #include "source/jp2box.h"
 #include "source/liberr.h"
+#include "source/meta.h"
 
 #define VL_JP2_TILE        512u               /* viewer tile side */
 #define VL_JP2_GRID        256u               /* decode/cache grid side */
@@ -72,6 +74,8 @@ typedef struct {
     vl_liberr_t    lerr;            /* OpenJPEG's message */
     unsigned char *icc;
     size_t         icc_len;
+    char          *text[VL_JP2BOX_DC_FIELDS];  /* Dublin Core, or NULL */
+    char          *rights;          /* dc:rights when it is a URI */
 } vl_jp2_t;
 
 static void
@@ -559,6 +563,10 @@ jp2_free(vl_jp2_t *t)
         close(t->cs.fd);
     }
     free(t->icc);
+    for (int i = 0; i < VL_JP2BOX_DC_FIELDS; i++) {
+        free(t->text[i]);
+    }
+    free(t->rights);
     free(t);
 }
 
@@ -576,6 +584,60 @@ jp2_box_read(void *user, uint64_t off, void *buf, size_t n)
     const vl_jp2_t *t = user;
 
     return (long) pread(t->cs.fd, buf, n, (off_t) off);
+}
+
+/* The Dublin Core of the first XML box, if any, into the handle's info
+ * (dc:rights also as its rights when it is a URI). The box is read once,
+ * at open, at most VL_JP2BOX_XML_MAX bytes of it. */
+static int
+jp2_metadata(vl_source_t *src, vl_jp2_t *t, const vl_jp2box_in_t *boxes,
+             vl_err_t *err)
+{
+    const char **info[VL_JP2BOX_DC_FIELDS] = {
+        &src->info.title,     &src->info.description, &src->info.creator,
+        &src->info.copyright, &src->info.date,
+    };
+    vl_jp2box_dc_t *dc;
+    uint64_t        off, len;
+    size_t          cap;
+    char           *buf;
+    int             rc = VL_OK;
+
+    if (vl_jp2box_find(boxes, "xml ", &off, &len) != 0 || len == 0) {
+        return VL_OK;
+    }
+    cap = len < VL_JP2BOX_XML_MAX ? (size_t) len : VL_JP2BOX_XML_MAX;
+    buf = malloc(cap);
+    dc = malloc(sizeof(*dc));
+    if (buf == NULL || dc == NULL) {
+        free(buf);
+        free(dc);
+        return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
+    }
+    if (vl_jp2box_dc(boxes, buf, cap, dc) < 0) {
+        /* metadata is not worth failing the image for */
+        vl_log(VL_LOG_INFO, NULL, "jp2: cannot read the XML box");
+    }
+    for (int i = 0; i < VL_JP2BOX_DC_FIELDS && rc == VL_OK; i++) {
+        if (dc->text[i][0] == '\0') {
+            continue;
+        }
+        if ((t->text[i] = strdup(dc->text[i])) == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
+            break;
+        }
+        *info[i] = t->text[i];
+    }
+    if (rc == VL_OK && vl_meta_is_uri(t->text[VL_JP2BOX_DC_RIGHTS])) {
+        if ((t->rights = strdup(t->text[VL_JP2BOX_DC_RIGHTS])) == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
+        } else {
+            src->info.rights = t->rights;
+        }
+    }
+    free(buf);
+    free(dc);
+    return rc;
 }
 
 /* Which decoded components are colour and alpha (cdef, else by count). */
@@ -741,6 +803,10 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     boxes.read = jp2_box_read;
     boxes.user = t;
     boxes.size = (uint64_t) t->size;
+    if ((rc = jp2_metadata(src, t, &boxes, err)) != VL_OK) {
+        jp2_dec_close(&hd);
+        return rc;
+    }
     if (!vl_jp2box_needs_probe(&boxes, &remap)) {
         d = &hd;
     } else {

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * source: identifier -> real path under FILESYSTEM_PREFIX (realpath and a
- * prefix check, so nothing outside the root is ever opened), magic-byte
- * sniffing, and the per-worker cache of open handles, revalidated by
- * (device, inode, size, mtime) with one stat per request; a handle also
- * remembers the path that led to it, so a repeated identifier costs that
- * one stat and no realpath. Handles are checked out exclusively and
- * returned with vl_source_put.
+ * source: identifier -> page and real path under FILESYSTEM_PREFIX
+ * (realpath and a prefix check, so nothing outside the root is ever
+ * opened), magic-byte sniffing, and the per-worker cache of open handles,
+ * one per file and page, revalidated by (device, inode, size, mtime) with
+ * one stat per request; a handle also remembers the path that led to it,
+ * so a repeated identifier costs that one stat and no realpath. Handles
+ * are checked out exclusively and returned with vl_source_put.
  */
 #include "config.h"
 
@@ -130,10 +130,11 @@ vl_source_sniff_fd(int fd)
     return n > 0 && source_sniff(magic, (size_t) n) != NULL;
 }
 
-/* Open fd (owned from here on), sniff it and hand it to a backend. */
+/* Open page `page` of fd (owned from here on): sniff it and hand it to a
+ * backend. */
 static vl_source_t *
-source_open_fd(int fd, const struct stat *st, const char *real,
-               long max_layers, vl_err_t *err)
+source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
+               uint32_t page, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -163,29 +164,102 @@ source_open_fd(int fd, const struct stat *st, const char *real,
     src->ops = ops;
     src->info.format = ops->name;
     src->info.pages = 1;
-    src->info.page = 1;
+    src->info.page = page;
     src->max_layers = max_layers;
     vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
+    if (rc == VL_OK && src->info.page > src->info.pages) {
+        rc = vl_err_set(err, VL_ENOTFOUND, "no such page");
+    }
     if (rc != VL_OK) {
         source_close(src);
         return NULL;
     }
-    VL_ASSERT(src->info.geom.nlevels >= 1);
+    VL_ASSERT(src->info.geom.nlevels >= 1 && src->info.pages >= 1);
     return src;
 }
 
+/*
+ * The page an identifier asks for. With a delimiter (IIIF_DELIMITER, say
+ * ";"), an identifier whose last delimiter is followed by digits only asks
+ * for a page: "book.tif;2" is page 2 of "book.tif". Returns 1 and sets
+ * *flen (the length of the file's identifier) and *page for a page number
+ * (1.., no leading zero); 0 when the identifier asks for no page (no
+ * delimiter, none configured, or something else than digits after it:
+ * the identifier is taken whole, page 1); -1 for digits that are no page
+ * number ("0", "02", too large). A file whose name ends in the delimiter
+ * and digits is therefore never reached by its name.
+ */
 static int
-source_id_ok(const char *id)
+source_page_split(const char *id, size_t len, const char *delim,
+                  size_t *flen, uint32_t *page)
 {
-    const char *p = id;
+    const char *end = id + len, *digits = end, *q;
+    size_t      dlen;
+    uint64_t    v = 0;
 
-    if (id[0] == '\0' || id[0] == '/') {
+    *flen = len;
+    *page = 1;
+    /* the digits at the end: none in most identifiers, one look */
+    while (digits > id && digits[-1] >= '0' && digits[-1] <= '9') {
+        digits--;
+    }
+    if (digits == end || delim == NULL || (dlen = strlen(delim)) == 0) {
         return 0;
     }
-    while (*p != '\0') {
-        const char *end = strchr(p, '/');
-        size_t      len = end != NULL ? (size_t) (end - p) : strlen(p);
+    /* the last delimiter that only digits follow ends at q */
+    for (q = end - 1;; q--) {
+        if ((size_t) (q - id) >= dlen
+            && memcmp(q - dlen, delim, dlen) == 0) {
+            break;
+        }
+        if (q == digits) {
+            return 0;
+        }
+    }
+    for (const char *p = q; p < end; p++) {
+        v = v > UINT32_MAX ? v : v * 10 + (uint64_t) (*p - '0');
+    }
+    if (*q == '0' || v > UINT32_MAX) {
+        return -1;
+    }
+    *flen = (size_t) (q - dlen - id);
+    *page = (uint32_t) v;
+    return 1;
+}
+
+/* prefix[0, plen) "/" id[0, idlen) suffix into path (cap bytes): 0, or -1
+ * when it does not fit. */
+static int
+source_join(char *path, size_t cap, const char *prefix, size_t plen,
+            const char *id, size_t idlen, const char *suffix)
+{
+    size_t slen = suffix != NULL ? strlen(suffix) : 0;
+
+    if (plen >= cap || idlen >= cap - plen - 1
+        || slen >= cap - plen - 1 - idlen) {
+        return -1;
+    }
+    memcpy(path, prefix, plen);
+    path[plen] = '/';
+    memcpy(path + plen + 1, id, idlen);
+    memcpy(path + plen + 1 + idlen, suffix != NULL ? suffix : "", slen);
+    path[plen + 1 + idlen + slen] = '\0';
+    return 0;
+}
+
+/* Whether the identifier id[0, idlen) may name a file under the root. */
+static int
+source_id_ok(const char *id, size_t idlen)
+{
+    const char *p = id, *stop = id + idlen;
+
+    if (idlen == 0 || id[0] == '/') {
+        return 0;
+    }
+    while (p < stop) {
+        const char *end = memchr(p, '/', (size_t) (stop - p));
+        size_t len = end != NULL ? (size_t) (end - p) : (size_t) (stop - p);
 
         /* "..", and "." (another name of the same file: a second cache key,
          * and a way around the reserved names) */
@@ -256,25 +330,34 @@ source_unlink(vl_source_cache_t *cache, vl_source_t *src)
     cache->nidle--;
 }
 
-/* Take an idle handle of `real` whose identity is `id`; stale handles of
- * the same path are moved to *stale for closing outside the lock. */
+/* Take an idle handle of page `page` of `real` whose identity is `id`;
+ * stale handles of the same path (any page) are moved to *stale for
+ * closing outside the lock. *pages: the page count an idle handle of the
+ * same file (another page) knows, else 0. */
 static vl_source_t *
 source_cache_take(vl_source_cache_t *cache, const char *real,
-                  const vl_file_id_t *id, vl_source_t **stale)
+                  const vl_file_id_t *id, uint32_t page, uint32_t *pages,
+                  vl_source_t **stale)
 {
     vl_source_t *src, *next, *found = NULL;
 
+    *pages = 0;
     pthread_mutex_lock(&cache->lock);
     for (src = cache->head; src != NULL; src = next) {
         next = src->next;
         if (strcmp(src->path, real) != 0) {
             continue;
         }
-        source_unlink(cache, src);
-        if (found == NULL && vl_file_id_eq(&src->info.file, id)) {
+        if (vl_file_id_eq(&src->info.file, id)) {
+            if (src->info.page != page) {
+                *pages = src->info.pages;
+                continue;
+            }
+            source_unlink(cache, src);
             found = src;
             break;
         }
+        source_unlink(cache, src);
         src->next = *stale;
         *stale = src;
     }
@@ -293,7 +376,7 @@ source_cache_take(vl_source_cache_t *cache, const char *real,
  * resolved and checked again.
  */
 static vl_source_t *
-source_cache_asked(vl_source_cache_t *cache, const char *path,
+source_cache_asked(vl_source_cache_t *cache, const char *path, uint32_t page,
                    struct stat *st)
 {
     vl_source_t *src;
@@ -301,7 +384,9 @@ source_cache_asked(vl_source_cache_t *cache, const char *path,
 
     pthread_mutex_lock(&cache->lock);
     for (src = cache->head; src != NULL; src = src->next) {
-        if (src->asked != NULL && strcmp(src->asked, path) == 0) {
+        if (src->asked != NULL && src->info.page == page
+            && strcmp(src->asked, path) == 0)
+        {
             source_unlink(cache, src);
             break;
         }
@@ -341,13 +426,20 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     char         path[PATH_MAX], real[PATH_MAX];
     const char  *prefix = conf != NULL ? conf->filesystem_prefix : NULL;
     const char  *suffix = conf != NULL ? conf->filesystem_suffix : NULL;
-    size_t       plen;
-    int          n, fd;
+    const char  *delim = conf != NULL ? conf->iiif_delimiter : NULL;
+    size_t       plen, flen = 0;
+    uint32_t     page = 1, pages = 0;
+    int          fd;
     struct stat  st;
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
 
-    if (id == NULL || !source_id_ok(id)) {
+    if (id != NULL
+        && source_page_split(id, strlen(id), delim, &flen, &page) < 0) {
+        vl_err_set(err, VL_ENOTFOUND, "no such page");
+        return NULL;
+    }
+    if (id == NULL || !source_id_ok(id, flen)) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
@@ -360,14 +452,13 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     while (plen > 1 && prefix[plen - 1] == '/') {
         plen--;
     }
-    n = snprintf(path, sizeof(path), "%.*s/%s%s", (int) plen, prefix, id,
-                 suffix != NULL ? suffix : "");
-    if (n < 0 || (size_t) n >= sizeof(path)) {
+    if (source_join(path, sizeof(path), prefix, plen, id, flen, suffix)
+        != 0) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
     if (cache != NULL) {
-        src = source_cache_asked(cache, path, &st);
+        src = source_cache_asked(cache, path, page, &st);
         if (src != NULL) {
             src->tiles = cache->tiles;
             return src;
@@ -393,7 +484,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
 
     src = NULL;
     if (cache != NULL) {
-        src = source_cache_take(cache, real, &fid, &stale);
+        src = source_cache_take(cache, real, &fid, page, &pages, &stale);
         while (stale != NULL) {
             vl_source_t *next = stale->next;
 
@@ -405,6 +496,12 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         src->tiles = cache->tiles;
         source_remember(src, path);
         return src;
+    }
+    /* another page of this very file is open: no need to open it again
+     * to know that the page does not exist */
+    if (pages != 0 && page > pages) {
+        vl_err_set(err, VL_ENOTFOUND, "no such page");
+        return NULL;
     }
 
     /* real has no links left: opened component by component without
@@ -426,8 +523,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    src = source_open_fd(fd, &st, real,
-                         conf != NULL ? conf->max_layers : -1, err);
+    src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
+                         page, err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -455,7 +552,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, err);
+    src = source_open_fd(fd, &st, path, -1, 1, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -597,6 +694,19 @@ vl_source_describe(const vl_source_t *src, FILE *out)
             band_names[b >= 1 && b <= 4 ? b : 0], in->bits,
             src->photometric != NULL ? src->photometric : "-", in->icc_len,
             in->rights != NULL ? in->rights : "-");
+    fprintf(out, "  page %u of %u\n", in->page, in->pages);
+    {
+        const char *names[] = { "title", "description", "creator", "copyright",
+                                "date" };
+        const char *text[] = { in->title, in->description, in->creator,
+                               in->copyright, in->date };
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            if (text[i] != NULL) {
+                fprintf(out, "  %s: %s\n", names[i], text[i]);
+            }
+        }
+    }
     for (uint32_t l = 0; l < in->geom.nlevels; l++) {
         const vl_level_t *lv = &in->geom.levels[l];
 

@@ -3,9 +3,10 @@
  * source: turn an identifier into an open image. Resolves the identifier
  * under FILESYSTEM_PREFIX (+ FILESYSTEM_SUFFIX) with realpath and a prefix
  * check (symlinks included: nothing outside the root is ever opened), sniffs
- * the magic bytes and opens the backend behind one vtable (tiff.c now;
- * jp2.c, flat.c later). Handles come from a per-worker cache revalidated by
- * (device, inode, size, mtime) with one stat per request.
+ * the magic bytes and opens the backend behind one vtable (tiff.c, jp2.c;
+ * flat.c later), at one page of a multi-page file. Handles come from a
+ * per-worker cache revalidated by (device, inode, size, mtime) with one
+ * stat per request.
  *
  * Threads: a vl_source_t is used by one thread at a time. vl_source_get
  * checks a handle out of the cache (opening another one if every cached
@@ -66,10 +67,15 @@ void vl_source_cache_free(vl_source_cache_t *cache);
 void vl_source_cache_set_tiles(vl_source_cache_t *cache,
                                vl_tile_cache_t *tiles);
 
-/* Resolve `id` (decoded identifier) and check a handle out.
+/* Resolve `id` (decoded identifier) and check a handle out. With
+ * conf->iiif_delimiter set (not empty), digits after the last delimiter
+ * select a page: "book.tif;2" is page 2 of "book.tif" (1-based, no leading
+ * zero); other text after it leaves `id` whole. One handle per file and
+ * page.
  * Errors: VL_ENOTFOUND (no such file, or outside the root: 404, nothing
- * read), VL_EFORMAT (not an image vellum reads: 415), VL_ECODEC/VL_EIO (the
- * file is damaged: 500). Messages never contain the filesystem path. */
+ * read; "no such page": page 0, a leading zero, past the file's pages),
+ * VL_EFORMAT (not an image vellum reads: 415), VL_ECODEC/VL_EIO (the file
+ * is damaged: 500). Messages never contain the filesystem path. */
 vl_source_t *vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                            const char *id, vl_err_t *err);
 
@@ -77,7 +83,8 @@ vl_source_t *vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
  * listings that must not open every file. */
 int vl_source_sniff_fd(int fd);
 
-/* Open a file by path directly (CLI tools: `vellum info`, `render`). */
+/* Open a file by path directly (CLI tools: `vellum info`, `render`): its
+ * first page. */
 vl_source_t *vl_source_open_path(const char *path, vl_err_t *err);
 
 /* Return a handle to its cache (or close it if it has none / is broken).
@@ -114,7 +121,8 @@ int vl_source_decode_threads(void);
  * heap. Call once, before threads start. */
 void vl_source_setup_worker(long workers);
 
-/* One line per level for `vellum info`. */
+/* `vellum info`: the image, its page and page count, its text fields,
+ * one line per level. */
 void vl_source_describe(const vl_source_t *src, FILE *out);
 
 #endif /* VL_SOURCE_H */

@@ -22,8 +22,12 @@ typedef struct {
 typedef struct {
     const char *name;
     /* Take ownership of fd (closed on failure too); fill src->info.geom,
-     * bits, compression, icc, rights, src->notes, src->photometric and
-     * src->priv. */
+     * bits, compression, icc, rights, the text fields (title ...: cleaned
+     * with meta.h, owned by priv), src->notes, src->photometric and
+     * src->priv. src->info.page is the page asked for (>= 1) and
+     * info.pages is 1: a backend of multi-page files counts them into
+     * info.pages and opens that page, or fails with VL_ENOTFOUND "no such
+     * page"; source.c refuses a page past info.pages after any open. */
     int  (*open)(vl_source_t *src, int fd, vl_err_t *err);
     void (*close)(vl_source_t *src);
     /* Arguments are already checked: level exists, the rectangle is inside
@@ -59,9 +63,9 @@ struct vl_source_s {
  * blocks of a fixed grid says what the grid is and how to decode some of
  * its blocks; the walk does the rest for every read: split the rectangle
  * into blocks, look each up once in the tile cache (key: file identity,
- * geometry level, row * cols + col), copy the hits, hand the bounding box
- * of the misses to the backend, publish what it decodes and copy it out.
- * Requests of up to VL_GRID_STACK blocks allocate nothing.
+ * page, geometry level, row * cols + col), copy the hits, hand the
+ * bounding box of the misses to the backend, publish what it decodes and
+ * copy it out. Requests of up to VL_GRID_STACK blocks allocate nothing.
  */
 typedef struct vl_grid_walk_s vl_grid_walk_t;
 

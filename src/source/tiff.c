@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tiff: the libtiff backend (the only libtiff user in src/). Pyramids as
- * successive IFDs or SubIFDs of IFD0, BigTIFF, tiles and strips; decodes
- * only the tiles/strips a rectangle touches into 8-bit interleaved bands,
- * each through the worker's tile cache. JPEG blocks are decoded by jpegdec
- * (raw block + JPEGTables), which also serves virtual levels: a stored
- * level DCT-scaled by 1/2, 1/4, 1/8 where the pyramid has a gap. Every
- * libtiff error lands in this handle's message buffer, never on stderr.
+ * tiff: the libtiff backend (the only libtiff user in src/). Multi-page
+ * files (tiff_open says what a page is), pyramids as successive IFDs or
+ * SubIFDs of a page's IFD, BigTIFF, tiles and strips; a handle shows one
+ * page and decodes only the tiles/strips a rectangle touches into 8-bit
+ * interleaved bands, each through the worker's tile cache. JPEG blocks
+ * are decoded by jpegdec (raw block + JPEGTables), which also serves
+ * virtual levels: a stored level DCT-scaled by 1/2, 1/4, 1/8 where the
+ * pyramid has a gap. Every libtiff error lands in this handle's message
+ * buffer, never on stderr.
  */
 #include "config.h"
 
@@ -25,6 +27,7 @@
 #include "source/dct.h"
 #include "source/jpegdec.h"
 #include "source/liberr.h"
+#include "source/meta.h"
 #include "source/source_p.h"
 
 typedef struct {
@@ -58,6 +61,19 @@ typedef struct {
 /* Levels with more tiles than this read their tiles through libtiff. */
 #define VL_TIFF_RAWMAP_MAX_TILES ((uint32_t) 1 << 20)
 
+/* Top-level IFDs looked at to find and count pages: the rest is ignored. */
+#define VL_TIFF_MAX_IFDS 65535u
+
+/* The text tags read, in the order of vl_tiff_t.text. */
+enum {
+    TIFF_TITLE,
+    TIFF_DESCRIPTION,
+    TIFF_CREATOR,
+    TIFF_COPYRIGHT,
+    TIFF_DATE,
+    TIFF_TEXTS
+};
+
 typedef struct {
     TIFF            *tif;
     long             cur;         /* level of the current directory, -1 */
@@ -71,6 +87,7 @@ typedef struct {
     vl_jpegdec_t    *jdec;
     unsigned char   *icc;
     char            *rights;
+    char            *text[TIFF_TEXTS]; /* the page's, cleaned, or NULL */
 } vl_tiff_t;
 
 static int
@@ -289,13 +306,23 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
     return NULL;
 }
 
+/* Has lv the aspect ratio of first, within the rounding of a level? */
+static int
+tiff_same_aspect(const vl_tiff_level_t *first, const vl_tiff_level_t *lv)
+{
+    uint32_t side = first->width > first->height ? first->width : first->height;
+    uint64_t a = (uint64_t) lv->height * first->width;
+    uint64_t b = (uint64_t) lv->width * first->height;
+    uint64_t tol = 2 * (uint64_t) side;
+
+    return (a > b ? a - b : b - a) <= tol;
+}
+
 /* May lv be the next pyramid level after prev (level 0 is first)? */
 static int
 tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
                 const vl_tiff_level_t *lv)
 {
-    uint64_t a, b, tol;
-
     if (lv->width > prev->width || lv->height > prev->height
         || (lv->width == prev->width && lv->height == prev->height)) {
         return 0;
@@ -305,11 +332,7 @@ tiff_level_fits(const vl_tiff_level_t *first, const vl_tiff_level_t *prev,
         return 0;
     }
     /* same aspect ratio within rounding: thumbnails and masks are not */
-    a = (uint64_t) lv->height * first->width;
-    b = (uint64_t) lv->width * first->height;
-    tol = 2 * (uint64_t) (first->width > first->height ? first->width
-                                                       : first->height);
-    return (a > b ? a - b : b - a) <= tol;
+    return tiff_same_aspect(first, lv);
 }
 
 static int
@@ -1017,6 +1040,9 @@ tiff_free(vl_tiff_t *t)
     vl_jpegdec_free(t->jdec);
     free(t->icc);
     free(t->rights);
+    for (int i = 0; i < TIFF_TEXTS; i++) {
+        free(t->text[i]);
+    }
     free(t);
 }
 
@@ -1027,22 +1053,43 @@ tiff_close(vl_source_t *src)
     src->priv = NULL;
 }
 
+/* The text tags of the current directory, cleaned (meta.h), into
+ * t->text and the handle's info. */
 static int
-tiff_uri(const char *s)
+tiff_texts(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 {
-    if (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) {
-        return 0;
-    }
-    for (; *s != '\0'; s++) {
-        if ((unsigned char) *s <= ' ' || *s == '"' || *s == '<'
-            || *s == '>' || *s == '\\' || (unsigned char) *s >= 127) {
-            return 0;
+    static const uint32_t tags[TIFF_TEXTS] = {
+        TIFFTAG_DOCUMENTNAME, TIFFTAG_IMAGEDESCRIPTION, TIFFTAG_ARTIST,
+        TIFFTAG_COPYRIGHT,    TIFFTAG_DATETIME,
+    };
+    const char **info[TIFF_TEXTS] = {
+        &src->info.title,     &src->info.description, &src->info.creator,
+        &src->info.copyright, &src->info.date,
+    };
+    char buf[VL_META_MAX];
+
+    for (int i = 0; i < TIFF_TEXTS; i++) {
+        const char *s = NULL;
+        size_t      len;
+
+        if (!TIFFGetField(t->tif, tags[i], &s) || s == NULL) {
+            continue;
         }
+        /* what is past VL_META_IN_MAX is ignored: no need to measure it */
+        len = strnlen(s, VL_META_IN_MAX + 1);
+        if (vl_meta_text(s, len, buf, sizeof(buf)) == 0) {
+            continue;
+        }
+        if ((t->text[i] = strdup(buf)) == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
+        }
+        *info[i] = t->text[i];
     }
-    return 1;
+    return VL_OK;
 }
 
-/* ICC profile and rights of IFD0 (the current directory). */
+/* ICC profile, rights and text tags of the page (the current directory:
+ * the page's first IFD). */
 static int
 tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 {
@@ -1061,14 +1108,15 @@ tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
         src->info.icc_len = icc_len;
     }
     if (TIFFGetField(t->tif, TIFFTAG_COPYRIGHT, &copy) && copy != NULL
-        && tiff_uri(copy)) {
+        && vl_meta_is_uri(copy))
+    {
         t->rights = strdup(copy);
         if (t->rights == NULL) {
             return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
         }
         src->info.rights = t->rights;
     }
-    return VL_OK;
+    return tiff_texts(src, t, err);
 }
 
 static void
@@ -1101,14 +1149,196 @@ tiff_is_mask(TIFF *tif)
 }
 
 static int
+tiff_has_subifds(TIFF *tif)
+{
+    uint16_t  nsub = 0;
+    uint64_t *subs = NULL;
+
+    return TIFFGetField(tif, TIFFTAG_SUBIFD, &nsub, &subs) && nsub > 0
+           && subs != NULL;
+}
+
+/* The page being walked by tiff_pages. */
+typedef struct {
+    vl_tiff_level_t first;    /* its first IFD (width, height at least) */
+    vl_tiff_level_t last;     /* its last level so far */
+    int             readable; /* first is an image vellum reads */
+    int             sub;      /* its pyramid is its SubIFDs */
+} vl_tiff_page_t;
+
+typedef enum { TIFF_IFD_SKIP, TIFF_IFD_LEVEL, TIFF_IFD_PAGE } vl_tiff_ifd_t;
+
+/*
+ * What a top-level IFD after the first is, given the page before it
+ * (`why`: tiff_inspect's verdict on it, lv what it found):
+ *  - a mask (SUBFILETYPE mask bit) belongs to no page: skipped;
+ *  - the next reduced level of the page (tiff_level_fits: smaller, same
+ *    kind of blocks, bands and aspect ratio), when the page's pyramid is
+ *    not its SubIFDs and the IFD is not marked a page (SUBFILETYPE page
+ *    bit) and has no SubIFDs: a level;
+ *  - else a reduced image (SUBFILETYPE reduced bit: thumbnail, label) is
+ *    skipped, and so is an image not marked a page, without SubIFDs,
+ *    smaller than the page with its aspect ratio (an unmarked thumbnail);
+ *  - anything else starts a new page: the same size or larger, another
+ *    aspect ratio, marked a page, or holding its own pyramid in SubIFDs.
+ */
+static vl_tiff_ifd_t
+tiff_classify(TIFF *tif, const vl_tiff_page_t *cur, const vl_tiff_level_t *lv,
+              const char *why)
+{
+    uint32_t sub = 0;
+    int      marked, own;
+
+    TIFFGetField(tif, TIFFTAG_SUBFILETYPE, &sub);
+    if ((sub & FILETYPE_MASK) != 0) {
+        return TIFF_IFD_SKIP;
+    }
+    marked = (sub & FILETYPE_PAGE) != 0;
+    own = tiff_has_subifds(tif);
+    if (!marked && !own && !cur->sub && cur->readable && why == NULL
+        && tiff_level_fits(&cur->first, &cur->last, lv))
+    {
+        return TIFF_IFD_LEVEL;
+    }
+    if ((sub & FILETYPE_REDUCEDIMAGE) != 0) {
+        return TIFF_IFD_SKIP;
+    }
+    if (!marked && !own && lv->width <= cur->first.width
+        && lv->height <= cur->first.height
+        && (lv->width != cur->first.width || lv->height != cur->first.height)
+        && tiff_same_aspect(&cur->first, lv))
+    {
+        return TIFF_IFD_SKIP;
+    }
+    return TIFF_IFD_PAGE;
+}
+
+/* The page's first IFD lv (the current directory) as level 0 of the
+ * handle: geometry, bits, compression, metadata. */
+static int
+tiff_first_level(vl_source_t *src, vl_tiff_t *t, const vl_tiff_level_t *lv,
+                 vl_err_t *err)
+{
+    tiff_add_level(src, t, lv);
+    src->info.geom.width = lv->width;
+    src->info.geom.height = lv->height;
+    src->info.geom.bands = lv->bands;
+    src->info.geom.has_alpha = lv->alpha != 0;
+    src->info.bits = lv->bits;
+    src->info.compression = src->notes[0].compression;
+    src->photometric = tiff_photometric_name(lv->photometric);
+    return tiff_metadata(src, t, err);
+}
+
+/* The SubIFDs of the current directory (level 0) that fit, as levels. */
+static void
+tiff_sub_levels(vl_source_t *src, vl_tiff_t *t)
+{
+    uint16_t        nsub = 0;
+    uint64_t       *subs = NULL, offs[VL_MAX_LEVELS];
+    vl_tiff_level_t lv;
+
+    if (!TIFFGetField(t->tif, TIFFTAG_SUBIFD, &nsub, &subs) || nsub == 0
+        || subs == NULL)
+    {
+        return;
+    }
+    if (nsub > VL_MAX_LEVELS - 1) {
+        nsub = VL_MAX_LEVELS - 1;
+    }
+    memcpy(offs, subs, nsub * sizeof(offs[0]));
+    for (uint16_t i = 0; i < nsub; i++) {
+        if (!TIFFSetSubDirectory(t->tif, offs[i])) {
+            break;
+        }
+        if (tiff_is_mask(t->tif) || tiff_inspect(t->tif, &lv)
+            || !tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1], &lv))
+        {
+            continue;
+        }
+        lv.is_sub = 1;
+        lv.offset = offs[i];
+        tiff_add_level(src, t, &lv);
+    }
+}
+
+/*
+ * Walk the top-level IFDs from IFD0 (the current directory): count the
+ * pages (tiff_classify) and take the levels of page src->info.page: its
+ * first IFD, then its SubIFDs when it has them, else the top-level levels
+ * that follow it. A TIFF without pages is one page whose pyramid is IFD0's
+ * SubIFDs or the reduced IFDs after IFD0, as before pages existed.
+ */
+static int
+tiff_pages(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
+{
+    uint32_t        want = src->info.page, pages = 0;
+    vl_tiff_page_t  cur;
+    vl_tiff_level_t lv;
+    const char     *why;
+    int             collect = 0, rc;
+
+    memset(&cur, 0, sizeof(cur));
+    for (tdir_t d = 0;; d++) {
+        vl_tiff_ifd_t kind;
+
+        why = tiff_inspect(t->tif, &lv);
+        kind = d == 0 ? TIFF_IFD_PAGE : tiff_classify(t->tif, &cur, &lv, why);
+        if (kind == TIFF_IFD_LEVEL) {
+            if (collect && t->nlevels < VL_MAX_LEVELS) {
+                lv.index = d;
+                tiff_add_level(src, t, &lv);
+            }
+            cur.last = lv;
+        } else if (kind == TIFF_IFD_PAGE) {
+            pages++;
+            collect = 0;
+            cur.first = cur.last = lv;
+            cur.readable = why == NULL;
+            cur.sub = tiff_has_subifds(t->tif);
+            if (pages == want) {
+                if (why != NULL) {
+                    return vl_err_set(err, VL_EFORMAT, "%s", why);
+                }
+                lv.index = d;
+                if ((rc = tiff_first_level(src, t, &lv, err)) != VL_OK) {
+                    return rc;
+                }
+                collect = !cur.sub;
+                if (cur.sub) {
+                    /* the SubIFDs leave the top-level chain: back to the
+                     * IFD after this one, if there is one */
+                    int last = TIFFLastDirectory(t->tif);
+
+                    tiff_sub_levels(src, t);
+                    if (last || d + 1 >= VL_TIFF_MAX_IFDS
+                        || !TIFFSetDirectory(t->tif, d + 1)) {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        if (d + 1 >= VL_TIFF_MAX_IFDS || !TIFFReadDirectory(t->tif)) {
+            break;
+        }
+    }
+    if (pages < want) {
+        if (t->lerr.msg[0] != '\0') {
+            return vl_liberr_fail(&t->lerr, "cannot read the TIFF directory",
+                                  "libtiff error", err);
+        }
+        return vl_err_set(err, VL_ENOTFOUND, "no such page");
+    }
+    src->info.pages = pages;
+    return VL_OK;
+}
+
+static int
 tiff_open(vl_source_t *src, int fd, vl_err_t *err)
 {
     vl_tiff_t       *t;
     TIFFOpenOptions *opts;
-    vl_tiff_level_t  lv;
-    const char      *why;
-    uint16_t         nsub = 0;
-    uint64_t        *subs = NULL, offs[VL_MAX_LEVELS];
     unsigned char    scalable[VL_MAX_LEVELS];
     int              rc;
 
@@ -1137,56 +1367,8 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     }
     src->priv = t;
 
-    why = tiff_inspect(t->tif, &lv);
-    if (why != NULL) {
-        return vl_err_set(err, VL_EFORMAT, "%s", why);
-    }
-    lv.index = 0;
-    tiff_add_level(src, t, &lv);
-    src->info.geom.width = lv.width;
-    src->info.geom.height = lv.height;
-    src->info.geom.bands = lv.bands;
-    src->info.geom.has_alpha = lv.alpha != 0;
-    src->info.bits = lv.bits;
-    src->info.compression = src->notes[0].compression;
-    src->photometric = tiff_photometric_name(lv.photometric);
-    rc = tiff_metadata(src, t, err);
-    if (rc != VL_OK) {
+    if ((rc = tiff_pages(src, t, err)) != VL_OK) {
         return rc;
-    }
-
-    if (TIFFGetField(t->tif, TIFFTAG_SUBIFD, &nsub, &subs) && nsub > 0
-        && subs != NULL) {
-        if (nsub > VL_MAX_LEVELS - 1) {
-            nsub = VL_MAX_LEVELS - 1;
-        }
-        memcpy(offs, subs, nsub * sizeof(offs[0]));
-        for (uint16_t i = 0; i < nsub; i++) {
-            if (!TIFFSetSubDirectory(t->tif, offs[i])) {
-                break;
-            }
-            if (tiff_is_mask(t->tif) || tiff_inspect(t->tif, &lv)
-                || !tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
-                                    &lv)) {
-                continue;
-            }
-            lv.is_sub = 1;
-            lv.offset = offs[i];
-            tiff_add_level(src, t, &lv);
-        }
-    } else {
-        for (tdir_t d = 1; t->nlevels < VL_MAX_LEVELS; d++) {
-            if (!TIFFReadDirectory(t->tif)) {
-                break;
-            }
-            if (tiff_is_mask(t->tif) || tiff_inspect(t->tif, &lv)
-                || !tiff_level_fits(&t->lv[0], &t->lv[t->nlevels - 1],
-                                    &lv)) {
-                continue;
-            }
-            lv.index = d;
-            tiff_add_level(src, t, &lv);
-        }
     }
     if (t->lerr.msg[0] != '\0') {
         vl_log(VL_LOG_INFO, NULL, "libtiff while reading levels: %s",

@@ -4,8 +4,8 @@
  * level 0 holds the fixture.h pattern): level geometry, exact crops at
  * level 0 across virtual and codestream tile edges, reduced levels against
  * OpenJPEG's own decode at that reduce factor, 16-bit scaling, alpha,
- * sub-sampled chroma, ICC profiles, decoded tiles in the tile cache, and
- * every damaged file giving its status.
+ * sub-sampled chroma, ICC profiles, decoded tiles in the tile cache, the
+ * Dublin Core of an XML box, and every damaged file giving its status.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -25,6 +25,7 @@
 #include "pixel/image.h"
 #include "source/source.h"
 #include "source/source_p.h"
+#include "../fixtures/book.h"
 #include "fixture.h"
 
 static vl_source_t *
@@ -89,6 +90,15 @@ test_geometry(void **state)
         assert_int_equal(in->bits, cases[i].bits);
         assert_string_equal(in->format, cases[i].format);
         assert_string_equal(in->compression, "jpeg2000");
+        /* one page, no XML box */
+        assert_int_equal(in->pages, 1);
+        assert_int_equal(in->page, 1);
+        assert_null(in->title);
+        assert_null(in->description);
+        assert_null(in->creator);
+        assert_null(in->copyright);
+        assert_null(in->date);
+        assert_null(in->rights);
         for (uint32_t l = 0; l < in->geom.nlevels; l++) {
             uint32_t s = 1u << l;
 
@@ -730,6 +740,52 @@ test_layers(void **state)
  * crash (ASan in CI). `alt` is a second acceptable outcome where OpenJPEG
  * may or may not notice the damage. */
 static void
+check_text(const char *what, const char *got, const char *want)
+{
+    if (got == NULL || strcmp(got, want) != 0) {
+        fail_msg("%s: '%s', want '%s'", what, got != NULL ? got : "(none)",
+                 want);
+    }
+}
+
+/* The Dublin Core of the first XML box, before or after the codestream;
+ * the image itself is unchanged by the box. */
+static void
+test_dublin_core(void **state)
+{
+    const char *files[] = { "dc.jp2", "dc-end.jp2" };
+
+    (void) state;
+    for (size_t i = 0; i < 2; i++) {
+        vl_err_t                err = { 0 };
+        vl_source_t            *src = open_fx(files[i], &err);
+        const vl_source_info_t *in;
+        vl_pool_t              *pool = vl_pool_create(4096);
+        vl_image_t              img;
+
+        if (src == NULL) {
+            fail_msg("%s: %s", files[i], err.msg);
+        }
+        in = vl_source_info(src);
+        check_text("title", in->title, VL_DC_TITLE);
+        check_text("description", in->description, VL_DC_DESCRIPTION);
+        check_text("creator", in->creator, VL_DC_CREATOR);
+        check_text("copyright", in->copyright, VL_DC_RIGHTS);
+        check_text("date", in->date, VL_DC_DATE);
+        /* dc:rights is a URI: the rights of info.json too */
+        check_text("rights", in->rights, VL_DC_RIGHTS);
+        assert_int_equal(in->pages, 1);
+        assert_int_equal(in->geom.width, 64);
+        assert_int_equal(in->geom.nlevels, 2);
+        assert_int_equal(read_rect(pool, src, 0, 0, 0, 64, 48, &img, &err),
+                         VL_OK);
+        check_rgb(files[i], &img, 0, 0);
+        vl_pool_destroy(pool);
+        vl_source_put(NULL, src);
+    }
+}
+
+static void
 test_damaged(void **state)
 {
     static const struct {
@@ -804,6 +860,7 @@ main(void)
         cmocka_unit_test(test_ht_cdef),
         cmocka_unit_test(test_kinds),
         cmocka_unit_test(test_layers),
+        cmocka_unit_test(test_dublin_core),
         cmocka_unit_test(test_damaged),
     };
 

@@ -3,7 +3,9 @@
  * test_jp2box: the JP2 box scanner (source/jp2box.c) over files built in
  * memory: the top-level boxes it sees, what it says about the header box
  * (probe, remap) and where it finds the codestream, for well-formed files
- * and for every way a box header can be short, long or missing.
+ * and for every way a box header can be short, long or missing; and the
+ * Dublin Core of an XML box: the extraction table-driven, the box found
+ * anywhere among the top-level boxes, cut short, or larger than is read.
  */
 #include "config.h"
 
@@ -12,6 +14,7 @@
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "source/jp2box.h"
@@ -486,12 +489,304 @@ test_read_errors(void **state)
     assert_int_equal(vl_jp2box_codestream(&in, &off, &len), -1);
 }
 
+/* ---------------------------------------------------------- Dublin Core */
+
+typedef struct {
+    const char *name;
+    const char *xml;
+    const char *want[VL_JP2BOX_DC_FIELDS];   /* NULL: "" */
+} dc_case_t;
+
+static const dc_case_t dc_cases[] = {
+    { "plain",
+      "<dc:title>T</dc:title><dc:description>D</dc:description>"
+      "<dc:creator>C</dc:creator><dc:rights>R</dc:rights>"
+      "<dc:date>1900</dc:date>",
+      { "T", "D", "C", "R", "1900" } },
+    { "unprefixed, attributes, namespaces",
+      "<?xml version='1.0'?><record xmlns:dc='x'>"
+      "<title lang=\"en\" note='a > b'>Title</title>"
+      "<creator>Someone</creator></record>",
+      { "Title", NULL, "Someone", NULL, NULL } },
+    { "other prefixes are other elements",
+      "<dcterms:title>no</dcterms:title><x:date>no</x:date>"
+      "<dc:date>yes</dc:date>",
+      { NULL, NULL, NULL, NULL, "yes" } },
+    { "the first element of a field, even empty",
+      "<dc:title>first</dc:title><title>second</title>"
+      "<dc:creator/><dc:creator>later</dc:creator>"
+      "<dc:date> </dc:date><dc:date>later</dc:date>",
+      { "first", NULL, NULL, NULL, NULL } },
+    { "nested tags dropped, text kept, whitespace collapsed",
+      "<dc:title>\n  The <i>Great</i>\tMap\r\n</dc:title>"
+      "<dc:creator><rdf:Seq>\n <rdf:li>A</rdf:li>\n <rdf:li>B</rdf:li>"
+      "</rdf:Seq></dc:creator>",
+      { "The Great Map", NULL, "A B", NULL, NULL } },
+    { "nested element of the same name",
+      "<title>a <title>b</title> c</title><title>d</title>",
+      { "a b c", NULL, NULL, NULL, NULL } },
+    { "entities and character references",
+      "<dc:title>&amp;&lt;&gt;&quot;&apos; &#65;&#x42;&#x10348; "
+      "&#233;</dc:title>"
+      "<dc:description>&nbsp; &amp &#xZZ; &#; & x</dc:description>"
+      "<dc:creator>a&#0;b&#xD800;c&#1114112;d&#99999999999;e</dc:creator>"
+      "<dc:rights>line&#10;break&#9;tab&#1;ctl</dc:rights>",
+      { "&<>\"' AB\xf0\x90\x8d\x88 \xc3\xa9", "&nbsp; &amp &#xZZ; &#; & x",
+        "abcde", "line break tabctl", NULL } },
+    { "CDATA kept as it is",
+      "<dc:title><![CDATA[<b>&amp;</b>]]> and <![CDATA[]]>more</dc:title>"
+      "<dc:date><![CDATA[</dc:date>]]>2001</dc:date>",
+      { "<b>&amp;</b> and more", NULL, NULL, NULL, "</dc:date>2001" } },
+    { "comments, PIs and declarations hide nothing and count for nothing",
+      "<!DOCTYPE x [ <!ENTITY e 'v'> ]><!-- <dc:title>no</dc:title> -->"
+      "<?pi <dc:title>no</dc:title> ?><dc:title>a<!-- </dc:title> -->b"
+      "<?pi x?>c</dc:title>",
+      { "abc", NULL, NULL, NULL, NULL } },
+    { "missing elements", "<metadata><other>x</other></metadata>",
+      { NULL, NULL, NULL, NULL, NULL } },
+    { "not XML", "just some text & more", { NULL, NULL, NULL, NULL, NULL } },
+    { "empty", "", { NULL, NULL, NULL, NULL, NULL } },
+    { "cut in an element", "<dc:date>1900</dc:date><dc:title>The Gre",
+      { NULL, NULL, NULL, NULL, "1900" } },
+    { "cut in a tag", "<dc:title>T</dc:title><dc:creator id='x",
+      { "T", NULL, NULL, NULL, NULL } },
+    { "cut in a comment", "<dc:title>T</dc:title><!-- <dc:date>1</dc:date>",
+      { "T", NULL, NULL, NULL, NULL } },
+    { "an end tag without its element", "</dc:title><dc:title>x</dc:title>",
+      { "x", NULL, NULL, NULL, NULL } },
+    { "end tag with spaces, no end tag for another",
+      "<dc:creator>never closed<dc:title>T</dc:title >",
+      { "T", NULL, NULL, NULL, NULL } },
+    { "Latin-1 text (not UTF-8) is converted",
+      "<dc:creator>Jos\xe9</dc:creator>",
+      { NULL, NULL, "Jos\xc3\xa9", NULL, NULL } },
+};
+
+static void
+test_dc_table(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof(dc_cases) / sizeof(dc_cases[0]); i++) {
+        const dc_case_t *c = &dc_cases[i];
+        size_t           len = strlen(c->xml);
+        char            *xml = malloc(len + 1);
+        vl_jp2box_dc_t  *dc = malloc(sizeof(*dc));
+
+        assert_non_null(xml);
+        assert_non_null(dc);
+        memcpy(xml, c->xml, len + 1);
+        /* the parser stops at len, not at a NUL */
+        vl_jp2box_dc_parse(xml, len, dc);
+        for (int f = 0; f < VL_JP2BOX_DC_FIELDS; f++) {
+            const char *want = c->want[f] != NULL ? c->want[f] : "";
+
+            if (strcmp(dc->text[f], want) != 0) {
+                fail_msg("%s: field %d is '%s', want '%s'", c->name, f,
+                         dc->text[f], want);
+            }
+        }
+        free(xml);
+        free(dc);
+    }
+}
+
+/* A big, growing file for the XML box tests. */
+typedef struct {
+    unsigned char *b;
+    size_t         n;
+} big_t;
+
+static long
+big_read(void *user, uint64_t off, void *buf, size_t n)
+{
+    const big_t *f = user;
+
+    if (off >= f->n) {
+        return 0;
+    }
+    if (n > f->n - off) {
+        n = f->n - (size_t) off;
+    }
+    memcpy(buf, f->b + off, n);
+    return (long) n;
+}
+
+static void
+big_put(big_t *f, const void *p, size_t n)
+{
+    unsigned char *b = realloc(f->b, f->n + n);
+
+    assert_non_null(b);
+    f->b = b;
+    memcpy(f->b + f->n, p, n);
+    f->n += n;
+}
+
+static void
+big_box(big_t *f, const char *type, const void *payload, size_t plen,
+        uint32_t len)
+{
+    uint32_t      l = len == REAL ? (uint32_t) (8 + plen) : len;
+    unsigned char h[8] = { (unsigned char) (l >> 24), (unsigned char) (l >> 16),
+                           (unsigned char) (l >> 8), (unsigned char) l };
+
+    memcpy(h + 4, type, 4);
+    big_put(f, h, 8);
+    big_put(f, payload, plen);
+}
+
+static void
+big_head(big_t *f)
+{
+    file_t sm = { .n = 0 };
+
+    sig(&sm);
+    ftyp(&sm);
+    jp2h(&sm, ihdr, colr1);
+    big_put(f, sm.b, sm.n);
+}
+
+/* What vl_jp2box_dc finds in f, read through a buffer of cap bytes. */
+static int
+big_dc(big_t *f, size_t cap, vl_jp2box_dc_t *dc)
+{
+    vl_jp2box_in_t in = { big_read, f, f->n };
+    char          *buf = malloc(cap > 0 ? cap : 1);
+    int            rc;
+
+    assert_non_null(buf);
+    rc = vl_jp2box_dc(&in, buf, cap, dc);
+    free(buf);
+    return rc;
+}
+
+static void
+test_dc_boxes(void **state)
+{
+    static const char xml[] = "<dc:title>T</dc:title>";
+    static const char xml2[] = "<dc:title>second box</dc:title>";
+    vl_jp2box_dc_t   *dc = malloc(sizeof(*dc));
+    big_t             f = { NULL, 0 };
+    char             *pad;
+    size_t            big = VL_JP2BOX_XML_MAX + 4096;
+
+    (void) state;
+    assert_non_null(dc);
+
+    /* before the codestream, a second one ignored */
+    big_head(&f);
+    big_box(&f, "xml ", xml, strlen(xml), REAL);
+    big_box(&f, "jp2c", cs, sizeof(cs), REAL);
+    big_box(&f, "xml ", xml2, strlen(xml2), REAL);
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 1);
+    assert_string_equal(dc->text[VL_JP2BOX_DC_TITLE], "T");
+    free(f.b);
+
+    /* after the codestream */
+    f.b = NULL;
+    f.n = 0;
+    big_head(&f);
+    big_box(&f, "jp2c", cs, sizeof(cs), REAL);
+    big_box(&f, "xml ", xml2, strlen(xml2), REAL);
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 1);
+    assert_string_equal(dc->text[VL_JP2BOX_DC_TITLE], "second box");
+    free(f.b);
+
+    /* none; a raw codestream has no boxes */
+    f.b = NULL;
+    f.n = 0;
+    big_head(&f);
+    big_box(&f, "jp2c", cs, sizeof(cs), REAL);
+    memset(dc, 'x', sizeof(*dc));
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 0);
+    for (int k = 0; k < VL_JP2BOX_DC_FIELDS; k++) {
+        assert_string_equal(dc->text[k], "");
+    }
+    free(f.b);
+    f.b = NULL;
+    f.n = 0;
+    big_put(&f, cs, sizeof(cs));
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 0);
+    free(f.b);
+
+    /* truncated: the box runs past the end of the file: not read */
+    f.b = NULL;
+    f.n = 0;
+    big_head(&f);
+    big_box(&f, "xml ", xml, strlen(xml), (uint32_t) (8 + strlen(xml) + 10));
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 0);
+    assert_string_equal(dc->text[VL_JP2BOX_DC_TITLE], "");
+    free(f.b);
+
+    /* larger than what is read: the elements in the first
+     * VL_JP2BOX_XML_MAX bytes only */
+    f.b = NULL;
+    f.n = 0;
+    pad = malloc(big);
+    assert_non_null(pad);
+    memset(pad, ' ', big);
+    memcpy(pad, "<dc:title>early</dc:title>", 26);
+    memcpy(pad + VL_JP2BOX_XML_MAX - 11, "<dc:date>1900</dc:date>", 23);
+    memcpy(pad + VL_JP2BOX_XML_MAX + 100, "<dc:creator>late</dc:creator>",
+           29);
+    big_head(&f);
+    big_box(&f, "xml ", pad, big, REAL);
+    big_box(&f, "jp2c", cs, sizeof(cs), REAL);
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 1);
+    assert_string_equal(dc->text[VL_JP2BOX_DC_TITLE], "early");
+    assert_string_equal(dc->text[VL_JP2BOX_DC_DATE], "");      /* cut */
+    assert_string_equal(dc->text[VL_JP2BOX_DC_CREATOR], "");   /* beyond */
+    /* the whole box read: all three */
+    assert_int_equal(big_dc(&f, big, dc), 1);
+    assert_string_equal(dc->text[VL_JP2BOX_DC_DATE], "1900");
+    assert_string_equal(dc->text[VL_JP2BOX_DC_CREATOR], "late");
+    free(pad);
+    free(f.b);
+
+    /* one field longer than VL_META_MAX: cut below it, whole characters */
+    f.b = NULL;
+    f.n = 0;
+    pad = malloc(2 * VL_META_MAX + 64);
+    assert_non_null(pad);
+    memcpy(pad, "<dc:title>", 10);
+    for (size_t k = 0; k < VL_META_MAX; k++) {
+        memcpy(pad + 10 + 2 * k, "\xc3\xa9", 2);
+    }
+    memcpy(pad + 10 + 2 * VL_META_MAX, "</dc:title>", 11);
+    big_head(&f);
+    big_box(&f, "xml ", pad, 21 + 2 * VL_META_MAX, REAL);
+    assert_int_equal(big_dc(&f, VL_JP2BOX_XML_MAX, dc), 1);
+    assert_int_equal(strlen(dc->text[VL_JP2BOX_DC_TITLE]), VL_META_MAX - 2);
+    assert_memory_equal(dc->text[VL_JP2BOX_DC_TITLE], "\xc3\xa9\xc3\xa9", 4);
+    free(pad);
+    free(f.b);
+
+    /* a failing read */
+    {
+        file_t         sm = { .n = 0 };
+        mem_t          m = { &sm, 0, 0 };
+        vl_jp2box_in_t in = { mem_read, &m, 0 };
+        char           buf[64];
+
+        sig(&sm);
+        box(&sm, "xml ", xml, strlen(xml), REAL);
+        in.size = sm.n;
+        assert_int_equal(vl_jp2box_dc(&in, buf, sizeof(buf), dc), 1);
+        assert_string_equal(dc->text[VL_JP2BOX_DC_TITLE], "T");
+        m.fail = 1;
+        assert_int_equal(vl_jp2box_dc(&in, buf, sizeof(buf), dc), 0);
+    }
+    free(dc);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_table),
         cmocka_unit_test(test_read_errors),
+        cmocka_unit_test(test_dc_table),
+        cmocka_unit_test(test_dc_boxes),
     };
 
     return cmocka_run_group_tests_name("jp2box", tests, NULL, NULL);

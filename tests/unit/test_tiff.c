@@ -3,7 +3,9 @@
  * test_tiff: the source module and its libtiff backend against the fixtures
  * of fixture.h: pixel-exact reads of every lossless fixture at every level,
  * crops across tiles and strips, JPEG within a tolerance, stored JPEG tiles,
- * identifier resolution (traversal, symlinks), the handle cache.
+ * identifier resolution (traversal, symlinks), the handle cache; and the
+ * multi-page and tagged files of book.h: what a page is, page identifiers,
+ * pages kept apart in both caches, the text tags of every page.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +25,7 @@
 #include <tiffio.h>
 #include <turbojpeg.h>
 
+#include "../fixtures/book.h"
 #include "fixture.h"
 #include "source/source.h"
 
@@ -247,6 +250,14 @@ test_geometry(void **state)
         assert_null(in->icc);
         assert_null(in->rights);
         assert_true(in->file.size > 0);
+        /* one page, and no text tags but Software */
+        assert_int_equal(in->pages, 1);
+        assert_int_equal(in->page, 1);
+        assert_null(in->title);
+        assert_null(in->description);
+        assert_null(in->creator);
+        assert_null(in->copyright);
+        assert_null(in->date);
         for (uint32_t l = 0; l < geoms[i].nlevels; l++) {
             assert_int_equal(in->geom.levels[l].width, geoms[i].sizes[l][0]);
             assert_int_equal(in->geom.levels[l].height, geoms[i].sizes[l][1]);
@@ -826,6 +837,440 @@ test_odd_formats(void **state)
     }
 }
 
+/* ---------------------------------------------------------------- pages */
+
+/* Count of samples of img (top-left (x0, y0) of stored level `level` of
+ * book.tif's page `page`) that differ from that page's pattern. */
+static size_t
+book_mismatches(const vl_image_t *img, uint32_t page, uint32_t level,
+                uint32_t x0, uint32_t y0)
+{
+    int pat = vl_book_pages[page - 1].bands == 1 ? PAT_GREY : PAT_RGB;
+
+    return mismatches(img, pat, vl_book_level(page, level), x0, y0);
+}
+
+static vl_source_t *
+get_id(vl_source_cache_t *cache, const vl_conf_t *conf, const char *id)
+{
+    vl_err_t     err = { 0 };
+    vl_source_t *src = vl_source_get(cache, conf, id, &err);
+
+    if (src == NULL) {
+        fail_msg("%s: %s", id, err.msg);
+    }
+    return src;
+}
+
+/* Every page of book.tif by identifier: its own geometry, levels (SubIFDs
+ * or following IFDs, the thumbnail, the reduced image after a SubIFD page
+ * and the mask skipped) and pixels at every level. */
+static void
+test_pages_book(void **state)
+{
+    vl_source_cache_t *cache = vl_source_cache_new(8);
+    vl_conf_t          conf;
+
+    (void) state;
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+    for (uint32_t p = 1; p <= VL_BOOK_PAGES; p++) {
+        const vl_book_page_t   *bp = &vl_book_pages[p - 1];
+        char                    id[32];
+        vl_source_t            *src;
+        const vl_source_info_t *in;
+        uint32_t                stored = 0;
+
+        snprintf(id, sizeof(id), "book.tif;%u", p);
+        src = get_id(cache, &conf, id);
+        in = vl_source_info(src);
+        print_message("%s: %ux%u, %u levels\n", id, in->geom.width,
+                      in->geom.height, in->geom.nlevels);
+        assert_int_equal(in->pages, VL_BOOK_PAGES);
+        assert_int_equal(in->page, p);
+        assert_int_equal(in->geom.width, bp->w);
+        assert_int_equal(in->geom.height, bp->h);
+        assert_int_equal(in->geom.bands, bp->bands);
+        assert_string_equal(in->compression, bp->compression);
+        for (uint32_t l = 0; l < in->geom.nlevels; l++) {
+            const vl_level_t *lv = &in->geom.levels[l];
+            vl_image_t        img;
+
+            assert_int_equal(lv->shrink <= 1, 1);
+            stored++;
+            assert_int_equal(lv->width, vl_book_side(bp->w, l));
+            assert_int_equal(lv->height, vl_book_side(bp->h, l));
+            assert_int_equal(lv->tile_w, bp->tile);
+            assert_int_equal(read_rect(src, l, 0, 0, lv->width, lv->height,
+                                       &img),
+                             VL_OK);
+            assert_int_equal(book_mismatches(&img, p, l, 0, 0), 0);
+            free(img.data);
+        }
+        assert_int_equal(stored, bp->nlevels);
+        vl_source_put(cache, src);
+    }
+    vl_source_cache_free(cache);
+
+    /* by path (vellum info, render): page 1 */
+    {
+        vl_source_t *src = open_fx("book.tif");
+
+        assert_int_equal(vl_source_info(src)->pages, VL_BOOK_PAGES);
+        assert_int_equal(vl_source_info(src)->page, 1);
+        assert_int_equal(vl_source_info(src)->geom.width, 640);
+        assert_int_equal(vl_source_info(src)->geom.nlevels, 3);
+        vl_source_put(NULL, src);
+    }
+}
+
+/* The page rules one by one (pages.tif): the same size again is a page,
+ * a smaller image marked a page is one (though it would fit as a level),
+ * and a reduced image after it is that page's level. */
+static void
+test_pages_rules(void **state)
+{
+    static const struct {
+        uint32_t w, h, nlevels, pattern;
+    } want[] = {
+        { 200, 100, 1, 0 }, { 200, 100, 1, 4 }, { 100, 50, 2, 8 },
+    };
+    vl_conf_t conf;
+
+    (void) state;
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+    for (uint32_t p = 1; p <= 3; p++) {
+        char                    id[32];
+        vl_source_t            *src;
+        const vl_source_info_t *in;
+
+        snprintf(id, sizeof(id), "pages.tif;%u", p);
+        src = get_id(NULL, &conf, id);
+        in = vl_source_info(src);
+        assert_int_equal(in->pages, 3);
+        assert_int_equal(in->geom.width, want[p - 1].w);
+        assert_int_equal(in->geom.height, want[p - 1].h);
+        assert_int_equal(in->geom.nlevels, want[p - 1].nlevels);
+        for (uint32_t l = 0; l < in->geom.nlevels; l++) {
+            const vl_level_t *lv = &in->geom.levels[l];
+            vl_image_t        img;
+
+            assert_int_equal(read_rect(src, l, 0, 0, lv->width, lv->height,
+                                       &img),
+                             VL_OK);
+            assert_int_equal(mismatches(&img, PAT_RGB, want[p - 1].pattern + l,
+                                        0, 0),
+                             0);
+            free(img.data);
+        }
+        vl_source_put(NULL, src);
+    }
+}
+
+static const struct {
+    const char *delim;
+    const char *id;
+    vl_status_t want;
+    uint32_t    page, width;
+    const char *msg;            /* of the error, or NULL */
+} page_ids[] = {
+    { ";", "book.tif", VL_OK, 1, 640, NULL },
+    { ";", "book.tif;1", VL_OK, 1, 640, NULL },
+    { ";", "book.tif;2", VL_OK, 2, 480, NULL },
+    { ";", "book.tif;3", VL_OK, 3, 256, NULL },
+    { ";", "book.tif;4", VL_ENOTFOUND, 0, 0, "no such page" },
+    { ";", "book.tif;0", VL_ENOTFOUND, 0, 0, "no such page" },
+    { ";", "book.tif;02", VL_ENOTFOUND, 0, 0, "no such page" },
+    { ";", "book.tif;4294967297", VL_ENOTFOUND, 0, 0, "no such page" },
+    /* not digits: the identifier is a file name, and there is none */
+    { ";", "book.tif;x", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", "book.tif;2x", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", "book.tif;", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", "book.tif;-1", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", ";2", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", "single.tif;1", VL_OK, 1, 333, NULL },
+    { ";", "single.tif;2", VL_ENOTFOUND, 0, 0, "no such page" },
+    { ";", "sub/dir/nested.tif;1", VL_OK, 1, 333, NULL },
+    { ";", "../book.tif;2", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { ";", "rgb.jp2;1", VL_OK, 1, 1001, NULL },
+    { ";", "rgb.jp2;2", VL_ENOTFOUND, 0, 0, "no such page" },
+    /* the last delimiter counts; a longer delimiter */
+    { "__", "book.tif__3", VL_OK, 3, 256, NULL },
+    { "__", "book.tif;3", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    /* no delimiter: no pages, the identifier whole */
+    { "", "book.tif;2", VL_ENOTFOUND, 0, 0, "identifier not found" },
+    { "", "book.tif", VL_OK, 1, 640, NULL },
+    { NULL, "book.tif;2", VL_ENOTFOUND, 0, 0, "identifier not found" },
+};
+
+static void
+test_pages_ids(void **state)
+{
+    (void) state;
+    for (size_t i = 0; i < sizeof(page_ids) / sizeof(page_ids[0]); i++) {
+        vl_source_cache_t *cache = vl_source_cache_new(8);
+        vl_conf_t          conf;
+
+        make_conf(&conf, vl_fx_path(""), NULL);
+        conf.iiif_delimiter = (char *) page_ids[i].delim;
+        /* twice: opened, then from the handle cache */
+        for (int pass = 0; pass < 2; pass++) {
+            vl_err_t     err = { 0 };
+            vl_source_t *src = vl_source_get(cache, &conf, page_ids[i].id,
+                                             &err);
+
+            print_message("'%s' with '%s' -> %s %s\n", page_ids[i].id,
+                          page_ids[i].delim ? page_ids[i].delim : "(null)",
+                          vl_status_name(err.code), err.msg);
+            assert_int_equal(err.code, page_ids[i].want);
+            if (page_ids[i].want != VL_OK) {
+                assert_null(src);
+                assert_string_equal(err.msg, page_ids[i].msg);
+                continue;
+            }
+            assert_non_null(src);
+            assert_int_equal(vl_source_info(src)->page, page_ids[i].page);
+            assert_int_equal(vl_source_info(src)->geom.width,
+                             page_ids[i].width);
+            vl_source_put(cache, src);
+        }
+        vl_source_cache_free(cache);
+    }
+}
+
+/* File names with the delimiter in them: reachable unless they end in the
+ * delimiter and digits. */
+static void
+test_pages_names(void **state)
+{
+    vl_conf_t    conf;
+    vl_err_t     err = { 0 };
+    vl_source_t *src;
+
+    (void) state;
+    copy_file(vl_fx_path("single.tif"), tmp_path("a;b.tif"));
+    copy_file(vl_fx_path("single.tif"), tmp_path("c;2"));
+    copy_file(vl_fx_path("single.tif"), tmp_path("d;"));
+    make_conf(&conf, tmproot, NULL);
+    conf.iiif_delimiter = ";";
+    src = get_id(NULL, &conf, "a;b.tif");
+    vl_source_put(NULL, src);
+    src = get_id(NULL, &conf, "d;");
+    vl_source_put(NULL, src);
+    /* page 2 of "c", which does not exist */
+    assert_null(vl_source_get(NULL, &conf, "c;2", &err));
+    assert_int_equal(err.code, VL_ENOTFOUND);
+    /* without pages the name is reached */
+    conf.iiif_delimiter = "";
+    src = get_id(NULL, &conf, "c;2");
+    vl_source_put(NULL, src);
+}
+
+/* One handle per file and page in the handle cache; the blocks of two
+ * pages at the same level and block never mix in the tile cache. */
+static void
+test_pages_caches(void **state)
+{
+    vl_source_cache_t *cache = vl_source_cache_new(8);
+    vl_tile_cache_t   *tiles = vl_tiles_new((size_t) 16 << 20);
+    vl_conf_t          conf;
+    vl_source_t       *a, *b, *c;
+    vl_tiles_stats_t   st;
+
+    (void) state;
+    assert_non_null(tiles);
+    vl_source_cache_set_tiles(cache, tiles);
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+
+    a = get_id(cache, &conf, "pages.tif;1");
+    b = get_id(cache, &conf, "pages.tif;2");
+    assert_ptr_not_equal(a, b);
+    assert_true(vl_file_id_eq(&vl_source_info(a)->file,
+                              &vl_source_info(b)->file));
+    /* pages 1 and 2 have the same geometry: same levels, same blocks */
+    for (int round = 0; round < 3; round++) {
+        vl_source_t *pg[2] = { a, b };
+
+        for (int k = 0; k < 2; k++) {
+            vl_image_t img;
+
+            assert_int_equal(read_rect(pg[k], 0, 10, 20, 100, 50, &img),
+                             VL_OK);
+            assert_int_equal(mismatches(&img, PAT_RGB, k == 0 ? 0 : 4, 10,
+                                        20),
+                             0);
+            free(img.data);
+        }
+    }
+    vl_tiles_stats(tiles, &st);
+    print_message("tile cache: %llu hits, %llu misses\n",
+                  (unsigned long long) st.hits,
+                  (unsigned long long) st.misses);
+    /* 2 x 2 blocks per page, decoded once each; the warm rounds hit */
+    assert_int_equal(st.misses, 8);
+    assert_int_equal(st.hits, 16);
+
+    /* book.tif: page 1 (tiles 128) then page 2 (tiles 64), warm */
+    c = get_id(cache, &conf, "book.tif;1");
+    for (int round = 0; round < 2; round++) {
+        vl_source_t *pg[2] = { c, NULL };
+
+        pg[1] = get_id(cache, &conf, "book.tif;2");
+        for (uint32_t p = 1; p <= 2; p++) {
+            vl_image_t img;
+
+            assert_int_equal(read_rect(pg[p - 1], 1, 0, 0, 64, 64, &img),
+                             VL_OK);
+            assert_int_equal(book_mismatches(&img, p, 1, 0, 0), 0);
+            free(img.data);
+        }
+        vl_source_put(cache, pg[1]);
+    }
+    vl_source_put(cache, c);
+
+    /* back in the cache: each page gets its own handle again */
+    vl_source_put(cache, a);
+    vl_source_put(cache, b);
+    assert_ptr_equal(get_id(cache, &conf, "pages.tif;2"), b);
+    assert_ptr_equal(get_id(cache, &conf, "pages.tif"), a);
+    /* a page past the count, known from the open handles */
+    {
+        vl_err_t err = { 0 };
+
+        vl_source_put(cache, a);
+        assert_null(vl_source_get(cache, &conf, "pages.tif;4", &err));
+        assert_int_equal(err.code, VL_ENOTFOUND);
+        assert_string_equal(err.msg, "no such page");
+    }
+    vl_source_put(cache, b);
+    vl_source_cache_free(cache);
+    vl_tiles_free(tiles);
+}
+
+static void
+check_text(const char *what, const char *got, const char *want)
+{
+    if (want == NULL) {
+        if (got != NULL) {
+            fail_msg("%s: '%s', want none", what, got);
+        }
+        return;
+    }
+    if (got == NULL) {
+        fail_msg("%s: none, want '%s'", what, want);
+    }
+    /* byte for byte */
+    if (strlen(got) != strlen(want) || memcmp(got, want, strlen(want)) != 0) {
+        fail_msg("%s: '%s', want '%s'", what, got, want);
+    }
+}
+
+/* The text tags of each page, cleaned; none carried over between pages. */
+static void
+test_pages_metadata(void **state)
+{
+    vl_conf_t conf;
+
+    (void) state;
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+    for (uint32_t p = 1; p <= VL_BOOK_PAGES; p++) {
+        const vl_book_page_t   *bp = &vl_book_pages[p - 1];
+        char                    id[32];
+        vl_source_t            *src;
+        const vl_source_info_t *in;
+
+        snprintf(id, sizeof(id), "book.tif;%u", p);
+        src = get_id(NULL, &conf, id);
+        in = vl_source_info(src);
+        check_text("title", in->title, bp->title);
+        check_text("description", in->description, bp->want_description);
+        check_text("creator", in->creator, bp->want_creator);
+        check_text("copyright", in->copyright, bp->copyright);
+        check_text("date", in->date, bp->date);
+        check_text("rights", in->rights, bp->rights);
+        vl_source_put(NULL, src);
+    }
+    {
+        vl_source_t            *src = open_fx("tags.tif");
+        const vl_source_info_t *in = vl_source_info(src);
+        char                   *text = NULL;
+        size_t                  len = 0;
+        FILE                   *f = open_memstream(&text, &len);
+
+        check_text("title", in->title, VL_TAGS_TITLE);
+        check_text("description", in->description,
+                   VL_TAGS_WANT_DESCRIPTION);
+        check_text("creator", in->creator, VL_TAGS_CREATOR);
+        check_text("copyright", in->copyright, VL_TAGS_COPYRIGHT);
+        check_text("date", in->date, VL_TAGS_DATE);
+        assert_null(in->rights);        /* not a URI */
+        assert_int_equal(in->pages, 1);
+        /* vellum info */
+        assert_non_null(f);
+        vl_source_describe(src, f);
+        fclose(f);
+        assert_non_null(strstr(text, "\n  page 1 of 1\n  title: Map of the "
+                                     "river\n  description: A survey map\n"));
+        assert_non_null(strstr(text, "\n  date: 2020:05:06 07:08:09\n"
+                                     "  level 0: 200x150"));
+        free(text);
+        vl_source_put(NULL, src);
+    }
+}
+
+/* Pyramids written by vips (run-mkfixtures.sh, when vips is installed):
+ * one page with its levels, multi-IFD or SubIFD; a multi-page file of
+ * vips with SubIFD pyramids is two pages. */
+static void
+test_pages_vips(void **state)
+{
+    static const struct {
+        const char *name;
+        uint32_t    pages, nlevels, last_w;
+    } files[] = {
+        { "vips-pyr.tif", 1, 3, 250 },
+        { "vips-subifd.tif", 1, 4, 125 },
+        { "vips-pages.tif", 2, 4, 125 },
+    };
+    vl_conf_t conf;
+
+    (void) state;
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        if (access(vl_fx_path(files[i].name), R_OK) != 0) {
+            print_message("%s: not made (vips not installed?): skipped\n",
+                          files[i].name);
+            continue;
+        }
+        for (uint32_t p = 1; p <= files[i].pages; p++) {
+            char                    id[64];
+            vl_source_t            *src;
+            const vl_source_info_t *in;
+            vl_image_t              img;
+
+            snprintf(id, sizeof(id), "%s;%u", files[i].name, p);
+            src = get_id(NULL, &conf, id);
+            in = vl_source_info(src);
+            assert_int_equal(in->pages, files[i].pages);
+            assert_int_equal(in->geom.width, VL_FX_RGB_W);
+            assert_int_equal(in->geom.height, VL_FX_RGB_H);
+            assert_int_equal(in->geom.nlevels, files[i].nlevels);
+            assert_int_equal(in->geom.levels[in->geom.nlevels - 1].width,
+                             files[i].last_w);
+            /* level 0 is the pattern (vips keeps it as it is) */
+            assert_int_equal(read_rect(src, 0, 250, 250, 20, 20, &img),
+                             VL_OK);
+            assert_int_equal(mismatches(&img, PAT_RGB, 0, 250, 250), 0);
+            free(img.data);
+            vl_source_put(NULL, src);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- errors */
 
 static void
@@ -1231,6 +1676,13 @@ main(void)
         cmocka_unit_test(test_cache_revalidation),
         cmocka_unit_test(test_path_cache),
         cmocka_unit_test(test_cache_checkout),
+        cmocka_unit_test(test_pages_book),
+        cmocka_unit_test(test_pages_rules),
+        cmocka_unit_test(test_pages_ids),
+        cmocka_unit_test(test_pages_names),
+        cmocka_unit_test(test_pages_caches),
+        cmocka_unit_test(test_pages_metadata),
+        cmocka_unit_test(test_pages_vips),
     };
 
     (void) vl_fx_path("");      /* skip early without VL_FIXTURES */

@@ -43,6 +43,7 @@ key_of(uint32_t tile)
     k.ino = 1234;
     k.size = 99999;
     k.mtime_ns = 1700000000123456789LL;
+    k.page = 1;
     k.level = 1;
     k.tile = tile;
     k.scale = 1;
@@ -227,6 +228,9 @@ test_identity_in_key(void **state)
     assert_null(vl_tiles_get(c, &key));
     key = key_of(5);
     key.level = 0;
+    assert_null(vl_tiles_get(c, &key));
+    key = key_of(5);
+    key.page = 2;                           /* another page of the file */
     assert_null(vl_tiles_get(c, &key));
     vl_tiles_free(c);
 }
