@@ -54,7 +54,7 @@ int vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
                 vl_scan_result_t *res, vl_err_t *err);
 
 /* One line: "scanned 10000 images, 2 objects in 1.92 s: 10000 Create, 0
- * Update, 0 Delete; 10000 files hashed (1.2 GB)". */
+ * Update, 0 Delete; 10000 files hashed (1.2 GB), 0 touched only". */
 void vl_scan_summary(const vl_scan_result_t *res, char *buf, size_t size);
 
 #endif /* VL_SCAN_H */
