@@ -358,8 +358,11 @@ master_reap(master_t *m)
 
         if (pid == m->scan_pid) {
             m->scan_pid = 0;
-            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-                master_describe(status, how, sizeof(how));
+            master_describe(status, how, sizeof(how));
+            if (m->stopping) {
+                vl_log(VL_LOG_INFO, NULL, "scan %ld stopped (%s)", (long) pid,
+                       how);
+            } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 vl_log(VL_LOG_ERROR, NULL, "scan %ld failed (%s); the next "
                        "one in %ld s", (long) pid, how,
                        (long) m->conf->scan_interval);

@@ -21,28 +21,28 @@
 #include "present/cdlog.h"
 #include "proto/iiif.h"
 
-#define CDLOG_SEED  0x7663643173636e31ULL   /* the checksum's seed */
-#define CDLOG_READ  ((size_t) 1 << 20)      /* bytes per pread */
+#define CDLOG_SEED    0x7663643173636e31ULL /* the checksum's seed */
+#define CDLOG_READ    ((size_t) 1 << 20)    /* bytes per pread */
 #define CDLOG_NFIELDS 9
 
 static const char *const cdlog_types[] = {
-    [VL_CD_CREATE] = "Create",
-    [VL_CD_UPDATE] = "Update",
-    [VL_CD_DELETE] = "Delete",
-    [VL_CD_SEEN] = "Seen",
+    [VL_CDLOG_CREATE] = "Create",
+    [VL_CDLOG_UPDATE] = "Update",
+    [VL_CDLOG_DELETE] = "Delete",
+    [VL_CDLOG_SEEN] = "Seen",
 };
 
 int
-vl_cdrec_is_activity(const vl_cdrec_t *r)
+vl_cdlog_is_activity(const vl_cdlog_rec_t *r)
 {
-    return r->type == VL_CD_CREATE || r->type == VL_CD_UPDATE
-           || r->type == VL_CD_DELETE;
+    return r->type == VL_CDLOG_CREATE || r->type == VL_CDLOG_UPDATE
+           || r->type == VL_CDLOG_DELETE;
 }
 
 const char *
-vl_cd_type_name(vl_cd_type_t type)
+vl_cdlog_type_name(vl_cdlog_type_t type)
 {
-    return (unsigned) type <= VL_CD_SEEN ? cdlog_types[type] : "?";
+    return (unsigned) type <= VL_CDLOG_SEEN ? cdlog_types[type] : "?";
 }
 
 /* ---------------------------------------------------------------- time */
@@ -103,8 +103,8 @@ vl_cdlog_time_parse(const char *s)
     tm.tm_sec = se;
     t = timegm(&tm);
     /* 2024-02-30 normalises to another day: not a date */
-    if (t == (time_t) -1 || gmtime_r(&t, &back) == NULL
-        || back.tm_mday != d || back.tm_mon != mo - 1)
+    if (t == (time_t) -1 || gmtime_r(&t, &back) == NULL || back.tm_mday != d
+        || back.tm_mon != mo - 1)
     {
         return -1;
     }
@@ -120,14 +120,14 @@ vl_cdlog_checksum(const char *body, size_t len)
 }
 
 int
-vl_cdlog_format(vl_pool_t *pool, vl_cdrec_t *r, char **line, size_t *len,
+vl_cdlog_format(vl_pool_t *pool, vl_cdlog_rec_t *r, char **line, size_t *len,
                 vl_err_t *err)
 {
-    char   *enc, *body, *out;
-    size_t  blen;
+    char  *enc, *body, *out;
+    size_t blen;
 
-    if ((unsigned) r->type > VL_CD_SEEN
-        || (r->kind != VL_CD_IMAGE && r->kind != VL_CD_FOLDER))
+    if ((unsigned) r->type > VL_CDLOG_SEEN
+        || (r->kind != VL_CDLOG_IMAGE && r->kind != VL_CDLOG_FOLDER))
     {
         return vl_err_set(err, VL_EBADREQ, "not a record type or kind");
     }
@@ -140,18 +140,18 @@ vl_cdlog_format(vl_pool_t *pool, vl_cdrec_t *r, char **line, size_t *len,
     if ((enc = vl_percent_encode(pool, r->id, strlen(r->id))) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    body = vl_pool_printf(pool, "%s %llu %s %s %c %s %016llx %016llx%016llx",
-                          VL_CDLOG_TAG, (unsigned long long) r->seq, r->time,
-                          cdlog_types[r->type], r->kind, enc,
-                          (unsigned long long) r->stat,
-                          (unsigned long long) r->sig[0],
-                          (unsigned long long) r->sig[1]);
+    body = vl_pool_printf(
+        pool, "%s %llu %s %s %c %s %016llx %016llx%016llx", VL_CDLOG_TAG,
+        (unsigned long long) r->seq, r->time, cdlog_types[r->type], r->kind,
+        enc, (unsigned long long) r->stat, (unsigned long long) r->sig[0],
+        (unsigned long long) r->sig[1]);
     if (body == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     blen = strlen(body);
     if (blen + 18 > VL_CDLOG_LINE_MAX) {
-        return vl_err_set(err, VL_EBADREQ, "the identifier is too long for "
+        return vl_err_set(err, VL_EBADREQ,
+                          "the identifier is too long for "
                           "a log record");
     }
     r->check = vl_cdlog_checksum(body, blen);
@@ -170,8 +170,9 @@ vl_cdlog_format(vl_pool_t *pool, vl_cdrec_t *r, char **line, size_t *len,
 static int
 cdlog_hexval(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                                                 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                  : -1;
 }
 
 /* Exactly 16 lowercase hex digits. */
@@ -206,8 +207,9 @@ cdlog_unreserved(unsigned char c)
 static int
 cdlog_upper_hex(char c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                                                 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
 }
 
 /* The identifier as vl_percent_encode writes it (one spelling only: an
@@ -253,13 +255,13 @@ cdlog_bad(vl_err_t *err, const char *why)
 
 int
 vl_cdlog_parse(const char *line, size_t len, char *id, size_t idsize,
-               vl_cdrec_t *out, vl_err_t *err)
+               vl_cdlog_rec_t *out, vl_err_t *err)
 {
-    const char *f[CDLOG_NFIELDS];
-    size_t      fl[CDLOG_NFIELDS], nf = 0, start = 0, blen;
-    uint64_t    check, seq = 0;
-    vl_cdrec_t  r;
-    int         t;
+    const char    *f[CDLOG_NFIELDS];
+    size_t         fl[CDLOG_NFIELDS], nf = 0, start = 0, blen;
+    uint64_t       check, seq = 0;
+    vl_cdlog_rec_t r;
+    int            t;
 
     memset(&r, 0, sizeof(r));
     if (len + 1 > VL_CDLOG_LINE_MAX) {
@@ -276,8 +278,10 @@ vl_cdlog_parse(const char *line, size_t len, char *id, size_t idsize,
         return cdlog_bad(err, "bad checksum");
     }
     for (size_t i = 0; i <= blen; i++) {
-        if (i < blen && ((unsigned char) line[i] < 0x21
-                         || (unsigned char) line[i] > 0x7e) && line[i] != ' ')
+        if (i < blen
+            && ((unsigned char) line[i] < 0x21
+                || (unsigned char) line[i] > 0x7e)
+            && line[i] != ' ')
         {
             return cdlog_bad(err, "a byte that is not printable ASCII");
         }
@@ -295,8 +299,7 @@ vl_cdlog_parse(const char *line, size_t len, char *id, size_t idsize,
     if (nf != CDLOG_NFIELDS) {
         return cdlog_bad(err, "not the fields of a record");
     }
-    if (fl[0] != strlen(VL_CDLOG_TAG)
-        || memcmp(f[0], VL_CDLOG_TAG, fl[0]) != 0)
+    if (fl[0] != strlen(VL_CDLOG_TAG) || memcmp(f[0], VL_CDLOG_TAG, fl[0]) != 0)
     {
         return cdlog_bad(err, "not a cd1 record");
     }
@@ -317,16 +320,17 @@ vl_cdlog_parse(const char *line, size_t len, char *id, size_t idsize,
     if (vl_cdlog_time_parse(r.time) < 0) {
         return cdlog_bad(err, "bad time");
     }
-    for (t = 0; t <= VL_CD_SEEN; t++) {
+    for (t = 0; t <= VL_CDLOG_SEEN; t++) {
         if (fl[3] == strlen(cdlog_types[t])
             && memcmp(f[3], cdlog_types[t], fl[3]) == 0) {
             break;
         }
     }
-    if (t > VL_CD_SEEN) {
+    if (t > VL_CDLOG_SEEN) {
         return cdlog_bad(err, "unknown record type");
     }
-    if (fl[4] != 1 || (f[4][0] != VL_CD_IMAGE && f[4][0] != VL_CD_FOLDER)) {
+    if (fl[4] != 1 || (f[4][0] != VL_CDLOG_IMAGE && f[4][0] != VL_CDLOG_FOLDER))
+    {
         return cdlog_bad(err, "unknown kind");
     }
     if (cdlog_decode(f[5], fl[5], id, idsize) != 0) {
@@ -338,12 +342,12 @@ vl_cdlog_parse(const char *line, size_t len, char *id, size_t idsize,
     {
         return cdlog_bad(err, "bad stat or signature");
     }
-    if (t == VL_CD_DELETE && (r.stat != 0 || r.sig[0] != 0 || r.sig[1] != 0))
+    if (t == VL_CDLOG_DELETE && (r.stat != 0 || r.sig[0] != 0 || r.sig[1] != 0))
     {
         return cdlog_bad(err, "a Delete with a signature");
     }
     r.seq = seq;
-    r.type = (vl_cd_type_t) t;
+    r.type = (vl_cdlog_type_t) t;
     r.kind = f[4][0];
     r.id = id;
     r.check = check;
@@ -367,8 +371,10 @@ cdlog_pread(int fd, char *buf, size_t n, uint64_t off, size_t *got,
             continue;
         }
         if (r < 0) {
-            return vl_err_set(err, VL_EIO, "cannot read the Change "
-                              "Discovery log: %s", strerror(errno));
+            return vl_err_set(err, VL_EIO,
+                              "cannot read the Change "
+                              "Discovery log: %s",
+                              strerror(errno));
         }
         if (r == 0) {
             break;
@@ -381,14 +387,14 @@ cdlog_pread(int fd, char *buf, size_t n, uint64_t off, size_t *got,
 
 /* Is there a '\n' in [off, size)? */
 static int
-cdlog_newline_after(int fd, char *buf, uint64_t off, uint64_t size,
-                    int *found, vl_err_t *err)
+cdlog_newline_after(int fd, char *buf, uint64_t off, uint64_t size, int *found,
+                    vl_err_t *err)
 {
     *found = 0;
     while (off < size) {
-        size_t n = size - off > CDLOG_READ ? CDLOG_READ
-                                           : (size_t) (size - off), got;
-        int    rc;
+        size_t n = size - off > CDLOG_READ ? CDLOG_READ : (size_t) (size - off),
+               got;
+        int rc;
 
         if ((rc = cdlog_pread(fd, buf, n, off, &got, err)) != VL_OK) {
             return rc;
@@ -406,7 +412,7 @@ cdlog_newline_after(int fd, char *buf, uint64_t off, uint64_t size,
 }
 
 static void
-cdlog_damaged(vl_cdread_t *out, size_t linelen, const char *why)
+cdlog_damaged(vl_cdlog_result_t *out, size_t linelen, const char *why)
 {
     size_t n = strlen(why);
 
@@ -421,24 +427,27 @@ cdlog_damaged(vl_cdread_t *out, size_t linelen, const char *why)
 }
 
 int
-vl_cdlog_read(int fd, const vl_cdpos_t *from, vl_cdlog_fn fn, void *arg,
-              vl_cdread_t *out, vl_err_t *err)
+vl_cdlog_read(int fd, const vl_cdlog_pos_t *from, vl_cdlog_fn fn, void *arg,
+              vl_cdlog_result_t *out, vl_err_t *err)
 {
-    static const vl_cdpos_t zero;
-    struct stat             st;
-    char                   *buf, *id;
-    uint64_t                size, cur;
-    int                     rc = VL_OK;
+    static const vl_cdlog_pos_t zero;
+    struct stat                 st;
+    char                       *buf, *id;
+    uint64_t                    size, cur;
+    int                         rc = VL_OK;
 
     memset(out, 0, sizeof(*out));
     out->pos = from != NULL ? *from : zero;
     if (fstat(fd, &st) != 0) {
-        return vl_err_set(err, VL_EIO, "cannot read the Change Discovery "
-                          "log: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot read the Change Discovery "
+                          "log: %s",
+                          strerror(errno));
     }
     size = (uint64_t) st.st_size;
     if (size < out->pos.off) {
-        return vl_err_set(err, VL_EIO, "the Change Discovery log is "
+        return vl_err_set(err, VL_EIO,
+                          "the Change Discovery log is "
                           "shorter than what was read of it before");
     }
     buf = malloc(CDLOG_READ);
@@ -457,24 +466,24 @@ vl_cdlog_read(int fd, const vl_cdpos_t *from, vl_cdlog_fn fn, void *arg,
             break;
         }
         if (got < n) {
-            size = cur + got;   /* cut since the fstat: read what is left */
+            size = cur + got; /* cut since the fstat: read what is left */
         }
         if (got == 0) {
             break;
         }
         for (;;) {
-            char      *nl = memchr(buf + p, '\n', got - p);
-            size_t     linelen;
-            vl_cdrec_t r;
-            vl_err_t   perr = { 0 };
+            char          *nl = memchr(buf + p, '\n', got - p);
+            size_t         linelen;
+            vl_cdlog_rec_t r;
+            vl_err_t       perr = { 0 };
 
             if (nl == NULL) {
                 break;
             }
             linelen = (size_t) (nl - (buf + p));
             if (vl_cdlog_parse(buf + p, linelen, id, VL_CDLOG_LINE_MAX, &r,
-                               &perr) != VL_OK)
-            {
+                               &perr)
+                != VL_OK) {
                 cdlog_damaged(out, linelen + 1, perr.msg);
                 break;
             }
@@ -483,7 +492,8 @@ vl_cdlog_read(int fd, const vl_cdpos_t *from, vl_cdlog_fn fn, void *arg,
                 break;
             }
             if (strcmp(r.time, out->pos.time) < 0) {
-                cdlog_damaged(out, linelen + 1, "earlier than the record "
+                cdlog_damaged(out, linelen + 1,
+                              "earlier than the record "
                               "before it");
                 break;
             }
@@ -506,8 +516,10 @@ vl_cdlog_read(int fd, const vl_cdpos_t *from, vl_cdlog_fn fn, void *arg,
             int found = 0;
 
             if (got == CDLOG_READ
-                && (rc = cdlog_newline_after(fd, buf, cur + got, size,
-                                             &found, err)) != VL_OK) {
+                && (rc = cdlog_newline_after(fd, buf, cur + got, size, &found,
+                                             err))
+                       != VL_OK)
+            {
                 break;
             }
             if (found) {
@@ -527,19 +539,19 @@ vl_cdlog_read(int fd, const vl_cdpos_t *from, vl_cdlog_fn fn, void *arg,
 
 /* ------------------------------------------------------------ the fold */
 
-struct vl_cdstate_s {
-    vl_pool_t  *pool;       /* identifiers */
-    vl_cdobj_t *obj;
-    size_t      n, cap;
-    uint32_t   *slot;       /* index + 1 into obj; 0 empty */
-    size_t      nslots;     /* a power of two, > 2 n */
-    size_t      live;
+struct vl_cdlog_state_s {
+    vl_pool_t      *pool; /* identifiers */
+    vl_cdlog_obj_t *obj;
+    size_t          n, cap;
+    uint32_t       *slot;   /* index + 1 into obj; 0 empty */
+    size_t          nslots; /* a power of two, > 2 n */
+    size_t          live;
 };
 
-vl_cdstate_t *
-vl_cdstate_new(void)
+vl_cdlog_state_t *
+vl_cdlog_state_new(void)
 {
-    vl_cdstate_t *s = calloc(1, sizeof(*s));
+    vl_cdlog_state_t *s = calloc(1, sizeof(*s));
 
     if (s == NULL || (s->pool = vl_pool_create(65536)) == NULL) {
         free(s);
@@ -549,7 +561,7 @@ vl_cdstate_new(void)
 }
 
 void
-vl_cdstate_free(vl_cdstate_t *s)
+vl_cdlog_state_free(vl_cdlog_state_t *s)
 {
     if (s == NULL) {
         return;
@@ -561,7 +573,7 @@ vl_cdstate_free(vl_cdstate_t *s)
 }
 
 static size_t
-cdstate_find(const vl_cdstate_t *s, const char *id, size_t *slot)
+cdlog_find(const vl_cdlog_state_t *s, const char *id, size_t *slot)
 {
     size_t mask = s->nslots - 1;
     size_t i = (size_t) vl_hash64(id, strlen(id), 0) & mask;
@@ -578,7 +590,7 @@ cdstate_find(const vl_cdstate_t *s, const char *id, size_t *slot)
 }
 
 static int
-cdstate_grow(vl_cdstate_t *s)
+cdlog_grow(vl_cdlog_state_t *s)
 {
     size_t    ns = s->nslots ? s->nslots * 2 : 1024;
     uint32_t *slot = calloc(ns, sizeof(*slot));
@@ -593,41 +605,42 @@ cdstate_grow(vl_cdstate_t *s)
     for (size_t k = 0; k < s->n; k++) {
         size_t i;
 
-        (void) cdstate_find(s, s->obj[k].id, &i);
+        (void) cdlog_find(s, s->obj[k].id, &i);
         s->slot[i] = (uint32_t) (k + 1);
     }
     return 0;
 }
 
-vl_cdobj_t *
-vl_cdstate_get(vl_cdstate_t *s, const char *id)
+vl_cdlog_obj_t *
+vl_cdlog_state_get(vl_cdlog_state_t *s, const char *id)
 {
     size_t slot, k;
 
     if (s->nslots == 0) {
         return NULL;
     }
-    k = cdstate_find(s, id, &slot);
+    k = cdlog_find(s, id, &slot);
     return k != 0 ? &s->obj[k - 1] : NULL;
 }
 
 int
-vl_cdstate_apply(vl_cdstate_t *s, const vl_cdrec_t *r, vl_err_t *err)
+vl_cdlog_state_apply(vl_cdlog_state_t *s, const vl_cdlog_rec_t *r,
+                     vl_err_t *err)
 {
-    vl_cdobj_t *o = vl_cdstate_get(s, r->id);
+    vl_cdlog_obj_t *o = vl_cdlog_state_get(s, r->id);
 
     if (o == NULL) {
         size_t slot;
 
-        if (r->type == VL_CD_DELETE) {
-            return VL_OK;           /* nothing to fold it into */
+        if (r->type == VL_CDLOG_DELETE) {
+            return VL_OK; /* nothing to fold it into */
         }
-        if ((s->n + 1) * 2 > s->nslots && cdstate_grow(s) != 0) {
+        if ((s->n + 1) * 2 > s->nslots && cdlog_grow(s) != 0) {
             return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
         if (s->n == s->cap) {
-            size_t      cap = s->cap ? s->cap * 2 : 1024;
-            vl_cdobj_t *p = realloc(s->obj, cap * sizeof(*p));
+            size_t          cap = s->cap ? s->cap * 2 : 1024;
+            vl_cdlog_obj_t *p = realloc(s->obj, cap * sizeof(*p));
 
             if (p == NULL) {
                 return vl_err_set(err, VL_ENOMEM, "out of memory");
@@ -640,10 +653,10 @@ vl_cdstate_apply(vl_cdstate_t *s, const vl_cdrec_t *r, vl_err_t *err)
         if ((o->id = vl_pool_strdup(s->pool, r->id)) == NULL) {
             return vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        (void) cdstate_find(s, r->id, &slot);
+        (void) cdlog_find(s, r->id, &slot);
         s->slot[slot] = (uint32_t) (++s->n);
     }
-    if (r->type == VL_CD_DELETE) {
+    if (r->type == VL_CDLOG_DELETE) {
         if (o->live) {
             s->live--;
         }
@@ -664,19 +677,19 @@ vl_cdstate_apply(vl_cdstate_t *s, const vl_cdrec_t *r, vl_err_t *err)
 }
 
 size_t
-vl_cdstate_count(const vl_cdstate_t *s)
+vl_cdlog_state_count(const vl_cdlog_state_t *s)
 {
     return s->n;
 }
 
-vl_cdobj_t *
-vl_cdstate_at(vl_cdstate_t *s, size_t i)
+vl_cdlog_obj_t *
+vl_cdlog_state_at(vl_cdlog_state_t *s, size_t i)
 {
     return i < s->n ? &s->obj[i] : NULL;
 }
 
 size_t
-vl_cdstate_live(const vl_cdstate_t *s)
+vl_cdlog_state_live(const vl_cdlog_state_t *s)
 {
     return s->live;
 }

@@ -32,16 +32,16 @@
 
 static struct {
     pthread_mutex_t lock;
-    char           *path;       /* of the log indexed */
+    char           *path; /* of the log indexed */
     dev_t           dev;
     ino_t           ino;
-    long long       size, mtime_ns;     /* of the file when last read */
-    vl_cdpos_t      pos;        /* where reading stopped */
+    long long       size, mtime_ns; /* of the file when last read */
+    vl_cdlog_pos_t  pos;            /* where reading stopped */
     int             damaged;
-    uint64_t        first;      /* record 1's checksum: which log this is */
-    uint64_t       *off;        /* of each activity */
+    uint64_t        first; /* record 1's checksum: which log this is */
+    uint64_t       *off;   /* of each activity */
     uint64_t        n, cap;
-    char            last[VL_CDLOG_TIME_LEN + 1];    /* newest endTime */
+    char            last[VL_CDLOG_TIME_LEN + 1]; /* newest endTime */
 } disc_ix = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 uint64_t
@@ -90,14 +90,14 @@ vl_discovery_reset(void)
 }
 
 static int
-disc_add(void *arg, const vl_cdrec_t *r, uint64_t off, size_t len)
+disc_add(void *arg, const vl_cdlog_rec_t *r, uint64_t off, size_t len)
 {
     (void) arg;
     (void) len;
     if (r->seq == 1) {
         disc_ix.first = r->check;
     }
-    if (!vl_cdrec_is_activity(r)) {
+    if (!vl_cdlog_is_activity(r)) {
         return VL_OK;
     }
     if (disc_ix.n == disc_ix.cap) {
@@ -119,20 +119,23 @@ disc_add(void *arg, const vl_cdrec_t *r, uint64_t off, size_t len)
 static int
 disc_refresh(const char *dir, vl_err_t *err)
 {
-    char        path[4096];
-    struct stat st;
-    long long   mtime;
-    vl_cdread_t rd;
-    int         fd, rc, changed;
+    char              path[4096];
+    struct stat       st;
+    long long         mtime;
+    vl_cdlog_result_t rd;
+    int               fd, rc, changed;
 
     snprintf(path, sizeof(path), "%s/%s", dir, VL_CDLOG_FILE);
     if (stat(path, &st) != 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
-            return vl_err_set(err, VL_ENOTFOUND, "no Change Discovery log "
+            return vl_err_set(err, VL_ENOTFOUND,
+                              "no Change Discovery log "
                               "yet (vellum scan writes it)");
         }
-        return vl_err_set(err, VL_EIO, "cannot read the Change Discovery "
-                          "log: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot read the Change Discovery "
+                          "log: %s",
+                          strerror(errno));
     }
     mtime = (long long) st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     changed = st.st_size != disc_ix.size || mtime != disc_ix.mtime_ns;
@@ -154,8 +157,10 @@ disc_refresh(const char *dir, vl_err_t *err)
         return VL_OK;
     }
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return vl_err_set(err, VL_EIO, "cannot read the Change Discovery "
-                          "log: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot read the Change Discovery "
+                          "log: %s",
+                          strerror(errno));
     }
     rc = vl_cdlog_read(fd, &disc_ix.pos, disc_add, NULL, &rd, err);
     close(fd);
@@ -168,9 +173,11 @@ disc_refresh(const char *dir, vl_err_t *err)
     disc_ix.mtime_ns = mtime;
     if (rd.end == VL_CDLOG_DAMAGED) {
         disc_ix.damaged = 1;
-        vl_log(VL_LOG_ERROR, NULL, "the Change Discovery log is damaged at "
+        vl_log(VL_LOG_ERROR, NULL,
+               "the Change Discovery log is damaged at "
                "line %llu (byte %llu): %s; serving the %llu activities "
-               "before it", (unsigned long long) rd.pos.seq + 1,
+               "before it",
+               (unsigned long long) rd.pos.seq + 1,
                (unsigned long long) rd.pos.off, rd.why,
                (unsigned long long) disc_ix.n);
     }
@@ -180,16 +187,18 @@ disc_refresh(const char *dir, vl_err_t *err)
 /* Read count activities from the log from offset off (skipping Seen). */
 static int
 disc_read(vl_pool_t *pool, const char *dir, uint64_t off, size_t count,
-          vl_cdrec_t *items, vl_err_t *err)
+          vl_cdlog_rec_t *items, vl_err_t *err)
 {
-    char    path[4096], *buf, *id;
-    size_t  got = 0, have = 0;
-    int     fd, rc = VL_OK;
+    char   path[4096], *buf, *id;
+    size_t got = 0, have = 0;
+    int    fd, rc = VL_OK;
 
     snprintf(path, sizeof(path), "%s/%s", dir, VL_CDLOG_FILE);
     if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-        return vl_err_set(err, VL_EIO, "cannot read the Change Discovery "
-                          "log: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot read the Change Discovery "
+                          "log: %s",
+                          strerror(errno));
     }
     buf = malloc(DISC_READ + VL_CDLOG_LINE_MAX);
     id = malloc(VL_CDLOG_LINE_MAX);
@@ -204,27 +213,31 @@ disc_read(vl_pool_t *pool, const char *dir, uint64_t off, size_t count,
             continue;
         }
         if (r <= 0) {
-            rc = vl_err_set(err, VL_EIO, "the Change Discovery log changed "
+            rc = vl_err_set(err, VL_EIO,
+                            "the Change Discovery log changed "
                             "while it was read");
             break;
         }
         have += (size_t) r;
         for (;;) {
-            char      *nl = memchr(buf + p, '\n', have - p);
-            vl_cdrec_t rec;
-            vl_err_t   perr = { 0 };
+            char          *nl = memchr(buf + p, '\n', have - p);
+            vl_cdlog_rec_t rec;
+            vl_err_t       perr = { 0 };
 
             if (nl == NULL || got == count) {
                 break;
             }
             if (vl_cdlog_parse(buf + p, (size_t) (nl - buf - p), id,
-                               VL_CDLOG_LINE_MAX, &rec, &perr) != VL_OK) {
-                rc = vl_err_set(err, VL_EIO, "the Change Discovery log "
+                               VL_CDLOG_LINE_MAX, &rec, &perr)
+                != VL_OK)
+            {
+                rc = vl_err_set(err, VL_EIO,
+                                "the Change Discovery log "
                                 "changed while it was read");
                 break;
             }
             p = (size_t) (nl - buf) + 1;
-            if (!vl_cdrec_is_activity(&rec)) {
+            if (!vl_cdlog_is_activity(&rec)) {
                 continue;
             }
             if ((rec.id = vl_pool_strdup(pool, id)) == NULL) {
@@ -234,7 +247,8 @@ disc_read(vl_pool_t *pool, const char *dir, uint64_t off, size_t count,
             items[got++] = rec;
         }
         if (have - p > VL_CDLOG_LINE_MAX) {
-            rc = vl_err_set(err, VL_EIO, "the Change Discovery log changed "
+            rc = vl_err_set(err, VL_EIO,
+                            "the Change Discovery log changed "
                             "while it was read");
         }
         memmove(buf, buf + p, have - p);
@@ -248,8 +262,8 @@ disc_read(vl_pool_t *pool, const char *dir, uint64_t off, size_t count,
 }
 
 int
-vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size,
-                 uint64_t page, vl_cdpage_t *out, vl_err_t *err)
+vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
+                 vl_discovery_page_t *out, vl_err_t *err)
 {
     char      last[VL_CDLOG_TIME_LEN + 1];
     uint64_t  first, off0 = 0, off1 = 0, count = 0;
@@ -273,8 +287,8 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size,
     first = disc_ix.first;
     fmtime = disc_ix.mtime_ns / 1000000000LL;
     memcpy(last, disc_ix.last, sizeof(last));
-    if (page > 0 && vl_discovery_span(out->total, size, page, &out->start,
-                                      &count)) {
+    if (page > 0
+        && vl_discovery_span(out->total, size, page, &out->start, &count)) {
         off0 = disc_ix.off[out->start];
         off1 = disc_ix.off[out->start + count - 1];
     }
@@ -291,16 +305,17 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size,
         return VL_OK;
     }
     if (count == 0) {
-        return vl_err_set(err, VL_ENOTFOUND, "no such page: the stream has "
-                          "%llu pages", (unsigned long long) out->npages);
+        return vl_err_set(err, VL_ENOTFOUND,
+                          "no such page: the stream has "
+                          "%llu pages",
+                          (unsigned long long) out->npages);
     }
     out->items = vl_pool_calloc(pool, (size_t) count, sizeof(*out->items));
     if (out->items == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     if ((rc = disc_read(pool, dir, off0, (size_t) count, out->items, err))
-        != VL_OK)
-    {
+        != VL_OK) {
         vl_discovery_reset();
         return rc;
     }
@@ -371,7 +386,7 @@ disc_ref(const char *id, const char *type)
 
 static json_t *
 disc_activity(vl_pool_t *pool, const vl_discovery_opts_t *o,
-              const vl_cdrec_t *r)
+              const vl_cdlog_rec_t *r)
 {
     json_t *a = json_object(), *obj = json_object();
     char   *mid = vl_tree_uri(pool, o->base, r->id, "/manifest");
@@ -381,11 +396,11 @@ disc_activity(vl_pool_t *pool, const vl_discovery_opts_t *o,
         json_decref(obj);
         return NULL;
     }
-    json_object_set_new(a, "type", json_string(vl_cd_type_name(r->type)));
+    json_object_set_new(a, "type", json_string(vl_cdlog_type_name(r->type)));
     json_object_set_new(obj, "id", json_string(mid));
     json_object_set_new(obj, "type", json_string("Manifest"));
     /* what is gone has no record to fetch */
-    if (disc_has(o->see_also) && r->type != VL_CD_DELETE) {
+    if (disc_has(o->see_also) && r->type != VL_CDLOG_DELETE) {
         json_t *arr = json_array(), *sa = json_object();
         char   *sid = disc_see_also(pool, o->see_also, r->id);
 
@@ -399,8 +414,7 @@ disc_activity(vl_pool_t *pool, const vl_discovery_opts_t *o,
         json_object_set_new(sa, "id", json_string(sid));
         json_object_set_new(sa, "type", json_string("Dataset"));
         if (disc_has(o->see_also_format)) {
-            json_object_set_new(sa, "format",
-                                json_string(o->see_also_format));
+            json_object_set_new(sa, "format", json_string(o->see_also_format));
         }
         if (disc_has(o->see_also_profile)) {
             json_object_set_new(sa, "profile",
@@ -416,7 +430,7 @@ disc_activity(vl_pool_t *pool, const vl_discovery_opts_t *o,
 
 int
 vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
-                  const vl_cdpage_t *p, char **json, size_t *len,
+                  const vl_discovery_page_t *p, char **json, size_t *len,
                   vl_err_t *err)
 {
     const char *ctype = "OrderedCollectionPage";
@@ -425,10 +439,9 @@ vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
     int         bad = doc == NULL;
 
     if (!bad) {
-        json_object_set_new(doc, "@context",
-                            json_string(VL_DISCOVERY_CONTEXT));
-        json_object_set_new(doc, "id", json_string(vl_discovery_uri(
-                                           pool, o->base, p->page)));
+        json_object_set_new(doc, "@context", json_string(VL_DISCOVERY_CONTEXT));
+        json_object_set_new(
+            doc, "id", json_string(vl_discovery_uri(pool, o->base, p->page)));
     }
     if (!bad && p->page == 0) {
         json_object_set_new(doc, "type", json_string("OrderedCollection"));
@@ -437,29 +450,34 @@ vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
         /* an empty stream has no page: a page holds one activity at
          * least */
         if (p->npages > 0) {
-            json_object_set_new(doc, "first", disc_ref(vl_discovery_uri(
-                                    pool, o->base, 1), ctype));
-            json_object_set_new(doc, "last", disc_ref(vl_discovery_uri(
-                                    pool, o->base, p->npages), ctype));
+            json_object_set_new(
+                doc, "first",
+                disc_ref(vl_discovery_uri(pool, o->base, 1), ctype));
+            json_object_set_new(
+                doc, "last",
+                disc_ref(vl_discovery_uri(pool, o->base, p->npages), ctype));
         }
     } else if (!bad) {
         json_object_set_new(doc, "type", json_string(ctype));
-        json_object_set_new(doc, "partOf", disc_ref(vl_discovery_uri(
-                                 pool, o->base, 0), "OrderedCollection"));
+        json_object_set_new(
+            doc, "partOf",
+            disc_ref(vl_discovery_uri(pool, o->base, 0), "OrderedCollection"));
         json_object_set_new(doc, "startIndex",
                             json_integer((json_int_t) p->start));
         if (p->page > 1) {
-            json_object_set_new(doc, "prev", disc_ref(vl_discovery_uri(
-                                    pool, o->base, p->page - 1), ctype));
+            json_object_set_new(
+                doc, "prev",
+                disc_ref(vl_discovery_uri(pool, o->base, p->page - 1), ctype));
         }
         if (p->page < p->npages) {
-            json_object_set_new(doc, "next", disc_ref(vl_discovery_uri(
-                                    pool, o->base, p->page + 1), ctype));
+            json_object_set_new(
+                doc, "next",
+                disc_ref(vl_discovery_uri(pool, o->base, p->page + 1), ctype));
         }
         bad = (items = json_array()) == NULL;
         for (size_t i = 0; !bad && i < p->n; i++) {
-            bad = json_array_append_new(items, disc_activity(
-                                                   pool, o, &p->items[i]))
+            bad = json_array_append_new(items,
+                                        disc_activity(pool, o, &p->items[i]))
                   != 0;
         }
         json_object_set_new(doc, "orderedItems", items);

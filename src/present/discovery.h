@@ -20,7 +20,7 @@
 #include "present/cdlog.h"
 
 #define VL_DISCOVERY_CONTEXT "http://iiif.io/api/discovery/1/context.json"
-#define VL_DISCOVERY_MEDIA \
+#define VL_DISCOVERY_MEDIA                                                     \
     "application/ld+json;profile=\"" VL_DISCOVERY_CONTEXT "\""
 
 /* Pages of size activities that total activities make (an empty stream
@@ -34,17 +34,17 @@ int vl_discovery_span(uint64_t total, uint64_t size, uint64_t n,
 
 /* The collection (page 0) or one page of the stream, as the log is now. */
 typedef struct {
-    uint64_t    total;      /* activities in the stream */
-    uint64_t    size;       /* activities per page */
-    uint64_t    npages;
-    uint64_t    page;       /* 0: the collection */
-    uint64_t    start;      /* the page's startIndex */
-    size_t      n;          /* its activities */
-    vl_cdrec_t *items;      /* pool */
-    uint64_t    tag[2];     /* what its bytes depend on, but for the base
+    uint64_t        total; /* activities in the stream */
+    uint64_t        size;  /* activities per page */
+    uint64_t        npages;
+    uint64_t        page;   /* 0: the collection */
+    uint64_t        start;  /* the page's startIndex */
+    size_t          n;      /* its activities */
+    vl_cdlog_rec_t *items;  /* pool */
+    uint64_t        tag[2]; /* what its bytes depend on, but for the base
                              * URI and the configuration: for the ETag */
-    long long   mtime;      /* Last-Modified: the newest endTime in it */
-} vl_cdpage_t;
+    long long mtime;        /* Last-Modified: the newest endTime in it */
+} vl_discovery_page_t;
 
 /* Refresh this process's index of dir's log and read the collection (page
  * 0) or page n of size activities into *out (pool memory).
@@ -52,7 +52,7 @@ typedef struct {
  * page), VL_EIO (the log cannot be read, or changed under the reader),
  * VL_ENOMEM. Thread-safe. */
 int vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size,
-                     uint64_t page, vl_cdpage_t *out, vl_err_t *err);
+                     uint64_t page, vl_discovery_page_t *out, vl_err_t *err);
 
 /* Forget the index (tests). */
 void vl_discovery_reset(void);
@@ -68,7 +68,7 @@ typedef struct {
 /* The OrderedCollection of p (p->page 0), or the OrderedCollectionPage
  * p->page, as JSON text in pool. Errors: VL_ENOMEM. */
 int vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
-                      const vl_cdpage_t *p, char **json, size_t *len,
+                      const vl_discovery_page_t *p, char **json, size_t *len,
                       vl_err_t *err);
 
 /* The URI of the collection (page 0) or of page n under base. */

@@ -33,29 +33,29 @@
 #include "present/sidecar.h"
 #include "present/tree.h"
 
-#define SCAN_BLOCK   ((size_t) 1 << 20)       /* bytes per pread */
+#define SCAN_BLOCK   ((size_t) 1 << 20) /* bytes per pread */
 #define SCAN_RACY_NS (2LL * 1000000000LL)
-#define SCAN_OUT     ((size_t) 1 << 20)       /* bytes per write */
+#define SCAN_OUT     ((size_t) 1 << 20) /* bytes per write */
 
 typedef struct {
-    vl_cd_type_t type;
-    int          kind;
-    const char  *id;        /* the state's copy */
-    uint64_t     stat, sig[2];
+    vl_cdlog_type_t type;
+    int             kind;
+    const char     *id; /* the state's copy */
+    uint64_t        stat, sig[2];
 } scan_rec_t;
 
 typedef struct {
     const vl_conf_t      *conf;
     const vl_scan_opts_t *opts;
     vl_scan_result_t     *res;
-    vl_cdstate_t         *state;
-    unsigned char        *buf;          /* SCAN_BLOCK */
-    long long             start_ns;     /* CLOCK_REALTIME */
+    vl_cdlog_state_t     *state;
+    unsigned char        *buf;      /* SCAN_BLOCK */
+    long long             start_ns; /* CLOCK_REALTIME */
     scan_rec_t           *recs;
     size_t                nrec, caprec;
-    char                **protect;      /* "dir/": kept, not deleted */
+    char                **protect; /* "dir/": kept, not deleted */
     size_t                nprotect, capprotect;
-    char                **stack;        /* folders to list */
+    char                **stack; /* folders to list */
     size_t                nstack, capstack;
 } scan_t;
 
@@ -67,8 +67,7 @@ typedef struct {
     const vl_file_id_t *sidecar;
 } scan_file_t;
 
-static void
-scan_note(scan_t *sc, int level, const char *fmt, ...)
+static void scan_note(scan_t *sc, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -172,15 +171,18 @@ scan_lock(const char *dir, int *out, vl_err_t *err)
 
     snprintf(path, sizeof(path), "%s/%s", dir, VL_CDLOG_LOCK);
     if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) < 0) {
-        return vl_err_set(err, VL_EIO, "cannot open the scan lock in "
-                          "STATE_DIR: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot open the scan lock in "
+                          "STATE_DIR: %s",
+                          strerror(errno));
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
 
         close(fd);
         if (e == EWOULDBLOCK) {
-            return vl_err_set(err, VL_EBUSY, "another scan is running on "
+            return vl_err_set(err, VL_EBUSY,
+                              "another scan is running on "
                               "this STATE_DIR");
         }
         return vl_err_set(err, VL_EIO, "cannot lock the scan lock: %s",
@@ -211,38 +213,40 @@ scan_open_log(const char *dir, int *out, vl_err_t *err)
         fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
     }
     if (fd < 0) {
-        return vl_err_set(err, VL_EIO, "cannot open the Change Discovery "
-                          "log: %s", strerror(errno));
+        return vl_err_set(err, VL_EIO,
+                          "cannot open the Change Discovery "
+                          "log: %s",
+                          strerror(errno));
     }
     *out = fd;
     return VL_OK;
 }
 
 static int
-scan_fold(void *arg, const vl_cdrec_t *r, uint64_t off, size_t len)
+scan_fold(void *arg, const vl_cdlog_rec_t *r, uint64_t off, size_t len)
 {
     vl_err_t err = { 0 };
 
     (void) off;
     (void) len;
-    return vl_cdstate_apply(arg, r, &err);
+    return vl_cdlog_state_apply(arg, r, &err);
 }
 
 /* Read and fold the log; remove a torn last record; refuse damage. */
 static int
-scan_load(scan_t *sc, int fd, vl_cdpos_t *pos, vl_err_t *err)
+scan_load(scan_t *sc, int fd, vl_cdlog_pos_t *pos, vl_err_t *err)
 {
-    vl_cdread_t rd;
-    int         rc;
+    vl_cdlog_result_t rd;
+    int               rc;
 
-    if ((rc = vl_cdlog_read(fd, NULL, scan_fold, sc->state, &rd, err))
-        != VL_OK)
+    if ((rc = vl_cdlog_read(fd, NULL, scan_fold, sc->state, &rd, err)) != VL_OK)
     {
         return rc == VL_ENOMEM ? vl_err_set(err, VL_ENOMEM, "out of memory")
                                : rc;
     }
     if (rd.end == VL_CDLOG_DAMAGED) {
-        return vl_err_set(err, VL_EFORMAT, "the Change Discovery log is "
+        return vl_err_set(err, VL_EFORMAT,
+                          "the Change Discovery log is "
                           "damaged at line %llu (byte %llu): %s; it is valid "
                           "up to byte %llu; nothing was written",
                           (unsigned long long) rd.pos.seq + 1,
@@ -251,11 +255,14 @@ scan_load(scan_t *sc, int fd, vl_cdpos_t *pos, vl_err_t *err)
     }
     if (rd.end == VL_CDLOG_TORN) {
         if (ftruncate(fd, (off_t) rd.pos.off) != 0 || fsync(fd) != 0) {
-            return vl_err_set(err, VL_EIO, "cannot remove the incomplete "
-                              "last record of the log: %s", strerror(errno));
+            return vl_err_set(err, VL_EIO,
+                              "cannot remove the incomplete "
+                              "last record of the log: %s",
+                              strerror(errno));
         }
         sc->res->torn_bytes = rd.tail;
-        scan_note(sc, VL_LOG_ERROR, "removed an incomplete last record "
+        scan_note(sc, VL_LOG_ERROR,
+                  "removed an incomplete last record "
                   "(%llu bytes after record %llu): a scan stopped while "
                   "appending it; its changes are found again by this scan",
                   (unsigned long long) rd.tail,
@@ -291,8 +298,8 @@ scan_stat(const scan_t *sc, int kind, const vl_file_id_t *sidecar,
     int       racy = 0;
 
     vl_hash_init(&h);
-    vl_hash_str(&h, kind == VL_CD_IMAGE ? "vellum stat image"
-                                        : "vellum stat folder");
+    vl_hash_str(&h, kind == VL_CDLOG_IMAGE ? "vellum stat image"
+                                           : "vellum stat folder");
     if (sidecar != NULL) {
         scan_hash_id(&h, sidecar);
         racy |= scan_racy(sc, sidecar);
@@ -338,8 +345,7 @@ scan_hash_file(scan_t *sc, const char *dir, const char *name, vl_hash_t *h,
             int e = errno;
 
             close(fd);
-            return vl_err_set(err, VL_EIO, "cannot read it: %s",
-                              strerror(e));
+            return vl_err_set(err, VL_EIO, "cannot read it: %s", strerror(e));
         }
         if (r == 0) {
             break;
@@ -358,16 +364,15 @@ scan_hash_file(scan_t *sc, const char *dir, const char *name, vl_hash_t *h,
 /* The content signature: the sidecar of a folder object (its text), then
  * each file and its sidecar by name, size and XXH64. */
 static int
-scan_sig(scan_t *sc, int kind, const char *dir, const char *text,
-         size_t tlen, const scan_file_t *files, size_t n, uint64_t sig[2],
-         vl_err_t *err)
+scan_sig(scan_t *sc, int kind, const char *dir, const char *text, size_t tlen,
+         const scan_file_t *files, size_t n, uint64_t sig[2], vl_err_t *err)
 {
     char      name[1024];
     vl_hash_t h;
     int       rc;
 
     vl_hash_init(&h);
-    vl_hash_str(&h, kind == VL_CD_IMAGE ? "vellum image" : "vellum folder");
+    vl_hash_str(&h, kind == VL_CDLOG_IMAGE ? "vellum image" : "vellum folder");
     if (text != NULL) {
         vl_hash_u64(&h, tlen);
         vl_hash_u64(&h, vl_hash64(text, tlen, 0));
@@ -394,12 +399,12 @@ scan_sig(scan_t *sc, int kind, const char *dir, const char *text,
 /* Note r and fold it into the state at once: the state is then the log
  * as it will be, and a second object of the same identifier is seen. */
 static int
-scan_add(scan_t *sc, vl_cd_type_t type, int kind, const char *id,
+scan_add(scan_t *sc, vl_cdlog_type_t type, int kind, const char *id,
          uint64_t stat, const uint64_t sig[2], vl_err_t *err)
 {
-    vl_cdrec_t  r;
-    vl_cdobj_t *o;
-    int         rc;
+    vl_cdlog_rec_t  r;
+    vl_cdlog_obj_t *o;
+    int             rc;
 
     memset(&r, 0, sizeof(r));
     r.type = type;
@@ -410,10 +415,10 @@ scan_add(scan_t *sc, vl_cd_type_t type, int kind, const char *id,
         r.sig[0] = sig[0];
         r.sig[1] = sig[1];
     }
-    if ((rc = vl_cdstate_apply(sc->state, &r, err)) != VL_OK) {
+    if ((rc = vl_cdlog_state_apply(sc->state, &r, err)) != VL_OK) {
         return rc;
     }
-    o = vl_cdstate_get(sc->state, id);
+    o = vl_cdlog_state_get(sc->state, id);
     if (sc->nrec == sc->caprec) {
         size_t      cap = sc->caprec ? sc->caprec * 2 : 256;
         scan_rec_t *p = realloc(sc->recs, cap * sizeof(*p));
@@ -424,13 +429,21 @@ scan_add(scan_t *sc, vl_cd_type_t type, int kind, const char *id,
         sc->recs = p;
         sc->caprec = cap;
     }
-    sc->recs[sc->nrec++] = (scan_rec_t) { type, kind, o->id, r.stat,
-                                          { r.sig[0], r.sig[1] } };
+    sc->recs[sc->nrec++] =
+        (scan_rec_t) { type, kind, o->id, r.stat, { r.sig[0], r.sig[1] } };
     switch (type) {
-    case VL_CD_CREATE: sc->res->creates++; break;
-    case VL_CD_UPDATE: sc->res->updates++; break;
-    case VL_CD_DELETE: sc->res->deletes++; break;
-    case VL_CD_SEEN: sc->res->seen++; break;
+    case VL_CDLOG_CREATE:
+        sc->res->creates++;
+        break;
+    case VL_CDLOG_UPDATE:
+        sc->res->updates++;
+        break;
+    case VL_CDLOG_DELETE:
+        sc->res->deletes++;
+        break;
+    case VL_CDLOG_SEEN:
+        sc->res->seen++;
+        break;
     }
     return VL_OK;
 }
@@ -442,24 +455,25 @@ scan_object(scan_t *sc, int kind, const char *id, const char *dir,
             const vl_file_id_t *sidecar, const char *text, size_t tlen,
             const scan_file_t *files, size_t n, vl_err_t *err)
 {
-    vl_cdobj_t *o = vl_cdstate_get(sc->state, id);
-    uint64_t    stat, sig[2];
-    vl_err_t    rerr = { 0 };
-    int         rc;
+    vl_cdlog_obj_t *o = vl_cdlog_state_get(sc->state, id);
+    uint64_t        stat, sig[2];
+    vl_err_t        rerr = { 0 };
+    int             rc;
 
     if (o != NULL && o->mark) {
-        scan_note(sc, VL_LOG_WARN, "%s: an image and a folder object have "
-                  "this identifier; the folder object is listed", id);
+        scan_note(sc, VL_LOG_WARN,
+                  "%s: an image and a folder object have "
+                  "this identifier; the folder object is listed",
+                  id);
         return VL_OK;
     }
-    if (kind == VL_CD_IMAGE) {
+    if (kind == VL_CDLOG_IMAGE) {
         sc->res->images++;
     } else {
         sc->res->objects++;
     }
     stat = scan_stat(sc, kind, sidecar, files, n);
-    if (o != NULL && o->live && o->kind == kind && stat != 0
-        && o->stat == stat)
+    if (o != NULL && o->live && o->kind == kind && stat != 0 && o->stat == stat)
     {
         o->mark = 1;
         return VL_OK;
@@ -477,14 +491,13 @@ scan_object(scan_t *sc, int kind, const char *id, const char *dir,
         return VL_OK;
     }
     if (o == NULL || !o->live) {
-        rc = scan_add(sc, VL_CD_CREATE, kind, id, stat, sig, err);
-    } else if (o->kind != kind || o->sig[0] != sig[0] || o->sig[1] != sig[1])
-    {
-        rc = scan_add(sc, VL_CD_UPDATE, kind, id, stat, sig, err);
+        rc = scan_add(sc, VL_CDLOG_CREATE, kind, id, stat, sig, err);
+    } else if (o->kind != kind || o->sig[0] != sig[0] || o->sig[1] != sig[1]) {
+        rc = scan_add(sc, VL_CDLOG_UPDATE, kind, id, stat, sig, err);
     } else if (o->stat != stat) {
-        rc = scan_add(sc, VL_CD_SEEN, kind, id, stat, sig, err);
+        rc = scan_add(sc, VL_CDLOG_SEEN, kind, id, stat, sig, err);
     }
-    if (rc == VL_OK && (o = vl_cdstate_get(sc->state, id)) != NULL) {
+    if (rc == VL_OK && (o = vl_cdlog_state_get(sc->state, id)) != NULL) {
         o->mark = 1;
     }
     return rc;
@@ -499,9 +512,8 @@ scan_protect(scan_t *sc, const char *dir, vl_err_t *err)
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     sprintf(p, "%s/", dir);
-    if (scan_push((void ***) &sc->protect, &sc->nprotect, &sc->capprotect,
-                  p) != 0)
-    {
+    if (scan_push((void ***) &sc->protect, &sc->nprotect, &sc->capprotect, p)
+        != 0) {
         free(p);
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
@@ -523,8 +535,8 @@ scan_protected(const scan_t *sc, const char *id)
  * as any folder. */
 static int
 scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
-                   const char *text, size_t tlen, char ***subs,
-                   size_t *nsubs, size_t *capsubs, vl_err_t *err)
+                   const char *text, size_t tlen, char ***subs, size_t *nsubs,
+                   size_t *capsubs, vl_err_t *err)
 {
     vl_tree_entry_t *m;
     scan_file_t     *files;
@@ -534,13 +546,12 @@ scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
 
     rc = vl_tree_list(pool, sc->conf, e->id, &m, &nm, &lerr);
     if (rc == VL_ENOTFOUND) {
-        return VL_OK;               /* gone since the listing */
+        return VL_OK; /* gone since the listing */
     }
     if (rc != VL_OK) {
-        vl_cdobj_t *o = vl_cdstate_get(sc->state, e->id);
+        vl_cdlog_obj_t *o = vl_cdlog_state_get(sc->state, e->id);
 
-        scan_note(sc, VL_LOG_WARN, "%s: %s; left as it was", e->id,
-                  lerr.msg);
+        scan_note(sc, VL_LOG_WARN, "%s: %s; left as it was", e->id, lerr.msg);
         if (o != NULL) {
             o->mark = 1;
         }
@@ -567,7 +578,7 @@ scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
         files[nf].sidecar = &m[i].sidecar_file;
         nf++;
     }
-    return scan_object(sc, VL_CD_FOLDER, e->id, e->id, &e->sidecar_file,
+    return scan_object(sc, VL_CDLOG_FOLDER, e->id, e->id, &e->sidecar_file,
                        text, tlen, files, nf, err);
 }
 
@@ -581,8 +592,9 @@ scan_is_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
     vl_err_t     err = { 0 };
 
     if (!e->sidecar
-        || vl_tree_sidecar(pool, sc->conf, e->id, 1, VL_SIDECAR_MAX, text,
-                           tlen, &fid, &err) != VL_OK)
+        || vl_tree_sidecar(pool, sc->conf, e->id, 1, VL_SIDECAR_MAX, text, tlen,
+                           &fid, &err)
+               != VL_OK)
     {
         if (err.code != VL_OK && err.code != VL_ENOTFOUND) {
             scan_note(sc, VL_LOG_WARN, "%s%s: not used: %s", e->id,
@@ -622,10 +634,12 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
                               "cannot list the image root: %s", lerr.msg);
         }
         if (rc == VL_ENOTFOUND) {
-            return VL_OK;           /* gone since its parent's listing */
+            return VL_OK; /* gone since its parent's listing */
         }
-        scan_note(sc, VL_LOG_WARN, "%s: %s; what was found under it "
-                  "before is kept", dir, lerr.msg);
+        scan_note(sc, VL_LOG_WARN,
+                  "%s: %s; what was found under it "
+                  "before is kept",
+                  dir, lerr.msg);
         return rc == VL_ENOMEM ? vl_err_set(err, rc, "out of memory")
                                : scan_protect(sc, dir, err);
     }
@@ -637,16 +651,16 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
             scan_file_t f = { e[i].name, &e[i].file, e[i].sidecar,
                               &e[i].sidecar_file };
 
-            rc = scan_object(sc, VL_CD_IMAGE, e[i].id, dir, NULL, NULL, 0,
+            rc = scan_object(sc, VL_CDLOG_IMAGE, e[i].id, dir, NULL, NULL, 0,
                              &f, 1, err);
         } else if (scan_is_object(sc, pool, &e[i], &text, &tlen)) {
-            rc = scan_folder_object(sc, pool, &e[i], text, tlen, &subs,
-                                    &nsubs, &capsubs, err);
+            rc = scan_folder_object(sc, pool, &e[i], text, tlen, &subs, &nsubs,
+                                    &capsubs, err);
         } else {
             char *id = strdup(e[i].id);
 
-            if (id == NULL || scan_push((void ***) &subs, &nsubs, &capsubs,
-                                        id) != 0) {
+            if (id == NULL
+                || scan_push((void ***) &subs, &nsubs, &capsubs, id) != 0) {
                 free(id);
                 rc = vl_err_set(err, VL_ENOMEM, "out of memory");
             }
@@ -656,7 +670,9 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
     for (size_t i = nsubs; i > 0; i--) {
         if (rc == VL_OK
             && scan_push((void ***) &sc->stack, &sc->nstack, &sc->capstack,
-                         subs[i - 1]) == 0) {
+                         subs[i - 1])
+                   == 0)
+        {
             continue;
         }
         if (rc == VL_OK) {
@@ -675,8 +691,10 @@ scan_walk(scan_t *sc, vl_err_t *err)
     char *root = strdup("");
     int   rc = VL_OK;
 
-    if (root == NULL || scan_push((void ***) &sc->stack, &sc->nstack,
-                                  &sc->capstack, root) != 0) {
+    if (root == NULL
+        || scan_push((void ***) &sc->stack, &sc->nstack, &sc->capstack, root)
+               != 0)
+    {
         free(root);
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
@@ -701,15 +719,17 @@ scan_cmp_rec(const void *a, const void *b)
 static int
 scan_deletes(scan_t *sc, vl_err_t *err)
 {
-    size_t first = sc->nrec, count = vl_cdstate_count(sc->state);
+    size_t first = sc->nrec, count = vl_cdlog_state_count(sc->state);
     int    rc;
 
     for (size_t i = 0; i < count; i++) {
-        vl_cdobj_t *o = vl_cdstate_at(sc->state, i);
+        vl_cdlog_obj_t *o = vl_cdlog_state_at(sc->state, i);
 
         if (o->live && !o->mark && !scan_protected(sc, o->id)
-            && (rc = scan_add(sc, VL_CD_DELETE, o->kind, o->id, 0, NULL,
-                              err)) != VL_OK) {
+            && (rc =
+                    scan_add(sc, VL_CDLOG_DELETE, o->kind, o->id, 0, NULL, err))
+                   != VL_OK)
+        {
             return rc;
         }
     }
@@ -732,9 +752,11 @@ scan_write(int fd, const char *buf, size_t len, vl_err_t *err)
             continue;
         }
         if (w <= 0) {
-            return vl_err_set(err, VL_EIO, "cannot append to the Change "
+            return vl_err_set(err, VL_EIO,
+                              "cannot append to the Change "
                               "Discovery log: %s; the next scan completes "
-                              "it", w < 0 ? strerror(errno) : "no space");
+                              "it",
+                              w < 0 ? strerror(errno) : "no space");
         }
         buf += w;
         len -= (size_t) w;
@@ -752,7 +774,7 @@ scan_order(const scan_t *sc, size_t ndel, size_t i)
 }
 
 static int
-scan_append(scan_t *sc, int fd, const vl_cdpos_t *pos, vl_err_t *err)
+scan_append(scan_t *sc, int fd, const vl_cdlog_pos_t *pos, vl_err_t *err)
 {
     char       now[VL_CDLOG_TIME_LEN + 1], *out;
     size_t     ndel = sc->res->deletes, nout = 0;
@@ -774,7 +796,7 @@ scan_append(scan_t *sc, int fd, const vl_cdpos_t *pos, vl_err_t *err)
     }
     for (size_t i = 0; i < sc->nrec && rc == VL_OK; i++) {
         const scan_rec_t *s = scan_order(sc, ndel, i);
-        vl_cdrec_t        r;
+        vl_cdlog_rec_t    r;
         char             *line;
         size_t            len;
 
@@ -807,8 +829,10 @@ scan_append(scan_t *sc, int fd, const vl_cdpos_t *pos, vl_err_t *err)
         rc = scan_write(fd, out, nout, err);
     }
     if (rc == VL_OK && fsync(fd) != 0) {
-        rc = vl_err_set(err, VL_EIO, "cannot sync the Change Discovery "
-                        "log: %s", strerror(errno));
+        rc = vl_err_set(err, VL_EIO,
+                        "cannot sync the Change Discovery "
+                        "log: %s",
+                        strerror(errno));
     }
     vl_pool_destroy(pool);
     free(out);
@@ -833,7 +857,7 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
 {
     const char     *dir = conf->state_dir;
     scan_t          sc;
-    vl_cdpos_t      pos;
+    vl_cdlog_pos_t  pos;
     struct timespec ts;
     double          t0 = scan_clock();
     int             lock = -1, fd = -1, rc;
@@ -843,8 +867,7 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
     if (dir == NULL || dir[0] == '\0') {
         return vl_err_set(err, VL_ECONF, "STATE_DIR is not set");
     }
-    if (conf->filesystem_prefix == NULL || conf->filesystem_prefix[0] == '\0')
-    {
+    if (conf->filesystem_prefix == NULL || conf->filesystem_prefix[0] == '\0') {
         return vl_err_set(err, VL_ECONF, "FILESYSTEM_PREFIX is not set");
     }
     sc.conf = conf;
@@ -858,7 +881,7 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
     {
         goto done;
     }
-    sc.state = vl_cdstate_new();
+    sc.state = vl_cdlog_state_new();
     sc.buf = malloc(SCAN_BLOCK);
     if (sc.state == NULL || sc.buf == NULL) {
         rc = vl_err_set(err, VL_ENOMEM, "out of memory");
@@ -878,7 +901,7 @@ done:
         close(fd);
     }
     if (lock >= 0) {
-        close(lock);                /* the lock goes with it */
+        close(lock); /* the lock goes with it */
     }
     for (size_t i = 0; i < sc.nstack; i++) {
         free(sc.stack[i]);
@@ -890,7 +913,7 @@ done:
     free(sc.protect);
     free(sc.recs);
     free(sc.buf);
-    vl_cdstate_free(sc.state);
+    vl_cdlog_state_free(sc.state);
     res->seconds = scan_clock() - t0;
     return rc;
 }
@@ -913,9 +936,10 @@ vl_scan_summary(const vl_scan_result_t *res, char *buf, size_t size)
     char bytes[32];
 
     scan_bytes(res->bytes_hashed, bytes, sizeof(bytes));
-    snprintf(buf, size, "scanned %zu images, %zu objects in %.2f s: "
+    snprintf(buf, size,
+             "scanned %zu images, %zu objects in %.2f s: "
              "%zu Create, %zu Update, %zu Delete; %zu files hashed (%s), "
-             "%zu touched only", res->images, res->objects, res->seconds,
-             res->creates, res->updates, res->deletes, res->files_hashed,
-             bytes, res->seen);
+             "%zu touched only",
+             res->images, res->objects, res->seconds, res->creates,
+             res->updates, res->deletes, res->files_hashed, bytes, res->seen);
 }

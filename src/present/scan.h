@@ -28,19 +28,19 @@
 typedef void (*vl_scan_note_fn)(void *arg, int level, const char *msg);
 
 typedef struct {
-    vl_scan_note_fn note;   /* may be NULL */
+    vl_scan_note_fn note; /* may be NULL */
     void           *arg;
 } vl_scan_opts_t;
 
 typedef struct {
-    size_t   images;        /* image manifests in the tree */
-    size_t   objects;       /* folder objects in the tree */
+    size_t   images;  /* image manifests in the tree */
+    size_t   objects; /* folder objects in the tree */
     size_t   creates, updates, deletes;
-    size_t   seen;          /* touched only: Seen records */
+    size_t   seen; /* touched only: Seen records */
     size_t   files_hashed;
     uint64_t bytes_hashed;
-    uint64_t torn_bytes;    /* an incomplete last record removed first */
-    uint64_t records;       /* in the log afterwards */
+    uint64_t torn_bytes; /* an incomplete last record removed first */
+    uint64_t records;    /* in the log afterwards */
     double   seconds;
 } vl_scan_result_t;
 

@@ -14,8 +14,8 @@
 #include "serve/serve_p.h"
 
 typedef struct {
-    uint64_t    page;   /* 0: the collection */
-    vl_cdpage_t p;
+    uint64_t            page; /* 0: the collection */
+    vl_discovery_page_t p;
 } disc_ctx_t;
 
 /* "{n}.json", n a positive decimal without leading zeros. */
@@ -35,8 +35,8 @@ disc_page_number(vl_str_t part, uint64_t *n)
 }
 
 static int
-disc_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
-             vl_respond_what_t *w, vl_err_t *err)
+disc_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_respond_what_t *w,
+             vl_err_t *err)
 {
     disc_ctx_t *ctx = ctxv;
     const char *base = vl_serve_base(s);
@@ -44,7 +44,8 @@ disc_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
 
     (void) src;
     if (s->conf->state_dir == NULL || s->conf->state_dir[0] == '\0') {
-        return vl_err_set(err, VL_ENOTFOUND, "Change Discovery is off "
+        return vl_err_set(err, VL_ENOTFOUND,
+                          "Change Discovery is off "
                           "(STATE_DIR is not set)");
     }
     if (base == NULL) {
@@ -52,7 +53,8 @@ disc_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src,
     }
     if ((rc = vl_discovery_get(s->pool, s->conf->state_dir,
                                (uint64_t) s->conf->discovery_page_size,
-                               ctx->page, &ctx->p, err)) != VL_OK)
+                               ctx->page, &ctx->p, err))
+        != VL_OK)
     {
         return rc;
     }
@@ -84,8 +86,7 @@ disc_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     o.see_also_format = s->conf->see_also_format;
     o.see_also_profile = s->conf->see_also_profile;
     if ((rc = vl_discovery_json(s->pool, &o, &ctx->p, &json, &len, err))
-        != VL_OK)
-    {
+        != VL_OK) {
         return rc;
     }
     out->data = (const unsigned char *) json;
@@ -107,7 +108,8 @@ vl_serve_discovery(vl_serve_t *s)
     if (s->m.route != NULL && s->m.route->kind == VL_ROUTE_PREFIX
         && disc_page_number(s->m.part, &ctx.page) != 0)
     {
-        vl_serve_fail(s, VL_ENOTFOUND, "no such page: a page is "
+        vl_serve_fail(s, VL_ENOTFOUND,
+                      "no such page: a page is "
                       "cd/pages/{n}.json, n from 1");
         return;
     }

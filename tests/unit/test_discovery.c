@@ -61,8 +61,7 @@ test_hash64(void **state)
 
     (void) state;
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        assert_true(vl_hash64(v[i].s, strlen(v[i].s), v[i].seed)
-                    == v[i].want);
+        assert_true(vl_hash64(v[i].s, strlen(v[i].s), v[i].seed) == v[i].want);
     }
     for (size_t i = 0; i < sizeof(buf); i++) {
         buf[i] = (unsigned char) (i * 7 + 3);
@@ -86,11 +85,11 @@ test_hash64(void **state)
 
 /* -------------------------------------------------------------- records */
 
-static vl_cdrec_t
-rec(uint64_t seq, const char *time, vl_cd_type_t type, int kind,
+static vl_cdlog_rec_t
+rec(uint64_t seq, const char *time, vl_cdlog_type_t type, int kind,
     const char *id, uint64_t stat, uint64_t s0, uint64_t s1)
 {
-    vl_cdrec_t r;
+    vl_cdlog_rec_t r;
 
     memset(&r, 0, sizeof(r));
     r.seq = seq;
@@ -105,7 +104,7 @@ rec(uint64_t seq, const char *time, vl_cd_type_t type, int kind,
 }
 
 static char *
-line_of(vl_pool_t *pool, vl_cdrec_t r, size_t *len)
+line_of(vl_pool_t *pool, vl_cdlog_rec_t r, size_t *len)
 {
     vl_err_t err = { 0 };
     char    *line;
@@ -117,26 +116,25 @@ line_of(vl_pool_t *pool, vl_cdrec_t r, size_t *len)
 static void
 test_record_roundtrip(void **state)
 {
-    static const char *const ids[] = {
-        "a.tif", "sub/dir/x y.tif", "a%2Fb.tif", "\xc3\xbcn\xc3\xaf/c.tif",
-        "book", "~t-._/q+r&s=t?u#v"
-    };
-    vl_pool_t *pool = vl_pool_create(4096);
-    char       id[VL_CDLOG_LINE_MAX];
+    static const char *const ids[] = { "a.tif",     "sub/dir/x y.tif",
+                                       "a%2Fb.tif", "\xc3\xbcn\xc3\xaf/c.tif",
+                                       "book",      "~t-._/q+r&s=t?u#v" };
+    vl_pool_t               *pool = vl_pool_create(4096);
+    char                     id[VL_CDLOG_LINE_MAX];
 
     (void) state;
     for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-        for (int t = VL_CD_CREATE; t <= VL_CD_SEEN; t++) {
-            int        del = t == VL_CD_DELETE;
-            vl_cdrec_t r = rec(1 + i * 1000003ULL, "2024-05-01T12:00:59Z",
-                               (vl_cd_type_t) t,
-                               i % 2 ? VL_CD_FOLDER : VL_CD_IMAGE, ids[i],
-                               del ? 0 : 0x0123456789abcdefULL,
-                               del ? 0 : UINT64_MAX, del ? 0 : 42);
-            vl_cdrec_t back;
-            vl_err_t   err = { 0 };
-            size_t     len;
-            char      *line;
+        for (int t = VL_CDLOG_CREATE; t <= VL_CDLOG_SEEN; t++) {
+            int            del = t == VL_CDLOG_DELETE;
+            vl_cdlog_rec_t r = rec(1 + i * 1000003ULL, "2024-05-01T12:00:59Z",
+                                   (vl_cdlog_type_t) t,
+                                   i % 2 ? VL_CDLOG_FOLDER : VL_CDLOG_IMAGE,
+                                   ids[i], del ? 0 : 0x0123456789abcdefULL,
+                                   del ? 0 : UINT64_MAX, del ? 0 : 42);
+            vl_cdlog_rec_t back;
+            vl_err_t       err = { 0 };
+            size_t         len;
+            char          *line;
 
             assert_int_equal(vl_cdlog_format(pool, &r, &line, &len, &err),
                              VL_OK);
@@ -148,8 +146,9 @@ test_record_roundtrip(void **state)
             for (size_t k = 0; k + 1 < len; k++) {
                 assert_true(line[k] >= 0x20 && line[k] < 0x7f);
             }
-            assert_int_equal(vl_cdlog_parse(line, len - 1, id, sizeof(id),
-                                            &back, &err), VL_OK);
+            assert_int_equal(
+                vl_cdlog_parse(line, len - 1, id, sizeof(id), &back, &err),
+                VL_OK);
             assert_true(back.seq == r.seq);
             assert_string_equal(back.time, r.time);
             assert_int_equal(back.type, r.type);
@@ -158,7 +157,7 @@ test_record_roundtrip(void **state)
             assert_true(back.stat == r.stat);
             assert_true(back.sig[0] == r.sig[0] && back.sig[1] == r.sig[1]);
             assert_true(back.check == r.check);
-            assert_int_equal(vl_cdrec_is_activity(&back), t != VL_CD_SEEN);
+            assert_int_equal(vl_cdlog_is_activity(&back), t != VL_CDLOG_SEEN);
         }
     }
     vl_pool_destroy(pool);
@@ -171,9 +170,10 @@ test_record_checksum(void **state)
     vl_pool_t *pool = vl_pool_create(4096);
     char       id[VL_CDLOG_LINE_MAX], copy[512];
     size_t     len;
-    char      *line = line_of(pool, rec(7, "2024-05-01T12:00:00Z",
-                                        VL_CD_UPDATE, VL_CD_IMAGE,
-                                        "books/a.tif", 1, 2, 3), &len);
+    char      *line = line_of(pool,
+                              rec(7, "2024-05-01T12:00:00Z", VL_CDLOG_UPDATE,
+                                  VL_CDLOG_IMAGE, "books/a.tif", 1, 2, 3),
+                              &len);
 
     (void) state;
     len--;
@@ -181,16 +181,17 @@ test_record_checksum(void **state)
         static const char subs[] = { 0x01, 'x', '0', ' ', 'A' };
 
         for (size_t k = 0; k < sizeof(subs); k++) {
-            vl_cdrec_t r;
-            vl_err_t   err = { 0 };
+            vl_cdlog_rec_t r;
+            vl_err_t       err = { 0 };
 
             if (line[i] == subs[k]) {
                 continue;
             }
             memcpy(copy, line, len);
             copy[i] = subs[k];
-            assert_int_equal(vl_cdlog_parse(copy, len, id, sizeof(id), &r,
-                                            &err), VL_EFORMAT);
+            assert_int_equal(
+                vl_cdlog_parse(copy, len, id, sizeof(id), &r, &err),
+                VL_EFORMAT);
         }
     }
     vl_pool_destroy(pool);
@@ -200,11 +201,11 @@ test_record_checksum(void **state)
 static int
 parse_body(const char *body, vl_err_t *err)
 {
-    char       line[1024], id[VL_CDLOG_LINE_MAX];
-    vl_cdrec_t r;
-    int        n = snprintf(line, sizeof(line), "%s %016llx", body,
-                            (unsigned long long) vl_cdlog_checksum(
-                                body, strlen(body)));
+    char           line[1024], id[VL_CDLOG_LINE_MAX];
+    vl_cdlog_rec_t r;
+    int            n =
+        snprintf(line, sizeof(line), "%s %016llx", body,
+                 (unsigned long long) vl_cdlog_checksum(body, strlen(body)));
 
     return vl_cdlog_parse(line, (size_t) n, id, sizeof(id), &r, err);
 }
@@ -257,14 +258,14 @@ test_record_fields(void **state)
         }
         assert_int_equal(parse_body(body, &err), VL_EFORMAT);
         if (strstr(err.msg, cases[i].why) == NULL) {
-            fail_msg("%s: '%s' does not say '%s'", body, err.msg,
-                     cases[i].why);
+            fail_msg("%s: '%s' does not say '%s'", body, err.msg, cases[i].why);
         }
     }
     /* a Delete has no signature */
     assert_int_equal(parse_body("cd1 1 2024-05-01T12:00:00Z Delete i a.tif "
                                 "0000000000000000 "
-                                "00000000000000000000000000000000", NULL),
+                                "00000000000000000000000000000000",
+                                NULL),
                      VL_OK);
 }
 
@@ -289,68 +290,68 @@ test_time(void **state)
 static void
 test_fold(void **state)
 {
-    vl_cdstate_t *s = vl_cdstate_new();
-    vl_err_t      err = { 0 };
-    vl_cdrec_t    r;
-    vl_cdobj_t   *o;
-    char          id[32];
-    const char   *t = "2024-05-01T12:00:00Z";
+    vl_cdlog_state_t *s = vl_cdlog_state_new();
+    vl_err_t          err = { 0 };
+    vl_cdlog_rec_t    r;
+    vl_cdlog_obj_t   *o;
+    char              id[32];
+    const char       *t = "2024-05-01T12:00:00Z";
 
     (void) state;
     assert_non_null(s);
-    r = rec(1, t, VL_CD_CREATE, VL_CD_IMAGE, "a", 10, 1, 2);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    r = rec(2, t, VL_CD_CREATE, VL_CD_FOLDER, "b", 20, 3, 4);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    r = rec(3, t, VL_CD_UPDATE, VL_CD_IMAGE, "a", 11, 5, 6);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    r = rec(4, t, VL_CD_SEEN, VL_CD_FOLDER, "b", 21, 3, 4);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    r = rec(5, t, VL_CD_DELETE, VL_CD_IMAGE, "a", 0, 0, 0);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
+    r = rec(1, t, VL_CDLOG_CREATE, VL_CDLOG_IMAGE, "a", 10, 1, 2);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    r = rec(2, t, VL_CDLOG_CREATE, VL_CDLOG_FOLDER, "b", 20, 3, 4);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    r = rec(3, t, VL_CDLOG_UPDATE, VL_CDLOG_IMAGE, "a", 11, 5, 6);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    r = rec(4, t, VL_CDLOG_SEEN, VL_CDLOG_FOLDER, "b", 21, 3, 4);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    r = rec(5, t, VL_CDLOG_DELETE, VL_CDLOG_IMAGE, "a", 0, 0, 0);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
     /* a Delete of what was never there folds into nothing */
-    r = rec(6, t, VL_CD_DELETE, VL_CD_IMAGE, "never", 0, 0, 0);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    assert_null(vl_cdstate_get(s, "never"));
-    assert_int_equal(vl_cdstate_count(s), 2);
-    assert_int_equal(vl_cdstate_live(s), 1);
-    o = vl_cdstate_get(s, "a");
+    r = rec(6, t, VL_CDLOG_DELETE, VL_CDLOG_IMAGE, "never", 0, 0, 0);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    assert_null(vl_cdlog_state_get(s, "never"));
+    assert_int_equal(vl_cdlog_state_count(s), 2);
+    assert_int_equal(vl_cdlog_state_live(s), 1);
+    o = vl_cdlog_state_get(s, "a");
     assert_non_null(o);
     assert_false(o->live);
-    o = vl_cdstate_get(s, "b");
-    assert_true(o->live && o->kind == VL_CD_FOLDER && o->stat == 21
+    o = vl_cdlog_state_get(s, "b");
+    assert_true(o->live && o->kind == VL_CDLOG_FOLDER && o->stat == 21
                 && o->sig[0] == 3 && o->sig[1] == 4);
-    assert_string_equal(vl_cdstate_at(s, 0)->id, "a");
-    assert_string_equal(vl_cdstate_at(s, 1)->id, "b");
+    assert_string_equal(vl_cdlog_state_at(s, 0)->id, "a");
+    assert_string_equal(vl_cdlog_state_at(s, 1)->id, "b");
     /* created again after a Delete */
-    r = rec(7, t, VL_CD_CREATE, VL_CD_IMAGE, "a", 12, 7, 8);
-    assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
-    o = vl_cdstate_get(s, "a");
+    r = rec(7, t, VL_CDLOG_CREATE, VL_CDLOG_IMAGE, "a", 12, 7, 8);
+    assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
+    o = vl_cdlog_state_get(s, "a");
     assert_true(o->live && o->stat == 12 && o->sig[0] == 7);
-    assert_int_equal(vl_cdstate_live(s), 2);
+    assert_int_equal(vl_cdlog_state_live(s), 2);
     /* many identifiers: the table grows and finds each */
     for (int i = 0; i < 20000; i++) {
         snprintf(id, sizeof(id), "d%d/x%d.tif", i % 97, i);
-        r = rec(8 + (uint64_t) i, t, VL_CD_CREATE, VL_CD_IMAGE, id,
+        r = rec(8 + (uint64_t) i, t, VL_CDLOG_CREATE, VL_CDLOG_IMAGE, id,
                 (uint64_t) i, (uint64_t) i, 0);
-        assert_int_equal(vl_cdstate_apply(s, &r, &err), VL_OK);
+        assert_int_equal(vl_cdlog_state_apply(s, &r, &err), VL_OK);
     }
     for (int i = 0; i < 20000; i += 7) {
         snprintf(id, sizeof(id), "d%d/x%d.tif", i % 97, i);
-        o = vl_cdstate_get(s, id);
+        o = vl_cdlog_state_get(s, id);
         assert_non_null(o);
         assert_true(o->stat == (uint64_t) i);
-        assert_int_equal(vl_cdstate_at(s, 2 + (size_t) i) - o, 0);
+        assert_int_equal(vl_cdlog_state_at(s, 2 + (size_t) i) - o, 0);
     }
-    assert_int_equal(vl_cdstate_live(s), 20002);
-    vl_cdstate_free(s);
+    assert_int_equal(vl_cdlog_state_live(s), 20002);
+    vl_cdlog_state_free(s);
 }
 
 /* ------------------------------------------------------------ reading */
 
 typedef struct {
-    char   dir[64];
-    char   path[128];
+    char dir[64];
+    char path[128];
 } tmp_t;
 
 static void
@@ -379,14 +380,14 @@ log_text(vl_pool_t *pool, size_t n, char *buf, size_t *ends)
     char   id[32];
 
     for (size_t i = 0; i < n; i++) {
-        vl_cdrec_t r;
-        size_t     len;
-        char      *line;
+        vl_cdlog_rec_t r;
+        size_t         len;
+        char          *line;
 
         snprintf(id, sizeof(id), "dir/img-%zu.tif", i % 5);
         r = rec(i + 1, i < 4 ? "2024-05-01T12:00:00Z" : "2024-05-02T08:30:00Z",
-                i % 3 == 2 ? VL_CD_SEEN : VL_CD_CREATE, VL_CD_IMAGE, id,
-                i, i, i);
+                i % 3 == 2 ? VL_CDLOG_SEEN : VL_CDLOG_CREATE, VL_CDLOG_IMAGE,
+                id, i, i, i);
         line = line_of(pool, r, &len);
         memcpy(buf + total, line, len);
         total += len;
@@ -411,7 +412,7 @@ typedef struct {
 } seen_t;
 
 static int
-collect(void *arg, const vl_cdrec_t *r, uint64_t off, size_t len)
+collect(void *arg, const vl_cdlog_rec_t *r, uint64_t off, size_t len)
 {
     seen_t *s = arg;
 
@@ -422,7 +423,7 @@ collect(void *arg, const vl_cdrec_t *r, uint64_t off, size_t len)
 }
 
 static void
-read_file(const char *path, const vl_cdpos_t *from, vl_cdread_t *rd,
+read_file(const char *path, const vl_cdlog_pos_t *from, vl_cdlog_result_t *rd,
           seen_t *seen)
 {
     vl_err_t err = { 0 };
@@ -437,12 +438,12 @@ read_file(const char *path, const vl_cdpos_t *from, vl_cdread_t *rd,
 static void
 test_read_torn_damaged(void **state)
 {
-    vl_pool_t  *pool = vl_pool_create(4096);
-    static char buf[8192], copy[8192];
-    size_t      ends[12], total;
-    tmp_t       t;
-    vl_cdread_t rd;
-    seen_t      seen;
+    vl_pool_t        *pool = vl_pool_create(4096);
+    static char       buf[8192], copy[8192];
+    size_t            ends[12], total;
+    tmp_t             t;
+    vl_cdlog_result_t rd;
+    seen_t            seen;
 
     (void) state;
     tmp_make(&t);
@@ -507,15 +508,18 @@ test_read_torn_damaged(void **state)
 
     /* time going back */
     {
-        size_t     len;
-        char      *l1 = line_of(pool, rec(1, "2024-05-02T00:00:00Z",
-                                          VL_CD_CREATE, VL_CD_IMAGE, "a", 1,
-                                          1, 1), &len);
-        char      *l2;
-        size_t     len2;
+        size_t len;
+        char  *l1 = line_of(pool,
+                            rec(1, "2024-05-02T00:00:00Z", VL_CDLOG_CREATE,
+                                VL_CDLOG_IMAGE, "a", 1, 1, 1),
+                            &len);
+        char  *l2;
+        size_t len2;
 
-        l2 = line_of(pool, rec(2, "2024-05-01T23:59:59Z", VL_CD_CREATE,
-                               VL_CD_IMAGE, "b", 1, 1, 1), &len2);
+        l2 = line_of(pool,
+                     rec(2, "2024-05-01T23:59:59Z", VL_CDLOG_CREATE,
+                         VL_CDLOG_IMAGE, "b", 1, 1, 1),
+                     &len2);
         memcpy(copy, l1, len);
         memcpy(copy + len, l2, len2);
         write_file(t.path, copy, len + len2);
@@ -536,7 +540,7 @@ test_read_torn_damaged(void **state)
 
     /* incremental: from where a read of a shorter log stopped */
     {
-        vl_cdpos_t pos;
+        vl_cdlog_pos_t pos;
 
         write_file(t.path, buf, ends[6] + 3);
         read_file(t.path, NULL, &rd, &seen);
@@ -580,21 +584,20 @@ test_pages(void **state)
     (void) state;
     for (size_t k = 0; k < 3; k++) {
         uint64_t size = sizes[k];
-        uint64_t totals[] = { 0, 1, size - 1, size, size + 1, 2 * size,
-                              2 * size + 1, 1000 };
+        uint64_t totals[] = { 0,        1,        size - 1,     size,
+                              size + 1, 2 * size, 2 * size + 1, 1000 };
 
         for (size_t j = 0; j < sizeof(totals) / sizeof(totals[0]); j++) {
             uint64_t total = totals[j], np = vl_discovery_npages(total, size);
             uint64_t sum = 0, start, count;
 
-            assert_true(np * size >= total && (np == 0 || (np - 1) * size
-                                                              < total));
+            assert_true(np * size >= total
+                        && (np == 0 || (np - 1) * size < total));
             assert_false(vl_discovery_span(total, size, 0, &start, &count));
-            assert_false(vl_discovery_span(total, size, np + 1, &start,
-                                           &count));
+            assert_false(
+                vl_discovery_span(total, size, np + 1, &start, &count));
             for (uint64_t n = 1; n <= np; n++) {
-                assert_true(vl_discovery_span(total, size, n, &start,
-                                              &count));
+                assert_true(vl_discovery_span(total, size, n, &start, &count));
                 assert_true(start == sum);
                 assert_true(count >= 1 && count <= size);
                 /* every page but the last is full */
@@ -617,7 +620,8 @@ test_pages(void **state)
 #define BASE "https://ex.org/iiif/"
 
 static json_t *
-render(vl_pool_t *pool, const vl_discovery_opts_t *o, const vl_cdpage_t *p)
+render(vl_pool_t *pool, const vl_discovery_opts_t *o,
+       const vl_discovery_page_t *p)
 {
     json_error_t je;
     vl_err_t     err = { 0 };
@@ -661,7 +665,7 @@ test_collection_json(void **state)
 {
     vl_pool_t          *pool = vl_pool_create(4096);
     vl_discovery_opts_t o = { BASE, NULL, NULL, NULL };
-    vl_cdpage_t         p;
+    vl_discovery_page_t p;
     json_t             *doc;
 
     (void) state;
@@ -684,8 +688,7 @@ test_collection_json(void **state)
     p.total = 0;
     p.npages = 0;
     doc = render(pool, &o, &p);
-    assert_int_equal(json_integer_value(json_object_get(doc, "totalItems")),
-                     0);
+    assert_int_equal(json_integer_value(json_object_get(doc, "totalItems")), 0);
     assert_true(json_is_integer(json_object_get(doc, "totalItems")));
     assert_null(json_object_get(doc, "first"));
     assert_null(json_object_get(doc, "last"));
@@ -701,16 +704,16 @@ test_page_json(void **state)
     vl_discovery_opts_t sa = { BASE, "https://ex.org/rec/{id}.xml?x={id}",
                                "application/rdf+xml",
                                "http://www.europeana.eu/schemas/edm/" };
-    vl_cdrec_t          items[3];
-    vl_cdpage_t         p;
+    vl_cdlog_rec_t      items[3];
+    vl_discovery_page_t p;
     json_t             *doc, *arr, *a, *obj, *see;
 
     (void) state;
-    items[0] = rec(5, "2024-05-01T12:00:00Z", VL_CD_CREATE, VL_CD_IMAGE,
+    items[0] = rec(5, "2024-05-01T12:00:00Z", VL_CDLOG_CREATE, VL_CDLOG_IMAGE,
                    "books/a b.tif", 1, 1, 1);
-    items[1] = rec(6, "2024-05-01T12:00:00Z", VL_CD_UPDATE, VL_CD_FOLDER,
+    items[1] = rec(6, "2024-05-01T12:00:00Z", VL_CDLOG_UPDATE, VL_CDLOG_FOLDER,
                    "book", 1, 1, 1);
-    items[2] = rec(8, "2024-05-02T00:00:00Z", VL_CD_DELETE, VL_CD_IMAGE,
+    items[2] = rec(8, "2024-05-02T00:00:00Z", VL_CDLOG_DELETE, VL_CDLOG_IMAGE,
                    "x.tif", 0, 0, 0);
     /* pages of 3 of 8 activities: first, middle, last (of 2) */
     for (uint64_t page = 1; page <= 3; page++) {
@@ -725,30 +728,29 @@ test_page_json(void **state)
         doc = render(pool, &plain, &p);
         assert_string_equal(jstr(doc, "@context"),
                             "http://iiif.io/api/discovery/1/context.json");
-        assert_string_equal(jstr(doc, "id"), vl_pool_printf(
-                                pool, BASE "cd/pages/%llu.json",
-                                (unsigned long long) page));
+        assert_string_equal(jstr(doc, "id"),
+                            vl_pool_printf(pool, BASE "cd/pages/%llu.json",
+                                           (unsigned long long) page));
         assert_string_equal(jstr(doc, "type"), "OrderedCollectionPage");
         assert_ref(doc, "partOf", BASE "cd/collection.json",
                    "OrderedCollection");
         assert_true(json_is_integer(json_object_get(doc, "startIndex")));
-        assert_int_equal(json_integer_value(json_object_get(doc,
-                                                            "startIndex")),
+        assert_int_equal(json_integer_value(json_object_get(doc, "startIndex")),
                          (page - 1) * 3);
         if (page == 1) {
             assert_null(json_object_get(doc, "prev"));
         } else {
-            assert_ref(doc, "prev", vl_pool_printf(
-                           pool, BASE "cd/pages/%llu.json",
-                           (unsigned long long) page - 1),
+            assert_ref(doc, "prev",
+                       vl_pool_printf(pool, BASE "cd/pages/%llu.json",
+                                      (unsigned long long) page - 1),
                        "OrderedCollectionPage");
         }
         if (page == 3) {
             assert_null(json_object_get(doc, "next"));
         } else {
-            assert_ref(doc, "next", vl_pool_printf(
-                           pool, BASE "cd/pages/%llu.json",
-                           (unsigned long long) page + 1),
+            assert_ref(doc, "next",
+                       vl_pool_printf(pool, BASE "cd/pages/%llu.json",
+                                      (unsigned long long) page + 1),
                        "OrderedCollectionPage");
         }
         assert_null(json_object_get(doc, "totalItems"));
@@ -760,8 +762,7 @@ test_page_json(void **state)
         assert_string_equal(jstr(a, "type"), "Create");
         assert_string_equal(jstr(a, "endTime"), "2024-05-01T12:00:00Z");
         obj = json_object_get(a, "object");
-        assert_string_equal(jstr(obj, "id"),
-                            BASE "books%2Fa%20b.tif/manifest");
+        assert_string_equal(jstr(obj, "id"), BASE "books%2Fa%20b.tif/manifest");
         assert_string_equal(jstr(obj, "type"), "Manifest");
         assert_null(json_object_get(obj, "seeAlso"));
         a = json_array_get(arr, 1);
@@ -792,7 +793,8 @@ test_page_json(void **state)
     assert_true(json_is_array(see));
     assert_int_equal(json_array_size(see), 1);
     see = json_array_get(see, 0);
-    assert_string_equal(jstr(see, "id"), "https://ex.org/rec/"
+    assert_string_equal(jstr(see, "id"),
+                        "https://ex.org/rec/"
                         "books%2Fa%20b.tif.xml?x=books%2Fa%20b.tif");
     assert_string_equal(jstr(see, "type"), "Dataset");
     assert_string_equal(jstr(see, "format"), "application/rdf+xml");
@@ -803,9 +805,13 @@ test_page_json(void **state)
     sa.see_also_format = NULL;
     sa.see_also_profile = "";
     doc = render(pool, &sa, &p);
-    see = json_array_get(json_object_get(json_object_get(json_array_get(
-              json_object_get(doc, "orderedItems"), 1), "object"), "seeAlso"),
-          0);
+    see = json_array_get(
+        json_object_get(
+            json_object_get(
+                json_array_get(json_object_get(doc, "orderedItems"), 1),
+                "object"),
+            "seeAlso"),
+        0);
     assert_int_equal(json_object_size(see), 2);
     assert_string_equal(jstr(see, "id"), "https://ex.org/rec/book.xml?x=book");
     json_decref(doc);
@@ -829,12 +835,16 @@ append_log(vl_pool_t *pool, const char *path, uint64_t seq, int from, int n,
         char  *line;
 
         snprintf(id, sizeof(id), "id-%d", k);
-        line = line_of(pool, rec(seq++, time, VL_CD_CREATE, VL_CD_IMAGE, id,
-                                 1, (uint64_t) k, 0), &len);
+        line = line_of(pool,
+                       rec(seq++, time, VL_CDLOG_CREATE, VL_CDLOG_IMAGE, id, 1,
+                           (uint64_t) k, 0),
+                       &len);
         assert_int_equal(fwrite(line, 1, len, f), len);
         if (k % 4 == 3) {
-            line = line_of(pool, rec(seq++, time, VL_CD_SEEN, VL_CD_IMAGE, id,
-                                     2, (uint64_t) k, 0), &len);
+            line = line_of(pool,
+                           rec(seq++, time, VL_CDLOG_SEEN, VL_CDLOG_IMAGE, id,
+                               2, (uint64_t) k, 0),
+                           &len);
             assert_int_equal(fwrite(line, 1, len, f), len);
         }
     }
@@ -844,7 +854,7 @@ append_log(vl_pool_t *pool, const char *path, uint64_t seq, int from, int n,
 
 static void
 get_ok(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
-       vl_cdpage_t *p)
+       vl_discovery_page_t *p)
 {
     vl_err_t err = { 0 };
 
@@ -856,11 +866,11 @@ get_ok(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
 static void
 test_index(void **state)
 {
-    vl_pool_t  *pool = vl_pool_create(4096);
-    vl_cdpage_t p, q;
-    vl_err_t    err = { 0 };
-    uint64_t    seq, tag1[2], tag2[2];
-    tmp_t       t;
+    vl_pool_t          *pool = vl_pool_create(4096);
+    vl_discovery_page_t p, q;
+    vl_err_t            err = { 0 };
+    uint64_t            seq, tag1[2], tag2[2];
+    tmp_t               t;
 
     (void) state;
     tmp_make(&t);
@@ -988,12 +998,13 @@ scan_env(scan_env_t *e)
     tmp_make(&e->t);
     snprintf(e->root, sizeof(e->root), "%s/root", e->t.dir);
     snprintf(e->state, sizeof(e->state), "%s/state/sub", e->t.dir);
-    snprintf(cmd, sizeof(cmd), "mkdir -p '%s/sub' '%s/book' && "
+    snprintf(cmd, sizeof(cmd),
+             "mkdir -p '%s/sub' '%s/book' && "
              "cp '%s' '%s/a.tif' && cp '%s' '%s/sub/b.tif' && "
              "cp '%s' '%s/book/p1.tif' && cp '%s' '%s/book/p2.tif' && "
              "echo '{\"items\": [\"p1.tif\", \"p2.tif\"]}' > '%s/book.json'",
-             e->root, e->root, single, e->root, grey, e->root, single,
-             e->root, grey, e->root, e->root);
+             e->root, e->root, single, e->root, grey, e->root, single, e->root,
+             grey, e->root, e->root);
     assert_int_equal(system(cmd), 0);
     snprintf(a, sizeof(a), "FILESYSTEM_PREFIX=%s", e->root);
     snprintf(b, sizeof(b), "STATE_DIR=%s", e->state);
@@ -1080,8 +1091,8 @@ test_scan(void **state)
 
     /* STATE_DIR unset */
     {
-        char      a[200];
-        char     *envp[2] = { a, NULL };
+        char       a[200];
+        char      *envp[2] = { a, NULL };
         vl_conf_t *c;
 
         snprintf(a, sizeof(a), "FILESYSTEM_PREFIX=%s", e.root);
