@@ -319,7 +319,7 @@ scan_stat(const scan_t *sc, int kind, const vl_file_id_t *sidecar,
     return racy ? 0 : v[0] != 0 ? v[0] : 1;
 }
 
-/* XXH64 and length of the entry name of folder dir. */
+/* The length and the XXH64 of entry name of folder dir, into h. */
 static int
 scan_hash_file(scan_t *sc, const char *dir, const char *name, vl_hash_t *h,
                vl_err_t *err)
