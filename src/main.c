@@ -3,8 +3,8 @@
  * main: argv, configuration and dispatch, nothing else. `--bind` runs the
  * master (front/master.c); a listening socket on fd 0 (mod_fcgid,
  * spawn-fcgi, lighttpd bin-path) makes this process one worker
- * (front/worker.c); `info`, `render` and `purge` are the command-line
- * tools.
+ * (front/worker.c); `info`, `render`, `purge` and `scan` are the
+ * command-line tools.
  */
 #include "config.h"
 
@@ -34,6 +34,7 @@ main_usage(FILE *out)
         "       vellum render FILE 'region/size/rotation/quality.format' "
         "-o OUT\n"
         "       vellum purge ID [--config FILE]\n"
+        "       vellum scan [--config FILE]\n"
         "       vellum --version | --help\n");
 }
 
@@ -65,6 +66,12 @@ main_help(void)
         "  purge ID [--config FILE]\n"
         "                  make every memcached response of identifier ID "
         "miss\n"
+        "  scan [--config FILE]\n"
+        "                  compare the image tree with the Change Discovery "
+        "log in\n"
+        "                  STATE_DIR and append its Create, Update and Delete "
+        "activities\n"
+        "                  (from cron or a timer; or SCAN_INTERVAL)\n"
         "  --version       print the version\n"
         "  --help          this text\n\n");
     vl_conf_print_help(stdout);
@@ -131,6 +138,9 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "purge") == 0) {
         return vl_cli_purge(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "scan") == 0) {
+        return vl_cli_scan(argc - 1, argv + 1);
     }
 
     for (int i = 1; i < argc; i++) {

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cli: `vellum info FILE` and `vellum render FILE REQUEST [-o OUT]`, the
- * request path (parser, planner, kernels, encoders) without FastCGI, and
- * `vellum purge ID`, which bumps an identifier's memcached generation. One
- * request per process: the pool and the source die before returning.
- * Errors go to stderr as "vellum: <message>" with exit status 1.
+ * request path (parser, planner, kernels, encoders) without FastCGI,
+ * `vellum purge ID`, which bumps an identifier's memcached generation, and
+ * `vellum scan`, which appends the tree's changes to the Change Discovery
+ * log. One request per process: the pool and the source die before
+ * returning. Errors go to stderr as "vellum: <message>" with exit status 1.
  */
 #include "config.h"
 
@@ -20,6 +21,7 @@
 #include "core/str.h"
 #include "encode/encode.h"
 #include "front/cli.h"
+#include "present/scan.h"
 #include "serve/render.h"
 #include "proto/iiif.h"
 #include "proto/plan.h"
@@ -249,5 +251,49 @@ vl_cli_purge(int argc, char **argv)
         fprintf(stderr, "vellum: purge: %s\n", err.msg);
         return 1;
     }
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+cli_scan_note(void *arg, int level, const char *msg)
+{
+    (void) arg;
+    (void) level;
+    fprintf(stderr, "vellum: scan: %s\n", msg);
+}
+
+int
+vl_cli_scan(int argc, char **argv)
+{
+    const char      *config = NULL;
+    vl_err_t         err = { 0 };
+    vl_conf_t       *conf;
+    vl_scan_opts_t   opts = { cli_scan_note, NULL };
+    vl_scan_result_t res;
+    char             line[256];
+    int              rc;
+
+    for (int i = cli_first_arg(argc, argv, "scan"); i < argc; i++) {
+        if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+            config = argv[++i];
+        } else if (strncmp(argv[i], "--config=", 9) == 0) {
+            config = argv[i] + 9;
+        } else {
+            fprintf(stderr, "usage: vellum scan [--config FILE]\n");
+            return 2;
+        }
+    }
+    if ((conf = vl_conf_load(config, stderr, &err)) == NULL) {
+        fprintf(stderr, "vellum: %s\n", err.msg);
+        return 1;
+    }
+    rc = vl_scan_run(conf, &opts, &res, &err);
+    vl_conf_free(conf);
+    if (rc != VL_OK) {
+        fprintf(stderr, "vellum: scan: %s\n", err.msg);
+        return 1;
+    }
+    vl_scan_summary(&res, line, sizeof(line));
+    printf("%s\n", line);
     return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -4,7 +4,10 @@
  * write to a self-pipe; the main loop polls the pipe, reaps children, keeps
  * one worker per slot of the current generation (respawning with backoff)
  * and retires old generations after a reload. The listening socket is opened
- * once and never closed while the master runs.
+ * once and never closed while the master runs. With SCAN_INTERVAL > 0 it
+ * also forks a Change Discovery scan (present/scan.h) every SCAN_INTERVAL
+ * seconds, start to start, never two at once; a scan that fails is logged
+ * and tried again at the next interval.
  */
 #include "config.h"
 
@@ -29,6 +32,7 @@
 #include "core/log.h"
 #include "front/worker.h"
 #include "front/master.h"
+#include "present/scan.h"
 
 #define MASTER_BACKOFF_MAX   30.0   /* seconds */
 #define MASTER_QUICK_DEATH   1.0    /* dying sooner than this backs off */
@@ -61,6 +65,8 @@ typedef struct {
     int                     stopping;
     int                     killed;
     double                  deadline;
+    pid_t                   scan_pid;   /* the running scan, or 0 */
+    double                  next_scan;  /* when the next one starts */
 } master_t;
 
 static volatile sig_atomic_t master_got_term;
@@ -350,6 +356,19 @@ master_reap(master_t *m)
         char            how[96];
         size_t          i;
 
+        if (pid == m->scan_pid) {
+            m->scan_pid = 0;
+            master_describe(status, how, sizeof(how));
+            if (m->stopping) {
+                vl_log(VL_LOG_INFO, NULL, "scan %ld stopped (%s)", (long) pid,
+                       how);
+            } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                vl_log(VL_LOG_ERROR, NULL, "scan %ld failed (%s); the next "
+                       "one in %ld s", (long) pid, how,
+                       (long) m->conf->scan_interval);
+            }
+            continue;
+        }
         for (i = 0; i < m->nkids && m->kids[i].pid != pid; i++) {
         }
         if (i == m->nkids) {
@@ -400,6 +419,83 @@ master_signal_all(master_t *m, int sig)
     for (size_t i = 0; i < m->nkids; i++) {
         kill(m->kids[i].pid, sig);
     }
+    if (m->scan_pid > 0) {
+        kill(m->scan_pid, sig);
+    }
+}
+
+
+/* ------------------------------------------------------------ scans */
+
+static void
+master_scan_note(void *arg, int level, const char *msg)
+{
+    (void) arg;
+    vl_log((vl_log_level_t) level, NULL, "scan: %s", msg);
+}
+
+
+/* The child: the same scan as `vellum scan`, its summary in the log. */
+static void
+master_scan_child(master_t *m)
+{
+    vl_scan_opts_t   opts = { master_scan_note, NULL };
+    vl_scan_result_t res;
+    vl_err_t         err = { 0 };
+    char             line[256];
+
+    if (vl_scan_run(m->conf, &opts, &res, &err) != VL_OK) {
+        vl_log(VL_LOG_ERROR, NULL, "scan: %s", err.msg);
+        _exit(1);
+    }
+    vl_scan_summary(&res, line, sizeof(line));
+    vl_log(VL_LOG_ACCESS, NULL, "scan: %s", line);
+    _exit(0);
+}
+
+
+static void
+master_scan(master_t *m, double now)
+{
+    sigset_t          all, old;
+    struct sigaction  sa;
+    pid_t             pid;
+
+    m->next_scan = now + (double) m->conf->scan_interval;
+    sigfillset(&all);
+    sigprocmask(SIG_BLOCK, &all, &old);
+    pid = fork();
+    if (pid == 0) {
+        memset(&sa, 0, sizeof(sa));
+        sigemptyset(&sa.sa_mask);
+        sa.sa_handler = SIG_DFL;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        sigaction(SIGCHLD, &sa, NULL);
+        close(m->pipe_rd);
+        close(m->pipe_wr);
+        close(m->listen_fd);
+        master_pipe_wr = -1;
+#ifdef __linux__
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        if (getppid() != m->self) {
+            _exit(0);
+        }
+#endif
+        /* SIGTERM stops a scan where it is: its log is left valid (at
+         * worst a torn last record, which the next scan removes) */
+        sigprocmask(SIG_SETMASK, &old, NULL);
+        master_scan_child(m);
+    }
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) {
+        vl_log(VL_LOG_ERROR, NULL, "cannot start a scan: %s",
+               strerror(errno));
+        return;
+    }
+    m->scan_pid = pid;
+    vl_log(VL_LOG_INFO, NULL, "scan %ld started", (long) pid);
 }
 
 
@@ -490,6 +586,13 @@ master_timeout_ms(const master_t *m, double now)
                 }
             }
         }
+        if (m->conf->scan_interval > 0 && m->scan_pid == 0) {
+            double w = m->next_scan - now;
+
+            if (wait < 0 || w < wait) {
+                wait = w > 0 ? w : 0;
+            }
+        }
     }
     if (wait < 0 && !m->stopping) {
         return -1;
@@ -566,7 +669,11 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
                     master_spawn(&m, s);
                 }
             }
-        } else if (m.nkids == 0) {
+            if (m.conf->scan_interval > 0 && m.scan_pid == 0
+                && m.next_scan <= now) {
+                master_scan(&m, now);
+            }
+        } else if (m.nkids == 0 && m.scan_pid == 0) {
             break;
         } else if (!m.killed && now >= m.deadline) {
             vl_log(VL_LOG_ERROR, NULL, "%zu workers still busy after %.0f s: "

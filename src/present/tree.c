@@ -451,6 +451,40 @@ vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
     return VL_OK;
 }
 
+int
+vl_tree_open(const vl_conf_t *conf, const char *dir_id, const char *name,
+             int *out, vl_err_t *err)
+{
+    const char *root = conf->filesystem_prefix;
+    size_t      rlen = root != NULL ? strlen(root) : 0;
+    char        path[PATH_MAX], real[PATH_MAX];
+    struct stat st;
+    int         fd, n;
+
+    if (rlen == 0 || (dir_id[0] != '\0' && !vl_iiif_id_ok(dir_id))
+        || !tree_name_ok(name) || strchr(name, '/') != NULL)
+    {
+        return vl_err_set(err, VL_ENOTFOUND, "file not found");
+    }
+    n = snprintf(path, sizeof(path), "%s%s%s/%s", root, dir_id[0] ? "/" : "",
+                 dir_id, name);
+    if (n < 0 || (size_t) n >= sizeof(path) || realpath(path, real) == NULL
+        || strncmp(real, root, rlen) != 0 || real[rlen] != '/')
+    {
+        return vl_err_set(err, VL_ENOTFOUND, "file not found");
+    }
+    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
+    if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+        return vl_err_set(err, VL_ENOTFOUND, "file not found");
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return vl_err_set(err, VL_ENOTFOUND, "file not found");
+    }
+    *out = fd;
+    return VL_OK;
+}
+
 char *
 vl_tree_uri(vl_pool_t *pool, const char *base, const char *id,
             const char *tail)

@@ -72,6 +72,14 @@ int vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
                     int is_folder, size_t max, char **text, size_t *len,
                     vl_file_id_t *file, vl_err_t *err);
 
+/* Open the entry name of folder dir_id ("" for the root), as vl_tree_list
+ * listed it (an image or a sidecar), for reading: its real path checked to
+ * be under the root, opened with O_NOFOLLOW, a regular file. *fd is the
+ * caller's to close. Errors: VL_ENOTFOUND (gone, not a file, or leading
+ * out of the root). */
+int vl_tree_open(const vl_conf_t *conf, const char *dir_id, const char *name,
+                 int *fd, vl_err_t *err);
+
 /* base + the identifier percent-encoded as one path segment ('/' as %2F)
  * + tail: the URI of an identifier's resource, e.g. its manifest
  * (tail "/manifest"). NULL on ENOMEM. */

@@ -366,7 +366,7 @@ collection_build(vl_serve_t *s, void *ctxv, vl_source_t *none,
 
 static const vl_respond_ops_t collection_ops = {
     "collection", 0, NULL, collection_prepare, NULL, collection_build, NULL,
-    1,
+    VL_RESPOND_DOC,
 };
 
 void

@@ -374,7 +374,7 @@ manifest_build(vl_serve_t *s, void *ctxv, vl_source_t *none, vl_body_t *out,
  * its base names none. */
 static const vl_respond_ops_t manifest_ops = {
     "manifest", 0, "Accept", manifest_prepare, NULL, manifest_build, NULL,
-    1,
+    VL_RESPOND_DOC,
 };
 
 void

@@ -69,7 +69,7 @@ respond_cache_headers(vl_serve_t *s, const vl_respond_ops_t *ops,
     if (cc != NULL && cc[0] != '\0') {
         vl_serve_header(s, "Cache-Control", cc);
     }
-    if (ops->derived) {
+    if (ops->derived == VL_RESPOND_DOC) {
         vl_serve_header(s, "ETag", vl_pool_strdup(s->pool, etag));
         return;
     }
@@ -126,7 +126,7 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         return;
     }
     vl_respond_tags(&w, etag, key);
-    mtime = ops->derived ? -1
+    mtime = ops->derived == VL_RESPOND_DOC ? -1
             : w.mtime != 0 ? w.mtime
             : w.file != NULL ? w.file->mtime_ns / 1000000000LL
                              : 0;

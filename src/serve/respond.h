@@ -76,13 +76,17 @@ typedef struct {
                  vl_err_t *err);
     /* Optional: the route's own headers of a 200 (Link, ...). */
     void (*headers)(vl_serve_t *s, void *ctx);
-    /* 1: a document made from the tree, sidecars and scans (manifests,
-     * collections, Change Discovery), which change more often than images
-     * and whose newest file date can go back (an item removed): no
-     * Last-Modified, so only the ETag validates (If-Modified-Since alone
-     * is answered in full), and PRESENTATION_CACHE_CONTROL. */
+    /* A document made from the tree, sidecars and scans, which changes
+     * more often than images: PRESENTATION_CACHE_CONTROL. VL_RESPOND_DOC
+     * (manifests, collections): its newest file date can go back (an item
+     * removed), so no Last-Modified and only the ETag validates
+     * (If-Modified-Since alone is answered in full). VL_RESPOND_DOC_DATED
+     * (Change Discovery): w->mtime never goes back, Last-Modified kept. */
     int derived;
 } vl_respond_ops_t;
+
+#define VL_RESPOND_DOC       1
+#define VL_RESPOND_DOC_DATED 2
 
 /* Answer s's request (its identifier decoded in s->ir) with ops. */
 void vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx);
