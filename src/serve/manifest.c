@@ -84,13 +84,13 @@ manifest_hash_file(vl_hash_t *h, const vl_file_id_t *f)
     vl_hash_u64(h, (uint64_t) f->mtime_ns);
 }
 
-/* Canvas n (1-based) painted by image source src of identifier sid. */
+/* Canvas n (1-based) painted by image sid of geometry g (its size and
+ * levels). */
 static int
-manifest_canvas(vl_serve_t *s, manifest_ctx_t *ctx, vl_source_t *src,
+manifest_canvas(vl_serve_t *s, manifest_ctx_t *ctx, const vl_geom_t *g,
                 const char *sid, size_t n, vl_p3_canvas_t *c, vl_err_t *err)
 {
-    const vl_geom_t *g = &vl_source_info(src)->geom;
-    uint32_t         mw, mh, tw, th;
+    uint32_t mw, mh, tw, th;
 
     c->id = vl_pool_printf(s->pool, "%s/canvas/%zu", ctx->uri, n);
     c->page_id = vl_pool_printf(s->pool, "%s/page/%zu", ctx->uri, n);
@@ -127,15 +127,50 @@ manifest_canvas_label(vl_serve_t *s, manifest_ctx_t *ctx, size_t k,
     return VL_OK;
 }
 
-/* The pages of an image, one Canvas each. */
+/* The geometry of a page of the table, as far as a canvas needs it. */
+static void
+manifest_page_geom(const vl_page_size_t *p, vl_geom_t *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->width = p->width;
+    g->height = p->height;
+    g->nlevels = p->nlevels;
+    for (uint32_t i = 0; i < p->nlevels && i < VL_MAX_LEVELS; i++) {
+        g->levels[i].width = p->level_w[i];
+        g->levels[i].height = p->level_h[i];
+    }
+}
+
+/* 1 if identifier id names one page ("book.tif;2": the delimiter, then
+ * digits only), as vl_source_get reads it. */
+static int
+manifest_is_page(const char *id, const char *delim)
+{
+    size_t      dlen = strlen(delim);
+    const char *end = id + strlen(id), *d = end;
+
+    while (d > id && d[-1] >= '0' && d[-1] <= '9') {
+        d--;
+    }
+    return dlen > 0 && d < end && (size_t) (d - id) >= dlen
+           && memcmp(d - dlen, delim, dlen) == 0;
+}
+
+/* The pages of an image, one Canvas each: their sizes from the file's
+ * page table (one walk of it), else from opening each. A page vellum
+ * cannot read is left out (its number stays its own). */
 static int
 manifest_of_image(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
 {
     const vl_source_info_t *si = vl_source_info(ctx->src);
     const char             *id = s->ir.id;
     const char             *delim = s->conf->iiif_delimiter;
+    /* a file's manifest shows its pages; a page's, that page */
     size_t                  n = si->pages > 1 && delim[0] != '\0'
-                                    ? si->pages : 1;
+                                    && !manifest_is_page(id, delim)
+                                    ? si->pages : 1, k = 0;
+    uint32_t                ntable;
+    const vl_page_size_t   *table = vl_source_page_sizes(ctx->src, &ntable);
     int                     rc;
 
     if (n > MANIFEST_MAX_CANVASES) {
@@ -149,38 +184,55 @@ manifest_of_image(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
     if (ctx->m.canvases == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    ctx->m.ncanvases = n;
     for (size_t p = 1; p <= n; p++) {
-        vl_p3_canvas_t *c = &ctx->m.canvases[p - 1];
-        vl_source_t    *psrc = ctx->src;
+        vl_p3_canvas_t *c = &ctx->m.canvases[k];
+        vl_source_t    *psrc = NULL;
         const char     *sid = id;
+        vl_geom_t       g;
         char            label[32];
 
-        if (n > 1) {
+        if (n == 1) {
+            g = si->geom;
+        } else {
             sid = vl_pool_printf(s->pool, "%s%s%zu", id, delim, p);
             if (sid == NULL) {
                 return vl_err_set(err, VL_ENOMEM, "out of memory");
             }
-            if (p > 1) {
-                psrc = vl_source_get(s->app->sources, s->conf, sid, err);
+            if (p == si->page) {
+                g = si->geom;
+            } else if (p <= ntable && table[p - 1].width > 0
+                       && table[p - 1].height > 0) {
+                manifest_page_geom(&table[p - 1], &g);
+            } else {
+                vl_err_t perr = { 0 };
+
+                psrc = vl_source_get(s->app->sources, s->conf, sid, &perr);
                 if (psrc == NULL) {
-                    return err->code;
+                    if (perr.code == VL_ENOMEM) {
+                        *err = perr;
+                        return perr.code;
+                    }
+                    continue;
                 }
+                g = vl_source_info(psrc)->geom;
+                vl_source_put(s->app->sources, psrc);
             }
         }
         snprintf(label, sizeof(label), "p. %zu", p);
-        rc = manifest_canvas(s, ctx, psrc, sid, p, c, err);
+        rc = manifest_canvas(s, ctx, &g, sid, p, c, err);
         if (rc == VL_OK
             && manifest_canvas_label(s, ctx, p, n, label, c) != VL_OK) {
             rc = vl_err_set(err, VL_ENOMEM, "out of memory");
         }
-        if (psrc != ctx->src) {
-            vl_source_put(s->app->sources, psrc);
-        }
         if (rc != VL_OK) {
             return rc;
         }
+        k++;
     }
+    if (k == 0) {
+        return vl_err_set(err, VL_EFORMAT, "no page vellum reads");
+    }
+    ctx->m.ncanvases = k;
     ctx->m.d.thumbnail = ctx->m.canvases[0].thumbnail;
     return VL_OK;
 }
@@ -265,8 +317,8 @@ manifest_of_object(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
             }
             continue;
         }
-        rc = manifest_canvas(s, ctx, src, e->id, n + 1, &ctx->m.canvases[n],
-                             err);
+        rc = manifest_canvas(s, ctx, &vl_source_info(src)->geom, e->id,
+                             n + 1, &ctx->m.canvases[n], err);
         /* the label the sidecar gives this item, wherever it lands */
         if (rc == VL_OK
             && manifest_canvas_label(s, ctx, ctx->item_at[i] + 1,

@@ -45,6 +45,7 @@ source_close(vl_source_t *src)
         src->ops->close(src);
     }
     vl_tiles_free(src->own_tiles);
+    free(src->page_sizes);
     free(src->path);
     free(src->asked);
     free(src);
@@ -594,6 +595,13 @@ const vl_source_info_t *
 vl_source_info(const vl_source_t *src)
 {
     return &src->info;
+}
+
+const vl_page_size_t *
+vl_source_page_sizes(const vl_source_t *src, uint32_t *n)
+{
+    *n = src->page_sizes != NULL ? src->npage_sizes : 0;
+    return src->page_sizes;
 }
 
 static int

@@ -93,6 +93,27 @@ void vl_source_put(vl_source_cache_t *cache, vl_source_t *src);
 
 const vl_source_info_t *vl_source_info(const vl_source_t *src);
 
+/* Every page of a multi-page file as one walk of it found them: what a
+ * manifest needs of each page without opening each (opening page n walks
+ * the whole file again: a book would cost its pages squared). */
+#define VL_PAGE_LEVELS    16    /* stored levels kept per page */
+#define VL_PAGE_TABLE_MAX 5000  /* pages kept */
+
+typedef struct {
+    uint32_t width, height;               /* the page's full size */
+    uint32_t nlevels;                     /* >= 1: level 0 is the page;
+                                           * levels stored as later
+                                           * top-level IFDs follow (a
+                                           * pyramid in SubIFDs: only the
+                                           * opened page's) */
+    uint32_t level_w[VL_PAGE_LEVELS], level_h[VL_PAGE_LEVELS];
+} vl_page_size_t;
+
+/* The pages of src's file (*n of them, the first VL_PAGE_TABLE_MAX), or
+ * NULL when the backend has no table (a one-page file). */
+const vl_page_size_t *vl_source_page_sizes(const vl_source_t *src,
+                                           uint32_t *n);
+
 /* Read rectangle r of pyramid level `level` into out, which the caller has
  * allocated with out->bands == info.geom.bands and at least r->w x r->h
  * pixels. Only the tiles/strips the rectangle touches are decoded.

@@ -51,6 +51,10 @@ struct vl_source_s {
     vl_tile_cache_t        *tiles;         /* decoded blocks; may be NULL */
     vl_tile_cache_t        *own_tiles;     /* private one (opened by path) */
     long                    max_layers;    /* JPEG 2000 layers, <= 0 all */
+    vl_page_size_t         *page_sizes;    /* a multi-page file's pages
+                                            * (malloc, filled at open by
+                                            * its backend), or NULL */
+    uint32_t                npage_sizes;
     int                     broken;        /* codec error seen: sticky */
     vl_err_t                broken_err;
     struct vl_source_s     *prev, *next;   /* idle list of the cache */

@@ -1269,6 +1269,50 @@ tiff_sub_levels(vl_source_t *src, vl_tiff_t *t)
  * that follow it. A TIFF without pages is one page whose pyramid is IFD0's
  * SubIFDs or the reduced IFDs after IFD0, as before pages existed.
  */
+/* The table of pages (vl_source_page_sizes): a new page of size lv, or
+ * (page 0) one more stored level of the last. Out of memory: no table. */
+static void
+tiff_table_add(vl_source_t *src, const vl_tiff_level_t *lv, int page)
+{
+    vl_page_size_t *p;
+
+    if (page) {
+        if (src->npage_sizes >= VL_PAGE_TABLE_MAX) {
+            return;
+        }
+        if ((src->npage_sizes & (src->npage_sizes - 1)) == 0) {
+            /* 0, 1, 2, 4, ...: double */
+            size_t cap = src->npage_sizes == 0 ? 1 : 2 * src->npage_sizes;
+            vl_page_size_t *grown = realloc(src->page_sizes,
+                                            cap * sizeof(*grown));
+
+            if (grown == NULL) {
+                free(src->page_sizes);
+                src->page_sizes = NULL;
+                src->npage_sizes = VL_PAGE_TABLE_MAX;   /* no more */
+                return;
+            }
+            src->page_sizes = grown;
+        }
+        p = &src->page_sizes[src->npage_sizes++];
+        memset(p, 0, sizeof(*p));
+        p->width = p->level_w[0] = lv->width;
+        p->height = p->level_h[0] = lv->height;
+        p->nlevels = 1;
+        return;
+    }
+    if (src->page_sizes == NULL || src->npage_sizes == 0
+        || src->npage_sizes > VL_PAGE_TABLE_MAX) {
+        return;
+    }
+    p = &src->page_sizes[src->npage_sizes - 1];
+    if (p->nlevels < VL_PAGE_LEVELS) {
+        p->level_w[p->nlevels] = lv->width;
+        p->level_h[p->nlevels] = lv->height;
+        p->nlevels++;
+    }
+}
+
 static int
 tiff_pages(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 {
@@ -1284,6 +1328,9 @@ tiff_pages(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
 
         why = tiff_inspect(t->tif, &lv);
         kind = d == 0 ? TIFF_IFD_PAGE : tiff_classify(t->tif, &cur, &lv, why);
+        if (kind != TIFF_IFD_SKIP) {
+            tiff_table_add(src, &lv, kind == TIFF_IFD_PAGE);
+        }
         if (kind == TIFF_IFD_LEVEL) {
             if (collect && t->nlevels < VL_MAX_LEVELS) {
                 lv.index = d;
@@ -1331,6 +1378,12 @@ tiff_pages(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
         return vl_err_set(err, VL_ENOTFOUND, "no such page");
     }
     src->info.pages = pages;
+    if (pages <= 1 || src->page_sizes == NULL) {
+        /* one page: no table */
+        free(src->page_sizes);
+        src->page_sizes = NULL;
+        src->npage_sizes = 0;
+    }
     return VL_OK;
 }
 

@@ -66,6 +66,7 @@ EOF
 printf '{"items": ["gone.tif"]}\n' > "$ROOT/books/b3.json"
 # what must not hang, fail or loop: a FIFO as a sidecar, a Latin-1 file
 # name, a link to an ancestor folder (a loop) and one to a sibling
+cp "$VL_FIXTURES/book.tif" "$VL_FIXTURES/tags.tif" "$ROOT/maps/"
 cp "$VL_FIXTURES/single.tif" "$ROOT/fifo.tif"
 mkfifo "$ROOT/fifo.tif.json"
 cp "$VL_FIXTURES/single.tif" "$ROOT/maps/caf$(printf '\351').tif"
@@ -179,6 +180,31 @@ for p in "missing.tif/manifest" "maps%2Fmissing.tif/manifest" \
     vl_eq "$p: $want" "$want" "$st"
 done
 
+# a multi-page TIFF: a canvas per page, each page its own service; what
+# the file's tags say
+check "a multi-page TIFF" manifest "$U/maps%2Fbook.tif/manifest"
+vl_get "$U/maps%2Fbook.tif/manifest" > /dev/null
+vl_eq "pages: a canvas each, of its size" "640x480 480x640 256x256" \
+    "$(jv '" ".join("%dx%d" % (c["width"], c["height"]) for c in d["items"])')"
+vl_eq "pages: each page its own image service" \
+    "$U/maps%2Fbook.tif%3B1 $U/maps%2Fbook.tif%3B2 $U/maps%2Fbook.tif%3B3" \
+    "$(jv '" ".join(c["items"][0]["items"][0]["body"]["service"][0]["id"] for c in d["items"])')"
+vl_eq "pages: labelled by number" '[["p. 1"],["p. 2"],["p. 3"]]' \
+    "$(jv '[c["label"]["none"] for c in d["items"]]')"
+vl_eq "tags: the title is the label" '{"none":["Book of Hours"]}' "$(jv 'd["label"]')"
+vl_eq "tags: description, creator, date" \
+    '{"none":["Folio 1r: gilt initials"]}|Creator=Anon.|Date=2024:01:02 03:04:05|Description=Folio 1r: gilt initials' \
+    "$(jv 'json.dumps(d["summary"], separators=(",", ":")) + "|" + "|".join(m["label"]["none"][0] + "=" + m["value"]["none"][0] for m in d["metadata"])')"
+vl_eq "tags: a RightsStatements.org Copyright is the rights" \
+    "http://rightsstatements.org/vocab/NoC-US/1.0/" "$(jv 'd["rights"]')"
+vl_get "$U/maps%2Fbook.tif%3B2/manifest" > /dev/null
+vl_eq "a page's own manifest: that page" "1 480x640 $U/maps%2Fbook.tif%3B2" \
+    "$(jv '"%d %dx%d %s" % (len(d["items"]), d["items"][0]["width"], d["items"][0]["height"], d["items"][0]["items"][0]["items"][0]["body"]["service"][0]["id"])')"
+vl_get "$U/maps%2Ftags.tif/manifest" > /dev/null
+vl_eq "tags: a Copyright in words is an attribution" \
+    "Attribution=Public domain False" \
+    "$(jv 'd["requiredStatement"]["label"]["none"][0] + "=" + d["requiredStatement"]["value"]["none"][0] + " " + str("rights" in d)')"
+
 # what the review found
 vl_eq "a FIFO sidecar: the manifest, not a hang" 200 \
     "$(vl_get "$U/fifo.tif/manifest" -m 10)"
@@ -190,7 +216,7 @@ vl_eq "a Latin-1 name: read as Latin-1" '{"none":["caf\u00e9.tif"]}' \
 check "a Latin-1 name in a collection" collection "$U/maps/collection.json"
 vl_get "$U/maps/collection.json" > /dev/null
 vl_eq "a link to an ancestor is not listed (no endless tree)" \
-    '["a.tif","b.tif","caf\u00e9.tif"]' \
+    '["a.tif","b.tif","Book of Hours","caf\u00e9.tif","Map of the river"]' \
     "$(jv '[i["label"]["none"][0] for i in d["items"]]')"
 vl_eq "nor served as a folder" 404 "$(vl_get "$U/maps%2Fup/collection.json")"
 vl_get "$U/books/collection.json" > /dev/null
@@ -198,7 +224,7 @@ vl_eq "a link to a sibling folder is" \
     "b1:Manifest b2:Manifest b3:Collection maplink:Collection" \
     "$(jv '" ".join(i["id"].rsplit("/", 2)[-2].rsplit("%2F", 1)[-1] + ":" + i["type"] for i in d["items"])')"
 vl_get "$U/books%2Fmaplink/collection.json" > /dev/null
-vl_eq "but not its links in turn" '["a.tif","b.tif","caf\u00e9.tif"]' \
+vl_eq "but not its links in turn" '["a.tif","b.tif","Book of Hours","caf\u00e9.tif","Map of the river"]' \
     "$(jv '[i["label"]["none"][0] for i in d["items"]]')"
 vl_get "$U/books/collection.json" > /dev/null
 vl_eq "an object's thumbnail: the first of its items there" \
@@ -261,7 +287,7 @@ ETAG=$(vl_get "$U/maps/collection.json" > /dev/null; vl_header ETag)
 vl_eq "collection 304" 304 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
 cp "$VL_FIXTURES/single.tif" "$ROOT/maps/c.tif"
 vl_eq "a file added: 200" 200 "$(vl_get "$U/maps/collection.json" -H "If-None-Match: $ETAG")"
-vl_eq "a file added: listed" 4 "$(jv 'len(d["items"])')"
+vl_eq "a file added: listed" 6 "$(jv 'len(d["items"])')"
 # a folder's label is in its own sidecar, beside it in its parent
 vl_get "$U/books%2Fb1/collection.json" > /dev/null
 vl_eq "a folder labelled by its sidecar" '{"en":["A book"]}' "$(jv 'd["label"]')"

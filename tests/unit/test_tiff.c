@@ -924,6 +924,52 @@ test_pages_book(void **state)
     }
 }
 
+/* The page table of one walk (what a manifest reads instead of opening
+ * every page): each page's size and the stored levels that follow it as
+ * top-level IFDs, from any page's handle; none for a one-page file. */
+static void
+test_pages_table(void **state)
+{
+    vl_conf_t conf;
+
+    (void) state;
+    make_conf(&conf, vl_fx_path(""), NULL);
+    conf.iiif_delimiter = ";";
+    for (uint32_t from = 1; from <= VL_BOOK_PAGES; from++) {
+        char                  id[32];
+        vl_source_t          *src;
+        const vl_page_size_t *t;
+        uint32_t              n;
+
+        snprintf(id, sizeof(id), "book.tif;%u", from);
+        src = get_id(NULL, &conf, id);
+        t = vl_source_page_sizes(src, &n);
+        assert_non_null(t);
+        assert_int_equal(n, VL_BOOK_PAGES);
+        for (uint32_t p = 0; p < VL_BOOK_PAGES; p++) {
+            const vl_book_page_t *bp = &vl_book_pages[p];
+
+            assert_int_equal(t[p].width, bp->w);
+            assert_int_equal(t[p].height, bp->h);
+            /* SubIFD levels are not walked: only the page's size */
+            assert_int_equal(t[p].nlevels, bp->subifd ? 1 : bp->nlevels);
+            for (uint32_t l = 0; l < t[p].nlevels; l++) {
+                assert_int_equal(t[p].level_w[l], vl_book_side(bp->w, l));
+                assert_int_equal(t[p].level_h[l], vl_book_side(bp->h, l));
+            }
+        }
+        vl_source_put(NULL, src);
+    }
+    {
+        vl_source_t *src = get_id(NULL, &conf, "rgb-deflate.tif");
+        uint32_t     n = 7;
+
+        assert_null(vl_source_page_sizes(src, &n));
+        assert_int_equal(n, 0);
+        vl_source_put(NULL, src);
+    }
+}
+
 /* The page rules one by one (pages.tif): the same size again is a page,
  * a smaller image marked a page is one (though it would fit as a level),
  * and a reduced image after it is that page's level. */
@@ -1677,6 +1723,7 @@ main(void)
         cmocka_unit_test(test_path_cache),
         cmocka_unit_test(test_cache_checkout),
         cmocka_unit_test(test_pages_book),
+        cmocka_unit_test(test_pages_table),
         cmocka_unit_test(test_pages_rules),
         cmocka_unit_test(test_pages_ids),
         cmocka_unit_test(test_pages_names),
