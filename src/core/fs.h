@@ -7,7 +7,8 @@
  * directory on the way could be swapped for a link that leads out.
  * vl_fs_open_under opens the resolved path one component at a time from
  * the root, every component with O_NOFOLLOW, so a link met on the way
- * fails the open (ELOOP) instead of being followed; and it opens with
+ * fails the open (ELOOP, or ENOTDIR where a folder was) instead of being
+ * followed; and it opens with
  * O_NONBLOCK, so a FIFO or a device put in place of a file never blocks a
  * thread (callers fstat the result and keep regular files and folders
  * only). Thread-safe; no allocation.
@@ -22,7 +23,7 @@
  * rlen bytes of real are root, then '/'), with flags (O_RDONLY, maybe
  * O_DIRECTORY; O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK are added). real ==
  * root opens the root itself. Returns the descriptor, or -1 with errno
- * (ELOOP: a link met; EXDEV: real is not under root). */
+ * (ELOOP or ENOTDIR: a link met; EXDEV: real is not under root). */
 int vl_fs_open_under(const char *root, size_t rlen, const char *real,
                      int flags);
 

@@ -473,8 +473,8 @@ vl_tree_open(const vl_conf_t *conf, const char *dir_id, const char *name,
     {
         return vl_err_set(err, VL_ENOTFOUND, "file not found");
     }
-    /* real has no symlinks left: O_NOFOLLOW refuses one swapped in since */
-    if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0) {
+    /* no link followed on the way, and a FIFO does not block */
+    if ((fd = vl_fs_open_under(root, rlen, real, O_RDONLY)) < 0) {
         return vl_err_set(err, VL_ENOTFOUND, "file not found");
     }
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
