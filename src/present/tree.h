@@ -74,8 +74,8 @@ int vl_tree_sidecar(vl_pool_t *pool, const vl_conf_t *conf, const char *id,
 
 /* Open the entry name of folder dir_id ("" for the root), as vl_tree_list
  * listed it (an image or a sidecar), for reading: its real path checked to
- * be under the root, opened without following a link (core/fs.h), a regular file. *fd is the
- * caller's to close. Errors: VL_ENOTFOUND (gone, not a file, or leading
+ * be under the root, opened without following a link (core/fs.h), a
+ * regular file. *fd is the caller's to close. Errors: VL_ENOTFOUND (gone, not a file, or leading
  * out of the root). */
 int vl_tree_open(const vl_conf_t *conf, const char *dir_id, const char *name,
                  int *fd, vl_err_t *err);
