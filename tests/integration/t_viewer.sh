@@ -103,12 +103,13 @@ mkdir -p "$T/root/book"
 cp "$VL_FIXTURES/rgb-jpeg.tif" "$T/root/map.tif"
 cp "$VL_FIXTURES/single.tif" "$T/root/book/p1.tif"
 cp "$VL_FIXTURES/grey.tif" "$T/root/book/p2.tif"
+cp "$VL_FIXTURES/book.tif" "$T/root/pages.tif"
 printf '{"label": {"en": ["A book"]}, "items": ["p1.tif", "p2.tif"]}\n' \
     > "$T/root/book.json"
 vl_stop_vellum
 FILESYSTEM_PREFIX=$T/root vl_start_vellum --workers 2 \
     || { vl_check "vellum starts on the tree" false; vl_done; }
-for m in "map.tif:1" "book:2"; do
+for m in "map.tif:1" "book:2" "pages.tif:3"; do
     id=${m%%:*} n=${m#*:}
     : > "$T/nginx-access.log"
     r=$(run_viewer "$VL_URL/iiif/3/$id/manifest" "mirador.html?manifest=")
@@ -120,6 +121,7 @@ for m in "map.tif:1" "book:2"; do
     # Mirador read the image service and painted tiles of the canvas
     first=$id
     [ "$id" = book ] && first=book%2Fp1.tif
+    [ "$id" = pages.tif ] && first=pages.tif%3B1
     vl_check "Mirador $id: info.json of the canvas's service read" \
         grep -q " /iiif/3/$first/info.json HTTP/1.1\" 200 " \
         "$T/nginx-access.log"
@@ -131,5 +133,13 @@ for m in "map.tif:1" "book:2"; do
         | awk '$9 != 200 && $9 != 499 && $9 != 304' | wc -l)
     vl_eq "Mirador $id: every IIIF request answered 200" 0 "$bad"
 done
+# and the root collection: a Collection of the tree's three objects
+# (Mirador lists it; a manifest opens when one is chosen)
+r=$(run_viewer "$VL_URL/iiif/3/collection.json" "mirador.html?manifest=")
+echo "# Mirador collection.json: $r"
+vl_eq "Mirador collection.json: loaded" true "$(field loaded "$r")"
+vl_eq "Mirador collection.json: a Collection" Collection "$(field type "$r")"
+vl_eq "Mirador collection.json: its items" 3 "$(field canvases "$r")"
+vl_eq "Mirador collection.json: no error" "" "$(field err "$r")"
 
 vl_done
