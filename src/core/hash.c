@@ -52,6 +52,15 @@ vl_hash_str(vl_hash_t *h, const char *s)
     vl_hash_bytes(h, s, strlen(s));
 }
 
+void
+vl_hash_file(vl_hash_t *h, const vl_file_id_t *f)
+{
+    vl_hash_u64(h, (uint64_t) f->dev);
+    vl_hash_u64(h, (uint64_t) f->ino);
+    vl_hash_u64(h, (uint64_t) f->size);
+    vl_hash_u64(h, (uint64_t) f->mtime_ns);
+}
+
 static uint64_t
 hash_mix(uint64_t x)
 {

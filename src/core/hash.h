@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/types.h"
+
 typedef struct {
     uint64_t a, b;
 } vl_hash_t;
@@ -31,6 +33,9 @@ void vl_hash_bytes(vl_hash_t *h, const void *data, size_t len);
 void vl_hash_u64(vl_hash_t *h, uint64_t v);
 /* The length, then the bytes; NULL hashes differently from "". */
 void vl_hash_str(vl_hash_t *h, const char *s);
+
+/* The identity of a file (device, inode, size, modification time). */
+void vl_hash_file(vl_hash_t *h, const vl_file_id_t *f);
 
 /* The finished value: two 64-bit words, fully mixed. */
 void vl_hash_final(const vl_hash_t *h, uint64_t out[2]);

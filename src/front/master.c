@@ -267,12 +267,36 @@ master_nworkers(const vl_master_opts_t *opts, const vl_conf_t *conf)
 }
 
 
+/* In a child the master forks (a worker, a scan): the signals back to
+ * their defaults, the master's pipe closed, and death with the master. */
+static void
+master_in_child(master_t *m)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = SIG_DFL;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    close(m->pipe_rd);
+    close(m->pipe_wr);
+    master_pipe_wr = -1;
+#ifdef __linux__
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != m->self) {
+        _exit(0);
+    }
+#endif
+}
+
 static void
 master_spawn(master_t *m, size_t slot)
 {
-    sigset_t          all, old, child;
-    struct sigaction  sa;
-    pid_t             pid;
+    sigset_t all, old, child;
+    pid_t    pid;
 
     if (m->nkids == m->capkids) {
         size_t          cap = m->capkids ? m->capkids * 2 : 16;
@@ -291,22 +315,7 @@ master_spawn(master_t *m, size_t slot)
     pid = fork();
     if (pid == 0) {
         /* the worker: worker.c installs its handlers, then unblocks these */
-        memset(&sa, 0, sizeof(sa));
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        sigaction(SIGCHLD, &sa, NULL);
-        close(m->pipe_rd);
-        close(m->pipe_wr);
-        master_pipe_wr = -1;
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != m->self) {
-            _exit(0);
-        }
-#endif
+        master_in_child(m);
         child = old;
         sigaddset(&child, SIGTERM);
         sigaddset(&child, SIGINT);
@@ -457,32 +466,16 @@ master_scan_child(master_t *m)
 static void
 master_scan(master_t *m, double now)
 {
-    sigset_t          all, old;
-    struct sigaction  sa;
-    pid_t             pid;
+    sigset_t all, old;
+    pid_t    pid;
 
     m->next_scan = now + (double) m->conf->scan_interval;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
     pid = fork();
     if (pid == 0) {
-        memset(&sa, 0, sizeof(sa));
-        sigemptyset(&sa.sa_mask);
-        sa.sa_handler = SIG_DFL;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        sigaction(SIGCHLD, &sa, NULL);
-        close(m->pipe_rd);
-        close(m->pipe_wr);
+        master_in_child(m);
         close(m->listen_fd);
-        master_pipe_wr = -1;
-#ifdef __linux__
-        prctl(PR_SET_PDEATHSIG, SIGTERM);
-        if (getppid() != m->self) {
-            _exit(0);
-        }
-#endif
         /* SIGTERM stops a scan where it is: its log is left valid (at
          * worst a torn last record, which the next scan removes) */
         sigprocmask(SIG_SETMASK, &old, NULL);

@@ -48,15 +48,6 @@ typedef struct {
     size_t             first, count;
 } collection_ctx_t;
 
-static void
-collection_hash_file(vl_hash_t *h, const vl_file_id_t *f)
-{
-    vl_hash_u64(h, (uint64_t) f->dev);
-    vl_hash_u64(h, (uint64_t) f->ino);
-    vl_hash_u64(h, (uint64_t) f->size);
-    vl_hash_u64(h, (uint64_t) f->mtime_ns);
-}
-
 static int
 collection_entry_cmp(const void *key, const void *e)
 {
@@ -82,7 +73,7 @@ collection_object_thumb(vl_serve_t *s, collection_item_t *it, vl_hash_t *h)
 
         if (f != NULL && f->kind == VL_TREE_IMAGE) {
             it->thumb = f->id;
-            collection_hash_file(h, &f->file);
+            vl_hash_file(h, &f->file);
             return VL_OK;
         }
     }
@@ -108,7 +99,7 @@ collection_items(vl_serve_t *s, collection_ctx_t *ctx, vl_hash_t *h)
             it->has_sc = vl_serve_sidecar(s, it->e->id,
                                           it->e->kind == VL_TREE_FOLDER,
                                           &it->sc, &f);
-            collection_hash_file(h, &f);
+            vl_hash_file(h, &f);
         }
         if (it->e->kind == VL_TREE_FOLDER && it->has_sc
             && it->sc.nitems > 0
@@ -230,16 +221,16 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
      * shown their sidecars and objects' thumbnails */
     vl_hash_init(&h);
     vl_hash_u64(&h, ctx->part);
-    collection_hash_file(&h, &dir);
-    collection_hash_file(&h, &own);
+    vl_hash_file(&h, &dir);
+    vl_hash_file(&h, &own);
     for (size_t i = 0; i < ctx->n; i++) {
         const vl_tree_entry_t *e = &ctx->e[i];
 
         vl_hash_str(&h, e->name);
         vl_hash_u64(&h, (uint64_t) e->kind);
-        collection_hash_file(&h, &e->file);
+        vl_hash_file(&h, &e->file);
         vl_hash_u64(&h, (uint64_t) e->sidecar);
-        collection_hash_file(&h, &e->sidecar_file);
+        vl_hash_file(&h, &e->sidecar_file);
     }
     if (ctx->n <= size || ctx->part > 0) {
         ctx->first = ctx->part > 0 ? (ctx->part - 1) * size : 0;

@@ -75,15 +75,6 @@ manifest_bases(vl_serve_t *s, manifest_ctx_t *ctx, const char *base)
     }
 }
 
-static void
-manifest_hash_file(vl_hash_t *h, const vl_file_id_t *f)
-{
-    vl_hash_u64(h, (uint64_t) f->dev);
-    vl_hash_u64(h, (uint64_t) f->ino);
-    vl_hash_u64(h, (uint64_t) f->size);
-    vl_hash_u64(h, (uint64_t) f->mtime_ns);
-}
-
 /* Canvas n (1-based) painted by image sid of geometry g (its size and
  * levels). */
 static int
@@ -280,7 +271,7 @@ manifest_object_items(vl_serve_t *s, manifest_ctx_t *ctx, vl_hash_t *h,
         ctx->item_at[ctx->nitems] = i;
         ctx->items[ctx->nitems++] = f;
         vl_hash_str(h, f->name);
-        manifest_hash_file(h, &f->file);
+        vl_hash_file(h, &f->file);
     }
     if (ctx->nitems == 0) {
         return vl_err_set(err, VL_ENOTFOUND, "the object lists no image");
@@ -374,7 +365,7 @@ manifest_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         /* an image: the file (all its pages) and its sidecar */
         ctx->has_sc = vl_serve_sidecar(s, s->ir.id, 0, &ctx->sc, &scfile);
         vl_hash_str(&h, "image");
-        manifest_hash_file(&h, &si->file);
+        vl_hash_file(&h, &si->file);
     } else if (serr.code == VL_ENOTFOUND) {
         /* an object: the folder's sidecar and the files it lists */
         ctx->has_sc = vl_serve_sidecar(s, s->ir.id, 1, &ctx->sc, &scfile);
@@ -390,7 +381,7 @@ manifest_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         *err = serr;
         return serr.code;
     }
-    manifest_hash_file(&h, &scfile);
+    vl_hash_file(&h, &scfile);
     vl_hash_str(&h, ctx->base3);
     vl_hash_str(&h, ctx->base2);
     vl_hash_final(&h, w->extra);

@@ -26,10 +26,7 @@ vl_respond_tags(const vl_respond_what_t *w, char etag[VL_ETAG_SIZE],
     vl_hash_str(&h, w->request);
     vl_hash_str(&h, w->media);
     if (w->file != NULL) {
-        vl_hash_u64(&h, (uint64_t) w->file->dev);
-        vl_hash_u64(&h, (uint64_t) w->file->ino);
-        vl_hash_u64(&h, (uint64_t) w->file->size);
-        vl_hash_u64(&h, (uint64_t) w->file->mtime_ns);
+        vl_hash_file(&h, w->file);
     } else {
         vl_hash_u64(&h, UINT64_MAX);
     }
