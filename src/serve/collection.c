@@ -80,6 +80,26 @@ collection_object_thumb(vl_serve_t *s, collection_item_t *it, vl_hash_t *h)
     return VL_OK;
 }
 
+/* 1 if folder e shares its identifier with an image of the folder
+ * ("book/" beside "book.tif" with FILESYSTEM_SUFFIX=.tif): {id}/manifest
+ * is the image's, so the folder is no object, only a Collection. */
+static int
+collection_shadowed(vl_serve_t *s, const collection_ctx_t *ctx,
+                    const vl_tree_entry_t *e)
+{
+    const char            *suffix = s->conf->filesystem_suffix;
+    const char            *name;
+    const vl_tree_entry_t *f;
+
+    if (suffix[0] == '\0'
+        || (name = vl_pool_printf(s->pool, "%s%s", e->name, suffix))
+               == NULL) {
+        return 0;
+    }
+    f = bsearch(name, ctx->e, ctx->n, sizeof(*ctx->e), collection_entry_cmp);
+    return f != NULL && f->kind == VL_TREE_IMAGE;
+}
+
 /* The entries of the part shown: sidecars read, objects told from
  * folders, everything the bytes depend on into h. */
 static int
@@ -102,7 +122,7 @@ collection_items(vl_serve_t *s, collection_ctx_t *ctx, vl_hash_t *h)
             vl_hash_file(h, &f);
         }
         if (it->e->kind == VL_TREE_FOLDER && it->has_sc
-            && it->sc.nitems > 0
+            && it->sc.nitems > 0 && !collection_shadowed(s, ctx, it->e)
             && collection_object_thumb(s, it, h) != VL_OK) {
             return VL_ENOMEM;
         }
@@ -240,6 +260,8 @@ collection_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         }
     }
     vl_hash_final(&h, w->extra);
+    /* the same bytes whichever Image API version the request chose */
+    w->version = 0;
 
     if (ctx->dir[0] == '\0') {
         ctx->c.id = ctx->part > 0

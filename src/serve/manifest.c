@@ -32,6 +32,8 @@ typedef struct {
     vl_sidecar_t     sc;
     int              has_sc;
     const char      *uri;        /* the Manifest URI */
+    const char      *file_id;    /* the identifier without a page: its
+                                    sidecar's, the {id} of templates */
     const char      *base3;      /* service bases, or NULL */
     const char      *base2;
     vl_source_t     *src;        /* an image: its source (leased) */
@@ -75,17 +77,20 @@ manifest_bases(vl_serve_t *s, manifest_ctx_t *ctx, const char *base)
     }
 }
 
-/* Canvas n (1-based) painted by image sid of geometry g (its size and
- * levels). */
+/* The canvas keyed key ("3": the third canvas of an image or item; "2-5":
+ * page 5 of an object's second item) painted by image sid of geometry g
+ * (its size and levels). Keys stay with what they show: a missing item
+ * renumbers nothing. */
 static int
 manifest_canvas(vl_serve_t *s, manifest_ctx_t *ctx, const vl_geom_t *g,
-                const char *sid, size_t n, vl_p3_canvas_t *c, vl_err_t *err)
+                const char *sid, const char *key, vl_p3_canvas_t *c,
+                vl_err_t *err)
 {
     uint32_t mw, mh, tw, th;
 
-    c->id = vl_pool_printf(s->pool, "%s/canvas/%zu", ctx->uri, n);
-    c->page_id = vl_pool_printf(s->pool, "%s/page/%zu", ctx->uri, n);
-    c->anno_id = vl_pool_printf(s->pool, "%s/annotation/%zu", ctx->uri, n);
+    c->id = vl_pool_printf(s->pool, "%s/canvas/%s", ctx->uri, key);
+    c->page_id = vl_pool_printf(s->pool, "%s/page/%s", ctx->uri, key);
+    c->anno_id = vl_pool_printf(s->pool, "%s/annotation/%s", ctx->uri, key);
     c->width = g->width;
     c->height = g->height;
     vl_plan_max_size(g->width, g->height, &s->conf->limits, &mw, &mh);
@@ -97,24 +102,6 @@ manifest_canvas(vl_serve_t *s, manifest_ctx_t *ctx, const vl_geom_t *g,
                              &c->thumbnail) != VL_OK) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    return VL_OK;
-}
-
-/* The label of canvas k (1-based) of the sidecar's canvases, else
- * fallback when there are several canvases, else the manifest's. */
-static int
-manifest_canvas_label(vl_serve_t *s, manifest_ctx_t *ctx, size_t k,
-                      size_t ncanvases, const char *fallback,
-                      vl_p3_canvas_t *c)
-{
-    if (ctx->has_sc && k >= 1 && k <= ctx->sc.ncanvas_labels) {
-        c->label = ctx->sc.canvas_labels[k - 1];
-        return VL_OK;
-    }
-    if (ncanvases > 1) {
-        return vl_langmap_none(s->pool, fallback, &c->label);
-    }
-    c->label = ctx->m.d.label;
     return VL_OK;
 }
 
@@ -147,83 +134,131 @@ manifest_is_page(const char *id, const char *delim)
            && memcmp(d - dlen, delim, dlen) == 0;
 }
 
-/* The pages of an image, one Canvas each: their sizes from the file's
- * page table (one walk of it), else from opening each. A page vellum
- * cannot read is left out (its number stays its own). */
+/* The file's identifier of page identifier id (manifest_is_page). */
+static char *
+manifest_file_of(vl_pool_t *pool, const char *id, const char *delim)
+{
+    size_t n = strlen(id);
+
+    while (n > 0 && id[n - 1] >= '0' && id[n - 1] <= '9') {
+        n--;
+    }
+    return vl_pool_printf(pool, "%.*s", (int) (n - strlen(delim)), id);
+}
+
+/* Append the canvases of the pages of src (identifier id, a file): one
+ * per page (a multi-page file whose pages are on), their sizes from its
+ * page table (one walk of the file), else from opening each; a page
+ * vellum cannot read is left out. item: the object's item number (1..)
+ * whose pages these are, 0 for an image manifest. label: the first
+ * canvas's label (NULL: by the sidecar or the page number). */
+static int
+manifest_pages(vl_serve_t *s, manifest_ctx_t *ctx, vl_source_t *src,
+               const char *id, size_t item, const vl_langmap_t *label,
+               const char *name, size_t cap, vl_err_t *err)
+{
+    const vl_source_info_t *si = vl_source_info(src);
+    const char             *delim = s->conf->iiif_delimiter;
+    size_t                  n = si->pages > 1 && delim[0] != '\0'
+                                    && !manifest_is_page(id, delim)
+                                    ? si->pages : 1;
+    uint32_t                ntable;
+    const vl_page_size_t   *table = vl_source_page_sizes(src, &ntable);
+    int                     rc;
+
+    for (size_t p = 1; p <= n && ctx->m.ncanvases < cap; p++) {
+        vl_p3_canvas_t *c = &ctx->m.canvases[ctx->m.ncanvases];
+        const char     *sid = id;
+        vl_geom_t       g;
+        char            key[48], text[64];
+
+        if (n == 1 || p == si->page) {
+            g = si->geom;
+        } else if (p <= ntable && table[p - 1].width > 0
+                   && table[p - 1].height > 0) {
+            manifest_page_geom(&table[p - 1], &g);
+        } else {
+            vl_source_t *psrc;
+            vl_err_t     perr = { 0 };
+
+            sid = vl_pool_printf(s->pool, "%s%s%zu", id, delim, p);
+            psrc = sid != NULL
+                       ? vl_source_get(s->app->sources, s->conf, sid, &perr)
+                       : NULL;
+            if (psrc == NULL) {
+                if (sid == NULL || perr.code == VL_ENOMEM) {
+                    return vl_err_set(err, VL_ENOMEM, "out of memory");
+                }
+                continue;
+            }
+            g = vl_source_info(psrc)->geom;
+            vl_source_put(s->app->sources, psrc);
+        }
+        if (n > 1 && (sid = vl_pool_printf(s->pool, "%s%s%zu", id, delim, p))
+                         == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
+        if (item == 0) {
+            snprintf(key, sizeof(key), "%zu", p);
+        } else if (n == 1) {
+            snprintf(key, sizeof(key), "%zu", item);
+        } else {
+            snprintf(key, sizeof(key), "%zu-%zu", item, p);
+        }
+        if ((rc = manifest_canvas(s, ctx, &g, sid, key, c, err)) != VL_OK) {
+            return rc;
+        }
+        /* its label: an image's from the sidecar's canvases, else "p. n"
+         * when there are pages, else the manifest's; an item's from the
+         * sidecar's canvases (its first page), else its file name */
+        rc = VL_OK;
+        if (item == 0 && ctx->has_sc && p <= ctx->sc.ncanvas_labels) {
+            c->label = ctx->sc.canvas_labels[p - 1];
+        } else if (item == 0 && n == 1) {
+            c->label = ctx->m.d.label;
+        } else if (item > 0 && p == 1 && label != NULL) {
+            c->label = *label;
+        } else if (item > 0 && n == 1) {
+            rc = vl_langmap_none(s->pool, name, &c->label);
+        } else {
+            snprintf(text, sizeof(text), "%.40s%sp. %zu",
+                     item > 0 ? name : "", item > 0 ? ", " : "", p);
+            rc = vl_langmap_none(s->pool, text, &c->label);
+        }
+        if (rc != VL_OK) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
+        ctx->m.ncanvases++;
+    }
+    return VL_OK;
+}
+
+/* An image: one Canvas, or one per page. */
 static int
 manifest_of_image(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
 {
     const vl_source_info_t *si = vl_source_info(ctx->src);
-    const char             *id = s->ir.id;
-    const char             *delim = s->conf->iiif_delimiter;
-    /* a file's manifest shows its pages; a page's, that page */
-    size_t                  n = si->pages > 1 && delim[0] != '\0'
-                                    && !manifest_is_page(id, delim)
-                                    ? si->pages : 1, k = 0;
-    uint32_t                ntable;
-    const vl_page_size_t   *table = vl_source_page_sizes(ctx->src, &ntable);
+    size_t                  cap = si->pages < MANIFEST_MAX_CANVASES
+                                      ? si->pages : MANIFEST_MAX_CANVASES;
     int                     rc;
 
-    if (n > MANIFEST_MAX_CANVASES) {
-        n = MANIFEST_MAX_CANVASES;
-    }
-    if ((rc = vl_serve_describe(s, ctx->has_sc ? &ctx->sc : NULL, id, si,
-                                0, &ctx->m.d, err)) != VL_OK) {
+    if ((rc = vl_serve_describe(s, ctx->has_sc ? &ctx->sc : NULL,
+                                ctx->file_id, si, 0, &ctx->m.d, err))
+        != VL_OK) {
         return rc;
     }
-    ctx->m.canvases = vl_pool_calloc(s->pool, n, sizeof(*ctx->m.canvases));
+    ctx->m.canvases = vl_pool_calloc(s->pool, cap + 1,
+                                     sizeof(*ctx->m.canvases));
     if (ctx->m.canvases == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    for (size_t p = 1; p <= n; p++) {
-        vl_p3_canvas_t *c = &ctx->m.canvases[k];
-        vl_source_t    *psrc = NULL;
-        const char     *sid = id;
-        vl_geom_t       g;
-        char            label[32];
-
-        if (n == 1) {
-            g = si->geom;
-        } else {
-            sid = vl_pool_printf(s->pool, "%s%s%zu", id, delim, p);
-            if (sid == NULL) {
-                return vl_err_set(err, VL_ENOMEM, "out of memory");
-            }
-            if (p == si->page) {
-                g = si->geom;
-            } else if (p <= ntable && table[p - 1].width > 0
-                       && table[p - 1].height > 0) {
-                manifest_page_geom(&table[p - 1], &g);
-            } else {
-                vl_err_t perr = { 0 };
-
-                psrc = vl_source_get(s->app->sources, s->conf, sid, &perr);
-                if (psrc == NULL) {
-                    if (perr.code == VL_ENOMEM) {
-                        *err = perr;
-                        return perr.code;
-                    }
-                    continue;
-                }
-                g = vl_source_info(psrc)->geom;
-                vl_source_put(s->app->sources, psrc);
-            }
-        }
-        snprintf(label, sizeof(label), "p. %zu", p);
-        rc = manifest_canvas(s, ctx, &g, sid, p, c, err);
-        if (rc == VL_OK
-            && manifest_canvas_label(s, ctx, p, n, label, c) != VL_OK) {
-            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
-        }
-        if (rc != VL_OK) {
-            return rc;
-        }
-        k++;
+    if ((rc = manifest_pages(s, ctx, ctx->src, s->ir.id, 0, NULL, NULL,
+                             cap + 1, err)) != VL_OK) {
+        return rc;
     }
-    if (k == 0) {
+    if (ctx->m.ncanvases == 0) {
         return vl_err_set(err, VL_EFORMAT, "no page vellum reads");
     }
-    ctx->m.ncanvases = k;
     ctx->m.d.thumbnail = ctx->m.canvases[0].thumbnail;
     return VL_OK;
 }
@@ -279,25 +314,28 @@ manifest_object_items(vl_serve_t *s, manifest_ctx_t *ctx, vl_hash_t *h,
     return VL_OK;
 }
 
-/* A folder whose sidecar lists its files: one Canvas per file. */
+/* A folder whose sidecar lists its files: one Canvas per file (one per
+ * page of a multi-page file), keyed by its place in items. */
 static int
 manifest_of_object(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
 {
     const char *id = s->ir.id;
-    size_t      n = 0, bad = 0;
+    size_t      bad = 0;
     int         rc;
 
     if ((rc = vl_serve_describe(s, &ctx->sc, id, NULL, 0, &ctx->m.d, err))
         != VL_OK) {
         return rc;
     }
-    ctx->m.canvases = vl_pool_calloc(s->pool, ctx->nitems,
+    ctx->m.canvases = vl_pool_calloc(s->pool, MANIFEST_MAX_CANVASES + 1,
                                      sizeof(*ctx->m.canvases));
     if (ctx->m.canvases == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < ctx->nitems; i++) {
         const vl_tree_entry_t *e = ctx->items[i];
+        size_t                 at = ctx->item_at[i];
+        const vl_langmap_t    *label = NULL;
         vl_source_t           *src;
         vl_err_t               ierr = { 0 };
 
@@ -308,20 +346,16 @@ manifest_of_object(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
             }
             continue;
         }
-        rc = manifest_canvas(s, ctx, &vl_source_info(src)->geom, e->id,
-                             n + 1, &ctx->m.canvases[n], err);
         /* the label the sidecar gives this item, wherever it lands */
-        if (rc == VL_OK
-            && manifest_canvas_label(s, ctx, ctx->item_at[i] + 1,
-                                     ctx->nitems, e->name,
-                                     &ctx->m.canvases[n]) != VL_OK) {
-            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+        if (at < ctx->sc.ncanvas_labels) {
+            label = &ctx->sc.canvas_labels[at];
         }
+        rc = manifest_pages(s, ctx, src, e->id, at + 1, label, e->name,
+                            MANIFEST_MAX_CANVASES, err);
         vl_source_put(s->app->sources, src);
         if (rc != VL_OK) {
             return rc;
         }
-        n++;
     }
     if (ctx->nmissing + bad > 0) {
         /* one line, however many */
@@ -330,10 +364,9 @@ manifest_of_object(vl_serve_t *s, manifest_ctx_t *ctx, vl_err_t *err)
                id, VL_SIDECAR_SUFFIX, ctx->nmissing + bad, ctx->sc.nitems,
                ctx->missing);
     }
-    if (n == 0) {
+    if (ctx->m.ncanvases == 0) {
         return vl_err_set(err, VL_ENOTFOUND, "the object lists no image");
     }
-    ctx->m.ncanvases = n;
     ctx->m.d.thumbnail = ctx->m.canvases[0].thumbnail;
     return VL_OK;
 }
@@ -362,8 +395,17 @@ manifest_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
     if (ctx->src != NULL) {
         const vl_source_info_t *si = vl_source_info(ctx->src);
 
-        /* an image: the file (all its pages) and its sidecar */
-        ctx->has_sc = vl_serve_sidecar(s, s->ir.id, 0, &ctx->sc, &scfile);
+        /* an image: the file (all its pages) and its sidecar, which a
+         * page's manifest shares with the file's */
+        ctx->file_id = s->ir.id;
+        if (manifest_is_page(s->ir.id, s->conf->iiif_delimiter)
+            && (ctx->file_id = manifest_file_of(s->pool, s->ir.id,
+                                                s->conf->iiif_delimiter))
+                   == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
+        ctx->has_sc = vl_serve_sidecar(s, ctx->file_id, 0, &ctx->sc,
+                                       &scfile);
         vl_hash_str(&h, "image");
         vl_hash_file(&h, &si->file);
     } else if (serr.code == VL_ENOTFOUND) {

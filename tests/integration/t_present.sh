@@ -64,6 +64,11 @@ cat > "$ROOT/books/b2.json" <<'EOF'
  "homepage": "https://example.org/objects/b2"}
 EOF
 printf '{"items": ["gone.tif"]}\n' > "$ROOT/books/b3.json"
+# an object of a book and a leaf, after a missing file
+mkdir -p "$ROOT/books/b4"
+cp "$VL_FIXTURES/book.tif" "$ROOT/books/b4/book.tif"
+cp "$VL_FIXTURES/single.tif" "$ROOT/books/b4/leaf.tif"
+printf '{"items": ["gone.tif", "book.tif", "leaf.tif"]}\n' > "$ROOT/books/b4.json"
 # what must not hang, fail or loop: a FIFO as a sidecar, a Latin-1 file
 # name, a link to an ancestor folder (a loop) and one to a sibling
 cp "$VL_FIXTURES/book.tif" "$VL_FIXTURES/tags.tif" "$ROOT/maps/"
@@ -200,6 +205,24 @@ vl_eq "tags: a RightsStatements.org Copyright is the rights" \
 vl_get "$U/maps%2Fbook.tif%3B2/manifest" > /dev/null
 vl_eq "a page's own manifest: that page" "1 480x640 $U/maps%2Fbook.tif%3B2" \
     "$(jv '"%d %dx%d %s" % (len(d["items"]), d["items"][0]["width"], d["items"][0]["height"], d["items"][0]["items"][0]["items"][0]["body"]["service"][0]["id"])')"
+# a page's manifest says what the file's sidecar says
+printf '{"label": "Hours", "rights": "https://creativecommons.org/licenses/by-nc/4.0/"}\n' \
+    > "$ROOT/maps/book.tif.json"
+vl_get "$U/maps%2Fbook.tif%3B2/manifest" > /dev/null
+vl_eq "a page's manifest: the file's sidecar" \
+    '{"none":["Hours"]} http://creativecommons.org/licenses/by-nc/4.0/' \
+    "$(jv 'json.dumps(d["label"], separators=(",", ":")) + " " + d["rights"]')"
+rm "$ROOT/maps/book.tif.json"
+# an object's canvases keep the place of their file in items; a book's
+# pages are canvases of their own
+check "an object of a book and a leaf" manifest "$U/books%2Fb4/manifest"
+vl_get "$U/books%2Fb4/manifest" > /dev/null
+vl_eq "its canvases, keyed by their place in items" \
+    "2-1 2-2 2-3 3" "$(jv '" ".join(c["id"].rsplit("/", 1)[1] for c in d["items"])')"
+vl_eq "their labels" '[["book.tif, p. 1"],["book.tif, p. 2"],["book.tif, p. 3"],["leaf.tif"]]' \
+    "$(jv '[c["label"]["none"] for c in d["items"]]')"
+vl_eq "the pages' services" "$U/books%2Fb4%2Fbook.tif%3B2" \
+    "$(jv 'd["items"][1]["items"][0]["items"][0]["body"]["service"][0]["id"]')"
 vl_get "$U/maps%2Ftags.tif/manifest" > /dev/null
 vl_eq "tags: a Copyright in words is an attribution" \
     "Attribution=Public domain False" \
@@ -221,7 +244,7 @@ vl_eq "a link to an ancestor is not listed (no endless tree)" \
 vl_eq "nor served as a folder" 404 "$(vl_get "$U/maps%2Fup/collection.json")"
 vl_get "$U/books/collection.json" > /dev/null
 vl_eq "a link to a sibling folder is" \
-    "b1:Manifest b2:Manifest b3:Collection maplink:Collection" \
+    "b1:Manifest b2:Manifest b3:Collection b4:Manifest maplink:Collection" \
     "$(jv '" ".join(i["id"].rsplit("/", 2)[-2].rsplit("%2F", 1)[-1] + ":" + i["type"] for i in d["items"])')"
 vl_get "$U/books%2Fmaplink/collection.json" > /dev/null
 vl_eq "but not its links in turn" '["a.tif","b.tif","Book of Hours","caf\u00e9.tif","Map of the river"]' \
@@ -305,5 +328,29 @@ vl_eq "an object's thumbnail image replaced: 200" 200 \
     "$(vl_get "$U/books/collection.json" -H "If-None-Match: $ETAG")"
 vl_eq "an object's thumbnail image replaced: its new size" "200x147" \
     "$(jv '"%dx%d" % (d["items"][1]["thumbnail"][0]["width"], d["items"][1]["thumbnail"][0]["height"])')"
+
+# collections are the same bytes whatever the Image API version asked
+E1=$(vl_get "$U/maps/collection.json" > /dev/null; vl_header ETag)
+E2=$(vl_get "$U/maps/collection.json" -H 'Accept: application/ld+json;profile="http://iiif.io/api/image/2/context.json"' > /dev/null; vl_header ETag)
+vl_eq "a collection's ETag does not follow Accept" "$E1" "$E2"
+
+# with FILESYSTEM_SUFFIX: an image and a folder object of one identifier
+# (book.tif and book/ with book.json): book/manifest is the image's, the
+# folder only a Collection
+vl_stop_vellum
+R2=$T/root2
+mkdir -p "$R2/book"
+cp "$VL_FIXTURES/single.tif" "$R2/book.tif"
+cp "$VL_FIXTURES/grey.tif" "$R2/book/p1.tif"
+printf '{"items": ["p1.tif"]}\n' > "$R2/book.json"
+FILESYSTEM_PREFIX=$R2 FILESYSTEM_SUFFIX=.tif vl_start_vellum --workers 1 \
+    || { vl_check "vellum starts with a suffix" false; vl_done; }
+vl_get "$U/collection.json" > /dev/null
+vl_eq "a folder of an image's identifier is a Collection" \
+    "$U/book/collection.json:Collection $U/book/manifest:Manifest" \
+    "$(jv '" ".join(sorted(i["id"] + ":" + i["type"] for i in d["items"]))')"
+vl_get "$U/book/manifest" > /dev/null
+vl_eq "and book/manifest is the image's" "333x222" \
+    "$(jv '"%dx%d" % (d["items"][0]["width"], d["items"][0]["height"])')"
 
 vl_done
