@@ -12,7 +12,9 @@
 # crash safety: the log cut at every byte of its last records is completed
 # by the next scan with exactly the expected activities, a flipped byte in
 # the middle makes the scanner refuse (log unchanged) while the stream
-# serves the valid prefix; STATE_DIR unset; the master's SCAN_INTERVAL.
+# serves the valid prefix; STATE_DIR unset; the master's SCAN_INTERVAL;
+# the same ETag whatever the Accept header (which picks the Image API
+# version on the unversioned path).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -410,6 +412,23 @@ vl_eq "a harvester walking back from last finds the tree" \
     "$(cdpy tree "$ROOT")" "$(cdpy harvest "$COLL")"
 vl_eq "the log's activities are the stream's" "$(cat "$T/walk")" \
     "$(cdpy log "$LOGF")"
+
+# ------------------------------------------------------------ ETags
+# an unversioned path: the API version follows the Accept profile, the
+# stream does not
+A2='Accept: application/ld+json;profile="http://iiif.io/api/image/2/context.json"'
+A3='Accept: application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
+for p in cd/collection.json cd/pages/1.json; do
+    vl_get "$U/$p" -H "$A2" >/dev/null
+    e2=$(vl_header ETag)
+    cp "$T/body" "$T/body.2"
+    vl_get "$U/$p" -H "$A3" >/dev/null
+    vl_eq "/$p: the same ETag whatever the Accept header" "$e2" \
+        "$(vl_header ETag)"
+    vl_check "/$p: the same bytes" cmp -s "$T/body.2" "$T/body"
+    vl_eq "/$p: 304 on the ETag of the other Accept" 304 \
+        "$(vl_get "$U/$p" -H "$A3" -H "If-None-Match: $e2")"
+done
 
 # ------------------------------------------------------------ 404s
 for p in cd/pages/0.json cd/pages/00.json cd/pages/01.json cd/pages/x.json \
