@@ -684,15 +684,19 @@ test_collection_json(void **state)
     assert_ref(doc, "last", BASE "cd/pages/3.json", "OrderedCollectionPage");
     assert_null(json_object_get(doc, "orderedItems"));
     json_decref(doc);
-    /* an empty stream: no page to point at */
+    /* an empty stream: no page to point at, and the collection MUST have
+     * last: there is no collection yet */
     p.total = 0;
     p.npages = 0;
-    doc = render(pool, &o, &p);
-    assert_int_equal(json_integer_value(json_object_get(doc, "totalItems")), 0);
-    assert_true(json_is_integer(json_object_get(doc, "totalItems")));
-    assert_null(json_object_get(doc, "first"));
-    assert_null(json_object_get(doc, "last"));
-    json_decref(doc);
+    {
+        vl_err_t err = { 0 };
+        char    *text;
+        size_t   len;
+
+        assert_int_equal(vl_discovery_json(pool, &o, &p, &text, &len, &err),
+                         VL_ENOTFOUND);
+        assert_string_equal(err.msg, "no activity yet");
+    }
     vl_pool_destroy(pool);
 }
 
@@ -878,13 +882,32 @@ test_index(void **state)
     assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
                      VL_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no Change Discovery log"));
-    /* empty log: no pages */
+    /* empty log: no pages, and no collection (it would have no last) */
     write_file(t.path, "", 0);
-    get_ok(pool, t.dir, 3, 0, &p);
-    assert_true(p.total == 0 && p.npages == 0 && p.mtime > 0);
+    vl_err_clear(&err);
+    assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
+                     VL_ENOTFOUND);
+    assert_string_equal(err.msg, "no activity yet");
     vl_err_clear(&err);
     assert_int_equal(vl_discovery_get(pool, t.dir, 3, 1, &p, &err),
                      VL_ENOTFOUND);
+    assert_string_equal(err.msg, "no activity yet");
+    /* a log of Seen records only is no activity either */
+    {
+        vl_cdlog_rec_t r = rec(1, "2024-05-01T12:00:00Z", VL_CDLOG_SEEN,
+                               VL_CDLOG_IMAGE, "a.tif", 1, 1, 0);
+        size_t         len;
+        char          *line = line_of(pool, r, &len);
+
+        write_file(t.path, line, len);
+        vl_err_clear(&err);
+        assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
+                         VL_ENOTFOUND);
+        assert_string_equal(err.msg, "no activity yet");
+        /* rewritten in place, which a log never is: forget what was read */
+        write_file(t.path, "", 0);
+        vl_discovery_reset();
+    }
 
     /* 6 activities (and a Seen): exactly two full pages of 3 */
     seq = append_log(pool, t.path, 1, 0, 6, "2024-05-01T12:00:00Z");
