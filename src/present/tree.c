@@ -252,7 +252,7 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         goto done;
     }
     while ((d = readdir(dir)) != NULL) {
-        const char *name = d->d_name;
+        const char *name = d->d_name, *id;
         struct stat st;
         int         kind;
 
@@ -282,9 +282,23 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
                 continue;           /* a sidecar, not an image */
             }
         }
-        if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix)
-                          || ((flags & VL_TREE_SNIFF)
-                              && !tree_is_image(conf, dfd, name, target)))) {
+        if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix))) {
+            continue;
+        }
+        id = vl_pool_printf(pool, "%s%s%.*s", dir_id, dir_id[0] ? "/" : "",
+                            (int) (strlen(name) - (kind == 1 ? slen : 0)),
+                            name);
+        if (id == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+            goto done;
+        }
+        /* an image whose identifier reads as a page of another ("scan;2")
+         * cannot be reached: not listed */
+        if (kind == 1 && vl_iiif_is_page(id, conf->iiif_delimiter)) {
+            continue;
+        }
+        if (kind == 1 && (flags & VL_TREE_SNIFF)
+            && !tree_is_image(conf, dfd, name, target)) {
             continue;
         }
         if (n == cap) {
@@ -300,11 +314,8 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         memset(&e[n], 0, sizeof(e[n]));
         e[n].kind = kind == 1 ? VL_TREE_IMAGE : VL_TREE_FOLDER;
         e[n].name = vl_pool_strdup(pool, name);
-        e[n].id = vl_pool_printf(pool, "%s%s%.*s", dir_id,
-                                 dir_id[0] ? "/" : "",
-                                 (int) (strlen(name)
-                                        - (kind == 1 ? slen : 0)), name);
-        if (e[n].name == NULL || e[n].id == NULL) {
+        e[n].id = id;
+        if (e[n].name == NULL) {
             rc = vl_err_set(err, VL_ENOMEM, "out of memory");
             goto done;
         }

@@ -48,6 +48,8 @@ typedef struct {
  * per entry: cheap enough for an ETag); vl_tree_sniff then tells the
  * images among those a response shows. Folder links are followed only
  * one deep and never to the folder or an ancestor: the tree is finite.
+ * An image whose identifier reads as a page (vl_iiif_is_page with
+ * IIIF_DELIMITER: "scan;2") is never reached by its name: not listed.
  * Errors: VL_ENOTFOUND (no such folder under the root: nothing listed),
  * VL_EIO, VL_ENOMEM. Messages never contain a path. */
 int vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
