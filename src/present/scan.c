@@ -544,7 +544,8 @@ scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
     size_t           nm, nf = 0;
     int              rc;
 
-    rc = vl_tree_list(pool, sc->conf, e->id, VL_TREE_SNIFF, &m, &nm, &lerr);
+    rc = vl_tree_list(pool, sc->conf, e->id, VL_TREE_SNIFF | VL_TREE_STRICT, &m,
+                      &nm, &lerr);
     if (rc == VL_ENOTFOUND) {
         return VL_OK; /* gone since the listing */
     }
@@ -625,7 +626,10 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
     if (pool == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    rc = vl_tree_list(pool, sc->conf, dir, VL_TREE_SNIFF, &e, &n, &lerr);
+    /* strict: an entry that cannot be read fails the listing, so that it
+     * is kept rather than taken for deleted */
+    rc = vl_tree_list(pool, sc->conf, dir, VL_TREE_SNIFF | VL_TREE_STRICT, &e,
+                      &n, &lerr);
     if (rc != VL_OK) {
         vl_pool_destroy(pool);
         if (dir[0] == '\0') {

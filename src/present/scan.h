@@ -6,7 +6,9 @@
  * has items, the images in it being part of it), compares it with the fold
  * of the Change Discovery log (present/cdlog.h) and appends what changed:
  * Create, Update, Delete, and Seen for files touched without a content
- * change. The append is the commit point: there is no other state.
+ * change. The append is the commit point: there is no other state. What
+ * cannot be read (a folder, an entry of it) is kept as the log has it,
+ * never taken for deleted.
  *
  * What changed is decided by content: an object whose files have the same
  * sizes, times and inodes as at its last record is unchanged (not read);

@@ -15,7 +15,8 @@
 # serves the valid prefix; STATE_DIR unset; the master's SCAN_INTERVAL;
 # the same ETag whatever the Accept header (which picks the Image API
 # version on the unversioned path); an empty log is a 404 (the collection
-# MUST have last).
+# MUST have last); entries that cannot be read (as nobody: a folder not
+# enterable, an image mode 000) are kept, not deleted.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -550,6 +551,81 @@ vl_check "scan without STATE_DIR: says so" grep -q "STATE_DIR is not set" \
     "$T/scan.err"
 "$VELLUM" scan --bogus >/dev/null 2>&1
 vl_eq "scan with an unknown argument: exit 2" 2 "$?"
+
+# ------------------------------------------------------------ unreadable
+# What cannot be read is kept, never taken for deleted: run as nobody (as
+# root everything is readable), else as the user running the test.
+NR=$T/nobody/root
+NS=$T/nobody/state
+mkdir -p "$NR/shut" "$NR/open" "$NS"
+cp "$FX/single.tif" "$NR/a.tif"
+cp "$FX/single.tif" "$NR/shut/b.tif"
+cp "$FX/grey.tif" "$NR/shut/c.tif"
+cp "$FX/single.tif" "$NR/open/d.tif"
+cp "$FX/grey.tif" "$NR/open/e.tif"
+AS=
+if [ "$(id -u)" != 0 ]; then
+    AS=env
+elif command -v setpriv >/dev/null \
+        && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null
+then
+    AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+elif command -v runuser >/dev/null && runuser -u nobody -- true 2>/dev/null
+then
+    AS="runuser -u nobody --"
+fi
+# nscan [ARGS]: vellum scan of the tree NR into NS (as AS); prints the exit
+# status
+nscan() {
+    ${AS:-env} env FILESYSTEM_PREFIX=$NR STATE_DIR=$NS "$VELLUM" scan "$@" \
+        >"$T/scan.out" 2>"$T/scan.err"
+    echo $?
+}
+nlog() {
+    cdpy log "$NS/activities.log" | tr '\n' ' ' | sed 's/ $//'
+}
+if [ -n "$AS" ] && [ "$(id -u)" = 0 ]; then
+    chown 65534 "$NS"
+    $AS test -r "$VELLUM" -a -x "$NR" -a -w "$NS" || AS=
+fi
+if [ -z "$AS" ]; then
+    vl_skip "unreadable entries are kept" \
+        "no way to run as an unprivileged user (setpriv, runuser)"
+else
+    vl_eq "unreadable: the first scan" 0 "$(nscan)"
+    vl_eq "unreadable: five Creates" \
+        "Create a.tif Create open/d.tif Create open/e.tif Create shut/b.tif Create shut/c.tif" \
+        "$(nlog)"
+    chmod 0644 "$NR/shut"
+    vl_eq "a folder not enterable: the scan exits 0" 0 "$(nscan)"
+    vl_check "a folder not enterable: no Delete" grep -q \
+        ': 0 Create, 0 Update, 0 Delete' "$T/scan.out"
+    vl_check "a folder not enterable: the scan says why" grep -q \
+        "shut: cannot read an entry: Permission denied; what was found under it before is kept" \
+        "$T/scan.err"
+    vl_check "a folder not enterable: no path in the message" \
+        sh -c "! grep -q '$T' '$T/scan.err'"
+    chmod 0755 "$NR/shut"
+    chmod 0 "$NR/open/e.tif"
+    vl_eq "an image mode 000: the scan exits 0" 0 "$(nscan)"
+    vl_check "an image mode 000: no Delete" grep -q \
+        ': 0 Create, 0 Update, 0 Delete' "$T/scan.out"
+    vl_check "an image mode 000: its folder is kept" grep -q \
+        "open: cannot read an entry: Permission denied" "$T/scan.err"
+    chmod 0644 "$NR/open/e.tif"
+    chmod 0 "$NR/a.tif"
+    cp "$NS/activities.log" "$T/nlog.before"
+    vl_eq "an image mode 000 in the root: the scan exits 1" 1 "$(nscan)"
+    vl_check "an image mode 000 in the root: says why" grep -q \
+        "cannot list the image root: cannot read an entry" "$T/scan.err"
+    vl_check "an image mode 000 in the root: the log unchanged" \
+        cmp -s "$T/nlog.before" "$NS/activities.log"
+    chmod 0644 "$NR/a.tif"
+    vl_eq "readable again: the scan exits 0" 0 "$(nscan)"
+    vl_eq "readable again: nothing happened" \
+        "Create a.tif Create open/d.tif Create open/e.tif Create shut/b.tif Create shut/c.tif" \
+        "$(nlog)"
+fi
 
 # ------------------------------------------------------------ STATE_DIR off
 vl_stop_vellum

@@ -16,7 +16,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <errno.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conftest.h"
@@ -559,6 +562,128 @@ test_tree_pages(void **state)
     vl_conf_free(c);
 }
 
+/* Run fn as the unprivileged user nobody (root reads everything) in a
+ * child process; its exit status, or -1 when there is no way to drop
+ * privileges here (then the caller skips). Not root: fn in-process. */
+static int
+tree_as_nobody(int (*fn)(void))
+{
+    pid_t pid;
+    int   status;
+
+    if (geteuid() != 0) {
+        return fn();
+    }
+    if ((pid = fork()) < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0
+            || setuid(65534) != 0) {
+            _exit(99);
+        }
+        _exit(fn());
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status) == 99 ? -1 : WEXITSTATUS(status);
+}
+
+/* Lists root/strict/{shut (a folder mode 0644: readable, not enterable),
+ * open/{ok.tif, locked.tif (mode 0)}}: 0 when everything is as it should
+ * be, else the number of the check that failed. */
+static int
+tree_strict_checks(void)
+{
+    static const char *const none[] = { NULL };
+    vl_conf_t       *c = tree_conf_env("strict", none);
+    vl_pool_t       *p = vl_pool_create(4096);
+    vl_tree_entry_t *e;
+    size_t           n;
+    vl_err_t         err = { 0 };
+    int              bad = 0;
+
+    /* the entries of the folder not enterable cannot be stat'ed: left out
+     * when not strict, the listing fails when strict */
+    if (vl_tree_list(p, c, "shut", VL_TREE_SNIFF, &e, &n, &err) != VL_OK
+        || n != 0) {
+        bad = 1;
+    } else if (vl_tree_list(p, c, "shut", VL_TREE_SNIFF | VL_TREE_STRICT, &e,
+                            &n, &err) != VL_EIO
+               || strstr(err.msg, "cannot read an entry") == NULL
+               || strstr(err.msg, root) != NULL) {
+        bad = 2;
+    }
+    /* an image that cannot be opened: left out, or the listing fails */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_SNIFF, &e, &n, &err) != VL_OK
+            || n != 1 || strcmp(e[0].name, "ok.tif") != 0)) {
+        bad = 3;
+    }
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_SNIFF | VL_TREE_STRICT, &e, &n,
+                         &err) != VL_EIO
+            || strstr(err.msg, "cannot read an entry") == NULL)) {
+        bad = 4;
+    }
+    /* not sniffed, the file is not opened: listed by name and kind */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_STRICT, &e, &n, &err) != VL_OK
+            || n != 2)) {
+        bad = 5;
+    }
+    /* the root itself lists */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "", VL_TREE_SNIFF | VL_TREE_STRICT, &e, &n,
+                         &err) != VL_OK
+            || n != 2)) {
+        bad = 6;
+    }
+    vl_pool_destroy(p);
+    vl_conf_free(c);
+    return bad;
+}
+
+/* VL_TREE_STRICT: an entry vellum cannot read (EACCES here) fails the
+ * listing instead of being left out as if it were not there. */
+static void
+test_tree_strict(void **state)
+{
+    char path[4300];
+    int  rc;
+
+    (void) state;
+    put("strict", NULL);
+    put("strict/shut", NULL);
+    put("strict/shut/a.tif", "single.tif");
+    put("strict/open", NULL);
+    put("strict/open/ok.tif", "single.tif");
+    put("strict/open/locked.tif", "single.tif");
+    /* nobody must reach the test root */
+    assert_int_equal(chmod(root, 0755), 0);
+    snprintf(path, sizeof(path), "%s/strict/shut", root);
+    assert_int_equal(chmod(path, 0644), 0);
+    snprintf(path, sizeof(path), "%s/strict/open/locked.tif", root);
+    assert_int_equal(chmod(path, 0), 0);
+    rc = tree_as_nobody(tree_strict_checks);
+    snprintf(path, sizeof(path), "%s/strict/shut", root);
+    assert_int_equal(chmod(path, 0755), 0);
+    assert_int_equal(chmod(root, 0700), 0);
+    if (rc < 0) {
+        print_message("[  SKIP    ] cannot run as nobody here: the checks "
+                      "of unreadable entries are skipped\n");
+        return;
+    }
+    if (rc != 0) {
+        fail_msg("strict listing: check %d failed", rc);
+    }
+}
+
 static void
 test_tree_sidecar(void **state)
 {
@@ -700,6 +825,7 @@ main(void)
         cmocka_unit_test(test_tree_list),
         cmocka_unit_test(test_tree_suffix),
         cmocka_unit_test(test_tree_pages),
+        cmocka_unit_test(test_tree_strict),
         cmocka_unit_test(test_tree_sidecar),
         cmocka_unit_test(test_uri_and_rights),
         cmocka_unit_test(test_manifest_json),
