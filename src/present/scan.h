@@ -2,13 +2,15 @@
 /*
  * scan: `vellum scan` and the master's periodic scans. Walks the whole
  * tree under FILESYSTEM_PREFIX (present/tree.h), builds the set of
- * manifests (every image, and every folder object: a folder whose sidecar
- * has items, the images in it being part of it), compares it with the fold
- * of the Change Discovery log (present/cdlog.h) and appends what changed:
- * Create, Update, Delete, and Seen for files touched without a content
- * change. The append is the commit point: there is no other state. What
- * cannot be read (a folder, an entry of it) is kept as the log has it,
- * never taken for deleted.
+ * manifests as the server answers them (every image, and every folder
+ * object: a folder whose sidecar is valid and has items, one of them an
+ * image of the folder, and no image beside it has its identifier; the
+ * images in it are part of it), compares it with the fold of the Change
+ * Discovery log (present/cdlog.h) and appends what changed: Create,
+ * Update, Delete, and Seen for files touched without a content change.
+ * The append is the commit point: there is no other state. What cannot
+ * be read (a folder, an entry of it) is kept as the log has it, never
+ * taken for deleted.
  *
  * What changed is decided by content: an object whose files have the same
  * sizes, times and inodes as at its last record is unchanged (not read);

@@ -16,7 +16,10 @@
 # the same ETag whatever the Accept header (which picks the Image API
 # version on the unversioned path); an empty log is a 404 (the collection
 # MUST have last); entries that cannot be read (as nobody: a folder not
-# enterable, an image mode 000) are kept, not deleted.
+# enterable, an image mode 000) are kept, not deleted. What the scanner
+# records is what the server answers: every live manifest of the stream is
+# a 200 (a folder whose sidecar names none of its images is a plain folder,
+# a file named as a page is not listed).
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -36,6 +39,7 @@ cat > "$T/cd.py" <<'EOF'
 #   walk URL SIZE     every activity, oldest first ("Type id"), checking
 #                     every page against the specification's shapes
 #   harvest URL       from last back via prev: the live manifests
+#   urls URL          the manifest URLs of those
 #   tree ROOT         the manifests of a tree of fixture copies
 #   log FILE          the activities of a log file ("Type id"), checking
 #                     its syntax, sequence and (with libxxhash) checksums
@@ -135,6 +139,11 @@ def walk(url, size):
             % (n, len(out), npages, total))
     return out
 
+def urls(url):
+    base = url[:-len("cd/collection.json")]
+    return [base + urllib.parse.quote(i, safe="") + "/manifest"
+            for i in harvest(url)]
+
 def harvest(url):
     coll = get(url)
     base = url[:-len("cd/collection.json")]
@@ -158,13 +167,17 @@ def tree(root):
         rel = os.path.relpath(d, root)
         rel = "" if rel == "." else rel + "/"
         side = os.path.join(os.path.dirname(d), os.path.basename(d) + ".json")
-        if rel and os.path.isfile(side) and "items" in json.load(open(side)):
+        images = [f for f in files if f.endswith(".tif")
+                  and not f.startswith(".")
+                  and open(os.path.join(d, f), "rb").read(4)
+                  in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")]
+        # an object when its sidecar's items name one of its images
+        items = json.load(open(side)).get("items") \
+            if rel and os.path.isfile(side) else None
+        if isinstance(items, list) and set(items) & set(images):
             out.append(rel[:-1])
             continue
-        out += [rel + f for f in files if f.endswith(".tif")
-                and not f.startswith(".")
-                and open(os.path.join(d, f), "rb").read(4)
-                in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")]
+        out += [rel + f for f in images]
         subs[:] = [s for s in subs if not s.startswith(".")]
     return sorted(out)
 
@@ -207,6 +220,7 @@ def logs(want, files):
 cmd = sys.argv[1]
 out = (walk(sys.argv[2], int(sys.argv[3])) if cmd == "walk"
        else harvest(sys.argv[2]) if cmd == "harvest"
+       else urls(sys.argv[2]) if cmd == "urls"
        else tree(sys.argv[2]) if cmd == "tree"
        else logs(sys.argv[2], sys.argv[3:]) if cmd == "logs"
        else log(sys.argv[2]))
@@ -361,6 +375,26 @@ echo '{"label": "The book", "items": ["p1.tif"]}' > "$ROOT/book.json"
 expect "valid again: one object" "Delete book/p1.tif" "Delete book/p2.tif" \
     "Delete book/p3.tif" "Create book"
 
+# ------------------------------------------------------------ not objects
+# a sidecar whose items name none of the folder's images: its manifest is
+# a 404, so it is a plain folder and its images are manifests; a file
+# named as a page ("scan;2": page 2 of "scan") cannot be reached
+mkdir -p "$ROOT/ghost"
+cp "$FX/single.tif" "$ROOT/ghost/g1.tif"
+echo '{"label": "Nothing", "items": ["nope.tif"]}' > "$ROOT/ghost.json"
+cp "$FX/single.tif" "$ROOT/scan;2"
+expect "a sidecar naming no image of its folder; a page's name" \
+    "Create ghost/g1.tif"
+vl_check "a sidecar naming no image: the scan says so" grep -q \
+    "ghost.json: not used: its items name no image of the folder" \
+    "$T/scan.err"
+vl_eq "the folder's manifest: 404, as the scan says" 404 \
+    "$(vl_get "$U/ghost/manifest")"
+echo '{"label": "Nothing", "items": ["nope.tif", "g1.tif"]}' \
+    > "$ROOT/ghost.json"
+expect "the sidecar names one of its images: an object" \
+    "Delete ghost/g1.tif" "Create ghost"
+
 # ------------------------------------------------------------ the pages
 NP=$(pages)
 vl_check "the stream spans several pages ($NP)" test "$NP" -ge 5
@@ -417,6 +451,13 @@ vl_eq "a harvester walking back from last finds the tree" \
     "$(cdpy tree "$ROOT")" "$(cdpy harvest "$COLL")"
 vl_eq "the log's activities are the stream's" "$(cat "$T/walk")" \
     "$(cdpy log "$LOGF")"
+bad=0 n=0
+for url in $(cdpy urls "$COLL"); do
+    n=$((n + 1))
+    st=$(vl_get "$url")
+    [ "$st" = 200 ] || { bad=$((bad + 1)); echo "# $url: $st"; }
+done
+vl_eq "every live manifest of the stream ($n) answers 200" 0 "$bad"
 
 # ------------------------------------------------------------ ETags
 # an unversioned path: the API version follows the Accept profile, the
