@@ -57,6 +57,7 @@ typedef struct {
     size_t                nprotect, capprotect;
     char                **stack; /* folders to list */
     size_t                nstack, capstack;
+    size_t                root_entries; /* listed in the image root */
 } scan_t;
 
 /* One file of an object and its sidecar, as listed. */
@@ -701,6 +702,9 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
         return rc == VL_ENOMEM ? vl_err_set(err, rc, "out of memory")
                                : scan_protect(sc, dir, err);
     }
+    if (dir[0] == '\0') {
+        sc->root_entries = n;
+    }
     for (size_t i = 0; i < n && rc == VL_OK; i++) {
         vl_sidecar_t sd;
         char        *text = NULL;
@@ -799,6 +803,30 @@ scan_deletes(scan_t *sc, vl_err_t *err)
               scan_cmp_rec);
     }
     return VL_OK;
+}
+
+/* A scan that would delete every manifest of the log (live of them before
+ * it) most likely looked at an unmounted or emptied disk: refused unless
+ * forced. */
+static int
+scan_guard(const scan_t *sc, size_t live, vl_err_t *err)
+{
+    if (live == 0 || sc->res->deletes < live
+        || (sc->opts != NULL && sc->opts->force))
+    {
+        return VL_OK;
+    }
+    if (sc->root_entries == 0) {
+        return vl_err_set(err, VL_EIO,
+                          "the image root is empty but the log has %zu "
+                          "manifests (not mounted?); nothing was written; "
+                          "--force records them as deleted",
+                          live);
+    }
+    return vl_err_set(err, VL_EIO,
+                      "the scan would delete all %zu manifests of the log; "
+                      "nothing was written; --force records the Deletes",
+                      live);
 }
 
 /* ------------------------------------------------------------ appending */
@@ -921,6 +949,7 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
     vl_cdlog_pos_t  pos;
     struct timespec ts;
     double          t0 = scan_clock();
+    size_t          live;
     int             lock = -1, fd = -1, rc;
 
     memset(res, 0, sizeof(*res));
@@ -948,9 +977,13 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
         rc = vl_err_set(err, VL_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = scan_load(&sc, fd, &pos, err)) != VL_OK
-        || (rc = scan_walk(&sc, err)) != VL_OK
-        || (rc = scan_deletes(&sc, err)) != VL_OK)
+    if ((rc = scan_load(&sc, fd, &pos, err)) != VL_OK) {
+        goto done;
+    }
+    live = vl_cdlog_state_live(sc.state);
+    if ((rc = scan_walk(&sc, err)) != VL_OK
+        || (rc = scan_deletes(&sc, err)) != VL_OK
+        || (rc = scan_guard(&sc, live, err)) != VL_OK)
     {
         goto done;
     }

@@ -34,6 +34,7 @@ typedef void (*vl_scan_note_fn)(void *arg, int level, const char *msg);
 typedef struct {
     vl_scan_note_fn note; /* may be NULL */
     void           *arg;
+    int             force; /* record Deletes of every manifest of the log */
 } vl_scan_opts_t;
 
 typedef struct {
@@ -51,7 +52,9 @@ typedef struct {
 /* Scan conf's tree into conf's STATE_DIR (created when missing).
  * Errors: VL_ECONF (STATE_DIR or FILESYSTEM_PREFIX not set), VL_EBUSY
  * (another scan holds the lock), VL_EFORMAT (the log is damaged: nothing
- * is written; the message says where), VL_EIO, VL_ENOMEM. On an error
+ * is written; the message says where), VL_EIO (also: the scan would
+ * delete every manifest of the log and opts->force is not set; nothing is
+ * written), VL_ENOMEM. On an error
  * nothing of this scan is in the log, except when appending itself failed
  * (then the records written are valid and the next scan goes on). */
 int vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,

@@ -19,7 +19,8 @@
 # enterable, an image mode 000) are kept, not deleted. What the scanner
 # records is what the server answers: every live manifest of the stream is
 # a 200 (a folder whose sidecar names none of its images is a plain folder,
-# a file named as a page is not listed).
+# a file named as a page is not listed); a scan that would delete every
+# manifest (an empty root) is refused unless --force.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -667,6 +668,35 @@ else
         "Create a.tif Create open/d.tif Create open/e.tif Create shut/b.tif Create shut/c.tif" \
         "$(nlog)"
 fi
+
+# ------------------------------------------------------------ mass deletion
+[ -f "$NS/activities.log" ] || [ "$(nscan)" = 0 ] || echo "# the scan failed"
+cp "$NS/activities.log" "$T/nlog.before"
+mv "$NR" "$NR.away"
+mkdir "$NR"
+vl_eq "an empty root (not mounted): the scan exits 1" 1 "$(nscan)"
+vl_check "an empty root: says why, in one line" grep -Eqx \
+    "vellum: scan: the image root is empty but the log has 5 manifests \(not mounted\?\); nothing was written; --force records them as deleted" \
+    "$T/scan.err"
+vl_check "an empty root: the log unchanged" \
+    cmp -s "$T/nlog.before" "$NS/activities.log"
+mkdir "$NR/new"
+cp "$FX/single.tif" "$NR/new/f.tif"
+vl_eq "every manifest gone: the scan exits 1" 1 "$(nscan)"
+vl_check "every manifest gone: says why" grep -q \
+    "the scan would delete all 5 manifests of the log; nothing was written" \
+    "$T/scan.err"
+vl_eq "--force: the scan exits 0" 0 "$(nscan --force)"
+vl_check "--force: the Deletes recorded" grep -q \
+    ': 1 Create, 0 Update, 5 Delete' "$T/scan.out"
+rm -rf "$NR"
+mv "$NR.away" "$NR"
+# the only manifest of the log (new/f.tif) would go: every manifest again
+vl_eq "the disk back, new/f.tif gone: every manifest of the log, refused" 1 \
+    "$(nscan)"
+vl_eq "the disk back, forced" 0 "$(nscan --force)"
+vl_check "the disk back: its manifests created again" grep -q \
+    ': 5 Create, 0 Update, 1 Delete' "$T/scan.out"
 
 # ------------------------------------------------------------ STATE_DIR off
 vl_stop_vellum

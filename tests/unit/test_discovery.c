@@ -1269,6 +1269,75 @@ test_scan_objects(void **state)
     tmp_rm(&e.t);
 }
 
+/* A scan that would delete every manifest (an unmounted or emptied image
+ * root) writes nothing, unless forced. */
+static void
+test_scan_guard(void **state)
+{
+    scan_env_t       e;
+    vl_scan_result_t res;
+    vl_scan_opts_t   force = { NULL, NULL, 1 };
+    vl_err_t         err = { 0 };
+    char             path[300], cmd[700];
+    struct stat      st, st2;
+
+    (void) state;
+    scan_env(&e);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 3);
+    snprintf(path, sizeof(path), "%s/%s", e.state, VL_CDLOG_FILE);
+    assert_int_equal(stat(path, &st), 0);
+
+    /* the root empty (a mount point without its disk) */
+    snprintf(cmd, sizeof(cmd), "mv '%s' '%s.away' && mkdir '%s'", e.root,
+             e.root, e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+    assert_non_null(strstr(err.msg, "the image root is empty but the log "
+                                    "has 3 manifests"));
+    assert_non_null(strstr(err.msg, "nothing was written"));
+    assert_non_null(strstr(err.msg, "--force"));
+    assert_null(strstr(err.msg, e.t.dir));
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_size == st.st_size);
+
+    /* not empty, but every manifest gone */
+    snprintf(cmd, sizeof(cmd), "mkdir '%s/other'", e.root);
+    assert_int_equal(system(cmd), 0);
+    vl_err_clear(&err);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+    assert_non_null(strstr(err.msg, "the scan would delete all 3 manifests"));
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_size == st.st_size);
+
+    /* a new image does not make it less of a mass deletion */
+    snprintf(cmd, sizeof(cmd), "cp '%s.away/a.tif' '%s/other/n.tif'", e.root,
+             e.root);
+    assert_int_equal(system(cmd), 0);
+    vl_err_clear(&err);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+
+    /* forced: recorded */
+    vl_err_clear(&err);
+    assert_int_equal(vl_scan_run(e.conf, &force, &res, &err), VL_OK);
+    assert_true(res.deletes == 3 && res.creates == 1);
+
+    /* the disk back, the new image kept: an ordinary scan */
+    snprintf(cmd, sizeof(cmd),
+             "mv '%s/other' '%s.away/' && rm -rf '%s' && mv '%s.away' '%s'",
+             e.root, e.root, e.root, e.root, e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 3 && res.deletes == 0);
+    /* one manifest of four removed: an ordinary scan */
+    snprintf(cmd, sizeof(cmd), "rm '%s/a.tif'", e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 0 && res.deletes == 1);
+    vl_conf_free(e.conf);
+    tmp_rm(&e.t);
+}
+
 int
 main(void)
 {
@@ -1286,6 +1355,7 @@ main(void)
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_scan_objects),
+        cmocka_unit_test(test_scan_guard),
     };
 
     return cmocka_run_group_tests_name("discovery", tests, NULL, NULL);
