@@ -34,7 +34,7 @@ main_usage(FILE *out)
         "       vellum render FILE 'region/size/rotation/quality.format' "
         "-o OUT\n"
         "       vellum purge ID [--config FILE]\n"
-        "       vellum scan [--config FILE]\n"
+        "       vellum scan [--config FILE] [--force]\n"
         "       vellum --version | --help\n");
 }
 
@@ -66,12 +66,15 @@ main_help(void)
         "  purge ID [--config FILE]\n"
         "                  make every memcached response of identifier ID "
         "miss\n"
-        "  scan [--config FILE]\n"
+        "  scan [--config FILE] [--force]\n"
         "                  compare the image tree with the Change Discovery "
         "log in\n"
         "                  STATE_DIR and append its Create, Update and Delete "
         "activities\n"
-        "                  (from cron or a timer; or SCAN_INTERVAL)\n"
+        "                  (from cron or a timer; or SCAN_INTERVAL); a scan "
+        "that would\n"
+        "                  delete every manifest is refused without "
+        "--force\n"
         "  --version       print the version\n"
         "  --help          this text\n\n");
     vl_conf_print_help(stdout);

@@ -3,8 +3,8 @@
  * cli: `vellum info FILE` and `vellum render FILE REQUEST [-o OUT]`, the
  * request path (parser, planner, kernels, encoders) without FastCGI,
  * `vellum purge ID`, which bumps an identifier's memcached generation, and
- * `vellum scan`, which appends the tree's changes to the Change Discovery
- * log. One request per process: the pool and the source die before
+ * `vellum scan [--force]`, which appends the tree's changes to the Change
+ * Discovery log. One request per process: the pool and the source die before
  * returning. Errors go to stderr as "vellum: <message>" with exit status 1.
  */
 #include "config.h"
@@ -268,7 +268,7 @@ vl_cli_scan(int argc, char **argv)
     const char      *config = NULL;
     vl_err_t         err = { 0 };
     vl_conf_t       *conf;
-    vl_scan_opts_t   opts = { cli_scan_note, NULL };
+    vl_scan_opts_t   opts = { cli_scan_note, NULL, 0 };
     vl_scan_result_t res;
     char             line[256];
     int              rc;
@@ -278,8 +278,12 @@ vl_cli_scan(int argc, char **argv)
             config = argv[++i];
         } else if (strncmp(argv[i], "--config=", 9) == 0) {
             config = argv[i] + 9;
+        } else if (strcmp(argv[i], "--force") == 0) {
+            opts.force = 1;
         } else {
-            fprintf(stderr, "usage: vellum scan [--config FILE]\n");
+            fprintf(stderr, "usage: vellum scan [--config FILE] [--force]\n"
+                    "  --force  record the Deletes even when they are every "
+                    "manifest of the log\n");
             return 2;
         }
     }

@@ -463,7 +463,7 @@ master_scan_note(void *arg, int level, const char *msg)
 static void
 master_scan_child(master_t *m)
 {
-    vl_scan_opts_t   opts = { master_scan_note, NULL };
+    vl_scan_opts_t   opts = { master_scan_note, NULL, 0 }; /* never forced */
     vl_scan_result_t res;
     vl_err_t         err = { 0 };
     char             line[256];

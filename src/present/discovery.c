@@ -267,7 +267,6 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
 {
     char      last[VL_CDLOG_TIME_LEN + 1];
     uint64_t  first, off0 = 0, off1 = 0, count = 0;
-    long long fmtime;
     vl_hash_t h;
     int       rc;
 
@@ -285,7 +284,6 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
     out->npages = vl_discovery_npages(out->total, size);
     out->page = page;
     first = disc_ix.first;
-    fmtime = disc_ix.mtime_ns / 1000000000LL;
     memcpy(last, disc_ix.last, sizeof(last));
     if (page > 0
         && vl_discovery_span(out->total, size, page, &out->start, &count)) {
@@ -294,6 +292,11 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
     }
     pthread_mutex_unlock(&disc_ix.lock);
 
+    /* Change Discovery 1.0: the collection MUST have last, a page holds
+     * one activity at least; so no collection before the first activity */
+    if (out->total == 0) {
+        return vl_err_set(err, VL_ENOTFOUND, "no activity yet");
+    }
     vl_hash_init(&h);
     vl_hash_str(&h, "vellum discovery 1");
     vl_hash_u64(&h, first);
@@ -301,7 +304,7 @@ vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size, uint64_t page,
     if (page == 0) {
         vl_hash_u64(&h, out->total);
         vl_hash_final(&h, out->tag);
-        out->mtime = out->total > 0 ? vl_cdlog_time_parse(last) : fmtime;
+        out->mtime = vl_cdlog_time_parse(last);
         return VL_OK;
     }
     if (count == 0) {
@@ -434,10 +437,14 @@ vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
                   vl_err_t *err)
 {
     const char *ctype = "OrderedCollectionPage";
-    json_t     *doc = json_object(), *items = NULL;
+    json_t     *doc, *items = NULL;
     char       *text;
-    int         bad = doc == NULL;
+    int         bad;
 
+    if (p->page == 0 && p->npages == 0) {
+        return vl_err_set(err, VL_ENOTFOUND, "no activity yet");
+    }
+    bad = (doc = json_object()) == NULL;
     if (!bad) {
         json_object_set_new(doc, "@context", json_string(VL_DISCOVERY_CONTEXT));
         json_object_set_new(
@@ -447,16 +454,11 @@ vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
         json_object_set_new(doc, "type", json_string("OrderedCollection"));
         json_object_set_new(doc, "totalItems",
                             json_integer((json_int_t) p->total));
-        /* an empty stream has no page: a page holds one activity at
-         * least */
-        if (p->npages > 0) {
-            json_object_set_new(
-                doc, "first",
-                disc_ref(vl_discovery_uri(pool, o->base, 1), ctype));
-            json_object_set_new(
-                doc, "last",
-                disc_ref(vl_discovery_uri(pool, o->base, p->npages), ctype));
-        }
+        json_object_set_new(
+            doc, "first", disc_ref(vl_discovery_uri(pool, o->base, 1), ctype));
+        json_object_set_new(
+            doc, "last",
+            disc_ref(vl_discovery_uri(pool, o->base, p->npages), ctype));
     } else if (!bad) {
         json_object_set_new(doc, "type", json_string(ctype));
         json_object_set_new(

@@ -48,9 +48,11 @@ typedef struct {
 
 /* Refresh this process's index of dir's log and read the collection (page
  * 0) or page n of size activities into *out (pool memory).
- * Errors: VL_ENOTFOUND (no log yet: "no Change Discovery log yet"; no such
- * page), VL_EIO (the log cannot be read, or changed under the reader),
- * VL_ENOMEM. Thread-safe. */
+ * Errors: VL_ENOTFOUND (no log yet: "no Change Discovery log yet"; a log
+ * without activities: "no activity yet", for the collection too, which
+ * Change Discovery 1.0 wants with a last page; no such page), VL_EIO (the
+ * log cannot be read, or changed under the reader), VL_ENOMEM.
+ * Thread-safe. */
 int vl_discovery_get(vl_pool_t *pool, const char *dir, uint64_t size,
                      uint64_t page, vl_discovery_page_t *out, vl_err_t *err);
 
@@ -66,7 +68,8 @@ typedef struct {
 } vl_discovery_opts_t;
 
 /* The OrderedCollection of p (p->page 0), or the OrderedCollectionPage
- * p->page, as JSON text in pool. Errors: VL_ENOMEM. */
+ * p->page, as JSON text in pool. Errors: VL_ENOTFOUND (a collection
+ * without pages: "no activity yet"), VL_ENOMEM. */
 int vl_discovery_json(vl_pool_t *pool, const vl_discovery_opts_t *o,
                       const vl_discovery_page_t *p, char **json, size_t *len,
                       vl_err_t *err);

@@ -57,6 +57,7 @@ typedef struct {
     size_t                nprotect, capprotect;
     char                **stack; /* folders to list */
     size_t                nstack, capstack;
+    size_t                root_entries; /* listed in the image root */
 } scan_t;
 
 /* One file of an object and its sidecar, as listed. */
@@ -462,8 +463,8 @@ scan_object(scan_t *sc, int kind, const char *id, const char *dir,
 
     if (o != NULL && o->mark) {
         scan_note(sc, VL_LOG_WARN,
-                  "%s: an image and a folder object have "
-                  "this identifier; the folder object is listed",
+                  "%s: found twice in the tree; the first "
+                  "is listed",
                   id);
         return VL_OK;
     }
@@ -531,20 +532,53 @@ scan_protected(const scan_t *sc, const char *id)
     return 0;
 }
 
-/* A folder object: its images are its files; its sub-folders are walked
- * as any folder. */
+static int
+scan_entry_cmp(const void *key, const void *e)
+{
+    return strcmp((const char *) key, ((const vl_tree_entry_t *) e)->name);
+}
+
+/* 1 if name is an image entry of the listing e (n entries, by name). */
+static int
+scan_has_image(const vl_tree_entry_t *e, size_t n, const char *name)
+{
+    const vl_tree_entry_t *f =
+        n > 0 ? bsearch(name, e, n, sizeof(*e), scan_entry_cmp) : NULL;
+
+    return f != NULL && f->kind == VL_TREE_IMAGE;
+}
+
+/* Folder id onto *subs: walked as any folder, after this one. */
+static int
+scan_push_sub(const char *id, char ***subs, size_t *nsubs, size_t *capsubs,
+              vl_err_t *err)
+{
+    char *copy = strdup(id);
+
+    if (copy == NULL || scan_push((void ***) subs, nsubs, capsubs, copy) != 0) {
+        free(copy);
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    return VL_OK;
+}
+
+/* Folder e, whose sidecar sd (text) has items: an object when one of the
+ * items is an image entry of it, as the server decides (else its manifest
+ * is a 404): its images are then its files and its sub-folders are walked
+ * as any folder; otherwise a plain folder, walked. */
 static int
 scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
-                   const char *text, size_t tlen, char ***subs, size_t *nsubs,
-                   size_t *capsubs, vl_err_t *err)
+                   const vl_sidecar_t *sd, const char *text, size_t tlen,
+                   char ***subs, size_t *nsubs, size_t *capsubs, vl_err_t *err)
 {
     vl_tree_entry_t *m;
     scan_file_t     *files;
     vl_err_t         lerr = { 0 };
-    size_t           nm, nf = 0;
+    size_t           nm, nf = 0, k;
     int              rc;
 
-    rc = vl_tree_list(pool, sc->conf, e->id, VL_TREE_SNIFF, &m, &nm, &lerr);
+    rc = vl_tree_list(pool, sc->conf, e->id, VL_TREE_SNIFF | VL_TREE_STRICT, &m,
+                      &nm, &lerr);
     if (rc == VL_ENOTFOUND) {
         return VL_OK; /* gone since the listing */
     }
@@ -558,17 +592,23 @@ scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
         return rc == VL_ENOMEM ? vl_err_set(err, rc, "out of memory")
                                : scan_protect(sc, e->id, err);
     }
+    for (k = 0; k < sd->nitems && !scan_has_image(m, nm, sd->items[k]); k++) {
+    }
+    if (k == sd->nitems) {
+        scan_note(sc, VL_LOG_WARN,
+                  "%s%s: not used: its items name no image "
+                  "of the folder",
+                  e->id, VL_SIDECAR_SUFFIX);
+        return scan_push_sub(e->id, subs, nsubs, capsubs, err);
+    }
     if ((files = vl_pool_calloc(pool, nm + 1, sizeof(*files))) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < nm; i++) {
         if (m[i].kind == VL_TREE_FOLDER) {
-            char *id = strdup(m[i].id);
-
-            if (id == NULL
-                || scan_push((void ***) subs, nsubs, capsubs, id) != 0) {
-                free(id);
-                return vl_err_set(err, VL_ENOMEM, "out of memory");
+            if ((rc = scan_push_sub(m[i].id, subs, nsubs, capsubs, err))
+                != VL_OK) {
+                return rc;
             }
             continue;
         }
@@ -582,12 +622,12 @@ scan_folder_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
                        text, tlen, files, nf, err);
 }
 
-/* Is folder e a folder object? Its sidecar read and parsed into *text. */
+/* May folder e be a folder object? Its sidecar is read and valid, with
+ * items: *sd parsed from *text. */
 static int
 scan_is_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
-               char **text, size_t *tlen)
+               vl_sidecar_t *sd, char **text, size_t *tlen)
 {
-    vl_sidecar_t sd;
     vl_file_id_t fid;
     vl_err_t     err = { 0 };
 
@@ -602,12 +642,28 @@ scan_is_object(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e,
         }
         return 0;
     }
-    if (vl_sidecar_parse(pool, *text, *tlen, 1, &sd, &err) != VL_OK) {
+    if (vl_sidecar_parse(pool, *text, *tlen, 1, sd, &err) != VL_OK) {
         scan_note(sc, VL_LOG_WARN, "%s%s: not used: %s", e->id,
                   VL_SIDECAR_SUFFIX, err.msg);
         return 0;
     }
-    return sd.nitems > 0;
+    return sd->nitems > 0;
+}
+
+/* 1 if folder entry f of the listing e (n entries) has an image beside it
+ * with the same identifier (f's name + FILESYSTEM_SUFFIX). */
+static int
+scan_has_twin(scan_t *sc, vl_pool_t *pool, const vl_tree_entry_t *e, size_t n,
+              const vl_tree_entry_t *f)
+{
+    const char *suffix = sc->conf->filesystem_suffix;
+    char       *name;
+
+    if (suffix == NULL || suffix[0] == '\0') {
+        return 0; /* the same name: not both in one folder */
+    }
+    name = vl_pool_printf(pool, "%s%s", f->name, suffix);
+    return name != NULL && scan_has_image(e, n, name);
 }
 
 /* List folder dir: its images and folder objects are decided, its other
@@ -625,7 +681,10 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
     if (pool == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
-    rc = vl_tree_list(pool, sc->conf, dir, VL_TREE_SNIFF, &e, &n, &lerr);
+    /* strict: an entry that cannot be read fails the listing, so that it
+     * is kept rather than taken for deleted */
+    rc = vl_tree_list(pool, sc->conf, dir, VL_TREE_SNIFF | VL_TREE_STRICT, &e,
+                      &n, &lerr);
     if (rc != VL_OK) {
         vl_pool_destroy(pool);
         if (dir[0] == '\0') {
@@ -643,9 +702,13 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
         return rc == VL_ENOMEM ? vl_err_set(err, rc, "out of memory")
                                : scan_protect(sc, dir, err);
     }
+    if (dir[0] == '\0') {
+        sc->root_entries = n;
+    }
     for (size_t i = 0; i < n && rc == VL_OK; i++) {
-        char  *text = NULL;
-        size_t tlen = 0;
+        vl_sidecar_t sd;
+        char        *text = NULL;
+        size_t       tlen = 0;
 
         if (e[i].kind == VL_TREE_IMAGE) {
             scan_file_t f = { e[i].name, &e[i].file, e[i].sidecar,
@@ -653,17 +716,19 @@ scan_folder(scan_t *sc, const char *dir, vl_err_t *err)
 
             rc = scan_object(sc, VL_CDLOG_IMAGE, e[i].id, dir, NULL, NULL, 0,
                              &f, 1, err);
-        } else if (scan_is_object(sc, pool, &e[i], &text, &tlen)) {
-            rc = scan_folder_object(sc, pool, &e[i], text, tlen, &subs, &nsubs,
-                                    &capsubs, err);
+        } else if (!scan_is_object(sc, pool, &e[i], &sd, &text, &tlen)) {
+            rc = scan_push_sub(e[i].id, &subs, &nsubs, &capsubs, err);
+        } else if (scan_has_twin(sc, pool, e, n, &e[i])) {
+            /* the server answers {id}/manifest with the image */
+            scan_note(sc, VL_LOG_WARN,
+                      "%s: an image and a folder object have "
+                      "this identifier; the image is listed, the folder is "
+                      "a plain folder",
+                      e[i].id);
+            rc = scan_push_sub(e[i].id, &subs, &nsubs, &capsubs, err);
         } else {
-            char *id = strdup(e[i].id);
-
-            if (id == NULL
-                || scan_push((void ***) &subs, &nsubs, &capsubs, id) != 0) {
-                free(id);
-                rc = vl_err_set(err, VL_ENOMEM, "out of memory");
-            }
+            rc = scan_folder_object(sc, pool, &e[i], &sd, text, tlen, &subs,
+                                    &nsubs, &capsubs, err);
         }
     }
     /* pushed in reverse: popped, they come in name order */
@@ -738,6 +803,30 @@ scan_deletes(scan_t *sc, vl_err_t *err)
               scan_cmp_rec);
     }
     return VL_OK;
+}
+
+/* A scan that would delete every manifest of the log (live of them before
+ * it) most likely looked at an unmounted or emptied disk: refused unless
+ * forced. */
+static int
+scan_guard(const scan_t *sc, size_t live, vl_err_t *err)
+{
+    if (live == 0 || sc->res->deletes < live
+        || (sc->opts != NULL && sc->opts->force))
+    {
+        return VL_OK;
+    }
+    if (sc->root_entries == 0) {
+        return vl_err_set(err, VL_EIO,
+                          "the image root is empty but the log has %zu "
+                          "manifests (not mounted?); nothing was written; "
+                          "--force records them as deleted",
+                          live);
+    }
+    return vl_err_set(err, VL_EIO,
+                      "the scan would delete all %zu manifests of the log; "
+                      "nothing was written; --force records the Deletes",
+                      live);
 }
 
 /* ------------------------------------------------------------ appending */
@@ -860,6 +949,7 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
     vl_cdlog_pos_t  pos;
     struct timespec ts;
     double          t0 = scan_clock();
+    size_t          live;
     int             lock = -1, fd = -1, rc;
 
     memset(res, 0, sizeof(*res));
@@ -887,9 +977,13 @@ vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,
         rc = vl_err_set(err, VL_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = scan_load(&sc, fd, &pos, err)) != VL_OK
-        || (rc = scan_walk(&sc, err)) != VL_OK
-        || (rc = scan_deletes(&sc, err)) != VL_OK)
+    if ((rc = scan_load(&sc, fd, &pos, err)) != VL_OK) {
+        goto done;
+    }
+    live = vl_cdlog_state_live(sc.state);
+    if ((rc = scan_walk(&sc, err)) != VL_OK
+        || (rc = scan_deletes(&sc, err)) != VL_OK
+        || (rc = scan_guard(&sc, live, err)) != VL_OK)
     {
         goto done;
     }

@@ -2,11 +2,15 @@
 /*
  * scan: `vellum scan` and the master's periodic scans. Walks the whole
  * tree under FILESYSTEM_PREFIX (present/tree.h), builds the set of
- * manifests (every image, and every folder object: a folder whose sidecar
- * has items, the images in it being part of it), compares it with the fold
- * of the Change Discovery log (present/cdlog.h) and appends what changed:
- * Create, Update, Delete, and Seen for files touched without a content
- * change. The append is the commit point: there is no other state.
+ * manifests as the server answers them (every image, and every folder
+ * object: a folder whose sidecar is valid and has items, one of them an
+ * image of the folder, and no image beside it has its identifier; the
+ * images in it are part of it), compares it with the fold of the Change
+ * Discovery log (present/cdlog.h) and appends what changed: Create,
+ * Update, Delete, and Seen for files touched without a content change.
+ * The append is the commit point: there is no other state. What cannot
+ * be read (a folder, an entry of it) is kept as the log has it, never
+ * taken for deleted.
  *
  * What changed is decided by content: an object whose files have the same
  * sizes, times and inodes as at its last record is unchanged (not read);
@@ -30,6 +34,7 @@ typedef void (*vl_scan_note_fn)(void *arg, int level, const char *msg);
 typedef struct {
     vl_scan_note_fn note; /* may be NULL */
     void           *arg;
+    int             force; /* record Deletes of every manifest of the log */
 } vl_scan_opts_t;
 
 typedef struct {
@@ -47,7 +52,9 @@ typedef struct {
 /* Scan conf's tree into conf's STATE_DIR (created when missing).
  * Errors: VL_ECONF (STATE_DIR or FILESYSTEM_PREFIX not set), VL_EBUSY
  * (another scan holds the lock), VL_EFORMAT (the log is damaged: nothing
- * is written; the message says where), VL_EIO, VL_ENOMEM. On an error
+ * is written; the message says where), VL_EIO (also: the scan would
+ * delete every manifest of the log and opts->force is not set; nothing is
+ * written), VL_ENOMEM. On an error
  * nothing of this scan is in the log, except when appending itself failed
  * (then the records written are valid and the next scan goes on). */
 int vl_scan_run(const vl_conf_t *conf, const vl_scan_opts_t *opts,

@@ -32,6 +32,16 @@ tree_name_ok(const char *name)
     return name[0] != '.' && strstr(name, "..") == NULL;
 }
 
+/* errno e of a look at an entry says that it is not there (any more) or
+ * not a thing of the tree (a link loop, a name too long, a special file),
+ * rather than that it could not be read (EACCES, EIO, ...). */
+static int
+tree_absent(int e)
+{
+    return e == ENOENT || e == ENOTDIR || e == ELOOP || e == ENAMETOOLONG
+           || e == EXDEV || e == ENXIO;
+}
+
 /* The real path of folder dir_id, checked to be the root or under it;
  * *direct (may be NULL): it is root/dir_id, reached without a link. */
 static int
@@ -116,8 +126,9 @@ vl_tree_folder(const vl_conf_t *conf, const char *dir_id, vl_file_id_t *out,
 }
 
 /* What name in folder dirfd (real path dir) is: 1 a file, 2 a folder, 0
- * neither or outside the root; *st is its (or its target's) stat and
- * target its real path when it is a link. A link to a folder is followed
+ * neither, gone or outside the root, -1 it cannot be read (errno says
+ * why); *st is its (or its target's) stat and target its real path when
+ * it is a link. A link to a folder is followed
  * only when dir itself was reached without one (links_ok) and the target
  * is not dir or one of its ancestors, so the tree has no loop: a chain of
  * folder links is one link long. */
@@ -131,17 +142,23 @@ tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, int links_ok,
 
     target[0] = '\0';
     if (fstatat(dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0) {
-        return 0;
+        return tree_absent(errno) ? 0 : -1;
     }
     if (S_ISLNK(st->st_mode)) {
         int    n = snprintf(path, sizeof(path), "%s/%s", dir, name);
         size_t tlen;
 
-        if (n < 0 || (size_t) n >= sizeof(path)
-            || realpath(path, target) == NULL
-            || strncmp(target, root, rlen) != 0 || target[rlen] != '/'
-            || stat(target, st) != 0) {
+        if (n < 0 || (size_t) n >= sizeof(path)) {
             return 0;
+        }
+        if (realpath(path, target) == NULL) {
+            return tree_absent(errno) ? 0 : -1;
+        }
+        if (strncmp(target, root, rlen) != 0 || target[rlen] != '/') {
+            return 0;
+        }
+        if (stat(target, st) != 0) {
+            return tree_absent(errno) ? 0 : -1;
         }
         tlen = strlen(target);
         if (S_ISDIR(st->st_mode)
@@ -154,25 +171,32 @@ tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, int links_ok,
     return S_ISREG(st->st_mode) ? 1 : S_ISDIR(st->st_mode) ? 2 : 0;
 }
 
-/* 1 if fd (closed here; -1: none) is a regular file a source backend
- * reads. */
+/* 1 if fd (closed here; -1: the open failed, errno says why) is a regular
+ * file a source backend reads, 0 if not or gone, -1 if it cannot be read
+ * (errno says why). */
 static int
 tree_sniff_fd(int fd)
 {
     struct stat st;
-    int         yes;
+    int         yes, e;
 
     if (fd < 0) {
-        return 0;
+        return tree_absent(errno) ? 0 : -1;
     }
-    yes = fstat(fd, &st) == 0 && S_ISREG(st.st_mode)
-          && vl_source_sniff_fd(fd);
+    if (fstat(fd, &st) != 0) {
+        yes = -1;
+    } else {
+        yes = S_ISREG(st.st_mode) ? vl_source_sniff_fd(fd) : 0;
+    }
+    e = errno;
     close(fd);
+    errno = e;
     return yes;
 }
 
 /* 1 if the regular file (name in dirfd, or the link target target under
- * the root) is an image a source backend reads. */
+ * the root) is an image a source backend reads; 0 and -1 as
+ * tree_sniff_fd. */
 static int
 tree_is_image(const vl_conf_t *conf, int dirfd, const char *name,
               const char *target)
@@ -184,6 +208,14 @@ tree_is_image(const vl_conf_t *conf, int dirfd, const char *name,
                          : vl_fs_openat(dirfd, name, O_RDONLY);
 
     return tree_sniff_fd(fd);
+}
+
+/* A strict listing's error when an entry cannot be read (errno). */
+static int
+tree_unreadable(vl_err_t *err)
+{
+    return vl_err_set(err, VL_EIO, "cannot read an entry: %s",
+                      strerror(errno));
 }
 
 static int
@@ -220,7 +252,7 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
     const char     **json = NULL;
     struct dirent   *d;
     DIR             *dir;
-    int              rc, dfd, direct;
+    int              rc, dfd, direct, strict = (flags & VL_TREE_STRICT) != 0;
     const char      *real_copy;
 
     if ((rc = tree_resolve(conf, dir_id, real, &direct, err)) != VL_OK) {
@@ -251,16 +283,30 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         rc = vl_err_set(err, VL_ENOMEM, "out of memory listing a folder");
         goto done;
     }
-    while ((d = readdir(dir)) != NULL) {
-        const char *name = d->d_name;
+    for (;;) {
+        const char *name, *id;
         struct stat st;
-        int         kind;
+        int         kind, img;
 
+        errno = 0;
+        if ((d = readdir(dir)) == NULL) {
+            if (errno != 0 && strict) {
+                rc = vl_err_set(err, VL_EIO, "cannot read the folder: %s",
+                                strerror(errno));
+                goto done;
+            }
+            break;
+        }
+        name = d->d_name;
         if (!tree_name_ok(name)) {
             continue;
         }
-        if ((kind = tree_kind(conf, dfd, real, direct, name, &st, target))
-            == 0) {
+        kind = tree_kind(conf, dfd, real, direct, name, &st, target);
+        if (kind < 0 && strict) {
+            rc = tree_unreadable(err);
+            goto done;
+        }
+        if (kind <= 0) {
             continue;
         }
         if (kind == 1 && tree_ends(name, VL_SIDECAR_SUFFIX)) {
@@ -282,10 +328,30 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
                 continue;           /* a sidecar, not an image */
             }
         }
-        if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix)
-                          || ((flags & VL_TREE_SNIFF)
-                              && !tree_is_image(conf, dfd, name, target)))) {
+        if (kind == 1 && (strlen(name) <= slen || !tree_ends(name, suffix))) {
             continue;
+        }
+        id = vl_pool_printf(pool, "%s%s%.*s", dir_id, dir_id[0] ? "/" : "",
+                            (int) (strlen(name) - (kind == 1 ? slen : 0)),
+                            name);
+        if (id == NULL) {
+            rc = vl_err_set(err, VL_ENOMEM, "out of memory");
+            goto done;
+        }
+        /* an image whose identifier reads as a page of another ("scan;2")
+         * cannot be reached: not listed */
+        if (kind == 1 && vl_iiif_is_page(id, conf->iiif_delimiter)) {
+            continue;
+        }
+        if (kind == 1 && (flags & VL_TREE_SNIFF)) {
+            img = tree_is_image(conf, dfd, name, target);
+            if (img < 0 && strict) {
+                rc = tree_unreadable(err);
+                goto done;
+            }
+            if (img <= 0) {
+                continue;
+            }
         }
         if (n == cap) {
             vl_tree_entry_t *p = realloc(e, 2 * cap * sizeof(*e));
@@ -300,11 +366,8 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         memset(&e[n], 0, sizeof(e[n]));
         e[n].kind = kind == 1 ? VL_TREE_IMAGE : VL_TREE_FOLDER;
         e[n].name = vl_pool_strdup(pool, name);
-        e[n].id = vl_pool_printf(pool, "%s%s%.*s", dir_id,
-                                 dir_id[0] ? "/" : "",
-                                 (int) (strlen(name)
-                                        - (kind == 1 ? slen : 0)), name);
-        if (e[n].name == NULL || e[n].id == NULL) {
+        e[n].id = id;
+        if (e[n].name == NULL) {
             rc = vl_err_set(err, VL_ENOMEM, "out of memory");
             goto done;
         }
@@ -329,12 +392,20 @@ vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,
         char        key[NAME_MAX + 8];
         const char *k = key;
         struct stat st;
+        int         kind;
 
         if (snprintf(key, sizeof(key), "%s%s", e[i].name, VL_SIDECAR_SUFFIX)
-                < (int) sizeof(key)
-            && bsearch(&k, json, nj, sizeof(*json), tree_cmp_str) != NULL
-            && tree_kind(conf, dfd, real, direct, key, &st, target) == 1)
+                >= (int) sizeof(key)
+            || bsearch(&k, json, nj, sizeof(*json), tree_cmp_str) == NULL)
         {
+            continue;
+        }
+        kind = tree_kind(conf, dfd, real, direct, key, &st, target);
+        if (kind < 0 && strict) {
+            rc = tree_unreadable(err);
+            goto done;
+        }
+        if (kind == 1) {
             e[i].sidecar = 1;
             vl_file_id_of(&st, &e[i].sidecar_file);
         }
@@ -383,7 +454,7 @@ vl_tree_sniff(const vl_conf_t *conf, const vl_tree_entry_t *e)
         }
         fd = vl_fs_open_under(root, strlen(root), path, O_RDONLY);
     }
-    return tree_sniff_fd(fd);
+    return tree_sniff_fd(fd) > 0;
 }
 
 int

@@ -40,7 +40,9 @@ typedef struct {
 } vl_tree_entry_t;
 
 /* vl_tree_list flags */
-#define VL_TREE_SNIFF 1u        /* read each file's first bytes */
+#define VL_TREE_SNIFF  1u       /* read each file's first bytes */
+#define VL_TREE_STRICT 2u       /* an entry that cannot be read fails the
+                                   listing, instead of being left out */
 
 /* The entries of the folder with identifier dir_id ("" for the root),
  * sorted by name (bytewise), in pool. Without VL_TREE_SNIFF a file is
@@ -48,6 +50,14 @@ typedef struct {
  * per entry: cheap enough for an ETag); vl_tree_sniff then tells the
  * images among those a response shows. Folder links are followed only
  * one deep and never to the folder or an ancestor: the tree is finite.
+ * An image whose identifier reads as a page (vl_iiif_is_page with
+ * IIIF_DELIMITER: "scan;2") is never reached by its name: not listed.
+ * An entry that is gone, a link loop or a special file is left out; one
+ * that cannot be read (stat, a link's target, the sniffing open or read
+ * fail with EACCES, EIO, ...) is left out too, unless VL_TREE_STRICT:
+ * then the listing fails (VL_EIO "cannot read an entry"), as it does when
+ * readdir fails, so that a caller keeping state (the scanner) does not
+ * take it for a removal.
  * Errors: VL_ENOTFOUND (no such folder under the root: nothing listed),
  * VL_EIO, VL_ENOMEM. Messages never contain a path. */
 int vl_tree_list(vl_pool_t *pool, const vl_conf_t *conf, const char *dir_id,

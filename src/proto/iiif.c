@@ -376,6 +376,34 @@ vl_iiif_reserved(const char *id)
 }
 
 
+/* The rule of source/ (source_page_split): a page is the digits after a
+ * delimiter that only digits follow, so "a;1;2" is page 2 of "a;1" and
+ * "a;2b" is no page. Valid page number or not ("a;0", "a;02" are a 404),
+ * such an identifier never names a file. */
+int
+vl_iiif_is_page(const char *id, const char *delim)
+{
+    size_t dlen = delim != NULL ? strlen(delim) : 0;
+    size_t n = strlen(id), digits = n;
+
+    while (digits > 0 && id[digits - 1] >= '0' && id[digits - 1] <= '9') {
+        digits--;
+    }
+    if (dlen == 0 || digits == n) {
+        return 0;
+    }
+    /* a delimiter ending at q, only digits from q on (at least one) */
+    for (size_t q = n - 1;; q--) {
+        if (q >= dlen && memcmp(id + q - dlen, delim, dlen) == 0) {
+            return 1;
+        }
+        if (q == digits) {
+            return 0;
+        }
+    }
+}
+
+
 /* Decode the identifier once and refuse what could walk out of the image
  * root or is ambiguous as a path: "..", a "." segment (another name of the
  * same file, and a way around the reserved names), a leading '/', an empty

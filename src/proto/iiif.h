@@ -82,6 +82,12 @@ int vl_iiif_id_ok(const char *id);
  * metrics): never an image, never listed. */
 int vl_iiif_reserved(const char *id);
 
+/* 1 if identifier id (decoded; an image's without FILESYSTEM_SUFFIX)
+ * ends in delim followed by digits only ("book.tif;2"): the image API
+ * reads it as a page of a shorter identifier (or as a 404 "no such page"),
+ * so no file of that name is reachable. 0 when delim is NULL or "". */
+int vl_iiif_is_page(const char *id, const char *delim);
+
 /* Decode identifier `raw` (as sent, percent-encoded) once into req->id,
  * id_len and id_raw, refusing "..", empty segments, a leading or trailing
  * '/' and NUL. Errors: VL_EBADREQ. */

@@ -62,6 +62,9 @@ disc_prepare(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_respond_what_t *w,
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
     w->id = "cd";
+    /* the same bytes whatever Image API version the request asked for
+     * (the Accept profile on an unversioned path): the same ETag */
+    w->version = 0;
     w->media = VL_DISCOVERY_MEDIA;
     w->extra[0] = ctx->p.tag[0];
     w->extra[1] = ctx->p.tag[1];

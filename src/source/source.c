@@ -128,6 +128,9 @@ vl_source_sniff_fd(int fd)
     do {
         n = pread(fd, magic, sizeof(magic), 0);
     } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -1;
+    }
     return n > 0 && source_sniff(magic, (size_t) n) != NULL;
 }
 

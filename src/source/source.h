@@ -79,7 +79,8 @@ void vl_source_cache_set_tiles(vl_source_cache_t *cache,
 vl_source_t *vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                            const char *id, vl_err_t *err);
 
-/* 1 if a source backend reads the file open on fd (its magic bytes), for
+/* 1 if a source backend reads the file open on fd (its magic bytes), 0 if
+ * none does, -1 (errno set) if its first bytes cannot be read; for
  * listings that must not open every file. */
 int vl_source_sniff_fd(int fd);
 

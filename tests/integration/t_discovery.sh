@@ -12,7 +12,15 @@
 # crash safety: the log cut at every byte of its last records is completed
 # by the next scan with exactly the expected activities, a flipped byte in
 # the middle makes the scanner refuse (log unchanged) while the stream
-# serves the valid prefix; STATE_DIR unset; the master's SCAN_INTERVAL.
+# serves the valid prefix; STATE_DIR unset; the master's SCAN_INTERVAL;
+# the same ETag whatever the Accept header (which picks the Image API
+# version on the unversioned path); an empty log is a 404 (the collection
+# MUST have last); entries that cannot be read (as nobody: a folder not
+# enterable, an image mode 000) are kept, not deleted. What the scanner
+# records is what the server answers: every live manifest of the stream is
+# a 200 (a folder whose sidecar names none of its images is a plain folder,
+# a file named as a page is not listed); a scan that would delete every
+# manifest (an empty root) is refused unless --force.
 [ -n "$BASH_VERSION" ] || exec bash "$0" "$@"
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 command -v python3 >/dev/null || { echo "SKIP: python3 not found"; exit 77; }
@@ -32,6 +40,7 @@ cat > "$T/cd.py" <<'EOF'
 #   walk URL SIZE     every activity, oldest first ("Type id"), checking
 #                     every page against the specification's shapes
 #   harvest URL       from last back via prev: the live manifests
+#   urls URL          the manifest URLs of those
 #   tree ROOT         the manifests of a tree of fixture copies
 #   log FILE          the activities of a log file ("Type id"), checking
 #                     its syntax, sequence and (with libxxhash) checksums
@@ -131,6 +140,11 @@ def walk(url, size):
             % (n, len(out), npages, total))
     return out
 
+def urls(url):
+    base = url[:-len("cd/collection.json")]
+    return [base + urllib.parse.quote(i, safe="") + "/manifest"
+            for i in harvest(url)]
+
 def harvest(url):
     coll = get(url)
     base = url[:-len("cd/collection.json")]
@@ -154,13 +168,17 @@ def tree(root):
         rel = os.path.relpath(d, root)
         rel = "" if rel == "." else rel + "/"
         side = os.path.join(os.path.dirname(d), os.path.basename(d) + ".json")
-        if rel and os.path.isfile(side) and "items" in json.load(open(side)):
+        images = [f for f in files if f.endswith(".tif")
+                  and not f.startswith(".")
+                  and open(os.path.join(d, f), "rb").read(4)
+                  in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")]
+        # an object when its sidecar's items name one of its images
+        items = json.load(open(side)).get("items") \
+            if rel and os.path.isfile(side) else None
+        if isinstance(items, list) and set(items) & set(images):
             out.append(rel[:-1])
             continue
-        out += [rel + f for f in files if f.endswith(".tif")
-                and not f.startswith(".")
-                and open(os.path.join(d, f), "rb").read(4)
-                in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")]
+        out += [rel + f for f in images]
         subs[:] = [s for s in subs if not s.startswith(".")]
     return sorted(out)
 
@@ -203,6 +221,7 @@ def logs(want, files):
 cmd = sys.argv[1]
 out = (walk(sys.argv[2], int(sys.argv[3])) if cmd == "walk"
        else harvest(sys.argv[2]) if cmd == "harvest"
+       else urls(sys.argv[2]) if cmd == "urls"
        else tree(sys.argv[2]) if cmd == "tree"
        else logs(sys.argv[2], sys.argv[3:]) if cmd == "logs"
        else log(sys.argv[2]))
@@ -265,12 +284,15 @@ vl_check "no log yet: says so" grep -q "no Change Discovery log yet" "$T/body"
 vl_eq "no log yet: a page 404" 404 "$(vl_get "$U/cd/pages/1.json")"
 
 # ------------------------------------------------------------ empty tree
-expect "empty tree"
+vl_eq "empty tree: scan exits 0" 0 "$(scan)"
 vl_check "empty tree: STATE_DIR and the log created" test -f "$LOGF"
-vl_eq "empty log: the collection 200" 200 "$(vl_get "$COLL")"
-vl_eq "empty log: totalItems 0, no first, no last" "0 False False" \
-    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["totalItems"], "first" in d, "last" in d)' "$T/body")"
+vl_eq "empty tree: the log is empty" 0 "$(stat -c %s "$LOGF")"
+# Change Discovery 1.0: the collection MUST have last (and a page holds an
+# activity at least): none until the first activity
+vl_eq "empty log: the collection 404" 404 "$(vl_get "$COLL")"
+vl_check "empty log: says so" grep -q "no activity yet" "$T/body"
 vl_eq "empty log: no page 1" 404 "$(vl_get "$U/cd/pages/1.json")"
+vl_check "empty log: a page says so" grep -q "no activity yet" "$T/body"
 
 # ------------------------------------------------------------ create
 mkdir -p "$ROOT/sub"
@@ -354,6 +376,26 @@ echo '{"label": "The book", "items": ["p1.tif"]}' > "$ROOT/book.json"
 expect "valid again: one object" "Delete book/p1.tif" "Delete book/p2.tif" \
     "Delete book/p3.tif" "Create book"
 
+# ------------------------------------------------------------ not objects
+# a sidecar whose items name none of the folder's images: its manifest is
+# a 404, so it is a plain folder and its images are manifests; a file
+# named as a page ("scan;2": page 2 of "scan") cannot be reached
+mkdir -p "$ROOT/ghost"
+cp "$FX/single.tif" "$ROOT/ghost/g1.tif"
+echo '{"label": "Nothing", "items": ["nope.tif"]}' > "$ROOT/ghost.json"
+cp "$FX/single.tif" "$ROOT/scan;2"
+expect "a sidecar naming no image of its folder; a page's name" \
+    "Create ghost/g1.tif"
+vl_check "a sidecar naming no image: the scan says so" grep -q \
+    "ghost.json: not used: its items name no image of the folder" \
+    "$T/scan.err"
+vl_eq "the folder's manifest: 404, as the scan says" 404 \
+    "$(vl_get "$U/ghost/manifest")"
+echo '{"label": "Nothing", "items": ["nope.tif", "g1.tif"]}' \
+    > "$ROOT/ghost.json"
+expect "the sidecar names one of its images: an object" \
+    "Delete ghost/g1.tif" "Create ghost"
+
 # ------------------------------------------------------------ the pages
 NP=$(pages)
 vl_check "the stream spans several pages ($NP)" test "$NP" -ge 5
@@ -410,6 +452,30 @@ vl_eq "a harvester walking back from last finds the tree" \
     "$(cdpy tree "$ROOT")" "$(cdpy harvest "$COLL")"
 vl_eq "the log's activities are the stream's" "$(cat "$T/walk")" \
     "$(cdpy log "$LOGF")"
+bad=0 n=0
+for url in $(cdpy urls "$COLL"); do
+    n=$((n + 1))
+    st=$(vl_get "$url")
+    [ "$st" = 200 ] || { bad=$((bad + 1)); echo "# $url: $st"; }
+done
+vl_eq "every live manifest of the stream ($n) answers 200" 0 "$bad"
+
+# ------------------------------------------------------------ ETags
+# an unversioned path: the API version follows the Accept profile, the
+# stream does not
+A2='Accept: application/ld+json;profile="http://iiif.io/api/image/2/context.json"'
+A3='Accept: application/ld+json;profile="http://iiif.io/api/image/3/context.json"'
+for p in cd/collection.json cd/pages/1.json; do
+    vl_get "$U/$p" -H "$A2" >/dev/null
+    e2=$(vl_header ETag)
+    cp "$T/body" "$T/body.2"
+    vl_get "$U/$p" -H "$A3" >/dev/null
+    vl_eq "/$p: the same ETag whatever the Accept header" "$e2" \
+        "$(vl_header ETag)"
+    vl_check "/$p: the same bytes" cmp -s "$T/body.2" "$T/body"
+    vl_eq "/$p: 304 on the ETag of the other Accept" 304 \
+        "$(vl_get "$U/$p" -H "$A3" -H "If-None-Match: $e2")"
+done
 
 # ------------------------------------------------------------ 404s
 for p in cd/pages/0.json cd/pages/00.json cd/pages/01.json cd/pages/x.json \
@@ -527,6 +593,110 @@ vl_check "scan without STATE_DIR: says so" grep -q "STATE_DIR is not set" \
     "$T/scan.err"
 "$VELLUM" scan --bogus >/dev/null 2>&1
 vl_eq "scan with an unknown argument: exit 2" 2 "$?"
+
+# ------------------------------------------------------------ unreadable
+# What cannot be read is kept, never taken for deleted: run as nobody (as
+# root everything is readable), else as the user running the test.
+NR=$T/nobody/root
+NS=$T/nobody/state
+mkdir -p "$NR/shut" "$NR/open" "$NS"
+cp "$FX/single.tif" "$NR/a.tif"
+cp "$FX/single.tif" "$NR/shut/b.tif"
+cp "$FX/grey.tif" "$NR/shut/c.tif"
+cp "$FX/single.tif" "$NR/open/d.tif"
+cp "$FX/grey.tif" "$NR/open/e.tif"
+AS=
+if [ "$(id -u)" != 0 ]; then
+    AS=env
+elif command -v setpriv >/dev/null \
+        && setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null
+then
+    AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
+elif command -v runuser >/dev/null && runuser -u nobody -- true 2>/dev/null
+then
+    AS="runuser -u nobody --"
+fi
+# nscan [ARGS]: vellum scan of the tree NR into NS (as AS); prints the exit
+# status
+nscan() {
+    ${AS:-env} env FILESYSTEM_PREFIX=$NR STATE_DIR=$NS "$VELLUM" scan "$@" \
+        >"$T/scan.out" 2>"$T/scan.err"
+    echo $?
+}
+nlog() {
+    cdpy log "$NS/activities.log" | tr '\n' ' ' | sed 's/ $//'
+}
+if [ -n "$AS" ] && [ "$(id -u)" = 0 ]; then
+    chown 65534 "$NS"
+    $AS test -r "$VELLUM" -a -x "$NR" -a -w "$NS" || AS=
+fi
+if [ -z "$AS" ]; then
+    vl_skip "unreadable entries are kept" \
+        "no way to run as an unprivileged user (setpriv, runuser)"
+else
+    vl_eq "unreadable: the first scan" 0 "$(nscan)"
+    vl_eq "unreadable: five Creates" \
+        "Create a.tif Create open/d.tif Create open/e.tif Create shut/b.tif Create shut/c.tif" \
+        "$(nlog)"
+    chmod 0644 "$NR/shut"
+    vl_eq "a folder not enterable: the scan exits 0" 0 "$(nscan)"
+    vl_check "a folder not enterable: no Delete" grep -q \
+        ': 0 Create, 0 Update, 0 Delete' "$T/scan.out"
+    vl_check "a folder not enterable: the scan says why" grep -q \
+        "shut: cannot read an entry: Permission denied; what was found under it before is kept" \
+        "$T/scan.err"
+    vl_check "a folder not enterable: no path in the message" \
+        sh -c "! grep -q '$T' '$T/scan.err'"
+    chmod 0755 "$NR/shut"
+    chmod 0 "$NR/open/e.tif"
+    vl_eq "an image mode 000: the scan exits 0" 0 "$(nscan)"
+    vl_check "an image mode 000: no Delete" grep -q \
+        ': 0 Create, 0 Update, 0 Delete' "$T/scan.out"
+    vl_check "an image mode 000: its folder is kept" grep -q \
+        "open: cannot read an entry: Permission denied" "$T/scan.err"
+    chmod 0644 "$NR/open/e.tif"
+    chmod 0 "$NR/a.tif"
+    cp "$NS/activities.log" "$T/nlog.before"
+    vl_eq "an image mode 000 in the root: the scan exits 1" 1 "$(nscan)"
+    vl_check "an image mode 000 in the root: says why" grep -q \
+        "cannot list the image root: cannot read an entry" "$T/scan.err"
+    vl_check "an image mode 000 in the root: the log unchanged" \
+        cmp -s "$T/nlog.before" "$NS/activities.log"
+    chmod 0644 "$NR/a.tif"
+    vl_eq "readable again: the scan exits 0" 0 "$(nscan)"
+    vl_eq "readable again: nothing happened" \
+        "Create a.tif Create open/d.tif Create open/e.tif Create shut/b.tif Create shut/c.tif" \
+        "$(nlog)"
+fi
+
+# ------------------------------------------------------------ mass deletion
+[ -f "$NS/activities.log" ] || [ "$(nscan)" = 0 ] || echo "# the scan failed"
+cp "$NS/activities.log" "$T/nlog.before"
+mv "$NR" "$NR.away"
+mkdir "$NR"
+vl_eq "an empty root (not mounted): the scan exits 1" 1 "$(nscan)"
+vl_check "an empty root: says why, in one line" grep -Eqx \
+    "vellum: scan: the image root is empty but the log has 5 manifests \(not mounted\?\); nothing was written; --force records them as deleted" \
+    "$T/scan.err"
+vl_check "an empty root: the log unchanged" \
+    cmp -s "$T/nlog.before" "$NS/activities.log"
+mkdir "$NR/new"
+cp "$FX/single.tif" "$NR/new/f.tif"
+vl_eq "every manifest gone: the scan exits 1" 1 "$(nscan)"
+vl_check "every manifest gone: says why" grep -q \
+    "the scan would delete all 5 manifests of the log; nothing was written" \
+    "$T/scan.err"
+vl_eq "--force: the scan exits 0" 0 "$(nscan --force)"
+vl_check "--force: the Deletes recorded" grep -q \
+    ': 1 Create, 0 Update, 5 Delete' "$T/scan.out"
+rm -rf "$NR"
+mv "$NR.away" "$NR"
+# the only manifest of the log (new/f.tif) would go: every manifest again
+vl_eq "the disk back, new/f.tif gone: every manifest of the log, refused" 1 \
+    "$(nscan)"
+vl_eq "the disk back, forced" 0 "$(nscan --force)"
+vl_check "the disk back: its manifests created again" grep -q \
+    ': 5 Create, 0 Update, 1 Delete' "$T/scan.out"
 
 # ------------------------------------------------------------ STATE_DIR off
 vl_stop_vellum

@@ -684,15 +684,19 @@ test_collection_json(void **state)
     assert_ref(doc, "last", BASE "cd/pages/3.json", "OrderedCollectionPage");
     assert_null(json_object_get(doc, "orderedItems"));
     json_decref(doc);
-    /* an empty stream: no page to point at */
+    /* an empty stream: no page to point at, and the collection MUST have
+     * last: there is no collection yet */
     p.total = 0;
     p.npages = 0;
-    doc = render(pool, &o, &p);
-    assert_int_equal(json_integer_value(json_object_get(doc, "totalItems")), 0);
-    assert_true(json_is_integer(json_object_get(doc, "totalItems")));
-    assert_null(json_object_get(doc, "first"));
-    assert_null(json_object_get(doc, "last"));
-    json_decref(doc);
+    {
+        vl_err_t err = { 0 };
+        char    *text;
+        size_t   len;
+
+        assert_int_equal(vl_discovery_json(pool, &o, &p, &text, &len, &err),
+                         VL_ENOTFOUND);
+        assert_string_equal(err.msg, "no activity yet");
+    }
     vl_pool_destroy(pool);
 }
 
@@ -878,13 +882,32 @@ test_index(void **state)
     assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
                      VL_ENOTFOUND);
     assert_non_null(strstr(err.msg, "no Change Discovery log"));
-    /* empty log: no pages */
+    /* empty log: no pages, and no collection (it would have no last) */
     write_file(t.path, "", 0);
-    get_ok(pool, t.dir, 3, 0, &p);
-    assert_true(p.total == 0 && p.npages == 0 && p.mtime > 0);
+    vl_err_clear(&err);
+    assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
+                     VL_ENOTFOUND);
+    assert_string_equal(err.msg, "no activity yet");
     vl_err_clear(&err);
     assert_int_equal(vl_discovery_get(pool, t.dir, 3, 1, &p, &err),
                      VL_ENOTFOUND);
+    assert_string_equal(err.msg, "no activity yet");
+    /* a log of Seen records only is no activity either */
+    {
+        vl_cdlog_rec_t r = rec(1, "2024-05-01T12:00:00Z", VL_CDLOG_SEEN,
+                               VL_CDLOG_IMAGE, "a.tif", 1, 1, 0);
+        size_t         len;
+        char          *line = line_of(pool, r, &len);
+
+        write_file(t.path, line, len);
+        vl_err_clear(&err);
+        assert_int_equal(vl_discovery_get(pool, t.dir, 3, 0, &p, &err),
+                         VL_ENOTFOUND);
+        assert_string_equal(err.msg, "no activity yet");
+        /* rewritten in place, which a log never is: forget what was read */
+        write_file(t.path, "", 0);
+        vl_discovery_reset();
+    }
 
     /* 6 activities (and a Seen): exactly two full pages of 3 */
     seq = append_log(pool, t.path, 1, 0, 6, "2024-05-01T12:00:00Z");
@@ -1106,6 +1129,215 @@ test_scan(void **state)
     tmp_rm(&e.t);
 }
 
+/* The records of e's log from line first on (1-based), "Type k id" each
+ * (the identifier as the log has it, percent-encoded), one per line. */
+static void
+scan_records(scan_env_t *e, size_t first, char *out, size_t size)
+{
+    char   path[300], line[1024];
+    FILE  *f;
+    size_t n = 0, len = 0;
+
+    snprintf(path, sizeof(path), "%s/%s", e->state, VL_CDLOG_FILE);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    out[0] = '\0';
+    while (fgets(line, sizeof(line), f) != NULL) {
+        char type[16], kind[4], id[512];
+
+        if (++n < first) {
+            continue;
+        }
+        assert_int_equal(sscanf(line, "cd1 %*s %*s %15s %3s %511s", type,
+                                kind, id), 3);
+        len += (size_t) snprintf(out + len, size - len, "%s %s %s\n", type,
+                                 kind, id);
+        assert_true(len < size);
+    }
+    fclose(f);
+}
+
+typedef struct {
+    char   text[8192];
+    size_t len;
+} notes_t;
+
+static void
+scan_keep_note(void *arg, int level, const char *msg)
+{
+    notes_t *n = arg;
+
+    (void) level;
+    n->len += (size_t) snprintf(n->text + n->len, sizeof(n->text) - n->len,
+                                "%s\n", msg);
+    if (n->len >= sizeof(n->text)) {
+        n->len = sizeof(n->text) - 1;
+    }
+}
+
+static size_t
+count_of(const char *hay, const char *needle)
+{
+    size_t n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++) {
+        n++;
+    }
+    return n;
+}
+
+/* What a manifest is, as the server answers it: a folder is an object only
+ * when one of its sidecar's items is an image of it; an image beside a
+ * folder object of the same identifier wins; an image named as a page of
+ * another is not one. */
+static void
+test_scan_objects(void **state)
+{
+    static char    single[4096], cmd[20000];
+    char           a[200], b[200], c[64];
+    char          *envp[4] = { a, b, c, NULL };
+    char           got[4096];
+    scan_env_t     e;
+    vl_scan_opts_t o;
+    notes_t        notes;
+    vl_scan_result_t res;
+    vl_err_t       err = { 0 };
+
+    (void) state;
+    snprintf(single, sizeof(single), "%s", vl_fx_path("single.tif"));
+    tmp_make(&e.t);
+    snprintf(e.root, sizeof(e.root), "%s/root", e.t.dir);
+    snprintf(e.state, sizeof(e.state), "%s/state", e.t.dir);
+    snprintf(cmd, sizeof(cmd),
+             "set -e; cd '%s' && mkdir -p root && cd root && "
+             "mkdir ghost book atlas && cp '%s' a.tif && "
+             "cp a.tif ghost/x.tif && cp a.tif ghost/y.tif && "
+             "echo '{\"items\": [\"missing.tif\", \"sub\"]}' > ghost.json && "
+             "mkdir ghost/sub && "
+             "cp a.tif book.tif && cp a.tif book/p1.tif && "
+             "echo '{\"items\": [\"p1.tif\"]}' > book.json && "
+             "cp a.tif atlas/01.tif && cp a.tif atlas/02.tif && "
+             "echo '{\"items\": [\"gone.tif\", \"02.tif\"]}' > atlas.json && "
+             "cp a.tif 'scan;2.tif'",
+             e.t.dir, single);
+    assert_int_equal(system(cmd), 0);
+    snprintf(a, sizeof(a), "FILESYSTEM_PREFIX=%s", e.root);
+    snprintf(b, sizeof(b), "STATE_DIR=%s", e.state);
+    snprintf(c, sizeof(c), "FILESYSTEM_SUFFIX=.tif");
+    e.conf = vl_conf_load_env(NULL, envp, NULL, &err);
+    if (e.conf == NULL) {
+        fail_msg("%s", err.msg);
+    }
+    memset(&notes, 0, sizeof(notes));
+    o = (vl_scan_opts_t) { .note = scan_keep_note, .arg = &notes };
+
+    assert_int_equal(vl_scan_run(e.conf, &o, &res, &err), VL_OK);
+    scan_records(&e, 1, got, sizeof(got));
+    /* atlas lists one image of its own: an object. book.tif is served at
+     * book/manifest: the image, and the folder is a plain one. ghost
+     * lists none of its images: a plain folder. scan;2 is page 2 of
+     * scan: not a file's identifier. */
+    assert_string_equal(got, "Create i a\n"
+                             "Create f atlas\n"
+                             "Create i book\n"
+                             "Create i book%2Fp1\n"
+                             "Create i ghost%2Fx\n"
+                             "Create i ghost%2Fy\n");
+    assert_true(res.images == 5 && res.objects == 1);
+    assert_int_equal(count_of(notes.text, "book: an image and a folder "
+                              "object have this identifier"), 1);
+    assert_int_equal(count_of(notes.text, "ghost.json: not used: its items "
+                              "name no image of the folder"), 1);
+    assert_null(strstr(notes.text, e.t.dir));
+
+    /* the sidecar now names an image of it: the folder becomes one
+     * object; the image beside book gone, book is the folder object */
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && echo '{\"items\": [\"y.tif\"]}' > ghost.json && "
+             "rm book.tif", e.root);
+    assert_int_equal(system(cmd), 0);
+    memset(&notes, 0, sizeof(notes));
+    assert_int_equal(vl_scan_run(e.conf, &o, &res, &err), VL_OK);
+    scan_records(&e, 7, got, sizeof(got));
+    assert_string_equal(got, "Delete i book%2Fp1\n"
+                             "Delete i ghost%2Fx\n"
+                             "Delete i ghost%2Fy\n"
+                             "Update f book\n"
+                             "Create f ghost\n");
+    assert_int_equal(count_of(notes.text, "an image and a folder"), 0);
+    vl_conf_free(e.conf);
+    tmp_rm(&e.t);
+}
+
+/* A scan that would delete every manifest (an unmounted or emptied image
+ * root) writes nothing, unless forced. */
+static void
+test_scan_guard(void **state)
+{
+    scan_env_t       e;
+    vl_scan_result_t res;
+    vl_scan_opts_t   force = { NULL, NULL, 1 };
+    vl_err_t         err = { 0 };
+    char             path[300], cmd[700];
+    struct stat      st, st2;
+
+    (void) state;
+    scan_env(&e);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 3);
+    snprintf(path, sizeof(path), "%s/%s", e.state, VL_CDLOG_FILE);
+    assert_int_equal(stat(path, &st), 0);
+
+    /* the root empty (a mount point without its disk) */
+    snprintf(cmd, sizeof(cmd), "mv '%s' '%s.away' && mkdir '%s'", e.root,
+             e.root, e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+    assert_non_null(strstr(err.msg, "the image root is empty but the log "
+                                    "has 3 manifests"));
+    assert_non_null(strstr(err.msg, "nothing was written"));
+    assert_non_null(strstr(err.msg, "--force"));
+    assert_null(strstr(err.msg, e.t.dir));
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_size == st.st_size);
+
+    /* not empty, but every manifest gone */
+    snprintf(cmd, sizeof(cmd), "mkdir '%s/other'", e.root);
+    assert_int_equal(system(cmd), 0);
+    vl_err_clear(&err);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+    assert_non_null(strstr(err.msg, "the scan would delete all 3 manifests"));
+    assert_int_equal(stat(path, &st2), 0);
+    assert_true(st2.st_size == st.st_size);
+
+    /* a new image does not make it less of a mass deletion */
+    snprintf(cmd, sizeof(cmd), "cp '%s.away/a.tif' '%s/other/n.tif'", e.root,
+             e.root);
+    assert_int_equal(system(cmd), 0);
+    vl_err_clear(&err);
+    assert_int_equal(scan(&e, &res, &err), VL_EIO);
+
+    /* forced: recorded */
+    vl_err_clear(&err);
+    assert_int_equal(vl_scan_run(e.conf, &force, &res, &err), VL_OK);
+    assert_true(res.deletes == 3 && res.creates == 1);
+
+    /* the disk back, the new image kept: an ordinary scan */
+    snprintf(cmd, sizeof(cmd),
+             "mv '%s/other' '%s.away/' && rm -rf '%s' && mv '%s.away' '%s'",
+             e.root, e.root, e.root, e.root, e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 3 && res.deletes == 0);
+    /* one manifest of four removed: an ordinary scan */
+    snprintf(cmd, sizeof(cmd), "rm '%s/a.tif'", e.root);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(scan(&e, &res, &err), VL_OK);
+    assert_true(res.creates == 0 && res.deletes == 1);
+    vl_conf_free(e.conf);
+    tmp_rm(&e.t);
+}
+
 int
 main(void)
 {
@@ -1122,6 +1354,8 @@ main(void)
         cmocka_unit_test(test_page_json),
         cmocka_unit_test(test_index),
         cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_scan_objects),
+        cmocka_unit_test(test_scan_guard),
     };
 
     return cmocka_run_group_tests_name("discovery", tests, NULL, NULL);

@@ -491,6 +491,43 @@ test_names(void **state)
     assert_string_equal(vl_quality_name(VL_QUALITY_NATIVE), "native");
 }
 
+/* vl_iiif_is_page: the rule of source/'s page split, the delimiter then
+ * digits only at the end (a page number vellum refuses is a page too: the
+ * identifier is a 404, never a file). */
+static void
+test_is_page(void **state)
+{
+    static const struct {
+        const char *id, *delim;
+        int         want;
+    } cases[] = {
+        { "scan;2", ";", 1 },         { "book.tif;12", ";", 1 },
+        { "scan;0", ";", 1 },         { "scan;02", ";", 1 },
+        { "a;1;2", ";", 1 },          { "c;99999999999", ";", 1 },
+        { ";2", ";", 1 },             { "d/scan;2", ";", 1 },
+        { "scan", ";", 0 },           { "scan2", ";", 0 },
+        { "scan;", ";", 0 },          { "scan;x", ";", 0 },
+        { "scan;2a", ";", 0 },        { "scan;2.tif", ";", 0 },
+        { "2", ";", 0 },              { "", ";", 0 },
+        { "scan;2", "", 0 },          { "scan;2", NULL, 0 },
+        { "b_p3", "_p", 1 },          { "b_p", "_p", 0 },
+        { "b_3", "_p", 0 },           { "b::7", "::", 1 },
+        { "b:7", "::", 0 },
+        /* a delimiter that ends in a digit: its last digit is not the
+         * page's */
+        { "x-v27", "-v2", 1 },        { "x-v2", "-v2", 0 },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (vl_iiif_is_page(cases[i].id, cases[i].delim) != cases[i].want) {
+            fail_msg("'%s' with '%s': not %d", cases[i].id,
+                     cases[i].delim != NULL ? cases[i].delim : "(null)",
+                     cases[i].want);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -501,6 +538,7 @@ main(void)
         cmocka_unit_test(test_reason),
         cmocka_unit_test(test_formats),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_is_page),
     };
 
     return cmocka_run_group_tests_name("iiif", tests, NULL, NULL);

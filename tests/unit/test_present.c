@@ -16,7 +16,10 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include <errno.h>
+#include <grp.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "conftest.h"
@@ -24,6 +27,7 @@
 #include "present/manifest.h"
 #include "present/sidecar.h"
 #include "present/tree.h"
+#include "source/source.h"
 
 static vl_pool_t *
 new_pool(void)
@@ -389,6 +393,297 @@ test_tree_suffix(void **state)
     vl_conf_free(c);
 }
 
+/* A configuration of the folder sub of the test root with env entries
+ * (NAME=value, NULL-terminated) besides FILESYSTEM_PREFIX. */
+static vl_conf_t *
+tree_conf_env(const char *sub, const char *const *env)
+{
+    char       prefix[4300];
+    char      *envp[8] = { prefix, NULL };
+    vl_err_t   err = { 0 };
+    vl_conf_t *c;
+    size_t     k = 1;
+
+    snprintf(prefix, sizeof(prefix), "FILESYSTEM_PREFIX=%s/%s", root, sub);
+    for (; env != NULL && *env != NULL && k < 7; env++) {
+        envp[k++] = (char *) *env;
+    }
+    envp[k] = NULL;
+    c = vl_conf_load_env(NULL, envp, NULL, &err);
+    if (c == NULL) {
+        fail_msg("configuration: %s", err.msg);
+    }
+    return c;
+}
+
+/* The names vl_tree_list gives for folder "" of c, joined by ' '. */
+static void
+tree_names(vl_conf_t *c, unsigned flags, char *out, size_t size)
+{
+    vl_pool_t       *p = new_pool();
+    vl_tree_entry_t *e;
+    size_t           n, len = 0;
+    vl_err_t         err = { 0 };
+
+    if (vl_tree_list(p, c, "", flags, &e, &n, &err) != VL_OK) {
+        fail_msg("listing: %s", err.msg);
+    }
+    out[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t) snprintf(out + len, size - len, "%s%s",
+                                 i > 0 ? " " : "", e[i].name);
+        assert_true(len < size);
+    }
+    vl_pool_destroy(p);
+}
+
+/* An image named as a page of another ("scan;2" with IIIF_DELIMITER ';')
+ * is never reached by its name: it is not listed. What is listed is
+ * exactly what vl_source_get opens by the entry's identifier. */
+static void
+test_tree_pages(void **state)
+{
+    static const char *const files[] = {
+        "pages/scan.tif", "pages/scan;2.tif", "pages/scan;02.tif",
+        "pages/scan;0.tif", "pages/scan;x.tif", "pages/scan;2a.tif",
+        "pages/a;1;2.tif", "pages/scan;2", "pages/b_p3.tif",
+        "pages/c;99999999999.tif",
+    };
+    static const char *const tif[] = { "FILESYSTEM_SUFFIX=.tif", NULL };
+    static const char *const none[] = { "FILESYSTEM_SUFFIX=", NULL };
+    static const char *const off[] = { "FILESYSTEM_SUFFIX=.tif",
+                                       "IIIF_DELIMITER=", NULL };
+    static const char *const p_[] = { "FILESYSTEM_SUFFIX=.tif",
+                                      "IIIF_DELIMITER=_p", NULL };
+    char             names[1024];
+    vl_conf_t       *c;
+
+    (void) state;
+    put("pages", NULL);
+    put("pages/vol;3", NULL);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        put(files[i], "single.tif");
+    }
+
+    /* identifiers without the suffix: scan;2, scan;02, scan;0, a;1;2 and
+     * c;99999999999 are pages (or a 404 "no such page"); a folder is
+     * reached by its collection whatever its name */
+    c = tree_conf_env("pages", tif);
+    tree_names(c, VL_TREE_SNIFF, names, sizeof(names));
+    assert_string_equal(names, "b_p3.tif scan.tif scan;2a.tif scan;x.tif "
+                               "vol;3");
+    tree_names(c, 0, names, sizeof(names));
+    assert_string_equal(names, "b_p3.tif scan.tif scan;2a.tif scan;x.tif "
+                               "vol;3");
+    /* every listed image opens by its identifier, as the entry's file */
+    {
+        vl_pool_t       *p = new_pool();
+        vl_tree_entry_t *e;
+        size_t           n;
+        vl_err_t         err = { 0 };
+
+        assert_int_equal(vl_tree_list(p, c, "", VL_TREE_SNIFF, &e, &n, &err),
+                         VL_OK);
+        for (size_t i = 0; i < n; i++) {
+            vl_source_t *src;
+
+            if (e[i].kind != VL_TREE_IMAGE) {
+                continue;
+            }
+            src = vl_source_get(NULL, c, e[i].id, &err);
+            if (src == NULL) {
+                fail_msg("%s: listed, not reached: %s", e[i].id, err.msg);
+            }
+            assert_true(vl_file_id_eq(&vl_source_info(src)->file,
+                                      &e[i].file));
+            vl_source_put(NULL, src);
+        }
+        /* and the ones left out do not reach their file */
+        for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+            const char  *name = files[i] + strlen("pages/");
+            size_t       len = strlen(name);
+            vl_source_t *src;
+            char         id[64];
+            int          listed = 0;
+
+            if (len < 4 || strcmp(name + len - 4, ".tif") != 0) {
+                continue;
+            }
+            snprintf(id, sizeof(id), "%.*s", (int) (len - 4), name);
+            for (size_t j = 0; j < n; j++) {
+                listed |= strcmp(e[j].name, name) == 0;
+            }
+            if (listed) {
+                continue;
+            }
+            memset(&err, 0, sizeof(err));
+            src = vl_source_get(NULL, c, id, &err);
+            if (src != NULL) {
+                struct stat st;
+                char        path[4300];
+                vl_file_id_t f;
+
+                snprintf(path, sizeof(path), "%s/%s", root, files[i]);
+                assert_int_equal(stat(path, &st), 0);
+                vl_file_id_of(&st, &f);
+                if (vl_file_id_eq(&vl_source_info(src)->file, &f)) {
+                    fail_msg("%s: left out, but reached", id);
+                }
+                vl_source_put(NULL, src);
+            }
+        }
+        vl_pool_destroy(p);
+    }
+    vl_conf_free(c);
+
+    /* no suffix: only the file named scan;2 ends in the delimiter and
+     * digits */
+    c = tree_conf_env("pages", none);
+    tree_names(c, VL_TREE_SNIFF, names, sizeof(names));
+    assert_string_equal(names, "a;1;2.tif b_p3.tif c;99999999999.tif "
+                               "scan.tif scan;0.tif scan;02.tif scan;2.tif "
+                               "scan;2a.tif scan;x.tif vol;3");
+    vl_conf_free(c);
+
+    /* pages off: every name is a file's */
+    c = tree_conf_env("pages", off);
+    tree_names(c, VL_TREE_SNIFF, names, sizeof(names));
+    assert_string_equal(names, "a;1;2.tif b_p3.tif c;99999999999.tif "
+                               "scan.tif scan;0.tif scan;02.tif scan;2.tif "
+                               "scan;2a.tif scan;x.tif vol;3");
+    vl_conf_free(c);
+
+    /* another delimiter */
+    c = tree_conf_env("pages", p_);
+    tree_names(c, VL_TREE_SNIFF, names, sizeof(names));
+    assert_string_equal(names, "a;1;2.tif c;99999999999.tif scan.tif "
+                               "scan;0.tif scan;02.tif scan;2.tif "
+                               "scan;2a.tif scan;x.tif vol;3");
+    vl_conf_free(c);
+}
+
+/* Run fn as the unprivileged user nobody (root reads everything) in a
+ * child process; its exit status, or -1 when there is no way to drop
+ * privileges here (then the caller skips). Not root: fn in-process. */
+static int
+tree_as_nobody(int (*fn)(void))
+{
+    pid_t pid;
+    int   status;
+
+    if (geteuid() != 0) {
+        return fn();
+    }
+    if ((pid = fork()) < 0) {
+        return -1;
+    }
+    if (pid == 0) {
+        if (setgroups(0, NULL) != 0 || setgid(65534) != 0
+            || setuid(65534) != 0) {
+            _exit(99);
+        }
+        _exit(fn());
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status) == 99 ? -1 : WEXITSTATUS(status);
+}
+
+/* Lists root/strict/{shut (a folder mode 0644: readable, not enterable),
+ * open/{ok.tif, locked.tif (mode 0)}}: 0 when everything is as it should
+ * be, else the number of the check that failed. */
+static int
+tree_strict_checks(void)
+{
+    static const char *const none[] = { NULL };
+    vl_conf_t       *c = tree_conf_env("strict", none);
+    vl_pool_t       *p = vl_pool_create(4096);
+    vl_tree_entry_t *e;
+    size_t           n;
+    vl_err_t         err = { 0 };
+    int              bad = 0;
+
+    /* the entries of the folder not enterable cannot be stat'ed: left out
+     * when not strict, the listing fails when strict */
+    if (vl_tree_list(p, c, "shut", VL_TREE_SNIFF, &e, &n, &err) != VL_OK
+        || n != 0) {
+        bad = 1;
+    } else if (vl_tree_list(p, c, "shut", VL_TREE_SNIFF | VL_TREE_STRICT, &e,
+                            &n, &err) != VL_EIO
+               || strstr(err.msg, "cannot read an entry") == NULL
+               || strstr(err.msg, root) != NULL) {
+        bad = 2;
+    }
+    /* an image that cannot be opened: left out, or the listing fails */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_SNIFF, &e, &n, &err) != VL_OK
+            || n != 1 || strcmp(e[0].name, "ok.tif") != 0)) {
+        bad = 3;
+    }
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_SNIFF | VL_TREE_STRICT, &e, &n,
+                         &err) != VL_EIO
+            || strstr(err.msg, "cannot read an entry") == NULL)) {
+        bad = 4;
+    }
+    /* not sniffed, the file is not opened: listed by name and kind */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "open", VL_TREE_STRICT, &e, &n, &err) != VL_OK
+            || n != 2)) {
+        bad = 5;
+    }
+    /* the root itself lists */
+    vl_err_clear(&err);
+    if (bad == 0
+        && (vl_tree_list(p, c, "", VL_TREE_SNIFF | VL_TREE_STRICT, &e, &n,
+                         &err) != VL_OK
+            || n != 2)) {
+        bad = 6;
+    }
+    vl_pool_destroy(p);
+    vl_conf_free(c);
+    return bad;
+}
+
+/* VL_TREE_STRICT: an entry vellum cannot read (EACCES here) fails the
+ * listing instead of being left out as if it were not there. */
+static void
+test_tree_strict(void **state)
+{
+    char path[4300];
+    int  rc;
+
+    (void) state;
+    put("strict", NULL);
+    put("strict/shut", NULL);
+    put("strict/shut/a.tif", "single.tif");
+    put("strict/open", NULL);
+    put("strict/open/ok.tif", "single.tif");
+    put("strict/open/locked.tif", "single.tif");
+    /* nobody must reach the test root */
+    assert_int_equal(chmod(root, 0755), 0);
+    snprintf(path, sizeof(path), "%s/strict/shut", root);
+    assert_int_equal(chmod(path, 0644), 0);
+    snprintf(path, sizeof(path), "%s/strict/open/locked.tif", root);
+    assert_int_equal(chmod(path, 0), 0);
+    rc = tree_as_nobody(tree_strict_checks);
+    snprintf(path, sizeof(path), "%s/strict/shut", root);
+    assert_int_equal(chmod(path, 0755), 0);
+    assert_int_equal(chmod(root, 0700), 0);
+    if (rc < 0) {
+        print_message("[  SKIP    ] cannot run as nobody here: the checks "
+                      "of unreadable entries are skipped\n");
+        return;
+    }
+    if (rc != 0) {
+        fail_msg("strict listing: check %d failed", rc);
+    }
+}
+
 static void
 test_tree_sidecar(void **state)
 {
@@ -529,6 +824,8 @@ main(void)
         cmocka_unit_test(test_sidecar_refused),
         cmocka_unit_test(test_tree_list),
         cmocka_unit_test(test_tree_suffix),
+        cmocka_unit_test(test_tree_pages),
+        cmocka_unit_test(test_tree_strict),
         cmocka_unit_test(test_tree_sidecar),
         cmocka_unit_test(test_uri_and_rights),
         cmocka_unit_test(test_manifest_json),
