@@ -119,22 +119,7 @@ manifest_page_geom(const vl_page_size_t *p, vl_geom_t *g)
     }
 }
 
-/* 1 if identifier id names one page ("book.tif;2": the delimiter, then
- * digits only), as vl_source_get reads it. */
-static int
-manifest_is_page(const char *id, const char *delim)
-{
-    size_t      dlen = strlen(delim);
-    const char *end = id + strlen(id), *d = end;
-
-    while (d > id && d[-1] >= '0' && d[-1] <= '9') {
-        d--;
-    }
-    return dlen > 0 && d < end && (size_t) (d - id) >= dlen
-           && memcmp(d - dlen, delim, dlen) == 0;
-}
-
-/* The file's identifier of page identifier id (manifest_is_page). */
+/* The file's identifier of page identifier id (vl_iiif_is_page). */
 static char *
 manifest_file_of(vl_pool_t *pool, const char *id, const char *delim)
 {
@@ -160,7 +145,7 @@ manifest_pages(vl_serve_t *s, manifest_ctx_t *ctx, vl_source_t *src,
     const vl_source_info_t *si = vl_source_info(src);
     const char             *delim = s->conf->iiif_delimiter;
     size_t                  n = si->pages > 1 && delim[0] != '\0'
-                                    && !manifest_is_page(id, delim)
+                                    && !vl_iiif_is_page(id, delim)
                                     ? si->pages : 1;
     uint32_t                ntable;
     const vl_page_size_t   *table = vl_source_page_sizes(src, &ntable);
@@ -398,7 +383,7 @@ manifest_prepare(vl_serve_t *s, void *ctxv, vl_source_t *none,
         /* an image: the file (all its pages) and its sidecar, which a
          * page's manifest shares with the file's */
         ctx->file_id = s->ir.id;
-        if (manifest_is_page(s->ir.id, s->conf->iiif_delimiter)
+        if (vl_iiif_is_page(s->ir.id, s->conf->iiif_delimiter)
             && (ctx->file_id = manifest_file_of(s->pool, s->ir.id,
                                                 s->conf->iiif_delimiter))
                    == NULL) {
