@@ -36,12 +36,20 @@ int
 vl_image_new(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
              vl_image_t *img, vl_err_t *err)
 {
+    return vl_image_new_depth(pool, w, h, bands, 1, img, err);
+}
+
+int
+vl_image_new_depth(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
+                   int depth, vl_image_t *img, vl_err_t *err)
+{
     size_t          size, budget, used;
     image_block_t  *blk;
     unsigned char  *data;
 
     if (w == 0 || h == 0 || bands < 1 || bands > 4
-        || vl_size_mul4(w, h, (size_t) bands, 1, &size) != 0) {
+        || (depth != 1 && depth != 2)
+        || vl_size_mul4(w, h, (size_t) bands, (size_t) depth, &size) != 0) {
         return vl_err_set(err, VL_ELIMIT, "image of %ux%u pixels too large",
                           (unsigned) w, (unsigned) h);
     }
@@ -66,7 +74,8 @@ vl_image_new(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
     img->w = w;
     img->h = h;
     img->bands = bands;
-    img->stride = (size_t) w * (size_t) bands;
+    img->depth = depth;
+    img->stride = (size_t) w * (size_t) bands * (size_t) depth;
     img->data = data;
     return VL_OK;
 }
@@ -104,15 +113,15 @@ vl_image_copy_block(const unsigned char *block, int bands,
                     const vl_rect_t *b, const vl_rect_t *at, vl_image_t *out)
 {
     vl_rect_t i;
-    size_t    len;
+    size_t    len, px = (size_t) bands * (size_t) (out->depth == 2 ? 2 : 1);
 
     if (!vl_rect_intersect(b, at, &i)) {
         return;
     }
-    len = (size_t) i.w * (size_t) bands;
+    len = (size_t) i.w * px;
     for (uint32_t yy = i.y; yy < i.y + i.h; yy++) {
-        memcpy(VL_IMAGE_ROW(out, yy - at->y) + (size_t) (i.x - at->x) * bands,
-               block + ((size_t) (yy - b->y) * b->w + (i.x - b->x)) * bands,
+        memcpy(VL_IMAGE_ROW(out, yy - at->y) + (size_t) (i.x - at->x) * px,
+               block + ((size_t) (yy - b->y) * b->w + (i.x - b->x)) * px,
                len);
     }
 }

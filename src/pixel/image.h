@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * image: the pixel buffer every stage passes along (8-bit interleaved
- * samples, 1-4 bands), and the process-wide pixel-memory budget. Buffers from
+ * image: the pixel buffer every stage passes along (interleaved samples,
+ * 1-4 bands, 8-bit, or 16-bit where a 16-bit source meets a 16-bit
+ * output), and the process-wide pixel-memory budget. Buffers from
  * vl_image_new are counted against the budget; over it, allocation fails with
  * VL_EBUSY (503) rather than running the worker out of memory. The budget is
  * thread-safe (atomic counter).
@@ -19,7 +20,10 @@
 typedef struct {
     uint32_t       w, h;
     int            bands;       /* 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
-    size_t         stride;      /* bytes per row (>= w * bands) */
+    int            depth;       /* bytes per sample: 1 (8-bit), or 2
+                                 * (16-bit: native-endian uint16, full
+                                 * range 0..65535); 0 is read as 1 */
+    size_t         stride;      /* bytes per row (>= w * bands * depth) */
     unsigned char *data;
 } vl_image_t;
 
@@ -31,6 +35,10 @@ typedef struct {
  * VL_EBUSY over budget, VL_ENOMEM. */
 int vl_image_new(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
                  vl_image_t *img, vl_err_t *err);
+
+/* The same with `depth` bytes per sample (1 or 2). */
+int vl_image_new_depth(vl_pool_t *pool, uint32_t w, uint32_t h, int bands,
+                       int depth, vl_image_t *img, vl_err_t *err);
 
 /* Copy the part of a packed block (the pixels of rectangle b, `bands`
  * bands, rows b->w * bands bytes apart) that lies inside rectangle at into

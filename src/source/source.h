@@ -117,7 +117,8 @@ const vl_page_size_t *vl_source_page_sizes(const vl_source_t *src,
 
 /* Read rectangle r of pyramid level `level` into out, which the caller has
  * allocated with out->bands == info.geom.bands and at least r->w x r->h
- * pixels. Only the tiles/strips the rectangle touches are decoded.
+ * pixels, 8-bit (depth 1); or 16-bit (depth 2) when info.bits is 16 and
+ * the backend reads 16-bit (samples scaled to the full 0..65535 range). Only the tiles/strips the rectangle touches are decoded.
  * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level). */
 int vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                    vl_image_t *out, vl_err_t *err);
