@@ -44,14 +44,14 @@ int vl_sink_init(vl_sink_t *sink, vl_pool_t *pool, size_t limit, vl_err_t *err);
 int vl_sink_write(vl_sink_t *sink, const void *data, size_t len, vl_err_t *err);
 
 typedef struct {
-    int                  bits;           /* bits per sample of the rows:
-                                          * 8 (0 means 8) or 16 (native-
-                                          * endian uint16 samples), as the
-                                          * format row's depths allow */
     int                  jpeg_quality;   /* 1..100 */
     int                  png_level;      /* zlib 0..9 */
     const unsigned char *icc;            /* embed when not NULL */
     size_t               icc_len;
+    int                  bits;           /* bits per sample of the rows:
+                                          * 8 (0 means 8) or 16 (native-
+                                          * endian uint16 samples), as the
+                                          * format row's depths allow */
 } vl_encode_opts_t;
 
 typedef struct vl_encoder_s vl_encoder_t;

@@ -69,7 +69,7 @@ encode(vl_pool_t *pool, vl_format_t fmt, const unsigned char *px, uint32_t w,
        uint32_t h, int bands, const unsigned char *icc, size_t icc_len,
        size_t limit, vl_sink_t *sink, vl_err_t *err)
 {
-    vl_encode_opts_t opts = { 92, 6, icc, icc_len };
+    vl_encode_opts_t opts = { .jpeg_quality = 92, .png_level = 6, .icc = icc, .icc_len = icc_len };
     vl_encoder_t    *enc;
     int              rc;
 
@@ -415,7 +415,7 @@ test_encoder_bands(void **state)
     vl_pool_t       *pool = vl_pool_create(4096);
     vl_err_t         err = { 0 };
     vl_sink_t        sink;
-    vl_encode_opts_t opts = { 90, 6, NULL, 0 };
+    vl_encode_opts_t opts = { .jpeg_quality = 90, .png_level = 6 };
 
     (void) state;
     assert_int_equal(vl_sink_init(&sink, pool, 0, &err), VL_OK);
@@ -442,7 +442,7 @@ test_formats(void **state)
         vl_pool_t       *pool = vl_pool_create(4096);
         vl_err_t         err = { 0 };
         vl_sink_t        sink;
-        vl_encode_opts_t opts = { 90, 6, NULL, 0 };
+        vl_encode_opts_t opts = { .jpeg_quality = 90, .png_level = 6 };
         vl_encoder_t    *enc;
 
         assert_int_equal(vl_format_supported(cases[i].f), cases[i].ok);
