@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -131,6 +132,9 @@ main(int argc, char **argv)
     const char       *workers_s = NULL, *backlog_s = NULL;
     long              workers = -1, backlog = -1;
     vl_err_t          err = { 0 };
+    char             *warnings = NULL;
+    size_t            nwarnings = 0;
+    FILE             *warn;
     vl_conf_t        *conf;
 
     if (argc > 1 && strcmp(argv[1], "info") == 0) {
@@ -189,15 +193,31 @@ main(int argc, char **argv)
         return 2;
     }
 
-    conf = vl_conf_load(config, stderr, &err);
+    /* the configuration's warnings are kept until the log is open, so
+     * that they reach LOGFILE too */
+    warn = open_memstream(&warnings, &nwarnings);
+    conf = vl_conf_load(config, warn != NULL ? warn : stderr, &err);
+    if (warn != NULL) {
+        fclose(warn);
+    }
     if (conf == NULL || vl_conf_check_server(conf, &err) != VL_OK) {
         vl_conf_free(conf);
+        if (warnings != NULL) {
+            fputs(warnings, stderr);
+        }
+        free(warnings);
         return main_fail(err.msg);
     }
     if (vl_log_open(conf->logfile, (int) conf->verbosity) != 0) {
         vl_conf_free(conf);
+        if (warnings != NULL) {
+            fputs(warnings, stderr);
+        }
+        free(warnings);
         return main_fail("cannot open LOGFILE for appending");
     }
+    vl_log_startup(warnings);
+    free(warnings);
 
     if (bind_to != NULL) {
         vl_master_opts_t opts = { bind_to, config, workers, backlog };

@@ -527,10 +527,19 @@ master_reload(master_t *m)
 {
     vl_err_t    err = { 0 };
     vl_conf_t  *nc;
-    size_t      old_kids;
+    size_t      old_kids, nwarnings = 0;
+    char       *warnings = NULL;
+    FILE       *warn;
 
     vl_log(VL_LOG_INFO, NULL, "SIGHUP: reloading the configuration");
-    nc = vl_conf_load(m->opts->config_file, stderr, &err);
+    warn = open_memstream(&warnings, &nwarnings);
+    nc = vl_conf_load(m->opts->config_file, warn != NULL ? warn : stderr,
+                      &err);
+    if (warn != NULL) {
+        fclose(warn);
+    }
+    vl_log_startup(warnings);
+    free(warnings);
     if (nc == NULL || vl_conf_check_server(nc, &err) != VL_OK) {
         vl_log(VL_LOG_ERROR, NULL, "reload failed, keeping the running "
                "configuration: %s", err.msg);

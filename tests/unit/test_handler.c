@@ -1274,9 +1274,11 @@ test_traversal(void **state)
     (void) state;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         int st = status_of(APP_DEFAULT, paths[i]);
-
-        if (st != 404 && st != 400) {
-            fail_msg("%s: status %d", paths[i], st);
+        /* ".." is a 404 (as the README says); a leading %2F is
+         * iipsrv's rule's (IIIF=%2F$1), so "etc/passwd" under the root:
+         * a 404 too */
+        if (st != 404) {
+            fail_msg("%s: status %d, want 404", paths[i], st);
         }
     }
 }
