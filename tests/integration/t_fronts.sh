@@ -4,8 +4,10 @@
 # documents for nginx (nginx/iipsrv-rules.conf, as shipped, with only its
 # two addresses replaced), and what an operator moving from iipsrv meets
 # first: iipsrv's VERBOSITY values, the configuration's warnings in
-# LOGFILE, server errors logged at VERBOSITY=0, ".." answered 404.
+# LOGFILE, server errors logged at VERBOSITY=0, ".." answered 404; then
+# the shipped nginx/vellum.conf through the request suite of suite.sh.
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/suite.sh"
 
 vl_setup t_fronts
 [ -f /etc/nginx/fastcgi_params ] || { echo "SKIP: no /etc/nginx/fastcgi_params"; exit 77; }
@@ -56,4 +58,11 @@ sleep 0.2
 vl_check "VERBOSITY=0 logs the 500" grep -q "error .*truncated.tif/full/max/0/default.png 500" "$T/vellum.log"
 vl_check "VERBOSITY=0 logs no access line of a 200" \
     sh -c "! grep -q 'grey.tif/info.json 200' '$T/vellum.log'"
+
+# the shipped nginx/vellum.conf through the suite every front passes
+kill "$VL_NGINX_PID"
+wait "$VL_NGINX_PID" 2>/dev/null
+VL_NGINX_PID=
+vl_start_nginx || exit 1
+vl_front_suite "$VL_URL/iiif" "nginx/vellum.conf"
 vl_done
