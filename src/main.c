@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -209,12 +210,12 @@ main(int argc, char **argv)
         return main_fail(err.msg);
     }
     if (vl_log_open(conf->logfile, (int) conf->verbosity) != 0) {
-        vl_conf_free(conf);
-        if (warnings != NULL) {
-            fputs(warnings, stderr);
-        }
-        free(warnings);
-        return main_fail("cannot open LOGFILE for appending");
+        /* serving and saying so beats refusing every request (a web
+         * server that spawns vellum shows its stderr in its error log):
+         * the path is the operator's own setting, named in the log only */
+        vl_log(VL_LOG_ERROR, NULL, "cannot open LOGFILE %s for appending "
+               "(%s): logging to stderr instead", conf->logfile,
+               strerror(errno));
     }
     vl_log_startup(warnings);
     free(warnings);

@@ -70,7 +70,12 @@ print(r.status, r.getheader("Content-Length"), len(body))
 EOP
 )
     vl_get "$B/3/$id/info.json" >/dev/null
-    vl_eq "$L: HEAD: 200, the GET's length, no body" "200 $(wc -c < "$T/body") 0" "$st"
+    # a Content-Length, when the front passes it on (Apache's proxy_fcgi
+    # drops it from HEAD answers, which HTTP allows), is the GET's
+    case $st in
+    "200 None 0") vl_eq "$L: HEAD: 200, no body" "200 None 0" "$st" ;;
+    *) vl_eq "$L: HEAD: 200, the GET's length, no body" "200 $(wc -c < "$T/body") 0" "$st" ;;
+    esac
 
     st=$(vl_get "$B/3/$id/info.json" -X OPTIONS -H "Origin: https://viewer.example.org" \
         -H "Access-Control-Request-Method: GET")
