@@ -166,7 +166,8 @@ vl_stop_vellum() {
 
 # vl_start_nginx: nginx in front of $VL_FCGI_PORT on $VL_HTTP_PORT, from
 # nginx/vellum.conf (or nginx/$VL_NGINX_CONF), with only its listen
-# address (127.0.0.1:8080 or :8081) and vellum's (127.0.0.1:9000) replaced.
+# address (127.0.0.1:8080 or :8081) and vellum's (127.0.0.1:9000) replaced
+# (and VL_NGINX_SED, one more sed expression, applied).
 # VL_NGINX_KEEPALIVE=off turns fastcgi keep-alive off.
 vl_start_nginx() {
     local user_line=""
@@ -174,6 +175,7 @@ vl_start_nginx() {
     mkdir -p "$T/nginx-tmp"
     sed -e "s/listen 127\.0\.0\.1:808[01];/listen 127.0.0.1:$VL_HTTP_PORT;/" \
         -e "s/127\.0\.0\.1:9000/127.0.0.1:$VL_FCGI_PORT/g" \
+        -e "${VL_NGINX_SED:-s/^\$//}" \
         "$VL_TOP_SRCDIR/nginx/${VL_NGINX_CONF:-vellum.conf}" > "$T/vellum.conf"
     if [ "$VL_NGINX_KEEPALIVE" = off ]; then
         sed -i -e 's/fastcgi_keep_conn on;/fastcgi_keep_conn off;/' \

@@ -7,8 +7,11 @@
 # same Last-Modified on both, and with one of the two memcached stopped
 # every request is still 200 and only that server's share of the keys
 # misses: the other's keep hitting, and the outage is logged once per
-# worker, not once per request, with no "back" while it lasts.
+# worker, not once per request, with no "back" while it lasts. Then
+# nginx/cluster.conf as shipped over the two hosts: the request suite, and
+# a hung host (SIGSTOP) costs one request the read timeout, no more.
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+. "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/suite.sh"
 
 MEMCACHED=$(command -v memcached || echo /usr/bin/memcached)
 [ -x "$MEMCACHED" ] || { echo "SKIP: memcached not found"; exit 77; }
@@ -45,7 +48,10 @@ vl_wait_port "$MC1" "$MC1_PID" && vl_wait_port "$MC2" "$MC2_PID" \
 # each host its own copy, times kept
 for h in a b; do
     mkdir -p "$T/root-$h"
-    cp -p "$VL_FIXTURES/rgb-deflate.tif" "$VL_FIXTURES/grey.tif" "$T/root-$h/"
+    cp -p "$VL_FIXTURES/rgb-deflate.tif" "$VL_FIXTURES/grey.tif" \
+        "$VL_FIXTURES/truncated.tif" "$T/root-$h/"
+    mkdir -p "$T/root-$h/sub/dir"
+    cp -p "$VL_FIXTURES/sub/dir/nested.tif" "$T/root-$h/sub/dir/"
     for i in $(seq 10 69); do
         cp -p "$VL_FIXTURES/tiny.tif" "$T/root-$h/t$i.tif"
     done
@@ -179,4 +185,38 @@ vl_check "the outage is logged once per worker, naming the server ($n)" \
 vl_eq "no 'back' while it is down" 0 "$(grep -c 'is back' "$T/vellum-a.log")"
 vl_eq "the live server is never called unavailable" 0 \
     "$(grep -c "memcached 127.0.0.1:$MC1 unavailable" "$T/vellum-a.log")"
+
+# ---------------------------------------------------- nginx/cluster.conf
+# as shipped, its two upstream hosts (127.0.0.1:9000 and :9001) being A, B
+kill "$VL_NGINX_PID"
+wait "$VL_NGINX_PID" 2>/dev/null
+VL_NGINX_PID=
+VL_NGINX_CONF=cluster.conf VL_NGINX_SED="s/127\.0\.0\.1:9001/127.0.0.1:$FB/" \
+    vl_start_nginx || exit 1
+vl_check "cluster.conf: both hosts in the upstream" \
+    sh -c "grep -q 'server 127.0.0.1:$FA ' '$T/vellum.conf' && grep -q 'server 127.0.0.1:$FB ' '$T/vellum.conf'"
+vl_front_suite "$VL_URL/iiif" "nginx/cluster.conf"
+
+# a hung host (vellum A's master and workers stopped): nginx gives up on it
+# after fastcgi_read_timeout (15 s) once, retries on B, then leaves A out
+stop_a() {    # stop_a STOP|CONT
+    kill "-$1" "$VL_VELLUM_PID" $(pgrep -P "$VL_VELLUM_PID") 2>/dev/null
+}
+stop_a STOP
+bad=0 slow=0 worst=0
+for i in $(seq 1 12); do
+    out=$(curl -s -o /dev/null --max-time 40 -w '%{http_code} %{time_total}' \
+        "$VL_URL/iiif/3/t$((10 + i)).tif/full/max/0/default.jpg")
+    st=${out%% *} t=${out#* }
+    [ "$st" = 200 ] || bad=$((bad + 1))
+    ms=$(python3 -c "print(int(float('$t') * 1000))")
+    [ "$ms" -gt 1000 ] && slow=$((slow + 1))
+    [ "$ms" -gt "$worst" ] && worst=$ms
+done
+stop_a CONT
+echo "# one host hung: $slow of 12 requests over 1 s, the slowest $worst ms"
+vl_eq "one host hung: every request 200" 0 "$bad"
+vl_check "one host hung: at most one request waits for the timeout ($slow)" test "$slow" -le 1
+vl_check "one host hung: no request waits more than 20 s ($worst ms)" test "$worst" -le 20000
+vl_eq "the host back: 200" 200 "$(vl_get "$VL_URL/iiif/3/grey.tif/info.json")"
 vl_done
