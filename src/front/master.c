@@ -640,8 +640,11 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
         conf->backlog = opts->backlog;
     }
 
-    m.listen_fd = vl_master_listen(opts->bind, (int) conf->backlog,
-                                   &is_unix, &err);
+    is_unix = 0;
+    m.listen_fd = opts->listen_fd >= 0
+                      ? opts->listen_fd
+                      : vl_master_listen(opts->bind, (int) conf->backlog,
+                                         &is_unix, &err);
     if (m.listen_fd < 0) {
         fprintf(stderr, "vellum: %s\n", err.msg);
         vl_log(VL_LOG_ERROR, NULL, "%s", err.msg);
@@ -672,7 +675,10 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
     sigaction(SIGUSR1, &sa, NULL);
 
     vl_log(VL_LOG_INFO, NULL, "vellum %s listening on %s, %zu workers",
-           PACKAGE_VERSION, is_unix ? "a unix socket" : opts->bind,
+           PACKAGE_VERSION,
+           opts->listen_fd >= 0 ? "the socket systemd passed"
+           : is_unix            ? "a unix socket"
+                                : opts->bind,
            m.nslots);
 
     for (;;) {
