@@ -26,6 +26,7 @@
 #include "cache/cache.h"
 #include "core/hash.h"
 #include "core/log.h"
+#include "core/metrics.h"
 
 #define CACHE_VALUE_FLAGS 1u
 #define CACHE_HDR         9           /* generation + type length */
@@ -165,6 +166,7 @@ cache_fail(vl_cache_t *c, int i, memcached_st *mc, memcached_return_t rc)
 {
     char why[256];
 
+    vl_metrics_add(VL_MET_MC_ERROR, 1);
     atomic_store(cache_until(c, i), cache_now_ms() + VL_CACHE_RETRY_MS);
     atomic_fetch_add(&c->epoch, 1);
     if (atomic_exchange(cache_down(c, i), 1) == 0) {

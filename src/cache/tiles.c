@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cache/tiles.h"
+#include "core/metrics.h"
 #include "core/str.h"
 
 #define TILES_MIN_BUCKETS 64u
@@ -241,8 +242,10 @@ vl_tiles_get(vl_tile_cache_t *cache, const vl_tile_key_t *key)
             tiles_lru_front(cache, t);
         }
         cache->hits++;
+        vl_metrics_add(VL_MET_TILE_HIT, 1);
     } else {
         cache->misses++;
+        vl_metrics_add(VL_MET_TILE_MISS, 1);
     }
     pthread_mutex_unlock(&cache->lock);
     return t;

@@ -118,6 +118,9 @@ const vl_opt_t vl_conf_options[] = {
         "A worker exits (and is replaced) after this many requests; 0 never"),
     OPT("BACKLOG", VL_OPT_INT, "2048", 1, 65535, backlog, 0,
         "listen() backlog with --bind; --backlog overrides"),
+    /* operations */
+    OPT("METRICS_ALLOW", VL_OPT_STRING, "127.0.0.1 ::1", 0, 0, metrics_allow, 0,
+        "Client addresses (REMOTE_ADDR) that may read /metrics: addresses or IPv4 a.b.c.d/n, blank-separated; empty: nobody"),
 };
 
 #undef IIP

@@ -115,6 +115,8 @@ typedef struct {
     long    threads;               /* accepting threads per worker */
     long    max_requests;          /* per worker, 0 = unlimited */
     long    backlog;
+    /* operations */
+    char   *metrics_allow;         /* who may read /metrics */
 
     /* derived once per load from the values above; read-only */
     vl_limits_t  limits;           /* MAX_CVT, MAX_AREA, ALLOW_UPSCALING,

@@ -5,6 +5,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -17,6 +19,35 @@
 
 static int log_fd = 2;           /* -1 = syslog */
 static int log_verbosity = 1;
+static char log_path[4096];      /* the file's name, "" for stderr/syslog */
+static volatile sig_atomic_t log_reopen_asked;
+static pthread_mutex_t log_reopen_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void
+vl_log_reopen(void)
+{
+    log_reopen_asked = 1;
+}
+
+static void
+log_reopen_now(void)
+{
+    pthread_mutex_lock(&log_reopen_lock);
+    if (log_reopen_asked) {
+        log_reopen_asked = 0;
+        if (log_path[0] != '\0' && log_fd > 2) {
+            int fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+                          0644);
+
+            if (fd >= 0) {
+                dup2(fd, log_fd);       /* keeps O_CLOEXEC off: fine, */
+                fcntl(log_fd, F_SETFD, FD_CLOEXEC);  /* set it again */
+                close(fd);
+            }
+        }
+    }
+    pthread_mutex_unlock(&log_reopen_lock);
+}
 
 int
 vl_log_open(const char *dest, int verbosity)
@@ -39,12 +70,14 @@ vl_log_open(const char *dest, int verbosity)
     }
     vl_log_close();
     log_fd = fd;
+    snprintf(log_path, sizeof(log_path), "%s", dest);
     return 0;
 }
 
 void
 vl_log_close(void)
 {
+    log_path[0] = '\0';
     if (log_fd > 2) {
         close(log_fd);
     } else if (log_fd == -1) {
@@ -70,6 +103,10 @@ log_write(vl_log_level_t level, const char *reqid, const char *fmt,
     char       buf[2048];
     size_t     n = 0;
     int        r;
+
+    if (log_reopen_asked) {
+        log_reopen_now();
+    }
 
     if (log_fd >= 0) {
         struct timespec ts;

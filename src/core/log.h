@@ -21,6 +21,13 @@ typedef enum {
 int vl_log_open(const char *dest, int verbosity);
 void vl_log_close(void);
 
+/* Ask for the log file to be opened again (after logrotate moved it):
+ * async-signal-safe, for a SIGUSR2 handler; the next line written opens
+ * the file by its name and puts it in place of the old one (dup2), so no
+ * thread ever writes to a closed descriptor. Nothing for stderr and
+ * syslog. */
+void vl_log_reopen(void);
+
 /* Is a message of this level written at the current verbosity? */
 int vl_log_enabled(vl_log_level_t level);
 

@@ -34,6 +34,7 @@
 #include <fcgiapp.h>
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/str.h"
 #include "front/fcgi.h"
 #include "front/fcgi_env.h"
@@ -349,6 +350,14 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
                "response: %s", strerror(r));
     }
 
+    vl_metrics_request(resp.route, resp.status, fcgi_now_ms() - t0, sent);
+    if (resp.cache != NULL && strcmp(resp.cache, "hit") == 0) {
+        vl_metrics_add(VL_MET_MC_HIT, 1);
+    } else if (resp.cache != NULL && strcmp(resp.cache, "miss") == 0) {
+        vl_metrics_add(VL_MET_MC_MISS, 1);
+    } else if (resp.cache != NULL && strcmp(resp.cache, "passthrough") == 0) {
+        vl_metrics_add(VL_MET_PASSTHROUGH, 1);
+    }
     /* a server error is an error: logged at every VERBOSITY (0 is
      * "errors only"), in the access line's form */
     if (vl_log_enabled(VL_LOG_ACCESS) || resp.status >= 500) {
@@ -356,9 +365,11 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
         int         plen = req.has_iiif ? (int) req.iiif.len
                            : (int) strlen(path != NULL ? path : "-");
 
+        char client[64];
+
         vl_log(vl_log_enabled(VL_LOG_ACCESS) ? VL_LOG_ACCESS : VL_LOG_ERROR,
-               reqid, "%s %.*s %d %zu %.3fms %s%s%s",
-               req.method_name, plen, path != NULL ? path : "-",
+               reqid, "%s %s %.*s %d %zu %.3fms %s%s%s",
+               vl_fcgi_client(&req, client, sizeof(client)), req.method_name, plen, path != NULL ? path : "-",
                resp.status, sent, fcgi_now_ms() - t0,
                resp.cache != NULL ? resp.cache : "-",
                resp.errmsg != NULL ? " " : "",
@@ -639,6 +650,7 @@ vl_fcgi_serve(int listen_fd, const vl_conf_t *conf, vl_app_t *app,
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGUSR1);
+    sigaddset(&block, SIGUSR2);
     sigaddset(&block, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &block, NULL);
     for (long i = 0; i < nthreads; i++) {

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -37,6 +39,8 @@ enum {
     FP_HTTP_X_FORWARDED_PROTO,
     FP_HTTP_X_FORWARDED_HOST,
     FP_HTTP_X_FORWARDED_PREFIX,
+    FP_HTTP_X_FORWARDED_FOR,
+    FP_REMOTE_ADDR,
     FP_IIIF_VERSION,
     FCGI_NPARAMS
 };
@@ -64,6 +68,8 @@ static const struct {
     FCGI_P("HTTP_X_FORWARDED_PROTO"),
     FCGI_P("HTTP_X_FORWARDED_HOST"),
     FCGI_P("HTTP_X_FORWARDED_PREFIX"),
+    FCGI_P("HTTP_X_FORWARDED_FOR"),
+    FCGI_P("REMOTE_ADDR"),
     FCGI_P("IIIF_VERSION"),
 };
 #undef FCGI_P
@@ -208,6 +214,8 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
     req->fwd_proto = p[FP_HTTP_X_FORWARDED_PROTO];
     req->fwd_host = p[FP_HTTP_X_FORWARDED_HOST];
     req->fwd_prefix = p[FP_HTTP_X_FORWARDED_PREFIX];
+    req->fwd_for = p[FP_HTTP_X_FORWARDED_FOR];
+    req->remote_addr = p[FP_REMOTE_ADDR];
 
     v = p[FP_IIIF_VERSION];
     if (v != NULL && strcmp(v, "2") == 0) {
@@ -216,4 +224,82 @@ vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
         req->version_hint = 3;
     }
     return 0;
+}
+
+
+/* Loopback, private (RFC 1918, fc00::/7), link-local: a hop of the site's
+ * own. Text that is not an address counts as not internal. */
+static int
+fcgi_internal(const char *a, size_t n)
+{
+    char           t[64];
+    struct in_addr v4;
+    unsigned char  v6[16];
+
+    if (n == 0 || n >= sizeof(t)) {
+        return 0;
+    }
+    memcpy(t, a, n);
+    t[n] = '\0';
+    if (strncmp(t, "::ffff:", 7) == 0 && strchr(t + 7, '.') != NULL) {
+        memmove(t, t + 7, strlen(t + 7) + 1);
+    }
+    if (inet_pton(AF_INET, t, &v4) == 1) {
+        uint32_t h = ntohl(v4.s_addr);
+
+        return (h >> 24) == 127 || (h >> 24) == 10
+               || (h >> 20) == ((172u << 4) | 1) || (h >> 16) == ((192u << 8) | 168)
+               || (h >> 16) == ((169u << 8) | 254);
+    }
+    if (inet_pton(AF_INET6, t, v6) == 1) {
+        static const unsigned char lo[16] = { [15] = 1 };
+
+        return memcmp(v6, lo, 16) == 0 || (v6[0] & 0xfe) == 0xfc
+               || (v6[0] == 0xfe && (v6[1] & 0xc0) == 0x80);
+    }
+    return 0;
+}
+
+const char *
+vl_fcgi_client(const vl_http_req_t *req, char *buf, size_t n)
+{
+    const char *ra = req->remote_addr, *x = req->fwd_for;
+
+    snprintf(buf, n, "%s", ra != NULL && *ra != '\0' ? ra : "-");
+    if (ra == NULL || !fcgi_internal(ra, strlen(ra)) || x == NULL) {
+        return buf;
+    }
+    /* right to left: the first hop that is not the site's own */
+    for (size_t end = strlen(x); end > 0;) {
+        size_t b = end, e;
+
+        while (b > 0 && x[b - 1] != ',') {
+            b--;
+        }
+        e = end;
+        end = b > 0 ? b - 1 : 0;
+        while (b < e && (x[b] == ' ' || x[b] == '\t')) {
+            b++;
+        }
+        while (e > b && (x[e - 1] == ' ' || x[e - 1] == '\t')) {
+            e--;
+        }
+        if (e > b && !fcgi_internal(x + b, e - b)) {
+            /* an address, or nothing: what is logged must be one token */
+            char           t[64];
+            struct in_addr v4;
+            unsigned char  v6[16];
+
+            if (e - b < sizeof(t)) {
+                memcpy(t, x + b, e - b);
+                t[e - b] = '\0';
+                if (inet_pton(AF_INET, t, &v4) == 1
+                    || inet_pton(AF_INET6, t, v6) == 1) {
+                    snprintf(buf, n, "%s", t);
+                }
+            }
+            return buf;
+        }
+    }
+    return buf;
 }

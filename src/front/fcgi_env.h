@@ -21,4 +21,12 @@
 int vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
                          const char *reqid, vl_http_req_t *req);
 
+/* The client's address for the access log, into buf (n bytes): REMOTE_ADDR
+ * (the web server's peer); when that is a loopback or private address (a
+ * load balancer or proxy of the site's own in front of the web server),
+ * the last X-Forwarded-For address that is not (the one the site's own
+ * proxies saw connect: addresses before it are what the client claims).
+ * "-" when the web server sent no REMOTE_ADDR. Returns buf. */
+const char *vl_fcgi_client(const vl_http_req_t *req, char *buf, size_t n);
+
 #endif /* VL_FCGI_ENV_H */

@@ -34,6 +34,7 @@
 #endif
 
 #include "core/log.h"
+#include "core/metrics.h"
 #include "front/worker.h"
 #include "front/master.h"
 #include "present/scan.h"
@@ -46,6 +47,7 @@ typedef struct {
     pid_t     pid;
     int       slot;       /* index in slots, -1 once retired */
     double    started;
+    unsigned  mslot;      /* its slot of the metrics gauges */
 } master_child_t;
 
 typedef struct {
@@ -75,6 +77,7 @@ typedef struct {
 
 static volatile sig_atomic_t master_got_term;
 static volatile sig_atomic_t master_got_hup;
+static volatile sig_atomic_t master_got_usr2;
 static int                   master_pipe_wr = -1;
 
 
@@ -85,6 +88,8 @@ master_on_signal(int sig)
 
     if (sig == SIGHUP) {
         master_got_hup = 1;
+    } else if (sig == SIGUSR2) {
+        master_got_usr2 = 1;
     } else if (sig == SIGTERM || sig == SIGINT) {
         master_got_term = 1;
     }
@@ -310,8 +315,10 @@ master_in_child(master_t *m)
 static void
 master_spawn(master_t *m, size_t slot)
 {
-    sigset_t all, old, child;
-    pid_t    pid;
+    static unsigned spawned;
+    sigset_t        all, old, child;
+    pid_t           pid;
+    unsigned        mslot = 1 + spawned++ % (VL_MET_SLOTS - 1);
 
     if (m->nkids == m->capkids) {
         size_t          cap = m->capkids ? m->capkids * 2 : 16;
@@ -331,10 +338,13 @@ master_spawn(master_t *m, size_t slot)
     if (pid == 0) {
         /* the worker: worker.c installs its handlers, then unblocks these */
         master_in_child(m);
+        vl_metrics_slot(mslot);
+        vl_metrics_slot_reset(mslot);
         child = old;
         sigaddset(&child, SIGTERM);
         sigaddset(&child, SIGINT);
         sigaddset(&child, SIGUSR1);
+        sigaddset(&child, SIGUSR2);
         sigaddset(&child, SIGHUP);
         sigprocmask(SIG_SETMASK, &child, NULL);
         master_child_exit(vl_worker_run(m->listen_fd, m->conf));
@@ -347,7 +357,9 @@ master_spawn(master_t *m, size_t slot)
         return;
     }
     m->slots[slot].pid = pid;
-    m->kids[m->nkids++] = (master_child_t) { pid, (int) slot, master_now() };
+    m->kids[m->nkids++] = (master_child_t) { pid, (int) slot, master_now(),
+                                             mslot };
+    vl_metrics_add(VL_MET_WORKER_START, 1);
     vl_log(VL_LOG_INFO, NULL, "worker %ld started", (long) pid);
 }
 
@@ -401,6 +413,7 @@ master_reap(master_t *m)
         kid = m->kids[i];
         m->kids[i] = m->kids[--m->nkids];
         master_describe(status, how, sizeof(how));
+        vl_metrics_slot_reset(kid.mslot);
 
         if (kid.slot < 0 || m->stopping) {
             vl_log(VL_LOG_INFO, NULL, "worker %ld stopped (%s)", (long) pid,
@@ -424,12 +437,14 @@ master_reap(master_t *m)
                 slot->backoff = MASTER_BACKOFF_MAX;
             }
             slot->next_start = now + slot->backoff;
+            vl_metrics_add(VL_MET_WORKER_DEATH, 1);
             vl_log(VL_LOG_ERROR, NULL, "worker %ld died (%s) %.3f s after "
                    "its start; next one in %.0f s", (long) pid, how,
                    now - kid.started, slot->backoff);
         } else {
             slot->backoff = 0;
             slot->next_start = now;
+            vl_metrics_add(VL_MET_WORKER_DEATH, 1);
             vl_log(VL_LOG_ERROR, NULL, "worker %ld died (%s); respawning",
                    (long) pid, how);
         }
@@ -651,6 +666,11 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
         vl_conf_free(conf);
         return 2;
     }
+    /* the counters of /metrics, shared with every worker forked */
+    if (vl_metrics_share() != 0) {
+        vl_log(VL_LOG_WARN, NULL, "metrics: no shared memory (%s): each "
+               "worker counts its own", strerror(errno));
+    }
     if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0
         || master_make_slots(&m, master_nworkers(opts, conf)) != 0)
     {
@@ -669,6 +689,7 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
@@ -722,6 +743,13 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
             if (!m.stopping) {
                 master_reload(&m);
             }
+        }
+        if (master_got_usr2) {
+            /* logrotate moved LOGFILE: every process opens it again */
+            master_got_usr2 = 0;
+            vl_log_reopen();
+            master_signal_all(&m, SIGUSR2);
+            vl_log(VL_LOG_INFO, NULL, "SIGUSR2: LOGFILE opened again");
         }
     }
 

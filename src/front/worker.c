@@ -35,6 +35,13 @@ worker_on_stop(int sig)
 }
 
 static void
+worker_on_usr2(int sig)
+{
+    (void) sig;
+    vl_log_reopen();
+}
+
+static void
 worker_signals(void (*stop)(int))
 {
     struct sigaction sa;
@@ -46,6 +53,9 @@ worker_signals(void (*stop)(int))
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    /* SIGUSR2: open LOGFILE again (the master passes logrotate's on) */
+    sa.sa_handler = stop == SIG_DFL ? SIG_DFL : worker_on_usr2;
+    sigaction(SIGUSR2, &sa, NULL);
 }
 
 int
@@ -78,6 +88,7 @@ vl_worker_run(int listen_fd, const vl_conf_t *conf)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigaddset(&set, SIGHUP);
     pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 

@@ -40,6 +40,9 @@ typedef struct {
     const char  *fwd_proto;       /* X-Forwarded-Proto */
     const char  *fwd_host;        /* X-Forwarded-Host */
     const char  *fwd_prefix;      /* X-Forwarded-Prefix */
+    const char  *fwd_for;         /* X-Forwarded-For */
+    const char  *remote_addr;     /* REMOTE_ADDR: the peer of the web
+                                     server (the client, or a proxy) */
     int          version_hint;    /* 2 or 3 forced by the web server
                                      (fastcgi_param IIIF_VERSION), else 0 */
     const char  *reqid;           /* short id for logs and X-Request-Id */
@@ -63,6 +66,9 @@ typedef struct {
     const char          *cache;             /* "hit", "miss", "passthrough"
                                                or "-" for the access log */
     const char          *errmsg;            /* one-line reason, for the log */
+    const char          *route;             /* the route's name ("image",
+                                               "info", ...), for metrics;
+                                               NULL: none matched */
 } vl_http_resp_t;
 
 /* Zero a response (status 500, no headers, cache "-"). */

@@ -25,8 +25,8 @@ static const vl_route_t route_table[] = {
     { VL_ROUTE_PREFIX, "cd/pages/", VL_M_READ, "discovery",
       vl_serve_discovery },
     { VL_ROUTE_PREFIX, "cd/", VL_M_READ, "reserved", vl_serve_reserved },
-    { VL_ROUTE_EXACT, "health", VL_M_READ, "reserved", vl_serve_reserved },
-    { VL_ROUTE_EXACT, "metrics", VL_M_READ, "reserved", vl_serve_reserved },
+    { VL_ROUTE_EXACT, "health", VL_M_READ, "health", vl_serve_health },
+    { VL_ROUTE_EXACT, "metrics", VL_M_READ, "metrics", vl_serve_metrics },
     /* documents of an identifier */
     { VL_ROUTE_SUFFIX, "info.json", VL_M_READ, "info", vl_serve_info },
     { VL_ROUTE_SUFFIX, "manifest", VL_M_READ, "manifest",

@@ -316,6 +316,7 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         s.path = path;
         route = vl_route_find(path, &s.m);
         methods = route->methods;
+        resp->route = route->name;
     }
     bit = req->method == VL_METHOD_GET       ? VL_M_GET
           : req->method == VL_METHOD_HEAD    ? VL_M_HEAD

@@ -44,6 +44,8 @@ void vl_serve_reserved(vl_serve_t *s); /* serve.c: 404 */
 void vl_serve_manifest(vl_serve_t *s);   /* manifest.c */
 void vl_serve_collection(vl_serve_t *s); /* collection.c */
 void vl_serve_discovery(vl_serve_t *s);  /* discovery.c */
+void vl_serve_health(vl_serve_t *s);     /* operate.c */
+void vl_serve_metrics(vl_serve_t *s);    /* operate.c */
 
 /* An error response: the status from the one table (core/err.c), a
  * one-line text body. */

@@ -22,6 +22,7 @@
 
 #include "core/fs.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "core/str.h"
 #include "source/source.h"
 #include "source/source_p.h"
@@ -43,6 +44,9 @@ source_close(vl_source_t *src)
     }
     if (src->ops != NULL && src->ops->close != NULL) {
         src->ops->close(src);
+    }
+    if (src->counted) {
+        vl_metrics_handles(-1);
     }
     vl_tiles_free(src->own_tiles);
     free(src->page_sizes);
@@ -180,6 +184,9 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
         return NULL;
     }
     VL_ASSERT(src->info.geom.nlevels >= 1 && src->info.pages >= 1);
+    src->counted = 1;
+    vl_metrics_add(VL_MET_HANDLE_OPEN, 1);
+    vl_metrics_handles(1);
     return src;
 }
 
@@ -499,6 +506,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     if (src != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
+        vl_metrics_add(VL_MET_HANDLE_HIT, 1);
         return src;
     }
     /* another page of this very file is open: no need to open it again

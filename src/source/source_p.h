@@ -56,6 +56,7 @@ struct vl_source_s {
                                             * its backend), or NULL */
     uint32_t                npage_sizes;
     int                     broken;        /* codec error seen: sticky */
+    int                     counted;       /* in the open-handles gauge */
     vl_err_t                broken_err;
     struct vl_source_s     *prev, *next;   /* idle list of the cache */
 };

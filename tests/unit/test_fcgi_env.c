@@ -223,10 +223,49 @@ test_scheme_host_headers(void **state)
     vl_conf_free(conf);
 }
 
+/* The access log's client: REMOTE_ADDR, or behind the site's own proxies
+ * the last X-Forwarded-For hop that is not one of them; never a claim of
+ * the client's own (what comes before), never text that is no address. */
+static void
+test_client(void **state)
+{
+    static const struct {
+        const char *ra, *xff, *want;
+    } cases[] = {
+        { "203.0.113.7", NULL, "203.0.113.7" },
+        { "203.0.113.7", "198.51.100.1", "203.0.113.7" },   /* not ours */
+        { "127.0.0.1", NULL, "127.0.0.1" },
+        { "127.0.0.1", "198.51.100.1", "198.51.100.1" },
+        { "10.0.0.2", "6.6.6.6, 198.51.100.1, 10.0.0.9", "198.51.100.1" },
+        { "192.168.1.1", "  2001:db8::1 ", "2001:db8::1" },
+        { "::1", "198.51.100.1", "198.51.100.1" },
+        { "::ffff:127.0.0.1", "198.51.100.1", "198.51.100.1" },
+        { "172.16.0.1", "10.1.1.1, 192.168.0.9", "172.16.0.1" },
+        { "127.0.0.1", "evil <script>", "127.0.0.1" },
+        { "127.0.0.1", "", "127.0.0.1" },
+        { NULL, "198.51.100.1", "-" },
+        { "172.32.0.1", "198.51.100.1", "172.32.0.1" },     /* public */
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_http_req_t r;
+        char          buf[64];
+
+        memset(&r, 0, sizeof(r));
+        r.remote_addr = cases[i].ra;
+        r.fwd_for = cases[i].xff;
+        if (strcmp(vl_fcgi_client(&r, buf, sizeof(buf)), cases[i].want) != 0) {
+            fail_msg("case %zu: %s, want %s", i, buf, cases[i].want);
+        }
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client),
         cmocka_unit_test(test_iiif_argument),
         cmocka_unit_test(test_uri_map),
         cmocka_unit_test(test_argument_before_map),
