@@ -7,9 +7,12 @@
  * default) is lossless (5/3 wavelet, reversible colour transform); N > 0
  * asks for an N:1 compression ratio in one quality layer (9/7 wavelet).
  * 8-bit samples, grey or sRGB, alpha as an opacity channel (cdef box), the
- * ICC profile in the colr box (method 2). The file is written through a
- * seekable stream straight into the request's sink (vl_sink_write_at:
- * OpenJPEG goes back to fill in box lengths); the sink's cap holds.
+ * ICC profile in the colr box (method 2). OpenJPEG writes the codestream
+ * only (OPJ_CODEC_J2K) and the JP2 boxes around it are written here: its
+ * own JP2 writer cannot embed an ICC profile (2.5 sets method 2 but never
+ * copies the profile, and asserts). The codestream goes through a
+ * seekable stream straight into the request's sink (vl_sink_write_at);
+ * the sink's cap holds.
  */
 #include "config.h"
 
@@ -107,8 +110,6 @@ jp2enc_release(void *data)
         st->codec = NULL;
     }
     if (st->image != NULL) {
-        st->image->icc_profile_buf = NULL;   /* ours, in the pool */
-        st->image->icc_profile_len = 0;
         opj_image_destroy(st->image);
         st->image = NULL;
     }
@@ -166,6 +167,94 @@ jp2enc_fail(jp2enc_state_t *st, const char *what, vl_err_t *err)
                       st->msg[0] != '\0' ? ": " : "", st->msg);
 }
 
+static void
+jp2enc_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+}
+
+static void
+jp2enc_be16(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 8);
+    p[1] = (unsigned char) v;
+}
+
+/* A box header (length of the whole box, type). */
+static int
+jp2enc_box(vl_sink_t *sink, size_t len, const char *type, vl_err_t *err)
+{
+    unsigned char h[8];
+
+    if (len > 0xffffffffu) {
+        return vl_err_set(err, VL_ELIMIT, "response too large");
+    }
+    jp2enc_be32(h, (uint32_t) len);
+    memcpy(h + 4, type, 4);
+    return vl_sink_write(sink, h, 8, err);
+}
+
+/* Signature, file type and header boxes, then the header of the
+ * codestream box (its length patched at the end; its offset in *jp2c). */
+static int
+jp2enc_boxes(jp2enc_state_t *st, size_t *jp2c, vl_err_t *err)
+{
+    static const unsigned char sig[12] = { 0, 0, 0, 12, 'j', 'P', ' ', ' ',
+                                           0x0d, 0x0a, 0x87, 0x0a };
+    static const unsigned char ftyp[20] = { 0, 0, 0, 20, 'f', 't', 'y', 'p',
+                                            'j', 'p', '2', ' ', 0, 0, 0, 0,
+                                            'j', 'p', '2', ' ' };
+    vl_sink_t      *s = st->sink;
+    int             nb = st->buf.bands, alpha = nb == 2 || nb == 4, rc;
+    unsigned char   ihdr[14], colr[7], cdef[2 + 4 * 6];
+    size_t          colr_len = st->icc != NULL ? 3 + st->icc_len : 7;
+    size_t          cdef_len = alpha ? 2 + (size_t) nb * 6 : 0;
+    size_t          jp2h = 8 + (8 + 14) + (8 + colr_len)
+                           + (alpha ? 8 + cdef_len : 0);
+
+    jp2enc_be32(ihdr, st->buf.h);
+    jp2enc_be32(ihdr + 4, st->buf.w);
+    jp2enc_be16(ihdr + 8, (uint32_t) nb);
+    ihdr[10] = 7;                   /* 8 bits, unsigned */
+    ihdr[11] = 7;                   /* wavelet */
+    ihdr[12] = 0;                   /* colour space known */
+    ihdr[13] = 0;                   /* no IPR */
+    colr[0] = st->icc != NULL ? 2 : 1;
+    colr[1] = 0;
+    colr[2] = 0;
+    jp2enc_be32(colr + 3, nb >= 3 ? 16 : 17);   /* sRGB, greyscale */
+    if (alpha) {
+        jp2enc_be16(cdef, (uint32_t) nb);
+        for (int c = 0; c < nb; c++) {
+            unsigned char *e = cdef + 2 + c * 6;
+
+            jp2enc_be16(e, (uint32_t) c);
+            jp2enc_be16(e + 2, c == nb - 1 ? 1 : 0);      /* opacity */
+            jp2enc_be16(e + 4, c == nb - 1 ? 0 : (uint32_t) c + 1);
+        }
+    }
+    if ((rc = vl_sink_write(s, sig, sizeof(sig), err)) != VL_OK
+        || (rc = vl_sink_write(s, ftyp, sizeof(ftyp), err)) != VL_OK
+        || (rc = jp2enc_box(s, jp2h, "jp2h", err)) != VL_OK
+        || (rc = jp2enc_box(s, 8 + 14, "ihdr", err)) != VL_OK
+        || (rc = vl_sink_write(s, ihdr, 14, err)) != VL_OK
+        || (rc = jp2enc_box(s, 8 + colr_len, "colr", err)) != VL_OK
+        || (rc = vl_sink_write(s, colr, st->icc != NULL ? 3 : 7, err))
+           != VL_OK
+        || (st->icc != NULL
+            && (rc = vl_sink_write(s, st->icc, st->icc_len, err)) != VL_OK)
+        || (alpha
+            && ((rc = jp2enc_box(s, 8 + cdef_len, "cdef", err)) != VL_OK
+                || (rc = vl_sink_write(s, cdef, cdef_len, err)) != VL_OK))) {
+        return rc;
+    }
+    *jp2c = s->len;
+    return jp2enc_box(s, 0, "jp2c", err);
+}
+
 static int
 jp2enc_finish(void *stv, vl_err_t *err)
 {
@@ -173,7 +262,9 @@ jp2enc_finish(void *stv, vl_err_t *err)
     vl_encode_buf_t      *b = &st->buf;
     opj_cparameters_t     p;
     opj_image_cmptparm_t  cp[4];
-    int                   nb = b->bands, nres = 6;
+    int                   nb = b->bands, nres = 6, rc;
+    size_t                jp2c;
+    unsigned char         box[4];
 
     st->err = err;
     memset(cp, 0, sizeof(cp));
@@ -206,10 +297,6 @@ jp2enc_finish(void *stv, vl_err_t *err)
             }
         }
     }
-    if (st->icc != NULL) {
-        st->image->icc_profile_buf = st->icc;
-        st->image->icc_profile_len = (OPJ_UINT32) st->icc_len;
-    }
 
     opj_set_default_encoder_parameters(&p);
     /* every resolution at least one pixel wide and high */
@@ -222,7 +309,11 @@ jp2enc_finish(void *stv, vl_err_t *err)
     p.tcp_rates[0] = (float) st->rate;     /* 0: lossless */
     p.irreversible = st->rate > 0;
     p.tcp_mct = nb >= 3 ? 1 : 0;
-    if ((st->codec = opj_create_compress(OPJ_CODEC_JP2)) == NULL) {
+    if ((rc = jp2enc_boxes(st, &jp2c, err)) != VL_OK) {
+        return rc;
+    }
+    st->pos = st->sink->len;
+    if ((st->codec = opj_create_compress(OPJ_CODEC_J2K)) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory for jp2");
     }
     opj_set_error_handler(st->codec, jp2enc_on_error, st);
@@ -244,7 +335,12 @@ jp2enc_finish(void *stv, vl_err_t *err)
         return jp2enc_fail(st, "cannot encode", err);
     }
     jp2enc_release(st);
-    return err != NULL && err->code != VL_OK ? err->code : VL_OK;
+    if (err != NULL && err->code != VL_OK) {
+        return err->code;
+    }
+    /* the codestream box's length, now known */
+    jp2enc_be32(box, (uint32_t) (st->sink->len - jp2c));
+    return vl_sink_write_at(st->sink, jp2c, box, 4, err);
 }
 
 const vl_encoder_ops_t vl_jp2_encoder = {
