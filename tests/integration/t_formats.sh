@@ -209,6 +209,16 @@ if have pdftoppm; then
         compare "$T/dec.png" "$T/tile.jpg" rgb 2
 fi
 
+# --- the file name from the canonical parameters, sanitised
+vl_get "$U/rgb.tif/pct:10,10,50,50/!200,200/!90/gray.png" > /dev/null
+canon=$(vl_header Link | sed -n 's|.*<[^>]*/rgb.tif/\([^>]*\)>;rel="canonical".*|\1|p')
+vl_eq "Content-Disposition: the canonical request of the Link header, sanitised" \
+    "inline; filename=\"rgb.tif-$(echo "$canon" | tr '/,!:' '-___')\"" \
+    "$(vl_header Content-Disposition)"
+vl_eq "Content-Disposition: '!' and ',' as '_'" \
+    'inline; filename="rgb.tif-100_74_501_368-200_147-_90-gray.png"' \
+    "$(vl_header Content-Disposition)"
+
 # --- a format vellum does not write: 400
 st=$(vl_get "$U/rgb.tif/full/200,/0/default.bmp")
 vl_eq "unknown format .bmp: 400" 400 "$st"
