@@ -227,7 +227,7 @@ vl_eq "unknown format .bmp: 400" 400 "$st"
 # partial body
 vl_stop_vellum
 FILESYSTEM_PREFIX=$T/root MAX_RESPONSE_SIZE=1 TIFF_COMPRESSION=none \
-    vl_start_vellum --workers 1 || exit 1
+    MAX_CVT=-1 MAX_AREA=-1 vl_start_vellum --workers 1 || exit 1
 st=$(vl_get "$U/rgb.tif/full/max/0/default.tif")
 vl_eq "uncompressed TIFF of 2.2 MB over MAX_RESPONSE_SIZE=1: 400" 400 "$st"
 vl_check "  ... and the body is the error, not a partial image" \
@@ -236,5 +236,20 @@ vl_eq "  ... no image Content-Type" 0 \
     "$(vl_header Content-Type | grep -c image/tiff)"
 st=$(vl_get "$U/rgb.tif/full/200,/0/default.tif")
 vl_eq "a small TIFF under the same cap: 200" 200 "$st"
+
+# --- WebP's 16383 pixels a side: a 400 with its reason, before any pixel
+case " $built " in
+*" webp "*)
+    st=$(vl_get "$U/rgb.tif/full/^16384,/0/default.webp")
+    vl_eq "webp 16384 wide (no MAX_CVT): 400" 400 "$st"
+    vl_check "  ... the reason names the limit" grep -q "16383" "$T/body"
+    st=$(vl_get "$U/rgb.tif/full/^16383,/0/default.webp")
+    vl_eq "webp 16383 wide: 200" 200 "$st"
+    vl_eq "  ... 16383 wide for Pillow" 16383 \
+        "$($PY -c 'import sys
+from PIL import Image
+print(Image.open(sys.argv[1]).size[0])' "$T/body")"
+    ;;
+esac
 
 vl_done
