@@ -240,11 +240,11 @@ vl_eq "a small TIFF under the same cap: 200" 200 "$st"
 # --- WebP's 16383 pixels a side: a 400 with its reason, before any pixel
 case " $built " in
 *" webp "*)
-    st=$(vl_get "$U/rgb.tif/full/^16384,/0/default.webp")
-    vl_eq "webp 16384 wide (no MAX_CVT): 400" 400 "$st"
+    st=$(vl_get "$U/rgb.tif/full/^16384,8/0/default.webp")
+    vl_eq "webp 16384x8 (no MAX_CVT): 400" 400 "$st"
     vl_check "  ... the reason names the limit" grep -q "16383" "$T/body"
-    st=$(vl_get "$U/rgb.tif/full/^16383,/0/default.webp")
-    vl_eq "webp 16383 wide: 200" 200 "$st"
+    st=$(vl_get "$U/rgb.tif/full/^16383,8/0/default.webp")
+    vl_eq "webp 16383x8: 200" 200 "$st"
     vl_eq "  ... 16383 wide for Pillow" 16383 \
         "$($PY -c 'import sys
 from PIL import Image
