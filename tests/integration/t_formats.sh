@@ -9,7 +9,9 @@
 # lists it; Content-Disposition on every image response (built or passed
 # through), never on info.json; alpha kept in PNG, WebP, TIFF and GIF;
 # info.json advertising exactly the formats built; a stored JPEG tile
-# wrapped into a PDF byte for byte; MAX_RESPONSE_SIZE -> 400 and no body.
+# wrapped into a PDF byte for byte; each TIFF_COMPRESSION read back by
+# Pillow and named by tiffinfo; WebP's 16383-pixel limit; MAX_RESPONSE_SIZE
+# -> 400 and no body.
 
 . "${VL_TOP_SRCDIR:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -222,6 +224,30 @@ vl_eq "Content-Disposition: '!' and ',' as '_'" \
 # --- a format vellum does not write: 400
 st=$(vl_get "$U/rgb.tif/full/200,/0/default.bmp")
 vl_eq "unknown format .bmp: 400" 400 "$st"
+
+# --- TIFF_COMPRESSION: each compression libtiff has, read back by Pillow
+vl_get "$U/rgb.tif/full/200,/0/default.png" > /dev/null
+cp "$T/body" "$T/ref200.png"
+for c in lzw:0:LZW jpeg:4:JPEG webp:4:WebP zstd:0:ZSTD 1:0:LZW; do
+    name=${c%%:*} t=${c#*:}
+    t=${t%%:*} scheme=${c##*:}
+    vl_stop_vellum
+    FILESYSTEM_PREFIX=$T/root TIFF_COMPRESSION=$name vl_start_vellum \
+        --workers 1 || exit 1
+    st=$(vl_get "$U/rgb.tif/full/200,/0/default.tif")
+    if [ "$st" = 501 ]; then
+        vl_skip "TIFF_COMPRESSION=$name" "libtiff without $scheme"
+        continue
+    fi
+    vl_eq "TIFF_COMPRESSION=$name: 200" 200 "$st"
+    cp "$T/body" "$T/c.tif"
+    if have tiffinfo; then
+        vl_check "TIFF_COMPRESSION=$name: tiffinfo says $scheme" \
+            sh -c "tiffinfo '$T/c.tif' 2>/dev/null | grep -i 'Compression Scheme' | grep -qi '$scheme'"
+    fi
+    vl_check "TIFF_COMPRESSION=$name: Pillow reads the PNG's pixels (tolerance $t)" \
+        compare "$T/c.tif" "$T/ref200.png" rgb "$t"
+done
 
 # --- MAX_RESPONSE_SIZE: a body over it is a 400 with an error, never a
 # partial body
