@@ -4,8 +4,8 @@
 # binary, each body decoded by an independent decoder (Pillow, vips,
 # opj_decompress, pdftoppm) and compared with the PNG of the same request:
 # exact size, identical pixels for the lossless formats (TIFF, JP2, WebP
-# at WEBP_QUALITY=-1), within the codec's tolerance for the lossy ones (WebP
-# at its default, GIF's palette, PDF's JPEG); Content-Type as the Image API
+# at WEBP_QUALITY=-1), within the codec's tolerance for the lossy ones (JPEG,
+# WebP at its default, GIF's palette, PDF's JPEG); Content-Type as the Image API
 # lists it; Content-Disposition on every image response (built or passed
 # through), never on info.json; alpha kept in PNG, WebP, TIFF and GIF;
 # info.json advertising exactly the formats built; a stored JPEG tile
@@ -248,6 +248,17 @@ for c in lzw:0:LZW jpeg:4:JPEG webp:4:WebP zstd:0:ZSTD 1:0:LZW; do
     vl_check "TIFF_COMPRESSION=$name: Pillow reads the PNG's pixels (tolerance $t)" \
         compare "$T/c.tif" "$T/ref200.png" rgb "$t"
 done
+# this server has the default WEBP_QUALITY (50): lossy WebP
+case " $built " in
+*" webp "*)
+    vl_get "$U/rgb.tif/full/200,/0/default.webp" > /dev/null
+    cp "$T/body" "$T/lossy.webp"
+    vl_check "WEBP_QUALITY=50: a lossy (VP8) bitstream" \
+        $PY -c 'import sys; sys.exit(0 if open(sys.argv[1], "rb").read()[12:16] == b"VP8 " else 1)' "$T/lossy.webp"
+    vl_check "WEBP_QUALITY=50: Pillow reads the PNG's pixels within 6" \
+        compare "$T/lossy.webp" "$T/ref200.png" rgb 6
+    ;;
+esac
 
 # --- MAX_RESPONSE_SIZE: a body over it is a 400 with an error, never a
 # partial body
