@@ -41,6 +41,14 @@ const vl_opt_t vl_conf_options[] = {
         "JPEG output quality"),
     OPT("PNG_QUALITY", VL_OPT_INT, "1", 0, 9, png_quality, IIP | OUT,
         "PNG zlib compression level"),
+    OPT("WEBP_QUALITY", VL_OPT_INT, "50", -1, 100, webp_quality, IIP | OUT,
+        "WebP output quality (libwebp 0-100); -1 lossless"),
+    OPT("TIFF_COMPRESSION", VL_OPT_STRING, "deflate", 0, 0, tiff_compression, IIP | OUT,
+        "TIFF output compression: none, lzw, deflate, jpeg, webp or zstd (or iipsrv's 0-5 in that order)"),
+    OPT("TIFF_QUALITY", VL_OPT_INT, "90", 1, 100, tiff_quality, IIP | OUT,
+        "Quality of JPEG- and WebP-compressed TIFF output"),
+    OPT("JP2_RATE", VL_OPT_INT, "0", 0, 1000, jp2_rate, OUT,
+        "JPEG 2000 output: 0 lossless, N a compression ratio of N:1 (irreversible 9/7 wavelet)"),
     OPT("MAX_ICC", VL_OPT_INT, "65536", -1, 16777216, max_icc, IIP | OUT,
         "Largest ICC profile (bytes) embedded in output; -1 any size, 0 none"),
     OPT("INTERPOLATION", VL_OPT_INT, "2", 0, 2, interpolation, IIP | OUT,
@@ -132,8 +140,8 @@ const size_t vl_conf_noptions = sizeof(vl_conf_options) / sizeof(vl_conf_options
 static const char *const conf_ignored[] = {
     "FILENAME_PATTERN", "WATERMARK", "WATERMARK_PROBABILITY",
     "WATERMARK_OPACITY", "IIIF_EXTRA_INFO",
-    "IIIF_EXTENSIONS", "KAKADU_READMODE", "DECODER_MODULES", "WEBP_QUALITY",
-    "AVIF_QUALITY", "AVIF_CODEC", "TIFF_COMPRESSION", "TIFF_QUALITY",
+    "IIIF_EXTENSIONS", "KAKADU_READMODE", "DECODER_MODULES",
+    "AVIF_QUALITY", "AVIF_CODEC",
     "EMBED_ICC", "MAX_EXIF", NULL
 };
 
@@ -529,6 +537,23 @@ conf_uri_maps(vl_conf_t *conf, FILE *warn, vl_err_t *err)
 #define CONF_BUILD ""
 #endif
 
+/* TIFF_COMPRESSION: a name, or iipsrv's number (0 none, 1 LZW, 2 Deflate,
+ * 3 JPEG, 4 WebP, 5 Zstd), as that number; -1 for anything else. */
+static int
+conf_tiff_compression(const char *v)
+{
+    static const char *const names[] = { "none", "lzw", "deflate", "jpeg",
+                                         "webp", "zstd" };
+
+    for (int i = 0; i < 6; i++) {
+        if (strcasecmp(v, names[i]) == 0
+            || (v[0] == (char) ('0' + i) && v[1] == '\0')) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 /* Everything derived from the values, once per load. */
 static int
 conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
@@ -546,6 +571,15 @@ conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
                                                   : 1.0;
     conf->output.jpeg_quality = (int) conf->jpeg_quality;
     conf->output.png_level = (int) conf->png_quality;
+    conf->output.webp_quality = (int) conf->webp_quality;
+    conf->output.tiff_quality = (int) conf->tiff_quality;
+    conf->output.jp2_rate = (int) conf->jp2_rate;
+    if ((conf->output.tiff_compression = conf_tiff_compression(
+             conf->tiff_compression)) < 0) {
+        return vl_err_set(err, VL_ECONF, "TIFF_COMPRESSION=%s is not a "
+                          "compression: expected none, lzw, deflate, jpeg, "
+                          "webp, zstd or 0 to 5", conf->tiff_compression);
+    }
     conf->output.interpolation = (int) conf->interpolation;
     conf->output.max_icc = conf->max_icc;
     conf->output.passthrough = conf->codec_passthrough != 0;

@@ -49,6 +49,10 @@ typedef struct {
 typedef struct {
     int  jpeg_quality;       /* JPEG_QUALITY, 1..100 */
     int  png_level;          /* PNG_QUALITY, zlib 0..9 */
+    int  webp_quality;       /* WEBP_QUALITY, 0..100, -1 lossless */
+    int  tiff_compression;   /* TIFF_COMPRESSION, iipsrv's 0..5 */
+    int  tiff_quality;       /* TIFF_QUALITY, 1..100 */
+    int  jp2_rate;           /* JP2_RATE, 0 lossless, N:1 */
     int  interpolation;      /* 0 nearest, 1 bilinear, 2 area + Lanczos3 */
     long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
     int  passthrough;        /* CODEC_PASSTHROUGH */
@@ -74,6 +78,10 @@ typedef struct {
     /* output */
     long    jpeg_quality;          /* 1..100 */
     long    png_quality;           /* zlib level 0..9 */
+    long    webp_quality;          /* 0..100, -1 lossless */
+    char   *tiff_compression;      /* name or iipsrv's 0..5 */
+    long    tiff_quality;          /* 1..100 (TIFF JPEG, WebP) */
+    long    jp2_rate;              /* 0 lossless, N:1 */
     long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
     long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
     double  level_oversample;      /* pick level >= output * this */

@@ -31,6 +31,21 @@ static const encode_format_t encode_formats[] = {
       &vl_jpeg_encoder },
     { VL_FORMAT_PNG, "png", "image/png", BANDS(1, 1, 1, 1), 1u << 8, 1,
       &vl_png_encoder },
+    /* the media types as the Image API 3.0 lists them */
+    { VL_FORMAT_TIF, "tif", "image/tiff", BANDS(1, 1, 1, 1),
+      1u << 8 | 1u << 16, 1, &vl_tif_encoder },
+#ifdef HAVE_GIF
+    { VL_FORMAT_GIF, "gif", "image/gif", BANDS(1, 1, 1, 1), 1u << 8, 1,
+      &vl_gif_encoder },
+#endif
+    { VL_FORMAT_JP2, "jp2", "image/jp2", BANDS(1, 1, 1, 1), 1u << 8, 1,
+      &vl_jp2_encoder },
+    { VL_FORMAT_PDF, "pdf", "application/pdf", BANDS(1, 1, 1, 1), 1u << 8, 1,
+      &vl_pdf_encoder },
+#ifdef HAVE_WEBP
+    { VL_FORMAT_WEBP, "webp", "image/webp", BANDS(1, 1, 1, 1), 1u << 8, 1,
+      &vl_webp_encoder },
+#endif
 };
 
 #define ENCODE_NFORMATS (sizeof(encode_formats) / sizeof(encode_formats[0]))
@@ -123,12 +138,13 @@ vl_encoder_new(vl_pool_t *pool, vl_format_t format,
 {
     const encode_format_t *fmt = encode_row(format);
     vl_encoder_t          *enc;
+    int                    bits = opts->bits != 0 ? opts->bits : 8;
 
     /* the parser only lets built formats through (vl_format_find) and the
      * colour stage gives each what it takes: anything else is a bug */
-    if (fmt == NULL || !vl_format_takes(format, bands, 8)) {
-        vl_err_set(err, VL_EINTERNAL, "no %s encoder for %d bands",
-                   fmt != NULL ? fmt->ext : "such", bands);
+    if (fmt == NULL || !vl_format_takes(format, bands, bits)) {
+        vl_err_set(err, VL_EINTERNAL, "no %s encoder for %d bands of %d bits",
+                   fmt != NULL ? fmt->ext : "such", bands, bits);
         return NULL;
     }
     if (w == 0 || h == 0) {
@@ -172,4 +188,34 @@ vl_encoder_finish(vl_encoder_t *enc, vl_err_t *err)
     }
     VL_ASSERT(enc->rows_left == 0);
     return enc->fmt->ops->finish(enc->impl, err);
+}
+
+int
+vl_encode_buf_init(vl_encode_buf_t *b, vl_pool_t *pool, uint32_t w,
+                   uint32_t h, int bands, int bytes, vl_err_t *err)
+{
+    size_t n;
+
+    memset(b, 0, sizeof(*b));
+    if (vl_size_mul4(w, h, (size_t) bands, (size_t) bytes, &n) != 0) {
+        return vl_err_set(err, VL_ELIMIT, "image too large to encode");
+    }
+    if ((b->px = vl_pool_alloc(pool, n)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory");
+    }
+    b->stride = (size_t) w * (size_t) bands * (size_t) bytes;
+    b->w = w;
+    b->h = h;
+    b->bands = bands;
+    return VL_OK;
+}
+
+void
+vl_encode_buf_rows(vl_encode_buf_t *b, const unsigned char *rows,
+                   uint32_t nrows, size_t stride)
+{
+    for (uint32_t i = 0; i < nrows && b->y < b->h; i++, b->y++) {
+        memcpy(b->px + (size_t) b->y * b->stride, rows + (size_t) i * stride,
+               b->stride);
+    }
 }

@@ -46,6 +46,10 @@ int vl_sink_write(vl_sink_t *sink, const void *data, size_t len, vl_err_t *err);
 typedef struct {
     int                  jpeg_quality;   /* 1..100 */
     int                  png_level;      /* zlib 0..9 */
+    int                  webp_quality;   /* 0..100, -1 lossless */
+    int                  tiff_compression; /* VL_TIFF_* (iipsrv's codes) */
+    int                  tiff_quality;   /* 1..100, TIFF JPEG and WebP */
+    int                  jp2_rate;       /* 0 lossless, N: N:1 */
     const unsigned char *icc;            /* embed when not NULL */
     size_t               icc_len;
     int                  bits;           /* bits per sample of the rows:
@@ -54,11 +58,23 @@ typedef struct {
                                           * format row's depths allow */
 } vl_encode_opts_t;
 
+/* TIFF_COMPRESSION, numbered as iipsrv numbers it. */
+enum {
+    VL_TIFF_NONE = 0,
+    VL_TIFF_LZW = 1,
+    VL_TIFF_DEFLATE = 2,
+    VL_TIFF_JPEG = 3,
+    VL_TIFF_WEBP = 4,
+    VL_TIFF_ZSTD = 5
+};
+
 typedef struct vl_encoder_s vl_encoder_t;
 
-/* Start encoding a w x h image of `bands` 8-bit bands in `format`, which
- * must be one the table has and take that many bands (JPEG 1 or 3, PNG
- * 1-4). Errors: VL_EINTERNAL otherwise (a caller's bug), the backend's. */
+/* Start encoding a w x h image of `bands` bands of opts->bits bits in
+ * `format`, which must be one the table has and take that many bands and
+ * bits (JPEG 1 or 3, the others 1-4; 16 bits: TIFF). Errors: VL_EINTERNAL
+ * otherwise (a caller's bug), VL_ELIMIT (a size the format cannot hold:
+ * WebP above 16383 pixels a side, JPEG above 65500), the backend's. */
 vl_encoder_t *vl_encoder_new(vl_pool_t *pool, vl_format_t format,
                              const vl_encode_opts_t *opts, uint32_t w,
                              uint32_t h, int bands, vl_sink_t *sink,
@@ -90,10 +106,22 @@ int vl_format_supported(vl_format_t f);
 const char *vl_format_ext(vl_format_t f);
 const char *vl_format_mime(vl_format_t f);
 
-/* 1 if f keeps alpha (PNG); else the colour stage flattens it. */
+/* 1 if f keeps alpha (PNG, WebP, TIFF, GIF, JP2, PDF); else the colour
+ * stage flattens it. */
 int vl_format_keeps_alpha(vl_format_t f);
 
 /* 1 if f's encoder takes `bands` samples of `bits` bits. */
 int vl_format_takes(vl_format_t f, int bands, int bits);
+
+/* A PDF body holding one page with the JPEG stream `jpeg` (w x h, 1 or 3
+ * components) as its image, embedded as it is (DCTDecode, no re-encoding):
+ * the stored-tile passthrough of a .pdf request. icc (3 components only)
+ * becomes the image's ICCBased colour space. At most `limit` bytes (0
+ * unlimited). Ownership: *out lives in pool.
+ * Errors: VL_ELIMIT (over limit), VL_ENOMEM. */
+int vl_pdf_wrap_jpeg(vl_pool_t *pool, const unsigned char *jpeg, size_t len,
+                     uint32_t w, uint32_t h, int bands,
+                     const unsigned char *icc, size_t icc_len, size_t limit,
+                     unsigned char **out, size_t *out_len, vl_err_t *err);
 
 #endif /* VL_ENCODE_H */

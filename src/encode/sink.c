@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "encode/encode.h"
+#include "encode/encode_p.h"
 
 /* The cleanup holds a pool cell with the current buffer pointer, not the
  * sink itself, so a sink may live anywhere (stack, pool, struct) and still
@@ -76,4 +76,39 @@ vl_sink_write(vl_sink_t *sink, const void *data, size_t len, vl_err_t *err)
     memcpy(sink->data + sink->len, data, len);
     sink->len = need;
     return VL_OK;
+}
+
+int
+vl_sink_write_at(vl_sink_t *sink, size_t off, const void *data, size_t len,
+                 vl_err_t *err)
+{
+    static const unsigned char zeros[4096];
+    size_t end;
+    int    rc;
+
+    if (len == 0) {
+        return VL_OK;
+    }
+    end = off + len;
+    if (end < off) {
+        return vl_err_set(err, VL_ELIMIT, "response too large");
+    }
+    /* a gap past the end (a seek forward) is zeros */
+    while (sink->len < off) {
+        size_t n = off - sink->len;
+
+        n = n > sizeof(zeros) ? sizeof(zeros) : n;
+        if ((rc = vl_sink_write(sink, zeros, n, err)) != VL_OK) {
+            return rc;
+        }
+    }
+    if (off < sink->len) {
+        size_t over = sink->len - off;
+
+        over = over > len ? len : over;
+        memcpy(sink->data + off, data, over);
+        data = (const unsigned char *) data + over;
+        len -= over;
+    }
+    return vl_sink_write(sink, data, len, err);
 }

@@ -82,11 +82,45 @@ image_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     return VL_OK;
 }
 
+/* The file name of Content-Disposition: "{id}-{region}-{size}-{rotation}-
+ * {quality}.{ext}" from the canonical request, every byte outside
+ * [A-Za-z0-9._-] (the '/' of identifiers among them) as '_', the
+ * identifier cut to IMAGE_NAME_ID bytes. NULL on ENOMEM. */
+#define IMAGE_NAME_ID 128
+
+static char *
+image_filename(vl_pool_t *pool, const char *id, const char *canonical)
+{
+    size_t idlen = strlen(id), clen = strlen(canonical), n = 0;
+    char  *name;
+
+    idlen = idlen > IMAGE_NAME_ID ? IMAGE_NAME_ID : idlen;
+    if ((name = vl_pool_alloc(pool, idlen + clen + 2)) == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < idlen + 1 + clen; i++) {
+        char c = i < idlen ? id[i] : i == idlen ? '-'
+                 : canonical[i - idlen - 1];
+
+        if (i > idlen && c == '/') {
+            c = '-';            /* between the parameters */
+        } else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                     || (c >= '0' && c <= '9') || c == '.' || c == '_'
+                     || c == '-')) {
+            c = '_';
+        }
+        name[n++] = c;
+    }
+    name[n] = '\0';
+    return name;
+}
+
 static void
 image_headers(vl_serve_t *s, void *ctxv)
 {
     image_ctx_t *ctx = ctxv;
     vl_str_t     parts[7];
+    char        *name;
 
     /* on every tile: concatenated, not formatted */
     parts[0] = VL_STR("<");
@@ -98,6 +132,15 @@ image_headers(vl_serve_t *s, void *ctxv)
     parts[5] = vl_str_from(ctx->plan.canonical);
     parts[6] = VL_STR(">;rel=\"canonical\"");
     vl_serve_header(s, "Link", vl_str_cat(s->pool, parts, 7));
+    /* the same wherever the body came from (built, memcached, stored) */
+    if ((name = image_filename(s->pool, s->ir.id, ctx->plan.canonical))
+        != NULL) {
+        parts[0] = VL_STR("inline; filename=\"");
+        parts[1] = vl_str_from(name);
+        parts[2] = VL_STR("\"");
+        vl_serve_header(s, "Content-Disposition",
+                        vl_str_cat(s->pool, parts, 3));
+    }
 }
 
 static const vl_respond_ops_t image_ops = {

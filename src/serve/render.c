@@ -189,6 +189,10 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     memset(&eo, 0, sizeof(eo));
     eo.jpeg_quality = opts->jpeg_quality;
     eo.png_level = opts->png_level;
+    eo.webp_quality = opts->webp_quality;
+    eo.tiff_compression = opts->tiff_compression;
+    eo.tiff_quality = opts->tiff_quality;
+    eo.jp2_rate = opts->jp2_rate;
     if (out_bands >= 3 && render_icc_ok(info, opts)) {
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
@@ -266,6 +270,26 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     return vl_encoder_finish(r.enc, err);
 }
 
+/* A .pdf of exactly one stored JPEG tile: the stream (already cropped and
+ * given its ICC by jpegcrop) embedded in the PDF as it is. */
+static int
+render_pdf_wrap(vl_pool_t *pool, const vl_plan_t *plan, int bands,
+                const unsigned char *icc, size_t icc_len,
+                unsigned char **data, size_t *len, vl_err_t *err)
+{
+    unsigned char *pdf;
+    size_t         pdf_len;
+    int            rc;
+
+    rc = vl_pdf_wrap_jpeg(pool, *data, *len, plan->out_w, plan->out_h, bands,
+                          icc, icc_len, 0, &pdf, &pdf_len, err);
+    if (rc == VL_OK) {
+        *data = pdf;
+        *len = pdf_len;
+    }
+    return rc;
+}
+
 int
 vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
                       const vl_plan_t *plan, const vl_output_t *opts,
@@ -279,7 +303,8 @@ vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
     vl_err_t                lerr = { 0 };
 
     if (!opts->passthrough || !plan->is_stored_tile
-        || plan->format != VL_FORMAT_JPG || plan->mirror
+        || (plan->format != VL_FORMAT_JPG && plan->format != VL_FORMAT_PDF)
+        || plan->mirror
         || plan->rotation != 0.0 || si->bits != 8) {
         return VL_EUNSUPP;
     }
@@ -309,6 +334,10 @@ vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
         /* a stream we would not send as is (RGB-coded, 12-bit, ...) */
         vl_log(VL_LOG_DEBUG, NULL, "passthrough declined: %s", lerr.msg);
         return VL_EUNSUPP;
+    }
+    if (rc == VL_OK && plan->format == VL_FORMAT_PDF) {
+        rc = render_pdf_wrap(pool, plan, bands, icc, icc_len, data, len,
+                             &lerr);
     }
     if (rc != VL_OK) {
         *err = lerr;

@@ -92,10 +92,13 @@ vl_eq "image 2nd: 200" 200 "$(fetch b "$P")"
 vl_eq "image 2nd: hit" hit "$(cache_of "$P" 2)"
 vl_check "image: hit body = miss body" cmp -s "$T/a.body" "$T/b.body"
 for h in Content-Type ETag Last-Modified Link Cache-Control \
-         Access-Control-Allow-Origin; do
+         Access-Control-Allow-Origin Content-Disposition; do
     vl_eq "image: hit $h as on a miss" "$(hdr a $h)" "$(hdr b $h)"
 done
 vl_eq "image: Content-Type" image/jpeg "$(hdr b Content-Type)"
+vl_eq "image: Content-Disposition on a hit" \
+    'inline; filename="rgb-deflate.tif-full-200_147-0-default.jpg"' \
+    "$(hdr b Content-Disposition)"
 
 P2=rgb-deflate.tif/10,20,300,200/150,/0/gray.png
 vl_eq "png 1st: 200" 200 "$(fetch a "$P2")"

@@ -41,6 +41,8 @@ vl_test_flip(const vl_opt_t *o, char *buf, size_t size)
             snprintf(buf, size, "%s=iiif=>IIIF", o->name);
         } else if (strcmp(o->name, "LOGFILE") == 0) {
             snprintf(buf, size, "%s=syslog", o->name);
+        } else if (strcmp(o->name, "TIFF_COMPRESSION") == 0) {
+            snprintf(buf, size, "%s=lzw", o->name);
         } else {
             snprintf(buf, size, "%s=%sx", o->name, o->def);
         }

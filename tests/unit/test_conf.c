@@ -87,6 +87,48 @@ load1(const char *kv, vl_err_t *err)
     return vl_conf_load_env(NULL, envp, NULL, err);
 }
 
+/* The output options of the new encoders: defaults, iipsrv's TIFF
+ * compression numbers and vellum's names, a bad name refused at load. */
+static void
+test_encoder_options(void **state)
+{
+    static const struct { const char *kv; int want; } comp[] = {
+        { "TIFF_COMPRESSION=none", 0 }, { "TIFF_COMPRESSION=LZW", 1 },
+        { "TIFF_COMPRESSION=deflate", 2 }, { "TIFF_COMPRESSION=3", 3 },
+        { "TIFF_COMPRESSION=webp", 4 }, { "TIFF_COMPRESSION=5", 5 },
+        { "TIFF_COMPRESSION=0", 0 },
+    };
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c = vl_conf_load_env(NULL, NULL, NULL, &err);
+
+    (void) state;
+    assert_non_null(c);
+    assert_int_equal(c->output.webp_quality, 50);
+    assert_int_equal(c->output.tiff_compression, 2);
+    assert_int_equal(c->output.tiff_quality, 90);
+    assert_int_equal(c->output.jp2_rate, 0);
+    vl_conf_free(c);
+    for (size_t i = 0; i < sizeof(comp) / sizeof(comp[0]); i++) {
+        c = load1(comp[i].kv, &err);
+        assert_non_null(c);
+        assert_int_equal(c->output.tiff_compression, comp[i].want);
+        vl_conf_free(c);
+    }
+    c = load1("WEBP_QUALITY=-1", &err);
+    assert_non_null(c);
+    assert_int_equal(c->output.webp_quality, -1);
+    vl_conf_free(c);
+    assert_null(load1("WEBP_QUALITY=-2", &err));
+    assert_int_equal(err.code, VL_ECONF);
+    assert_null(load1("TIFF_COMPRESSION=6", &err));
+    assert_int_equal(err.code, VL_ECONF);
+    assert_null(load1("TIFF_COMPRESSION=jbig", &err));
+    assert_int_equal(err.code, VL_ECONF);
+    assert_non_null(strstr(err.msg, "TIFF_COMPRESSION=jbig"));
+    assert_null(load1("JP2_RATE=-1", &err));
+    assert_int_equal(err.code, VL_ECONF);
+}
+
 static void
 test_defaults(void **state)
 {
@@ -140,6 +182,10 @@ test_defaults(void **state)
     assert_string_equal(c->metrics_allow, "127.0.0.1 ::1");
     assert_int_equal(c->limits.max_width, 5000);
     assert_int_equal(c->limits.max_area, 25000000);
+    assert_int_equal(c->webp_quality, 50);
+    assert_string_equal(c->tiff_compression, "deflate");
+    assert_int_equal(c->tiff_quality, 90);
+    assert_int_equal(c->jp2_rate, 0);
     vl_conf_free(c);
 }
 
@@ -150,7 +196,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 43);
+    assert_int_equal(vl_conf_noptions, 47);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
@@ -768,7 +814,7 @@ test_fingerprint(void **state)
         vl_conf_free(c);
     }
     /* the options that change bytes today; a new one is flagged too */
-    assert_int_equal(flagged, 25);
+    assert_int_equal(flagged, 29);
     /* the same configuration, the same fingerprint */
     c = load1("HOME=/", &err);
     assert_non_null(c);
@@ -875,6 +921,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_encoder_options),
         cmocka_unit_test(test_table_well_formed),
         cmocka_unit_test(test_env_values),
         cmocka_unit_test(test_last_env_value_wins),
