@@ -50,6 +50,8 @@ typedef struct {
     int  jpeg_quality;       /* JPEG_QUALITY, 1..100 */
     int  png_level;          /* PNG_QUALITY, zlib 0..9 */
     int  interpolation;      /* 0 nearest, 1 bilinear, 2 area + Lanczos3 */
+    int  output_bits;        /* OUTPUT_BITS: 16 (16-bit png/tif from a
+                              * 16-bit source) or 8 (always 8-bit) */
     long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
     int  passthrough;        /* CODEC_PASSTHROUGH */
 } vl_output_t;
@@ -76,6 +78,7 @@ typedef struct {
     long    png_quality;           /* zlib level 0..9 */
     long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
     long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
+    long    output_bits;           /* 16 or 8 */
     double  level_oversample;      /* pick level >= output * this */
     long    max_response_size;     /* MB, cap on an encoded body */
     /* limits */

@@ -56,9 +56,11 @@ typedef struct {
 
 typedef struct vl_encoder_s vl_encoder_t;
 
-/* Start encoding a w x h image of `bands` 8-bit bands in `format`, which
- * must be one the table has and take that many bands (JPEG 1 or 3, PNG
- * 1-4). Errors: VL_EINTERNAL otherwise (a caller's bug), the backend's. */
+/* Start encoding a w x h image of `bands` bands of opts->bits bits (8, or
+ * 16: rows of native-endian uint16) in `format`, which must be one the
+ * table has and take that many bands at that depth (JPEG 1 or 3 at 8
+ * bits, PNG 1-4 at 8 or 16). Errors: VL_EINTERNAL otherwise (a caller's
+ * bug), the backend's. */
 vl_encoder_t *vl_encoder_new(vl_pool_t *pool, vl_format_t format,
                              const vl_encode_opts_t *opts, uint32_t w,
                              uint32_t h, int bands, vl_sink_t *sink,
