@@ -580,7 +580,7 @@ rs_stream_plan(vl_resample_t *rs, vl_err_t *err)
 static int rs16_stream_alloc(vl_resample_t *rs, vl_err_t *err);
 
 static int
-rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+rs_stream_alloc_all(vl_resample_t *rs, vl_err_t *err)
 {
     uint32_t span;
     size_t   ow = (size_t) rs->x.out_n * rs->bands;
@@ -630,6 +630,18 @@ rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
         }
     }
     return VL_OK;
+}
+
+/* The streaming state, once (rs->kend set means all of it is there). */
+static int
+rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+{
+    int rc = rs_stream_alloc_all(rs, err);
+
+    if (rc != VL_OK) {
+        rs->kend = NULL;        /* a later begin tries again */
+    }
+    return rc;
 }
 
 /* Restart streaming at output row y0 with box row kb as the first pushed. */

@@ -5,8 +5,8 @@
  * SubIFDs of a page's IFD, BigTIFF, tiles and strips; a handle shows one
  * page and decodes only the tiles/strips a rectangle touches into 8-bit
  * interleaved bands, or 16-bit ones for 16-bit grey/RGB(A) pages asked at
- * depth 2 (tiff_convert_row16), each through the worker's tile cache. JPEG blocks
- * are decoded by jpegdec (raw block + JPEGTables), which also serves
+ * depth 2 (tiff_convert_row16), each through the worker's tile cache.
+ * JPEG blocks are decoded by jpegdec (raw block + JPEGTables), which serves
  * virtual levels: a stored level DCT-scaled by 1/2, 1/4, 1/8 where the
  * pyramid has a gap. Every libtiff error lands in this handle's message
  * buffer, never on stderr.
