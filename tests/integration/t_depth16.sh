@@ -107,6 +107,20 @@ vl_eq "d16-grey.tif 30: 16-bit grey+alpha" "16 2" \
 vl_eq "d16-grey.tif 30: the centre pixel opaque" 65535 \
     "$($P16 "$T/out.png" px 20 16 | cut -d' ' -f2)"
 
+# 16-bit TIFF output, where vellum is built with the tif encoder (the
+# format table's tif row decides; 400 "unsupported format" otherwise)
+st=$(vl_get "$U/d16-rgb.tif/full/max/0/default.tif")
+if [ "$st" = 200 ] && command -v tiffinfo >/dev/null && command -v vips >/dev/null
+then
+    cp "$T/body" "$T/out.tif"
+    vl_check "d16-rgb.tif default.tif: 16 bits per sample" \
+        grep -q "Bits/Sample: 16" <(tiffinfo "$T/out.tif" 2>/dev/null)
+    vl_eq "d16-rgb.tif default.tif: pixel (5,7) exact" "12646 21675 30704" \
+        "$(vips getpoint "$T/out.tif" 5 7 2>/dev/null | xargs)"
+else
+    vl_skip "16-bit tif output" "tif not built here ($st) or no tiffinfo/vips"
+fi
+
 # 8-bit outputs of a 16-bit source
 st=$(png d16-rgb.tif full/max/0/bitonal.png)
 vl_eq "d16-rgb.tif bitonal.png: 8-bit" "8 1 32 24" "$($P16 "$T/out.png" info)"
