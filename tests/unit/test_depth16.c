@@ -2,8 +2,8 @@
 /*
  * test_depth16: the 16-bit read path and the depth decision. The fixtures
  * of tests/fixtures/depth16.h read at depth 2 give their exact 16-bit
- * samples (TIFF tiles and strips, MINISWHITE, alpha; JPEG 2000 of 16 and
- * 12 bits); 8- and 16-bit reads of the same blocks, interleaved, never get
+ * samples (TIFF tiles and strips, MINISWHITE, alpha, planar, big-endian
+ * files; JPEG 2000 of 16 and 12 bits); 8- and 16-bit reads of the same blocks, interleaved, never get
  * each other's cached blocks; a source that cannot read 16 bits refuses a
  * depth-2 buffer; vl_render_depth picks 16 bits only for a 16-bit source,
  * OUTPUT_BITS 16, a non-bitonal quality and a format that takes them.
@@ -68,6 +68,7 @@ test_tiff16_exact(void **state)
     } cases[] = {
         { "d16-grey.tif", 1 }, { "d16-rgb.tif", 3 }, { "d16-rgba.tif", 4 },
         { "d16-white.tif", 1 }, { "d16-assoc.tif", 2 },
+        { "d16-planar.tif", 3 }, { "d16-be.tif", 3 },
     };
 
     (void) state;
