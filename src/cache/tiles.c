@@ -40,7 +40,7 @@ tiles_hash(const vl_tile_key_t *k)
     v[3] = (uint64_t) k->mtime_ns;
     v[4] = (uint64_t) k->page << 32 | k->level;
     v[5] = k->tile;
-    v[6] = k->scale;
+    v[6] = (uint64_t) k->depth << 32 | k->scale;
     for (int i = 0; i < 7; i++) {
         h ^= v[i];
         h *= 1099511628211ULL;
@@ -55,7 +55,7 @@ tiles_key_eq(const vl_tile_key_t *a, const vl_tile_key_t *b)
     return a->dev == b->dev && a->ino == b->ino && a->size == b->size
            && a->mtime_ns == b->mtime_ns && a->page == b->page
            && a->level == b->level && a->tile == b->tile
-           && a->scale == b->scale;
+           && a->scale == b->scale && a->depth == b->depth;
 }
 
 vl_tile_cache_t *
@@ -98,11 +98,18 @@ vl_tiles_free(vl_tile_cache_t *cache)
 vl_tile_t *
 vl_tile_new(uint32_t w, uint32_t h, int bands, vl_err_t *err)
 {
+    return vl_tile_new_depth(w, h, bands, 1, err);
+}
+
+vl_tile_t *
+vl_tile_new_depth(uint32_t w, uint32_t h, int bands, int depth,
+                  vl_err_t *err)
+{
     vl_tile_t *t;
     size_t     len;
 
-    if (w == 0 || h == 0 || bands < 1
-        || vl_size_mul4(w, h, (size_t) bands, 1, &len) != 0) {
+    if (w == 0 || h == 0 || bands < 1 || (depth != 1 && depth != 2)
+        || vl_size_mul4(w, h, (size_t) bands, (size_t) depth, &len) != 0) {
         vl_err_set(err, VL_EFORMAT, "tile size out of range");
         return NULL;
     }
@@ -116,6 +123,7 @@ vl_tile_new(uint32_t w, uint32_t h, int bands, vl_err_t *err)
     t->w = w;
     t->h = h;
     t->bands = bands;
+    t->depth = depth;
     atomic_init(&t->refs, 1);
     return t;
 }

@@ -29,8 +29,10 @@ typedef struct vl_tile_cache_s vl_tile_cache_t;
 
 /* What a decoded block is: a file identity, the page of a multi-page file
  * (1-based; 1 for every other file), a level of that page's geometry, a
- * block number in that level's grid (row * columns + column) and the
- * decode scale (1, 2, 4, 8: a DCT-scaled virtual level). */
+ * block number in that level's grid (row * columns + column), the
+ * decode scale (1, 2, 4, 8: a DCT-scaled virtual level) and the sample
+ * depth it was decoded to (1: 8-bit, 2: 16-bit), so that 8- and 16-bit
+ * decodes of one block never meet. */
 typedef struct {
     uint64_t dev, ino;
     int64_t  size, mtime_ns;
@@ -38,15 +40,18 @@ typedef struct {
     uint32_t level;
     uint32_t tile;
     uint32_t scale;
+    uint32_t depth;         /* 1 or 2 bytes per sample */
 } vl_tile_key_t;
 
-/* A decoded block: w x h pixels of `bands` 8-bit samples, rows packed
- * (stride = w * bands). Read-only once published with vl_tiles_put. */
+/* A decoded block: w x h pixels of `bands` samples of `depth` bytes
+ * (8-bit, or native-endian uint16), rows packed (stride = w * bands *
+ * depth). Read-only once published with vl_tiles_put. */
 typedef struct vl_tile_s {
     unsigned char    *data;
     size_t            len;
     uint32_t          w, h;
     int               bands;
+    int               depth;            /* 1 or 2 bytes per sample */
     /* private: refcount and LRU links */
     atomic_long       refs;
     vl_tile_key_t     key;
@@ -73,6 +78,10 @@ void vl_tiles_free(vl_tile_cache_t *cache);
 /* A new blob of w x h x bands bytes with one reference (the caller's).
  * Errors: VL_ENOMEM, VL_EFORMAT (size out of range). */
 vl_tile_t *vl_tile_new(uint32_t w, uint32_t h, int bands, vl_err_t *err);
+
+/* The same with `depth` bytes per sample (1 or 2). */
+vl_tile_t *vl_tile_new_depth(uint32_t w, uint32_t h, int bands, int depth,
+                             vl_err_t *err);
 
 /* Release one reference; the last one frees the blob. Accepts NULL. */
 void vl_tile_release(vl_tile_t *tile);

@@ -53,6 +53,8 @@ const vl_opt_t vl_conf_options[] = {
         "Largest ICC profile (bytes) embedded in output; -1 any size, 0 none"),
     OPT("INTERPOLATION", VL_OPT_INT, "2", 0, 2, interpolation, IIP | OUT,
         "Resampling: 0 nearest, 1 bilinear, 2 area average + Lanczos3 (vellum's default)"),
+    OPT("OUTPUT_BITS", VL_OPT_INT, "16", 8, 16, output_bits, OUT,
+        "Bits per sample of png and tif output from a 16-bit source: 16 keeps them (default/color/gray), 8 always 8-bit"),
     OPT("LEVEL_OVERSAMPLE", VL_OPT_FLOAT, "1.0", 1.0, 4.0, level_oversample, OUT,
         "Read the smallest pyramid level at least this many times the output size"),
     OPT("MAX_RESPONSE_SIZE", VL_OPT_INT, "64", 1, 2048, max_response_size, 0,
@@ -581,6 +583,12 @@ conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
                           "webp, zstd or 0 to 5", conf->tiff_compression);
     }
     conf->output.interpolation = (int) conf->interpolation;
+    if (conf->output_bits != 8 && conf->output_bits != 16) {
+        return vl_err_set(err, VL_ECONF,
+                          "OUTPUT_BITS=%ld is out of range: expected 8 or 16",
+                          conf->output_bits);
+    }
+    conf->output.output_bits = (int) conf->output_bits;
     conf->output.max_icc = conf->max_icc;
     conf->output.passthrough = conf->codec_passthrough != 0;
     conf->max_response_bytes = (size_t) conf->max_response_size << 20;

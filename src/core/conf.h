@@ -54,6 +54,8 @@ typedef struct {
     int  tiff_quality;       /* TIFF_QUALITY, 1..100 */
     int  jp2_rate;           /* JP2_RATE, 0 lossless, N:1 */
     int  interpolation;      /* 0 nearest, 1 bilinear, 2 area + Lanczos3 */
+    int  output_bits;        /* OUTPUT_BITS: 16 (16-bit png/tif from a
+                              * 16-bit source) or 8 (always 8-bit) */
     long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
     int  passthrough;        /* CODEC_PASSTHROUGH */
 } vl_output_t;
@@ -84,6 +86,7 @@ typedef struct {
     long    jp2_rate;              /* 0 lossless, N:1 */
     long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
     long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
+    long    output_bits;           /* 16 or 8 */
     double  level_oversample;      /* pick level >= output * this */
     long    max_response_size;     /* MB, cap on an encoded body */
     /* limits */

@@ -29,7 +29,8 @@ typedef struct {
 static const encode_format_t encode_formats[] = {
     { VL_FORMAT_JPG, "jpg", "image/jpeg", BANDS(1, 0, 1, 0), 1u << 8, 0,
       &vl_jpeg_encoder },
-    { VL_FORMAT_PNG, "png", "image/png", BANDS(1, 1, 1, 1), 1u << 8, 1,
+    { VL_FORMAT_PNG, "png", "image/png", BANDS(1, 1, 1, 1),
+      1u << 8 | 1u << 16, 1,
       &vl_png_encoder },
     /* the media types as the Image API 3.0 lists them */
     { VL_FORMAT_TIF, "tif", "image/tiff", BANDS(1, 1, 1, 1),
@@ -138,11 +139,13 @@ vl_encoder_new(vl_pool_t *pool, vl_format_t format,
 {
     const encode_format_t *fmt = encode_row(format);
     vl_encoder_t          *enc;
-    int                    bits = opts->bits != 0 ? opts->bits : 8;
+    int                    bits = opts->bits == 16 ? 16 : 8;
 
     /* the parser only lets built formats through (vl_format_find) and the
      * colour stage gives each what it takes: anything else is a bug */
-    if (fmt == NULL || !vl_format_takes(format, bands, bits)) {
+    if (fmt == NULL || (opts->bits != 0 && opts->bits != 8
+                        && opts->bits != 16)
+        || !vl_format_takes(format, bands, bits)) {
         vl_err_set(err, VL_EINTERNAL, "no %s encoder for %d bands of %d bits",
                    fmt != NULL ? fmt->ext : "such", bands, bits);
         return NULL;

@@ -70,9 +70,10 @@ enum {
 
 typedef struct vl_encoder_s vl_encoder_t;
 
-/* Start encoding a w x h image of `bands` bands of opts->bits bits in
- * `format`, which must be one the table has and take that many bands and
- * bits (JPEG 1 or 3, the others 1-4; 16 bits: TIFF). Errors: VL_EINTERNAL
+/* Start encoding a w x h image of `bands` bands of opts->bits bits (8, or
+ * 16: rows of native-endian uint16) in `format`, which must be one the
+ * table has and take that many bands at that depth (JPEG 1 or 3 at 8
+ * bits, the others 1-4; 16 bits: PNG and TIFF). Errors: VL_EINTERNAL
  * otherwise (a caller's bug), VL_ELIMIT (a size the format cannot hold:
  * WebP above 16383 pixels a side, JPEG above 65500), the backend's. */
 vl_encoder_t *vl_encoder_new(vl_pool_t *pool, vl_format_t format,

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * png: the PNG encoder (the only libpng user in src/). Writes 8-bit G, GA,
+ * png: the PNG encoder (the only libpng user in src/). Writes 8-bit or
+ * 16-bit (opts->bits, native-endian rows; PNG stores big-endian) G, GA,
  * RGB or RGBA rows into the request's sink via png_set_write_fn; libpng
  * errors longjmp back into the calling function and are recorded in the
  * request's vl_err_t. The write struct is destroyed by a pool cleanup.
@@ -8,6 +9,8 @@
 #include "config.h"
 
 #include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
 
 #include <png.h>
 
@@ -110,7 +113,8 @@ png_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
         return NULL;
     }
     png_set_write_fn(st->png, st, png_on_write, png_on_flush);
-    png_set_IHDR(st->png, st->info, w, h, 8, types[bands - 1],
+    png_set_IHDR(st->png, st->info, w, h, opts->bits == 16 ? 16 : 8,
+                 types[bands - 1],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
                  PNG_FILTER_TYPE_DEFAULT);
     level = opts->png_level < 0 ? 0 : opts->png_level > 9 ? 9
@@ -125,6 +129,16 @@ png_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
                      opts->icc, (png_uint_32) opts->icc_len);
     }
     png_write_info(st->png, st->info);
+    if (opts->bits == 16) {
+        /* our rows are native-endian uint16, PNG's are big-endian */
+        uint16_t one = 1;
+        unsigned char first;
+
+        memcpy(&first, &one, 1);
+        if (first == 1) {
+            png_set_swap(st->png);
+        }
+    }
     return st;
 }
 

@@ -76,3 +76,55 @@ vl_pix_convert_row(const unsigned char *in, int in_bands,
         }
     }
 }
+
+/* The 16-bit quality stage: the same decisions as vl_pix_convert_row on
+ * 0..65535 samples (a separate loop, so the 8-bit one is untouched). */
+void
+vl_pix_convert_row16(const uint16_t *in, int in_bands, uint16_t *out,
+                     int out_bands, uint32_t w, vl_quality_t quality,
+                     int mirror, const uint16_t bg[3])
+{
+    static const uint16_t white[3] = { 0xffff, 0xffff, 0xffff };
+    int       in_alpha = (in_bands == 2 || in_bands == 4);
+    int       out_alpha = (out_bands == 2 || out_bands == 4);
+    int       in_col = in_alpha ? in_bands - 1 : in_bands;
+    int       out_col = out_alpha ? out_bands - 1 : out_bands;
+    int       flatten = in_alpha && !out_alpha;
+    ptrdiff_t step = mirror ? -in_bands : in_bands;
+    const uint16_t *p = mirror ? in + (size_t) (w - 1) * in_bands : in;
+
+    if (bg == NULL) {
+        bg = white;
+    }
+    for (uint32_t i = 0; i < w; i++, p += step, out += out_bands) {
+        uint32_t r, g, b, a = in_alpha ? p[in_bands - 1] : 65535u;
+
+        r = p[0];
+        g = in_col == 3 ? p[1] : r;
+        b = in_col == 3 ? p[2] : r;
+        if (flatten && a != 65535u) {
+            uint32_t na = 65535u - a;
+
+            /* < 2^32: 65535 * 65535 + 32767 */
+            r = (r * a + bg[0] * na + 32767u) / 65535u;
+            g = (g * a + bg[1] * na + 32767u) / 65535u;
+            b = (b * a + bg[2] * na + 32767u) / 65535u;
+        }
+        if (out_col == 1) {
+            /* exact for grey (r = g = b): the weights sum to 65536 */
+            uint32_t v = vl_pix_luma16(r, g, b);
+
+            if (quality == VL_QUALITY_BITONAL) {
+                v = v >= 32768u ? 65535u : 0;
+            }
+            out[0] = (uint16_t) v;
+        } else {
+            out[0] = (uint16_t) r;
+            out[1] = (uint16_t) g;
+            out[2] = (uint16_t) b;
+        }
+        if (out_alpha) {
+            out[out_col] = (uint16_t) a;
+        }
+    }
+}

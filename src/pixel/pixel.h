@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * pixel: the private kernel API of the pixel module (resample.c, rotate.c,
- * colour.c), used by render.c and the unit tests. Kernels work on 8-bit
- * interleaved vl_image_t buffers; their scratch memory comes from the pixel
- * budget and dies with the request pool. One request, one thread.
+ * colour.c), used by render.c and the unit tests. Kernels work on
+ * interleaved vl_image_t buffers of 8-bit samples, or 16-bit ones (depth
+ * 2, native-endian uint16) where a 16-bit source meets a 16-bit output: the
+ * 16-bit code paths are separate functions chosen once per call or at
+ * vl_resample_init_depth, so the 8-bit loops are the same as ever. Scratch
+ * memory comes from the pixel budget and dies with the request pool. One
+ * request, one thread.
  */
 #ifndef VL_PIXEL_H
 #define VL_PIXEL_H
@@ -67,6 +71,15 @@ typedef struct {
     int32_t     *vacc;      /* one output row before unpremultiplying */
     uint32_t     next_row;  /* next source row push expects */
     uint32_t     next_y;    /* next output row pop produces */
+    /* depth 2 (16-bit samples): the same stream on float rows (the float
+     * weights of the axes, not the 2.14 ones: 16 bits do not fit the
+     * int16 ring); chosen at init, the 8-bit state above stays unused */
+    int          depth;     /* 1 or 2 bytes per sample */
+    float       *fring;     /* ring_n slots of ring_len floats */
+    float       *fzero;
+    float       *fconv;     /* one source row as float (alpha or box) */
+    const float **ftaps;
+    float       *facc;      /* one output row before rounding */
 } vl_resample_t;
 
 /* Prepare resampling the exact fractional rectangle (sx0, sy0)-(sx1, sy1)
@@ -79,6 +92,15 @@ int vl_resample_init(vl_pool_t *pool, vl_resample_t *rs, uint32_t src_w,
                      uint32_t src_h, int bands, double sx0, double sy0,
                      double sx1, double sy1, uint32_t out_w, uint32_t out_h,
                      int interp, vl_err_t *err);
+
+/* The same for rows of `depth` bytes per sample: 1 is vl_resample_init;
+ * 2 takes and gives 16-bit rows (push and pop uint16 samples, as bytes),
+ * filtered in float and rounded to the nearest 16-bit value. */
+int vl_resample_init_depth(vl_pool_t *pool, vl_resample_t *rs,
+                           uint32_t src_w, uint32_t src_h, int bands,
+                           int depth, double sx0, double sy0, double sx1,
+                           double sy1, uint32_t out_w, uint32_t out_h,
+                           int interp, vl_err_t *err);
 
 /* The source rows [*r0, *r1) that output rows [y0, y1) need (minimal:
  * every reported row carries a non-zero weight or belongs to a box). */
@@ -110,29 +132,31 @@ int vl_resample_ready(const vl_resample_t *rs);
 /* Write the next output row (out_w pixels, `bands` bands) and advance. */
 void vl_resample_pop(vl_resample_t *rs, unsigned char *out);
 
-/* Whole-buffer convenience: resample all of `in` into out (allocated). */
+/* Whole-buffer convenience: resample all of `in` into out (allocated, of
+ * in's depth). */
 int vl_resample_image(vl_pool_t *pool, const vl_image_t *in, double sx0,
                       double sy0, double sx1, double sy1, uint32_t out_w,
                       uint32_t out_h, int interp, vl_image_t *out,
                       vl_err_t *err);
 
 /* Area average of in by integer factors (fx, fy); out is allocated with
- * ceil(w / fx) x ceil(h / fy) pixels (edge boxes average what they hold). */
+ * ceil(w / fx) x ceil(h / fy) pixels of in's depth (edge boxes average what
+ * they hold; alpha premultiplied; rounded to nearest). */
 int vl_pix_box_shrink(vl_pool_t *pool, const vl_image_t *in, uint32_t fx,
                       uint32_t fy, vl_image_t *out, vl_err_t *err);
 
-/* Mirror (horizontal flip) in place. */
+/* Mirror (horizontal flip) in place (any depth). */
 void vl_pix_mirror(vl_image_t *img);
 
 /* Rotate by 90, 180 or 270 degrees clockwise by index mapping into a new
- * image. */
+ * image of in's depth. */
 int vl_pix_rotate_right(vl_pool_t *pool, const vl_image_t *in, int degrees,
                         vl_image_t *out, vl_err_t *err);
 
 /* Rotate by any angle (degrees clockwise) about the centre into a new
  * out_w x out_h image (the bounding box), bicubic on premultiplied alpha.
- * The result always has alpha (bands 2 or 4); uncovered pixels are
- * transparent. */
+ * The result always has alpha (bands 2 or 4) and in's depth (16-bit: the
+ * same sampling on 0..65535 values); uncovered pixels are transparent. */
 int vl_pix_rotate_any(vl_pool_t *pool, const vl_image_t *in, double degrees,
                       uint32_t out_w, uint32_t out_h, vl_image_t *out,
                       vl_err_t *err);
@@ -151,6 +175,32 @@ int vl_pix_out_bands(int in_bands, vl_quality_t quality, int keeps_alpha);
 void vl_pix_convert_row(const unsigned char *in, int in_bands,
                         unsigned char *out, int out_bands, uint32_t w,
                         vl_quality_t quality, int mirror);
+
+/* The same for 16-bit rows (native-endian uint16 samples) into 16-bit
+ * rows: grey = Rec. 709 luma of the 16-bit values, rounded; grey -> RGB
+ * replicates; alpha dropped by flattening onto bg (16-bit grey level of
+ * the background per colour band, NULL: white 0xffff; out = (c * a + bg *
+ * (65535 - a)) / 65535, rounded). Bitonal (an 8-bit output: render.c
+ * never asks for it at depth 2) gives 0 or 65535 at half range. */
+void vl_pix_convert_row16(const uint16_t *in, int in_bands, uint16_t *out,
+                          int out_bands, uint32_t w, vl_quality_t quality,
+                          int mirror, const uint16_t bg[3]);
+
+/* Rec. 709 luma of a 16-bit RGB triple, rounded (same weights as
+ * vl_pix_luma, 0.2126 0.7152 0.0722, in 16-bit fixed point). */
+static inline uint16_t
+vl_pix_luma16(uint32_t r, uint32_t g, uint32_t b)
+{
+    return (uint16_t) (((uint64_t) 13933u * r + (uint64_t) 46871u * g
+                        + (uint64_t) 4732u * b + 32768u) >> 16);
+}
+
+/* A 16-bit sample to 8 bits, rounded to nearest: v * 255 / 65535. */
+static inline unsigned char
+vl_pix_16to8(uint32_t v)
+{
+    return (unsigned char) ((v * 255u + 32767u) / 65535u);
+}
 
 /* Rec. 709 luma of an 8-bit RGB triple, rounded. */
 static inline unsigned char

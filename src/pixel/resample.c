@@ -236,6 +236,19 @@ vl_resample_init(vl_pool_t *pool, vl_resample_t *rs, uint32_t src_w,
     return rs_axis_init(pool, &rs->y, src_h, sy0, sy1, out_h, interp, err);
 }
 
+int
+vl_resample_init_depth(vl_pool_t *pool, vl_resample_t *rs, uint32_t src_w,
+                       uint32_t src_h, int bands, int depth, double sx0,
+                       double sy0, double sx1, double sy1, uint32_t out_w,
+                       uint32_t out_h, int interp, vl_err_t *err)
+{
+    int rc = vl_resample_init(pool, rs, src_w, src_h, bands, sx0, sy0, sx1,
+                              sy1, out_w, out_h, interp, err);
+
+    rs->depth = depth == 2 ? 2 : 1;
+    return rc;
+}
+
 void
 vl_resample_rows(const vl_resample_t *rs, uint32_t y0, uint32_t y1,
                  uint32_t *r0, uint32_t *r1)
@@ -536,17 +549,14 @@ rs_alloc(vl_resample_t *rs, size_t n, size_t size, vl_err_t *err)
  * holds every box row between the lowest row a pending output may still
  * read and the highest row pushed before that output is ready. */
 static int
-rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+rs_stream_plan(vl_resample_t *rs, vl_err_t *err)
 {
     uint32_t oh = rs->y.out_n, e = 0, span = 1;
-    size_t   ow = (size_t) rs->x.out_n * rs->bands;
 
     rs->alpha = (rs->bands == 2 || rs->bands == 4);
     rs->kend = vl_pool_calloc(rs->pool, oh, sizeof(*rs->kend));
     rs->kmin = vl_pool_calloc(rs->pool, oh, sizeof(*rs->kmin));
-    rs->taps = vl_pool_calloc(rs->pool, (size_t) rs->y.qtaps + 2,
-                              sizeof(*rs->taps));
-    if (rs->kend == NULL || rs->kmin == NULL || rs->taps == NULL) {
+    if (rs->kend == NULL || rs->kmin == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory for resampling");
     }
     for (uint32_t y = 0; y < oh; y++) {
@@ -564,6 +574,30 @@ rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
         span = ecum - m > span ? ecum - m : span;
     }
     rs->ring_n = span;
+    return VL_OK;
+}
+
+static int rs16_stream_alloc(vl_resample_t *rs, vl_err_t *err);
+
+static int
+rs_stream_alloc_all(vl_resample_t *rs, vl_err_t *err)
+{
+    uint32_t span;
+    size_t   ow = (size_t) rs->x.out_n * rs->bands;
+    int      rc;
+
+    if ((rc = rs_stream_plan(rs, err)) != VL_OK) {
+        return rc;
+    }
+    if (rs->depth == 2) {
+        return rs16_stream_alloc(rs, err);
+    }
+    rs->taps = vl_pool_calloc(rs->pool, (size_t) rs->y.qtaps + 2,
+                              sizeof(*rs->taps));
+    if (rs->taps == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory for resampling");
+    }
+    span = rs->ring_n;
     rs->ring_len = ow + RS_PAD;
     rs->ring = rs_alloc(rs, (size_t) span * rs->ring_len, sizeof(int16_t),
                         err);
@@ -598,13 +632,25 @@ rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
     return VL_OK;
 }
 
+/* The streaming state, once (rs->kend set means all of it is there). */
+static int
+rs_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+{
+    int rc = rs_stream_alloc_all(rs, err);
+
+    if (rc != VL_OK) {
+        rs->kend = NULL;        /* a later begin tries again */
+    }
+    return rc;
+}
+
 /* Restart streaming at output row y0 with box row kb as the first pushed. */
 static int
 rs_begin(vl_resample_t *rs, uint32_t y0, uint32_t kb, vl_err_t *err)
 {
     int rc;
 
-    if (rs->ring == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
+    if (rs->kend == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
         return rc;
     }
     for (uint32_t s = 0; s < rs->ring_n; s++) {
@@ -621,7 +667,7 @@ vl_resample_begin(vl_resample_t *rs, uint32_t y0, uint32_t *r0,
 {
     int rc;
 
-    if (rs->ring == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
+    if (rs->kend == NULL && (rc = rs_stream_alloc(rs, err)) != VL_OK) {
         return rc;
     }
     y0 = y0 > rs->y.out_n ? rs->y.out_n : y0;
@@ -715,10 +761,21 @@ rs_box_finish(vl_resample_t *rs, uint32_t k)
     }
 }
 
+static void rs16_push(vl_resample_t *rs, const uint16_t *row);
+static void rs16_pop(vl_resample_t *rs, uint16_t *out);
+
 void
 vl_resample_push(vl_resample_t *rs, const unsigned char *row)
 {
-    uint32_t r = rs->next_row++, by = rs->y.box, k = r / by, ke;
+    uint32_t r, by, k, ke;
+
+    if (rs->depth == 2) {
+        rs16_push(rs, (const uint16_t *) (const void *) row);
+        return;
+    }
+    r = rs->next_row++;
+    by = rs->y.box;
+    k = r / by;
 
     if (rs->x.box == 1 && by == 1) {
         if (!rs->alpha) {
@@ -757,11 +814,18 @@ vl_resample_ready(const vl_resample_t *rs)
 void
 vl_resample_pop(vl_resample_t *rs, unsigned char *out)
 {
-    uint32_t       y = rs->next_y++;
-    int            n = rs->y.n[y], nb = rs->bands;
-    const int16_t *w = rs->y.wq + (size_t) y * rs->y.qtaps;
+    uint32_t       y;
+    int            n, nb = rs->bands;
+    const int16_t *w;
     size_t         len = (size_t) rs->x.out_n * nb;
 
+    if (rs->depth == 2) {
+        rs16_pop(rs, (uint16_t *) (void *) out);
+        return;
+    }
+    y = rs->next_y++;
+    n = rs->y.n[y];
+    w = rs->y.wq + (size_t) y * rs->y.qtaps;
     for (int t = 0; t < n; t++) {
         uint32_t k = rs->y.start[y] + (uint32_t) t, s = k % rs->ring_n;
 
@@ -791,10 +855,12 @@ int
 vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
                   uint32_t y0, uint32_t y1, vl_image_t *out, vl_err_t *err)
 {
-    int      nb = rs->bands, rc;
+    size_t   nb = (size_t) rs->bands * (size_t) (rs->depth == 2 ? 2 : 1);
+    int      rc;
     uint32_t k0 = UINT32_MAX, ow = rs->x.out_n;
 
     if (rs->identity) {
+        /* nb: bytes per pixel */
         for (uint32_t y = y0; y < y1; y++) {
             memcpy(VL_IMAGE_ROW(out, y - y0),
                    VL_IMAGE_ROW(in, rs->oy + y - r0) + (size_t) rs->ox * nb,
@@ -823,6 +889,244 @@ vl_resample_strip(vl_resample_t *rs, const vl_image_t *in, uint32_t r0,
     return VL_OK;
 }
 
+/* ---------------------------------------------------------- 16-bit path
+ *
+ * Depth 2 streams the same way on float rows: 16-bit samples times 2.14
+ * weights would overflow the int16 ring, and 16-bit output deserves more
+ * than 6 fractional bits. Premultiplied colour is c * a / 65535; results
+ * are rounded to the nearest 16-bit value. Separate functions, so the
+ * 8-bit loops above are not touched. */
+
+static inline uint16_t
+rs16_round(float v)
+{
+    return v <= 0.0f ? 0 : v >= 65535.0f ? 65535 : (uint16_t) (v + 0.5f);
+}
+
+static int
+rs16_stream_alloc(vl_resample_t *rs, vl_err_t *err)
+{
+    size_t ow = (size_t) rs->x.out_n * rs->bands;
+    size_t in = (size_t) rs->x.in_n * rs->bands;
+
+    rs->ftaps = vl_pool_calloc(rs->pool, (size_t) rs->y.maxtaps + 2,
+                               sizeof(*rs->ftaps));
+    if (rs->ftaps == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory for resampling");
+    }
+    rs->ring_len = ow;
+    rs->fring = rs_alloc(rs, (size_t) rs->ring_n * rs->ring_len,
+                         sizeof(float), err);
+    rs->ring_tag = rs_alloc(rs, rs->ring_n, sizeof(uint32_t), err);
+    rs->fconv = rs_alloc(rs, in, sizeof(float), err);
+    rs->facc = rs_alloc(rs, ow, sizeof(float), err);
+    if (rs->fring == NULL || rs->ring_tag == NULL || rs->fconv == NULL
+        || rs->facc == NULL) {
+        return err != NULL ? err->code : VL_ENOMEM;
+    }
+    if (rs->x.box > 1 || rs->y.box > 1) {
+        rs->boxacc = rs_alloc(rs, in, sizeof(uint64_t), err);
+        if (rs->boxacc == NULL) {
+            return err != NULL ? err->code : VL_ENOMEM;
+        }
+    }
+    return VL_OK;
+}
+
+/* The ring slot of box row k (see rs_slot). */
+static float *
+rs16_slot(vl_resample_t *rs, uint32_t k)
+{
+    uint32_t s = k % rs->ring_n, old = rs->ring_tag[s];
+
+    VL_ASSERT(old == UINT32_MAX || rs->next_y >= rs->y.out_n
+              || old < rs->kmin[rs->next_y]);
+    rs->ring_tag[s] = k;
+    return rs->fring + (size_t) s * rs->ring_len;
+}
+
+/* Horizontal pass of one float row with the float weights. */
+static void
+rs16_h(const vl_rs_axis_t *ax, int nb, const float *src, float *dst)
+{
+    for (uint32_t i = 0; i < ax->out_n; i++) {
+        const float *w = ax->w + (size_t) i * ax->maxtaps;
+        const float *p = src + (size_t) ax->start[i] * nb;
+
+        for (int b = 0; b < nb; b++) {
+            float acc = 0.0f;
+
+            for (int k = 0; k < ax->n[i]; k++) {
+                acc += w[k] * p[k * nb + b];
+            }
+            dst[(size_t) i * nb + b] = acc;
+        }
+    }
+}
+
+static void
+rs16_push(vl_resample_t *rs, const uint16_t *row)
+{
+    uint32_t r = rs->next_row++, by = rs->y.box, bx = rs->x.box, k = r / by;
+    uint32_t sn = rs->x.src_n, ke, rows;
+    int      nb = rs->bands;
+
+    if (bx == 1 && by == 1) {
+        for (uint32_t j = 0; j < rs->x.in_n; j++) {
+            const uint16_t *p = row + (size_t) j * nb;
+            float          *o = rs->fconv + (size_t) j * nb;
+
+            if (rs->alpha) {
+                float a = p[nb - 1];
+
+                for (int b = 0; b < nb - 1; b++) {
+                    o[b] = (float) p[b] * a * (1.0f / 65535.0f);
+                }
+                o[nb - 1] = a;
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    o[b] = p[b];
+                }
+            }
+        }
+        rs16_h(&rs->x, nb, rs->fconv, rs16_slot(rs, k));
+        return;
+    }
+    if (r == k * by) {
+        memset(rs->boxacc, 0,
+               (size_t) rs->x.in_n * nb * sizeof(uint64_t));
+    }
+    /* box sums, premultiplied: colour * alpha and alpha * 65535 */
+    for (uint32_t j = 0; j < rs->x.in_n; j++) {
+        uint64_t *acc = rs->boxacc + (size_t) j * nb;
+        uint32_t  xe = (j + 1) * bx > sn ? sn : (j + 1) * bx;
+
+        for (uint32_t x = j * bx; x < xe; x++) {
+            const uint16_t *p = row + (size_t) x * nb;
+
+            if (rs->alpha) {
+                uint64_t a = p[nb - 1];
+
+                for (int b = 0; b < nb - 1; b++) {
+                    acc[b] += p[b] * a;
+                }
+                acc[nb - 1] += a * 65535u;
+            } else {
+                for (int b = 0; b < nb; b++) {
+                    acc[b] += p[b];
+                }
+            }
+        }
+    }
+    ke = (k + 1) * by > rs->y.src_n ? rs->y.src_n : (k + 1) * by;
+    if (r + 1 != ke) {
+        return;
+    }
+    rows = ke - k * by;
+    for (uint32_t j = 0; j < rs->x.in_n; j++) {
+        uint32_t xe = (j + 1) * bx > sn ? sn : (j + 1) * bx;
+        double   d = (rs->alpha ? 65535.0 : 1.0) * rows * (xe - j * bx);
+
+        for (int b = 0; b < nb; b++) {
+            rs->fconv[(size_t) j * nb + b] =
+                (float) ((double) rs->boxacc[(size_t) j * nb + b] / d);
+        }
+    }
+    rs16_h(&rs->x, nb, rs->fconv, rs16_slot(rs, k));
+}
+
+static void
+rs16_pop(vl_resample_t *rs, uint16_t *out)
+{
+    uint32_t     y = rs->next_y++;
+    int          n = rs->y.n[y], nb = rs->bands;
+    const float *w = rs->y.w + (size_t) y * rs->y.maxtaps;
+    size_t       len = (size_t) rs->x.out_n * nb;
+
+    for (int t = 0; t < n; t++) {
+        uint32_t k = rs->y.start[y] + (uint32_t) t, s = k % rs->ring_n;
+
+        VL_ASSERT(rs->ring_tag[s] == k);
+        rs->ftaps[t] = rs->fring + (size_t) s * rs->ring_len;
+    }
+    for (size_t x = 0; x < len; x++) {
+        float acc = 0.0f;
+
+        for (int t = 0; t < n; t++) {
+            acc += w[t] * rs->ftaps[t][x];
+        }
+        rs->facc[x] = acc;
+    }
+    if (!rs->alpha) {
+        for (size_t x = 0; x < len; x++) {
+            out[x] = rs16_round(rs->facc[x]);
+        }
+        return;
+    }
+    for (uint32_t i = 0; i < rs->x.out_n; i++, out += nb) {
+        const float *px = rs->facc + (size_t) i * nb;
+        float        a = px[nb - 1];
+
+        for (int b = 0; b < nb - 1; b++) {
+            out[b] = a >= 0.5f ? rs16_round(px[b] * 65535.0f / a) : 0;
+        }
+        out[nb - 1] = rs16_round(a);
+    }
+}
+
+/* vl_pix_box_shrink of 16-bit samples: exact integer averages, rounded
+ * half up; alpha premultiplied (colour = sum(c * a) / sum(a)). */
+static int
+rs16_box_shrink(vl_pool_t *pool, const vl_image_t *in, uint32_t fx,
+                uint32_t fy, vl_image_t *out, vl_err_t *err)
+{
+    int      nb = in->bands, alpha = (nb == 2 || nb == 4), rc;
+    uint32_t ow = (in->w + fx - 1) / fx, oh = (in->h + fy - 1) / fy;
+
+    if ((rc = vl_image_new_depth(pool, ow, oh, nb, 2, out, err)) != VL_OK) {
+        return rc;
+    }
+    for (uint32_t k = 0; k < oh; k++) {
+        uint16_t *o = (uint16_t *) (void *) VL_IMAGE_ROW(out, k);
+        uint32_t  ys = k * fy, ye = ys + fy > in->h ? in->h : ys + fy;
+
+        for (uint32_t j = 0; j < ow; j++, o += nb) {
+            uint32_t xs = j * fx, xe = xs + fx > in->w ? in->w : xs + fx;
+            uint64_t acc[4] = { 0, 0, 0, 0 };
+            uint64_t cnt = (uint64_t) (ye - ys) * (xe - xs);
+
+            for (uint32_t y = ys; y < ye; y++) {
+                const uint16_t *p = (const uint16_t *) (const void *)
+                                    VL_IMAGE_ROW(in, y) + (size_t) xs * nb;
+
+                for (uint32_t x = xs; x < xe; x++, p += nb) {
+                    uint64_t a = alpha ? p[nb - 1] : 1;
+
+                    for (int b = 0; b < (alpha ? nb - 1 : nb); b++) {
+                        acc[b] += p[b] * a;
+                    }
+                    if (alpha) {
+                        acc[nb - 1] += a;
+                    }
+                }
+            }
+            if (!alpha) {
+                for (int b = 0; b < nb; b++) {
+                    o[b] = (uint16_t) ((acc[b] + cnt / 2) / cnt);
+                }
+                continue;
+            }
+            for (int b = 0; b < nb - 1; b++) {
+                uint64_t s = acc[nb - 1];
+
+                o[b] = s > 0 ? (uint16_t) ((acc[b] + s / 2) / s) : 0;
+            }
+            o[nb - 1] = (uint16_t) ((acc[nb - 1] + cnt / 2) / cnt);
+        }
+    }
+    return VL_OK;
+}
+
 int
 vl_resample_image(vl_pool_t *pool, const vl_image_t *in, double sx0,
                   double sy0, double sx1, double sy1, uint32_t out_w,
@@ -834,10 +1138,13 @@ vl_resample_image(vl_pool_t *pool, const vl_image_t *in, double sx0,
     uint32_t      r0, r1;
     int           rc;
 
-    if ((rc = vl_resample_init(pool, &rs, in->w, in->h, in->bands, sx0, sy0,
-                               sx1, sy1, out_w, out_h, interp, err)) != VL_OK
-        || (rc = vl_image_new(pool, out_w, out_h, in->bands, out, err))
-           != VL_OK) {
+    int           depth = in->depth == 2 ? 2 : 1;
+
+    if ((rc = vl_resample_init_depth(pool, &rs, in->w, in->h, in->bands,
+                                     depth, sx0, sy0, sx1, sy1, out_w, out_h,
+                                     interp, err)) != VL_OK
+        || (rc = vl_image_new_depth(pool, out_w, out_h, in->bands, depth, out,
+                                    err)) != VL_OK) {
         return rc;
     }
     vl_resample_rows(&rs, 0, out_h, &r0, &r1);
@@ -856,6 +1163,9 @@ vl_pix_box_shrink(vl_pool_t *pool, const vl_image_t *in, uint32_t fx,
     size_t        n;
     int           rc, nb = in->bands;
 
+    if (in->depth == 2) {
+        return rs16_box_shrink(pool, in, fx, fy, out, err);
+    }
     memset(&rs, 0, sizeof(rs));
     rs.bands = nb;
     rs.x.src_n = in->w;

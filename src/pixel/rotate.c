@@ -12,10 +12,36 @@
 
 #include "pixel/pixel.h"
 
+/* Mirror of 16-bit pixels (uint16 samples). */
+static void
+rot_mirror16(vl_image_t *img)
+{
+    int nb = img->bands;
+
+    for (uint32_t y = 0; y < img->h; y++) {
+        uint16_t *l = (uint16_t *) (void *) VL_IMAGE_ROW(img, y);
+        uint16_t *r = l + (size_t) (img->w - 1) * nb;
+
+        for (; l < r; l += nb, r -= nb) {
+            for (int b = 0; b < nb; b++) {
+                uint16_t t = l[b];
+
+                l[b] = r[b];
+                r[b] = t;
+            }
+        }
+    }
+}
+
 void
 vl_pix_mirror(vl_image_t *img)
 {
     int nb = img->bands;
+
+    if (img->depth == 2) {
+        rot_mirror16(img);
+        return;
+    }
 
     for (uint32_t y = 0; y < img->h; y++) {
         unsigned char *l = VL_IMAGE_ROW(img, y);
@@ -36,13 +62,14 @@ int
 vl_pix_rotate_right(vl_pool_t *pool, const vl_image_t *in, int degrees,
                     vl_image_t *out, vl_err_t *err)
 {
-    int      nb = in->bands, rc;
+    int      depth = in->depth == 2 ? 2 : 1, rc;
+    size_t   nb = (size_t) in->bands * (size_t) depth;  /* pixel bytes */
     uint32_t w = in->w, h = in->h;
     int      swap = (degrees == 90 || degrees == 270);
 
     VL_ASSERT(degrees == 90 || degrees == 180 || degrees == 270);
-    if ((rc = vl_image_new(pool, swap ? h : w, swap ? w : h, nb, out, err))
-        != VL_OK) {
+    if ((rc = vl_image_new_depth(pool, swap ? h : w, swap ? w : h, in->bands,
+                                 depth, out, err)) != VL_OK) {
         return rc;
     }
     /* output (ox, oy) takes input:
@@ -64,7 +91,7 @@ vl_pix_rotate_right(vl_pool_t *pool, const vl_image_t *in, int degrees,
                 ix = w - 1 - oy;
                 iy = ox;
             }
-            memcpy(o, VL_IMAGE_ROW(in, iy) + (size_t) ix * nb, (size_t) nb);
+            memcpy(o, VL_IMAGE_ROW(in, iy) + (size_t) ix * nb, nb);
         }
     }
     return VL_OK;
@@ -82,6 +109,82 @@ rot_cubic_weights(double t, float w[4])
     w[3] = (float) (0.5 * t3 - 0.5 * t2);
 }
 
+/* vl_pix_rotate_any on 16-bit samples: the same sampling, alpha
+ * premultiplied on 0..65535. */
+static int
+rot_any16(vl_pool_t *pool, const vl_image_t *in, double degrees,
+          uint32_t out_w, uint32_t out_h, vl_image_t *out, vl_err_t *err)
+{
+    int    nb = in->bands, alpha = (nb == 2 || nb == 4);
+    int    ob = alpha ? nb : nb + 1, nc = ob - 1, rc;
+    double th = degrees * M_PI / 180.0, c = cos(th), s = sin(th);
+    double icx = in->w / 2.0, icy = in->h / 2.0;
+    double ocx = out_w / 2.0, ocy = out_h / 2.0;
+
+    if ((rc = vl_image_new_depth(pool, out_w, out_h, ob, 2, out, err))
+        != VL_OK) {
+        return rc;
+    }
+    for (uint32_t oy = 0; oy < out_h; oy++) {
+        uint16_t *o = (uint16_t *) (void *) VL_IMAGE_ROW(out, oy);
+        double    dy = oy + 0.5 - ocy;
+
+        for (uint32_t ox = 0; ox < out_w; ox++, o += ob) {
+            double dx = ox + 0.5 - ocx;
+            double u = dx * c + dy * s + icx - 0.5;
+            double v = -dx * s + dy * c + icy - 0.5;
+            double fu = floor(u), fv = floor(v);
+            long   x0 = (long) fu - 1, y0 = (long) fv - 1;
+            float  wx[4], wy[4];
+            double acc[4] = { 0, 0, 0, 0 };
+
+            if (u < -1.0 || v < -1.0 || u > in->w || v > in->h) {
+                memset(o, 0, (size_t) ob * sizeof(*o));
+                continue;
+            }
+            rot_cubic_weights(u - fu, wx);
+            rot_cubic_weights(v - fv, wy);
+            for (int j = 0; j < 4; j++) {
+                long            yy = y0 + j;
+                const uint16_t *row;
+
+                if (yy < 0 || yy >= (long) in->h) {
+                    continue;
+                }
+                row = (const uint16_t *) (const void *) VL_IMAGE_ROW(in, yy);
+                for (int i = 0; i < 4; i++) {
+                    long            xx = x0 + i;
+                    const uint16_t *p;
+                    double          wt, a;
+
+                    if (xx < 0 || xx >= (long) in->w) {
+                        continue;
+                    }
+                    p = row + (size_t) xx * nb;
+                    wt = (double) wx[i] * wy[j];
+                    a = alpha ? p[nb - 1] : 65535.0;
+                    for (int b = 0; b < nc; b++) {
+                        acc[b] += wt * p[b] * a * (1.0 / 65535.0);
+                    }
+                    acc[nc] += wt * a;
+                }
+            }
+            if (acc[nc] <= 0.5) {
+                memset(o, 0, (size_t) ob * sizeof(*o));
+                continue;
+            }
+            for (int b = 0; b < nc; b++) {
+                double vv = acc[b] * 65535.0 / acc[nc];
+
+                o[b] = vv <= 0 ? 0 : vv >= 65535.0 ? 65535
+                       : (uint16_t) (vv + 0.5);
+            }
+            o[nc] = acc[nc] >= 65535.0 ? 65535 : (uint16_t) (acc[nc] + 0.5);
+        }
+    }
+    return VL_OK;
+}
+
 int
 vl_pix_rotate_any(vl_pool_t *pool, const vl_image_t *in, double degrees,
                   uint32_t out_w, uint32_t out_h, vl_image_t *out,
@@ -93,6 +196,9 @@ vl_pix_rotate_any(vl_pool_t *pool, const vl_image_t *in, double degrees,
     double icx = in->w / 2.0, icy = in->h / 2.0;
     double ocx = out_w / 2.0, ocy = out_h / 2.0;
 
+    if (in->depth == 2) {
+        return rot_any16(pool, in, degrees, out_w, out_h, out, err);
+    }
     if ((rc = vl_image_new(pool, out_w, out_h, ob, out, err)) != VL_OK) {
         return rc;
     }

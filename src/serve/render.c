@@ -9,6 +9,12 @@
  * All buffers come from the pixel budget and die with the pool. The
  * passthrough of a stored JPEG tile is decided here too, so that both
  * paths carry the same ICC profile under the same rule.
+ *
+ * Depth: the whole pipeline runs on 16-bit samples (depth 2: chunk,
+ * resampler, rotations, quality stage, encoder at opts.bits 16) when the
+ * source reads 16 bits (info.reads16), OUTPUT_BITS is 16, the quality is
+ * not bitonal and the format's row takes 16-bit samples for the output
+ * bands (png; tif when built); everything else is the 8-bit path as ever.
  */
 #include "config.h"
 
@@ -27,6 +33,9 @@ typedef struct {
     uint32_t                th;         /* tile height of the level */
     int                     flip;       /* 180: source rows bottom-up */
     int                     bands;      /* source bands */
+    int                     depth;      /* bytes per sample: 1 or 2 */
+    size_t                  px;         /* bytes per source pixel */
+    uint16_t                bg16[3];    /* depth 2: flattening background */
     /* where output rows go: the encoder (streamed) or `whole` */
     vl_encoder_t           *enc;
     vl_image_t             *whole;
@@ -46,12 +55,19 @@ render_put(render_t *r, const unsigned char *row, vl_err_t *err)
 
     VL_ASSERT(r->y < r->plan->out_h);
     if (r->whole != NULL) {
-        memcpy(VL_IMAGE_ROW(r->whole, r->y++), row, (size_t) ow * r->bands);
+        memcpy(VL_IMAGE_ROW(r->whole, r->y++), row, (size_t) ow * r->px);
         return VL_OK;
     }
     r->y++;
     if (!r->convert) {
-        return vl_encoder_write(r->enc, row, 1, (size_t) ow * r->bands,
+        return vl_encoder_write(r->enc, row, 1, (size_t) ow * r->px, err);
+    }
+    if (r->depth == 2) {
+        vl_pix_convert_row16((const uint16_t *) (const void *) row, r->bands,
+                             (uint16_t *) (void *) r->line.data,
+                             r->line.bands, ow, r->quality, r->mirror,
+                             r->bg16);
+        return vl_encoder_write(r->enc, r->line.data, 1, r->line.stride,
                                 err);
     }
     vl_pix_convert_row(row, r->bands, r->line.data, r->line.bands, ow,
@@ -68,7 +84,7 @@ render_source_row(render_t *r, const unsigned char *row, vl_err_t *err)
     int rc;
 
     if (r->rs.identity) {
-        return render_put(r, row + (size_t) r->rs.ox * r->bands, err);
+        return render_put(r, row + (size_t) r->rs.ox * r->px, err);
     }
     vl_resample_push(&r->rs, row);
     while (vl_resample_ready(&r->rs)) {
@@ -131,13 +147,20 @@ render_pass(render_t *r, vl_err_t *err)
 /* Convert rows of img (quality) and hand them to the encoder. */
 static int
 render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
-            vl_image_t *line, vl_err_t *err)
+            vl_image_t *line, const uint16_t bg16[3], vl_err_t *err)
 {
     for (uint32_t y = 0; y < img->h; y++) {
         int rc;
 
-        vl_pix_convert_row(VL_IMAGE_ROW(img, y), img->bands, line->data,
-                           line->bands, img->w, quality, 0);
+        if (img->depth == 2) {
+            vl_pix_convert_row16((const uint16_t *) (const void *)
+                                     VL_IMAGE_ROW(img, y),
+                                 img->bands, (uint16_t *) (void *) line->data,
+                                 line->bands, img->w, quality, 0, bg16);
+        } else {
+            vl_pix_convert_row(VL_IMAGE_ROW(img, y), img->bands, line->data,
+                               line->bands, img->w, quality, 0);
+        }
         if ((rc = vl_encoder_write(enc, line->data, 1, line->stride, err))
             != VL_OK) {
             return rc;
@@ -154,6 +177,16 @@ render_icc_ok(const vl_source_info_t *info, const vl_output_t *opts)
            && (opts->max_icc < 0
                || (opts->max_icc > 0
                    && info->icc_len <= (size_t) opts->max_icc));
+}
+
+int
+vl_render_depth(const vl_source_info_t *info, const vl_plan_t *plan,
+                const vl_output_t *opts, int out_bands)
+{
+    return info->reads16 && info->bits == 16 && opts->output_bits == 16
+                   && plan->quality != VL_QUALITY_BITONAL
+                   && vl_format_takes(plan->format, out_bands, 16)
+               ? 2 : 1;
 }
 
 int
@@ -184,6 +217,9 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     }
     out_bands = vl_pix_out_bands(work_bands, plan->quality,
                                  vl_format_keeps_alpha(plan->format));
+    r.depth = vl_render_depth(info, plan, opts, out_bands);
+    r.px = (size_t) r.bands * (size_t) r.depth;
+    r.bg16[0] = r.bg16[1] = r.bg16[2] = 0xffff;    /* white */
 
     /* encoder first: an unsupported combination fails before any pixel */
     memset(&eo, 0, sizeof(eo));
@@ -193,6 +229,7 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     eo.tiff_compression = opts->tiff_compression;
     eo.tiff_quality = opts->tiff_quality;
     eo.jp2_rate = opts->jp2_rate;
+    eo.bits = r.depth == 2 ? 16 : 8;
     if (out_bands >= 3 && render_icc_ok(info, opts)) {
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
@@ -215,21 +252,24 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         sy1 = plan->lh - sy0;
         sy0 = t;
     }
-    if ((rc = vl_resample_init(pool, &r.rs, plan->lw, plan->lh, r.bands,
-                               plan->sx0 - plan->lx, sy0,
-                               plan->sx1 - plan->lx, sy1, ow, oh, interp,
-                               err)) != VL_OK) {
+    if ((rc = vl_resample_init_depth(pool, &r.rs, plan->lw, plan->lh,
+                                     r.bands, r.depth, plan->sx0 - plan->lx,
+                                     sy0, plan->sx1 - plan->lx, sy1, ow, oh,
+                                     interp, err)) != VL_OK) {
         return rc;
     }
     /* a chunk is one stored tile row of the level */
     r.th = plan->level < info->geom.nlevels
            ? info->geom.levels[plan->level].tile_h : 0;
     r.th = r.th != 0 ? r.th : 256;
-    if ((rc = vl_image_new(pool, plan->lw, r.th, r.bands, &r.chunk, err))
-        != VL_OK
-        || (rc = vl_image_new(pool, ow, 1, r.bands, &r.orow, err)) != VL_OK
-        || (rc = vl_image_new(pool, plan->final_w, 1, out_bands, &r.line,
-                              err)) != VL_OK) {
+    /* at depth 2 every buffer is twice the bytes: the pixel budget counts
+     * bytes, so it stays honest */
+    if ((rc = vl_image_new_depth(pool, plan->lw, r.th, r.bands, r.depth,
+                                 &r.chunk, err)) != VL_OK
+        || (rc = vl_image_new_depth(pool, ow, 1, r.bands, r.depth, &r.orow,
+                                    err)) != VL_OK
+        || (rc = vl_image_new_depth(pool, plan->final_w, 1, out_bands,
+                                    r.depth, &r.line, err)) != VL_OK) {
         return rc;
     }
 
@@ -246,7 +286,8 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
 
     /* rotated: resample whole (still reading tile row by tile row), then
      * turn */
-    if ((rc = vl_image_new(pool, ow, oh, r.bands, &whole, err)) != VL_OK) {
+    if ((rc = vl_image_new_depth(pool, ow, oh, r.bands, r.depth, &whole,
+                                 err)) != VL_OK) {
         return rc;
     }
     r.whole = &whole;
@@ -263,7 +304,8 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         return rc;
     }
     VL_ASSERT(turned.w == plan->final_w && turned.h == plan->final_h);
-    if ((rc = render_emit(r.enc, &turned, plan->quality, &r.line, err))
+    if ((rc = render_emit(r.enc, &turned, plan->quality, &r.line, r.bg16,
+                          err))
         != VL_OK) {
         return rc;
     }

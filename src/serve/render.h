@@ -25,6 +25,14 @@
 int vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
               const vl_output_t *opts, vl_sink_t *sink, vl_err_t *err);
 
+/* The sample depth vl_render uses for plan (1: 8-bit, 2: 16-bit): 2 when
+ * the source reads 16 bits (info->reads16, info->bits 16), OUTPUT_BITS is
+ * 16 (opts->output_bits; 0 as from a zeroed vl_output_t means 8), the
+ * quality is not bitonal and the format takes `out_bands` 16-bit bands
+ * (png; tif where its row says so); jpg, webp, gif, pdf are 8-bit. */
+int vl_render_depth(const vl_source_info_t *info, const vl_plan_t *plan,
+                    const vl_output_t *opts, int out_bands);
+
 /* The stored-tile fast path: when the plan is exactly one stored JPEG tile,
  * as JPEG, unmirrored, unrotated, with the colours stored (default or color
  * of colour data; default or gray of grey data: rendering would give the

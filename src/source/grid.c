@@ -39,6 +39,7 @@ grid_key(const vl_grid_walk_t *w, uint32_t col, uint32_t row,
     key->level = w->level;
     key->tile = row * w->cols + col;
     key->scale = w->lv->shrink > 1 ? w->lv->shrink : 1;
+    key->depth = w->out->depth == 2 ? 2 : 1;
 }
 
 static unsigned char *
@@ -97,6 +98,7 @@ vl_grid_put(vl_grid_walk_t *w, uint32_t col, uint32_t row, vl_tile_t *tile)
     b.y = row * w->grid.bh;
     b.w = tile->w;
     b.h = tile->h;
+    VL_ASSERT((tile->depth == 2) == (w->out->depth == 2));
     vl_image_copy_block(tile->data, tile->bands, &b, w->req, w->out);
     grid_key(w, col, row, &key);
     vl_tiles_put(w->src->tiles, &key, tile);
@@ -110,7 +112,8 @@ vl_grid_part(const vl_grid_walk_t *w, const vl_rect_t *b, vl_rect_t *part)
 {
     vl_rect_intersect(b, w->req, part);
     return VL_IMAGE_ROW(w->out, part->y - w->req->y)
-           + (size_t) (part->x - w->req->x) * (size_t) w->out->bands;
+           + (size_t) (part->x - w->req->x) * (size_t) w->out->bands
+             * (size_t) (w->out->depth == 2 ? 2 : 1);
 }
 
 /*

@@ -319,12 +319,13 @@ jp2_convert_fast(const vl_jp2_t *t, const opj_image_t *img,
 }
 
 /* Convert the decoded image of the level-r area starting at level pixel
- * (u0, v0) into an 8-bit interleaved w x h buffer for the pixels
+ * (u0, v0) into an 8-bit (depth 1) or 16-bit (depth 2: vl_jp2_to16,
+ * native-endian uint16) interleaved w x h buffer for the pixels
  * [bu, bu + w) x [bv, bv + h). Sub-sampled components are repeated. */
 static int
 jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r,
-            const vl_rect_t *area, const vl_rect_t *blk, unsigned char *out,
-            vl_err_t *err)
+            const vl_rect_t *area, const vl_rect_t *blk, int depth,
+            unsigned char *out, vl_err_t *err)
 {
     uint64_t u0 = area->x, v0 = area->y;
     uint64_t u1 = vl_rect_right(area), v1 = vl_rect_bottom(area);
@@ -362,12 +363,15 @@ jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r,
                               "size", comp[i]);
         }
     }
-    if (jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
-                         w, h, out)) {
+    if (depth != 2
+        && jp2_convert_fast(t, img, comp, nc, cx0, cy0, ly0 + bv, lx0 + bu,
+                            w, h, out)) {
         return VL_OK;
     }
     for (uint32_t y = 0; y < h; y++) {
         unsigned char *o = out + (size_t) y * w * (size_t) bands;
+        uint16_t      *o16 = (uint16_t *) (void *) out
+                             + (size_t) y * w * (size_t) bands;
         uint64_t       py = ly0 + bv + y;
         const OPJ_INT32 *row[4];
 
@@ -388,7 +392,16 @@ jp2_convert(vl_jp2_t *t, const opj_image_t *img, int r,
                                          : px / c->dx - cx0[i];
 
                 rx = rx >= c->w ? c->w - 1 : rx;
-                v[i] = jp2_to8(row[i][rx], c);
+                if (depth == 2) {   /* jp2_open: never with sYCC */
+                    o16[i] = (uint16_t) vl_jp2_to16(row[i][rx], c->prec,
+                                                    c->sgnd != 0);
+                } else {
+                    v[i] = jp2_to8(row[i][rx], c);
+                }
+            }
+            if (depth == 2) {
+                o16 += bands;
+                continue;
             }
             vl_jp2_pixel(v, nc, t->map.ycc, o);
             o += bands;
@@ -412,7 +425,7 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     uint32_t          u0 = c0 * ts, v0 = r0 * ts;
     uint32_t          u1 = (c1 + 1) * ts, v1 = (r1 + 1) * ts;
     vl_jp2_dec_t      fresh, *d = NULL;
-    int               rc = VL_OK;
+    int               rc = VL_OK, depth = walk->out->depth == 2 ? 2 : 1;
     size_t            bytes;
     vl_rect_t         area;
 
@@ -474,12 +487,13 @@ jp2_decode_box(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
             vl_rect_t  b;
 
             vl_grid_block(walk, c, row, &b);
-            if ((tile = vl_tile_new(b.w, b.h, t->map.bands, err)) == NULL) {
+            if ((tile = vl_tile_new_depth(b.w, b.h, t->map.bands, depth,
+                                          err)) == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
-            rc = jp2_convert(t, d->image, (int) level, &area, &b, tile->data,
-                             err);
+            rc = jp2_convert(t, d->image, (int) level, &area, &b, depth,
+                             tile->data, err);
             if (rc == VL_OK) {
                 vl_grid_put(walk, c, row, tile);
             }
@@ -855,6 +869,9 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
         t->cs.off = (int64_t) cs_off;
         t->cs.len = (int64_t) cs_len;
     }
+    /* 16-bit reads: components of more than 8 bits decoded by OpenJPEG
+     * (OpenJPH lines and sYCC stay 8-bit) */
+    src->info.reads16 = src->info.bits == 16 && !t->ojph && !t->map.ycc;
     if (d->image->icc_profile_buf != NULL && d->image->icc_profile_len > 0) {
         t->icc = malloc(d->image->icc_profile_len);
         if (t->icc == NULL) {

@@ -22,7 +22,8 @@ typedef struct {
     int64_t off, len;
 } vl_jp2_cs_t;
 
-/* How decoded components become 8-bit output bands. */
+/* How decoded components become output bands (8-bit, or 16-bit at depth
+ * 2, jp2.c only). */
 typedef struct {
     uint32_t ncomps;                  /* components after decoding */
     int      colour;                  /* 1 or 3 colour components */
@@ -34,7 +35,7 @@ typedef struct {
     int      sgnd[VL_JP2_MAX_COMPS];  /* signed component */
 } vl_jp2_map_t;
 
-/* A sample of p bits (signed when sgnd) as 0..255. */
+/* A sample of p bits (signed when sgnd) as 0..255, rounded to nearest. */
 static inline unsigned
 vl_jp2_to8(int32_t v, uint32_t p, int sgnd)
 {
@@ -49,10 +50,32 @@ vl_jp2_to8(int32_t v, uint32_t p, int sgnd)
     if (p == 8) {
         return (unsigned) u;
     }
-    if (p > 8) {
-        return (unsigned) (u >> (p - 8));
-    }
+    /* to nearest: u * 255 / maxv (a 16-bit 0x12ff is 19, not 0x12) */
     return (unsigned) ((u * 255 + maxv / 2) / maxv);
+}
+
+/* A sample of p bits (signed when sgnd) as 0..65535, exactly: p = 16 as
+ * is, 8 < p < 16 by bit replication (u << (16 - p) | u >> (2p - 16): the
+ * full range maps onto the full range, within rounding of u * 65535 /
+ * maxv), p <= 8 as u * 65535 / maxv rounded (u * 257 for 8 bits). */
+static inline unsigned
+vl_jp2_to16(int32_t v, uint32_t p, int sgnd)
+{
+    uint32_t maxv = (1u << p) - 1;
+    int64_t  u = (int64_t) v + (sgnd ? ((int64_t) 1 << (p - 1)) : 0);
+
+    if (u < 0) {
+        u = 0;
+    } else if (u > (int64_t) maxv) {
+        u = maxv;
+    }
+    if (p == 16) {
+        return (unsigned) u;
+    }
+    if (p > 8) {
+        return (unsigned) ((u << (16 - p)) | (u >> (2 * p - 16)));
+    }
+    return (unsigned) ((u * 65535 + maxv / 2) / maxv);
 }
 
 static inline unsigned char

@@ -660,7 +660,9 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     }
     if (out == NULL || out->data == NULL
         || out->bands != src->info.geom.bands || out->w < w || out->h < h
-        || vl_size_mul(w, (size_t) out->bands, &row) != 0
+        || (out->depth == 2 && !src->info.reads16)
+        || vl_size_mul4(w, (size_t) out->bands,
+                        (size_t) (out->depth == 2 ? 2 : 1), 1, &row) != 0
         || out->stride < row) {
         return vl_err_set(err, VL_EINTERNAL,
                           "read buffer does not match the image");

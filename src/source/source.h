@@ -35,6 +35,17 @@ typedef struct vl_source_cache_s vl_source_cache_t;
 typedef struct {
     vl_geom_t            geom;         /* levels, tile sizes, bands */
     int                  bits;         /* stored bits per sample (8, 16) */
+    int                  reads16;      /* 1: vl_source_read delivers
+                                        * 16-bit samples (depth 2) at
+                                        * every level. Set by a backend
+                                        * only with bits == 16 and when
+                                        * it decodes every level at 16
+                                        * bits (tiff.c: grey, grey+alpha,
+                                        * RGB(A) levels decoded by
+                                        * libtiff; jp2.c: components of
+                                        * more than 8 bits, OpenJPEG).
+                                        * 0: depth 1 only, whatever bits
+                                        * says */
     const char          *format;       /* "tiff" */
     const char          *compression;  /* of level 0: "jpeg", "deflate", ... */
     const unsigned char *icc;          /* ICC profile or NULL */
@@ -117,9 +128,12 @@ const vl_page_size_t *vl_source_page_sizes(const vl_source_t *src,
 
 /* Read rectangle r of pyramid level `level` into out, which the caller has
  * allocated with out->bands == info.geom.bands and at least r->w x r->h
- * pixels, 8-bit (depth 1); or 16-bit (depth 2) when info.bits is 16 and
- * the backend reads 16-bit (samples scaled to the full 0..65535 range). Only the tiles/strips the rectangle touches are decoded.
- * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level). */
+ * pixels, 8-bit (depth 1); or 16-bit (depth 2: native-endian uint16
+ * samples scaled to the full 0..65535 range) when info.reads16 is set.
+ * Only the tiles/strips the rectangle touches are decoded; 8- and 16-bit
+ * decodes of a block are cached apart (the tile key has the depth).
+ * Errors: VL_ECODEC, VL_EIO, VL_EBADREQ (rectangle outside the level),
+ * VL_EINTERNAL (a buffer that does not match, depth 2 without reads16). */
 int vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                    vl_image_t *out, vl_err_t *err);
 

@@ -4,8 +4,9 @@
  * files (tiff_open says what a page is), pyramids as successive IFDs or
  * SubIFDs of a page's IFD, BigTIFF, tiles and strips; a handle shows one
  * page and decodes only the tiles/strips a rectangle touches into 8-bit
- * interleaved bands, each through the worker's tile cache. JPEG blocks
- * are decoded by jpegdec (raw block + JPEGTables), which also serves
+ * interleaved bands, or 16-bit ones for 16-bit grey/RGB(A) pages asked at
+ * depth 2 (tiff_convert_row16), each through the worker's tile cache.
+ * JPEG blocks are decoded by jpegdec (raw block + JPEGTables), which serves
  * virtual levels: a stored level DCT-scaled by 1/2, 1/4, 1/8 where the
  * pyramid has a gap. Every libtiff error lands in this handle's message
  * buffer, never on stderr.
@@ -473,6 +474,52 @@ tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
     }
 }
 
+/* The 16-bit read path (depth 2, tiff_reads16 levels only): `n` stored
+ * pixels of one row of 16-bit grey, grey+alpha, RGB or RGBA (libtiff gives
+ * native-endian samples) into 16-bit output bands as stored; MINISWHITE
+ * inverted, associated alpha un-premultiplied at 16 bits. */
+static void
+tiff_convert_row16(const vl_tiff_level_t *lv, const unsigned char *inb,
+                   uint16_t *out, uint32_t n)
+{
+    const uint16_t *in = (const uint16_t *) (const void *) inb;
+    int             spp = lv->spp, bands = lv->bands, nc = lv->colour;
+
+    for (uint32_t i = 0; i < n; i++, in += spp, out += bands) {
+        uint32_t a = lv->alpha ? in[nc] : 65535u;
+
+        for (int c = 0; c < nc; c++) {
+            uint32_t v = in[c];
+
+            if (lv->photometric == PHOTOMETRIC_MINISWHITE) {
+                v = 65535u - v;
+            }
+            if (lv->alpha == EXTRASAMPLE_ASSOCALPHA && a != 0
+                && a != 65535u) {
+                v = (v * 65535u + a / 2) / a;
+                v = v > 65535u ? 65535u : v;
+            }
+            out[c] = (uint16_t) v;
+        }
+        if (lv->alpha) {
+            out[nc] = (uint16_t) a;
+        }
+    }
+}
+
+/* Whether level lv reads at depth 2 through tiff_convert_row16. */
+static int
+tiff_reads16(const vl_tiff_level_t *lv)
+{
+    return lv->bits == 16 && !lv->fastjpeg
+           && (lv->photometric == PHOTOMETRIC_MINISBLACK
+               || lv->photometric == PHOTOMETRIC_MINISWHITE
+               || lv->photometric == PHOTOMETRIC_RGB)
+           && (lv->colour == 1 || lv->colour == 3)
+           && lv->bands == lv->colour + (lv->alpha ? 1 : 0)
+           && lv->spp >= lv->bands;
+}
+
 /* Decode stored block `index` of level si (the current directory) at
  * 1/scale with jpegdec: the window win of the decoded block
  * into out (row stride `stride`). */
@@ -615,6 +662,13 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
         }
     }
     for (uint32_t r = 0; r < rows; r++) {
+        if (tile->depth == 2) {         /* the 16-bit path: tiff_reads16 */
+            tiff_convert_row16(lv, t->raw + r * lv->row_bytes,
+                               (uint16_t *) (void *) tile->data
+                                   + (size_t) r * tile->w * lv->bands,
+                               tile->w);
+            continue;
+        }
         tiff_convert_row(t->tif, lv, t->raw + r * lv->row_bytes,
                          tile->data + (size_t) r * tile->w * lv->bands,
                          tile->w);
@@ -673,6 +727,7 @@ tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     int                    rc;
 
     VL_ASSERT(lv->fastjpeg || scale == 1);
+    VL_ASSERT(walk->out->depth != 2 || tiff_reads16(lv));
     for (uint32_t row = box->y; row < box->y + box->h; row++) {
         for (uint32_t col = box->x; col < box->x + box->w; col++) {
             uint32_t   index, bx, by;
@@ -684,7 +739,9 @@ tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
             }
             vl_grid_block(walk, col, row, &b);
             index = tiff_index(t, lv, col, row, &bx, &by);
-            if ((tile = vl_tile_new(b.w, b.h, lv->bands, err)) == NULL) {
+            if ((tile = vl_tile_new_depth(b.w, b.h, lv->bands,
+                                          walk->out->depth == 2 ? 2 : 1,
+                                          err)) == NULL) {
                 return err != NULL && err->code != VL_OK ? (int) err->code
                                                          : VL_ENOMEM;
             }
@@ -731,7 +788,8 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv,
                       sl > lv->row_bytes ? sl : lv->row_bytes, err);
     if (rc == VL_OK) {
         rc = tiff_reserve(&t->line, &t->line_cap,
-                          (size_t) lv->width * lv->bands, err);
+                          (size_t) lv->width * lv->bands
+                              * (size_t) (out->depth == 2 ? 2 : 1), err);
     }
     if (rc != VL_OK) {
         return rc;
@@ -742,7 +800,12 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv,
             return vl_liberr_fail(&t->lerr, "cannot decode a TIFF row",
                                   "libtiff error", err);
         }
-        tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
+        if (out->depth == 2) {          /* the 16-bit path */
+            tiff_convert_row16(lv, t->raw, (uint16_t *) (void *) t->line,
+                               lv->width);
+        } else {
+            tiff_convert_row(t->tif, lv, t->raw, t->line, lv->width);
+        }
         vl_image_copy_block(t->line, lv->bands, &line, r, out);
     }
     return VL_OK;
@@ -1432,6 +1495,13 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
         scalable[si] = (unsigned char) t->lv[si].fastjpeg;
     }
     vl_dct_levels(src, t->nlevels, scalable, t->sidx);
+    /* 16-bit reads when every stored level takes them (no virtual level:
+     * those are JPEG, 8-bit) */
+    src->info.reads16 = src->info.bits == 16
+                        && src->info.geom.nlevels == t->nlevels;
+    for (uint32_t si = 0; si < t->nlevels; si++) {
+        src->info.reads16 &= tiff_reads16(&t->lv[si]);
+    }
     t->cur = -1;        /* the directory moved while scanning */
     return VL_OK;
 }

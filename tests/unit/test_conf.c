@@ -146,6 +146,8 @@ test_defaults(void **state)
     assert_int_equal(c->png_quality, 1);
     assert_int_equal(c->max_icc, 65536);
     assert_int_equal(c->interpolation, 2);
+    assert_int_equal(c->output_bits, 16);
+    assert_int_equal(c->output.output_bits, 16);
     assert_true(c->level_oversample == 1.0);
     assert_int_equal(c->max_response_size, 64);
     assert_int_equal(c->max_cvt, 5000);
@@ -196,7 +198,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 47);
+    assert_int_equal(vl_conf_noptions, 48);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
@@ -301,6 +303,8 @@ static const struct {
     const char *expect[3];
 } bad_cases[] = {
     { "JPEG_QUALITY=0", { "JPEG_QUALITY=0", "out of range", "1 to 100" } },
+    { "OUTPUT_BITS=12", { "OUTPUT_BITS=12", "out of range", "8 or 16" } },
+    { "OUTPUT_BITS=4", { "OUTPUT_BITS=4", "out of range", "8 to 16" } },
     { "JPEG_QUALITY=101", { "JPEG_QUALITY=101", "out of range", "1 to 100" } },
     { "JPEG_QUALITY=500", { "JPEG_QUALITY=500", "out of range", "1 to 100" } },
     { "JPEG_QUALITY=-5", { "JPEG_QUALITY=-5", "out of range", "1 to 100" } },
@@ -757,7 +761,8 @@ test_derived(void **state)
                           "LEVEL_OVERSAMPLE=2.5", "JPEG_QUALITY=90",
                           "PNG_QUALITY=6", "INTERPOLATION=1", "MAX_ICC=0",
                           "CODEC_PASSTHROUGH=0", "MAX_RESPONSE_SIZE=3",
-                          "MAX_IMAGE_CACHE_SIZE=1.5", NULL };
+                          "MAX_IMAGE_CACHE_SIZE=1.5", "OUTPUT_BITS=8",
+                          NULL };
     vl_err_t   err = { VL_OK, "" };
     vl_conf_t *c = vl_conf_load_env(NULL, envp, NULL, &err);
 
@@ -771,6 +776,7 @@ test_derived(void **state)
     assert_int_equal(c->output.jpeg_quality, 90);
     assert_int_equal(c->output.png_level, 6);
     assert_int_equal(c->output.interpolation, 1);
+    assert_int_equal(c->output.output_bits, 8);
     assert_int_equal(c->output.max_icc, 0);
     assert_int_equal(c->output.passthrough, 0);
     assert_int_equal(c->max_response_bytes, 3u << 20);
@@ -814,7 +820,7 @@ test_fingerprint(void **state)
         vl_conf_free(c);
     }
     /* the options that change bytes today; a new one is flagged too */
-    assert_int_equal(flagged, 29);
+    assert_int_equal(flagged, 30);
     /* the same configuration, the same fingerprint */
     c = load1("HOME=/", &err);
     assert_non_null(c);

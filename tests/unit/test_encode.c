@@ -1381,10 +1381,71 @@ test_new_formats_cap(void **state)
     free(px);
 }
 
+/* 16-bit PNG: native-endian uint16 rows come back as the same 16-bit
+ * samples (PNG stores them big-endian), in every band count; JPEG takes
+ * no 16-bit rows. */
+static void
+test_png16(void **state)
+{
+    (void) state;
+    assert_true(vl_format_takes(VL_FORMAT_PNG, 3, 16));
+    assert_false(vl_format_takes(VL_FORMAT_JPG, 3, 16));
+    for (int bands = 1; bands <= 4; bands++) {
+        vl_pool_t       *pool = vl_pool_create(4096);
+        vl_err_t         err = { 0 };
+        vl_sink_t        sink;
+        vl_encode_opts_t opts = { .png_level = 6, .bits = 16 };
+        vl_encoder_t    *enc;
+        uint16_t         px[3 * 2 * 4], row[3 * 4];
+        png_structp      png;
+        png_infop        info;
+        FILE            *fp;
+
+        for (size_t i = 0; i < sizeof(px) / sizeof(px[0]); i++) {
+            px[i] = (uint16_t) (i % 2 ? 0xfedc - 0x0101 * i
+                                      : 0x1234 + 0x0111 * i);
+        }
+        assert_int_equal(vl_sink_init(&sink, pool, 0, &err), VL_OK);
+        enc = vl_encoder_new(pool, VL_FORMAT_PNG, &opts, 3, 2, bands, &sink,
+                             &err);
+        assert_non_null(enc);
+        assert_int_equal(vl_encoder_write(enc, (const unsigned char *) px, 2,
+                                          (size_t) 3 * bands * 2, &err),
+                         VL_OK);
+        assert_int_equal(vl_encoder_finish(enc, &err), VL_OK);
+        fp = fmemopen(sink.data, sink.len, "rb");
+        assert_non_null(fp);
+        png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+        info = png_create_info_struct(png);
+        png_init_io(png, fp);
+        png_read_info(png, info);
+        assert_int_equal(png_get_bit_depth(png, info), 16);
+        assert_int_equal(png_get_channels(png, info), bands);
+        for (uint32_t y = 0; y < 2; y++) {
+            unsigned char be[3 * 4 * 2];
+
+            png_read_row(png, be, NULL);
+            for (int i = 0; i < 3 * bands; i++) {
+                row[i] = (uint16_t) (be[2 * i] << 8 | be[2 * i + 1]);
+            }
+            assert_memory_equal(row, px + (size_t) y * 3 * bands,
+                                (size_t) 3 * bands * 2);
+        }
+        png_destroy_read_struct(&png, &info, NULL);
+        fclose(fp);
+        /* 16-bit rows to JPEG: a caller's bug */
+        assert_null(vl_encoder_new(pool, VL_FORMAT_JPG, &opts, 3, 2, 3,
+                                   &sink, &err));
+        assert_int_equal(err.code, VL_EINTERNAL);
+        vl_pool_destroy(pool);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_png16),
         cmocka_unit_test(test_png_roundtrip),
         cmocka_unit_test(test_jpeg_roundtrip),
         cmocka_unit_test(test_icc_embedded),

@@ -4,7 +4,9 @@
  * stay constant, box averages and pixel centres are exact, right-angle
  * rotations and mirroring map indices exactly, arbitrary rotation grows to
  * the bounding box with transparent corners, gray/bitonal values, alpha
- * does not bleed, and strips read exactly the rows they need.
+ * does not bleed, and strips read exactly the rows they need; at depth 2
+ * (16-bit) the same kernels keep the low byte: exact averages, constants,
+ * agreement with the 8-bit path, index maps, 16-bit luma and flattening.
  */
 #include "config.h"
 
@@ -700,6 +702,255 @@ test_budget(void **state)
     vl_pix_budget_set((size_t) 1 << 30);
 }
 
+/* ------------------------------------------------------------- depth 2 */
+
+static vl_image_t
+mkimg16(vl_pool_t *pool, uint32_t w, uint32_t h, int bands)
+{
+    vl_image_t img;
+    vl_err_t   err = { 0 };
+
+    assert_int_equal(vl_image_new_depth(pool, w, h, bands, 2, &img, &err),
+                     VL_OK);
+    assert_int_equal(img.depth, 2);
+    assert_int_equal(img.stride, (size_t) w * bands * 2);
+    return img;
+}
+
+static uint16_t *
+px16(const vl_image_t *img, uint32_t x, uint32_t y)
+{
+    return (uint16_t *) (void *) VL_IMAGE_ROW(img, y) + (size_t) x * img->bands;
+}
+
+/* Identity at depth 2 copies 16-bit samples exactly (the low byte too). */
+static void
+test16_identity(void **state)
+{
+    (void) state;
+    for (int bands = 1; bands <= 4; bands++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t in = mkimg16(pool, 37, 23, bands), out;
+        vl_err_t   err = { 0 };
+
+        srand(7);
+        for (uint32_t y = 0; y < 23; y++) {
+            for (uint32_t x = 0; x < (uint32_t) 37 * bands; x++) {
+                px16(&in, 0, y)[x] = (uint16_t) rand();
+            }
+        }
+        assert_int_equal(vl_resample_image(pool, &in, 5, 3, 25, 13, 20, 10,
+                                           2, &out, &err), VL_OK);
+        assert_int_equal(out.depth, 2);
+        for (uint32_t y = 0; y < 10; y++) {
+            assert_memory_equal(VL_IMAGE_ROW(&out, y),
+                                (const unsigned char *) px16(&in, 5, y + 3),
+                                (size_t) 20 * bands * 2);
+        }
+        vl_pool_destroy(pool);
+    }
+}
+
+/* Bilinear by exactly 2 averages 2x2 blocks: the exact 16-bit average,
+ * rounded half up, low bytes included; the box shrink gives the same. */
+static void
+test16_average(void **state)
+{
+    static const uint16_t v[4][4] = {
+        { 0x1234, 0x1235, 0xfedc, 0xfedd },
+        { 0x1236, 0x1237, 0xfede, 0xfedf },
+        { 0x0000, 0x0001, 0xffff, 0xffff },
+        { 0x0001, 0x0001, 0xffff, 0xfffe },
+    };
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg16(pool, 4, 4, 1), out, box;
+    vl_err_t   err = { 0 };
+
+    (void) state;
+    for (uint32_t y = 0; y < 4; y++) {
+        for (uint32_t x = 0; x < 4; x++) {
+            *px16(&in, x, y) = v[y][x];
+        }
+    }
+    assert_int_equal(vl_resample_image(pool, &in, 0, 0, 4, 4, 2, 2,
+                                       VL_INTERP_BILINEAR, &out, &err),
+                     VL_OK);
+    assert_int_equal(vl_pix_box_shrink(pool, &in, 2, 2, &box, &err), VL_OK);
+    assert_int_equal(box.depth, 2);
+    for (uint32_t y = 0; y < 2; y++) {
+        for (uint32_t x = 0; x < 2; x++) {
+            uint32_t s = (uint32_t) v[2 * y][2 * x] + v[2 * y][2 * x + 1]
+                         + v[2 * y + 1][2 * x] + v[2 * y + 1][2 * x + 1];
+
+            assert_int_equal(*px16(&out, x, y), (s + 2) / 4);
+            assert_int_equal(*px16(&box, x, y), (s + 2) / 4);
+        }
+    }
+    /* 0x1234..0x1237: 0x1235.5 -> 0x1236 (an 8-bit path would say 0x12) */
+    assert_int_equal(*px16(&out, 0, 0), 0x1236);
+    assert_int_equal(*px16(&out, 1, 1), 0xffff);
+    /* premultiplied box: colour weighted by alpha */
+    {
+        vl_image_t ga = mkimg16(pool, 2, 1, 2), o2;
+
+        px16(&ga, 0, 0)[0] = 0x1000;
+        px16(&ga, 0, 0)[1] = 0xffff;
+        px16(&ga, 1, 0)[0] = 0xf000;
+        px16(&ga, 1, 0)[1] = 0;
+        assert_int_equal(vl_pix_box_shrink(pool, &ga, 2, 1, &o2, &err),
+                         VL_OK);
+        assert_int_equal(px16(&o2, 0, 0)[0], 0x1000);
+        assert_int_equal(px16(&o2, 0, 0)[1], 0x8000);
+    }
+    vl_pool_destroy(pool);
+}
+
+/* Constants stay exactly constant through Lanczos and the box stage at
+ * depth 2, alpha included; and the 16-bit path agrees with the 8-bit one
+ * on 8-bit values scaled by 257 (within one 8-bit step). */
+static void
+test16_constant_and_8bit(void **state)
+{
+    (void) state;
+    for (int bands = 1; bands <= 4; bands++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t in = mkimg16(pool, 100, 90, bands), out;
+        vl_image_t in8 = mkimg(pool, 100, 90, bands), out8, wide;
+        vl_err_t   err = { 0 };
+        static const uint16_t c[4] = { 0x1234, 0xfedc, 0x0101, 0x8001 };
+
+        for (uint32_t y = 0; y < 90; y++) {
+            for (uint32_t x = 0; x < 100; x++) {
+                for (int b = 0; b < bands; b++) {
+                    px16(&in, x, y)[b] = c[b == bands - 1 && (bands == 2
+                                                             || bands == 4)
+                                           ? 3 : b];
+                }
+            }
+        }
+        /* 13 x 11: box 3 + Lanczos; 41 x 37: Lanczos only */
+        for (int k = 0; k < 2; k++) {
+            uint32_t ow = k ? 41 : 13, oh = k ? 37 : 11;
+
+            assert_int_equal(vl_resample_image(pool, &in, 0, 0, 100, 90, ow,
+                                               oh, 2, &out, &err), VL_OK);
+            for (uint32_t y = 0; y < oh; y++) {
+                for (uint32_t x = 0; x < ow; x++) {
+                    assert_memory_equal(px16(&out, x, y), px16(&in, 0, 0),
+                                        (size_t) bands * 2);
+                }
+            }
+        }
+        srand(3);
+        for (uint32_t y = 0; y < 90; y++) {
+            for (uint32_t x = 0; x < 100 * (uint32_t) bands; x++) {
+                unsigned char s = (unsigned char) rand();
+
+                VL_IMAGE_ROW(&in8, y)[x] = s;
+                px16(&in, 0, y)[x] = (uint16_t) (s * 257u);
+            }
+        }
+        assert_int_equal(vl_resample_image(pool, &in8, 3, 2, 97, 88, 29, 17,
+                                           2, &out8, &err), VL_OK);
+        assert_int_equal(vl_resample_image(pool, &in, 3, 2, 97, 88, 29, 17,
+                                           2, &wide, &err), VL_OK);
+        for (uint32_t y = 0; y < 17; y++) {
+            for (uint32_t x = 0; x < 29 * (uint32_t) bands; x++) {
+                int a = VL_IMAGE_ROW(&out8, y)[x];
+                int b = vl_pix_16to8(px16(&wide, 0, y)[x]);
+
+                assert_true(abs(a - b) <= 1);
+            }
+        }
+        vl_pool_destroy(pool);
+    }
+}
+
+/* Mirror and right angles move whole 16-bit pixels; arbitrary rotation
+ * keeps a constant opaque interior and transparent corners. */
+static void
+test16_rotate(void **state)
+{
+    vl_pool_t *pool = vl_pool_create(4096);
+    vl_image_t in = mkimg16(pool, 3, 2, 3), out, big, rot;
+    vl_err_t   err = { 0 };
+
+    (void) state;
+    for (uint32_t y = 0; y < 2; y++) {
+        for (uint32_t x = 0; x < 3; x++) {
+            for (int b = 0; b < 3; b++) {
+                px16(&in, x, y)[b] = (uint16_t) (0x1200 + y * 0x100 + x * 0x10
+                                                 + b);
+            }
+        }
+    }
+    assert_int_equal(vl_pix_rotate_right(pool, &in, 90, &out, &err), VL_OK);
+    assert_int_equal(out.w, 2);
+    assert_int_equal(out.h, 3);
+    assert_int_equal(out.depth, 2);
+    /* 90: output (ox, oy) = input (oy, h - 1 - ox) */
+    assert_memory_equal(px16(&out, 0, 0), px16(&in, 0, 1), 6);
+    assert_memory_equal(px16(&out, 1, 2), px16(&in, 2, 0), 6);
+    vl_pix_mirror(&in);
+    assert_int_equal(px16(&in, 0, 0)[0], 0x1220);
+    assert_int_equal(px16(&in, 0, 0)[2], 0x1222);
+    assert_int_equal(px16(&in, 2, 1)[1], 0x1301);
+
+    big = mkimg16(pool, 40, 40, 1);
+    for (uint32_t y = 0; y < 40; y++) {
+        for (uint32_t x = 0; x < 40; x++) {
+            *px16(&big, x, y) = 0x1234;
+        }
+    }
+    assert_int_equal(vl_pix_rotate_any(pool, &big, 45.0, 57, 57, &rot, &err),
+                     VL_OK);
+    assert_int_equal(rot.bands, 2);
+    assert_int_equal(rot.depth, 2);
+    assert_int_equal(px16(&rot, 28, 28)[0], 0x1234);
+    assert_int_equal(px16(&rot, 28, 28)[1], 0xffff);
+    assert_int_equal(px16(&rot, 0, 0)[1], 0);
+    vl_pool_destroy(pool);
+}
+
+/* The 16-bit quality stage: Rec. 709 luma of the 16-bit values, rounded;
+ * alpha flattened onto white (or a given background) at 16 bits. */
+static void
+test16_convert(void **state)
+{
+    static const uint16_t rgb[6] = { 0x1234, 0xfedc, 0x0001,
+                                     0xfedc, 0x1234, 0x8001 };
+    static const uint16_t ga[2] = { 0x1234, 0x8000 };
+    static const uint16_t black[3] = { 0, 0, 0 };
+    uint16_t out[8];
+
+    (void) state;
+    vl_pix_convert_row16(rgb, 3, out, 1, 2, VL_QUALITY_GRAY, 0, NULL);
+    /* 0.2126 R + 0.7152 G + 0.0722 B = 47653.3 and 19569.6 */
+    assert_int_equal(out[0], 47653);
+    assert_int_equal(out[1], 19570);
+    vl_pix_convert_row16(rgb, 3, out, 1, 2, VL_QUALITY_GRAY, 1, NULL);
+    assert_int_equal(out[0], 19570);
+    assert_int_equal(out[1], 47653);
+    vl_pix_convert_row16(rgb, 3, out, 3, 2, VL_QUALITY_DEFAULT, 0, NULL);
+    assert_memory_equal(out, rgb, sizeof(rgb));
+    /* 0x1234 at alpha 0x8000 over white: (4660 * 32768 + 65535 * 32767)
+     * / 65535 = 35097.04 */
+    vl_pix_convert_row16(ga, 2, out, 1, 1, VL_QUALITY_DEFAULT, 0, NULL);
+    assert_int_equal(out[0], 35097);
+    vl_pix_convert_row16(ga, 2, out, 3, 1, VL_QUALITY_COLOR, 0, black);
+    /* over black: 4660 * 32768 / 65535 = 2330.04 */
+    assert_int_equal(out[0], 2330);
+    assert_int_equal(out[2], 2330);
+    vl_pix_convert_row16(ga, 2, out, 4, 1, VL_QUALITY_COLOR, 0, NULL);
+    assert_int_equal(out[0], 0x1234);
+    assert_int_equal(out[1], 0x1234);
+    assert_int_equal(out[3], 0x8000);
+    assert_int_equal(vl_pix_16to8(0x1234), 18);
+    assert_int_equal(vl_pix_16to8(0x12ff), 19);
+    assert_int_equal(vl_pix_16to8(0xffff), 255);
+    assert_int_equal(vl_pix_luma16(65535, 65535, 65535), 65535);
+}
+
 int
 main(void)
 {
@@ -718,6 +969,11 @@ main(void)
         cmocka_unit_test(test_fixed_point_vs_reference),
         cmocka_unit_test(test_stream_random_strips),
         cmocka_unit_test(test_budget),
+        cmocka_unit_test(test16_identity),
+        cmocka_unit_test(test16_average),
+        cmocka_unit_test(test16_constant_and_8bit),
+        cmocka_unit_test(test16_rotate),
+        cmocka_unit_test(test16_convert),
     };
 
     return cmocka_run_group_tests_name("pixel", tests, NULL, NULL);

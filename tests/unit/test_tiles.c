@@ -107,6 +107,23 @@ test_hit_after_miss(void **state)
     /* another scale of the same tile is another entry */
     key.scale = 2;
     assert_null(vl_tiles_get(c, &key));
+    /* and so is another sample depth: a 16-bit decode of the same block */
+    key.scale = 1;
+    key.depth = 2;
+    assert_null(vl_tiles_get(c, &key));
+    key.depth = 0;
+    assert_non_null(got = vl_tiles_get(c, &key));
+    vl_tile_release(got);
+    {
+        vl_err_t   err = { 0 };
+        vl_tile_t *t16 = vl_tile_new_depth(10, 10, 3, 2, &err);
+
+        assert_non_null(t16);
+        assert_int_equal(t16->len, 600);
+        assert_int_equal(t16->depth, 2);
+        vl_tile_release(t16);
+        assert_null(vl_tile_new_depth(10, 10, 3, 3, &err));
+    }
     vl_tiles_free(c);
 }
 
