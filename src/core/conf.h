@@ -52,6 +52,8 @@ typedef struct {
     int  interpolation;      /* 0 nearest, 1 bilinear, 2 area + Lanczos3 */
     long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
     int  passthrough;        /* CODEC_PASSTHROUGH */
+    int  icc_to_srgb;        /* ICC_TO_SRGB: convert, do not embed */
+    unsigned char background[3]; /* BACKGROUND: RGB alpha is flattened on */
 } vl_output_t;
 
 /* One URI_MAP entry "prefix=>IIIF": a request path "/prefix/REST" is the
@@ -75,6 +77,8 @@ typedef struct {
     long    jpeg_quality;          /* 1..100 */
     long    png_quality;           /* zlib level 0..9 */
     long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
+    long    icc_to_srgb;           /* bool: convert profiled images to sRGB */
+    char   *background;            /* "RRGGBB": what alpha is flattened on */
     long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
     double  level_oversample;      /* pick level >= output * this */
     long    max_response_size;     /* MB, cap on an encoded body */

@@ -35,6 +35,7 @@ typedef struct {
     int                     convert;    /* quality or mirror changes rows */
     int                     mirror;
     vl_quality_t            quality;
+    const unsigned char    *bg;         /* BACKGROUND, for flattening */
     uint32_t                y;          /* output rows delivered */
 } render_t;
 
@@ -54,8 +55,8 @@ render_put(render_t *r, const unsigned char *row, vl_err_t *err)
         return vl_encoder_write(r->enc, row, 1, (size_t) ow * r->bands,
                                 err);
     }
-    vl_pix_convert_row(row, r->bands, r->line.data, r->line.bands, ow,
-                       r->quality, r->mirror);
+    vl_pix_convert_row_bg(row, r->bands, r->line.data, r->line.bands, ow,
+                          r->quality, r->mirror, r->bg);
     return vl_encoder_write(r->enc, r->line.data, 1, r->line.stride, err);
 }
 
@@ -131,13 +132,13 @@ render_pass(render_t *r, vl_err_t *err)
 /* Convert rows of img (quality) and hand them to the encoder. */
 static int
 render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
-            vl_image_t *line, vl_err_t *err)
+            const unsigned char *bg, vl_image_t *line, vl_err_t *err)
 {
     for (uint32_t y = 0; y < img->h; y++) {
         int rc;
 
-        vl_pix_convert_row(VL_IMAGE_ROW(img, y), img->bands, line->data,
-                           line->bands, img->w, quality, 0);
+        vl_pix_convert_row_bg(VL_IMAGE_ROW(img, y), img->bands, line->data,
+                              line->bands, img->w, quality, 0, bg);
         if ((rc = vl_encoder_write(enc, line->data, 1, line->stride, err))
             != VL_OK) {
             return rc;
@@ -172,6 +173,7 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     memset(&r, 0, sizeof(r));
     r.src = src;
     r.plan = plan;
+    r.bg = opts->background;
     r.bands = info->geom.bands;
     if (interp < VL_INTERP_NEAREST || interp > VL_INTERP_LANCZOS) {
         interp = VL_INTERP_LANCZOS;
@@ -259,7 +261,7 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         return rc;
     }
     VL_ASSERT(turned.w == plan->final_w && turned.h == plan->final_h);
-    if ((rc = render_emit(r.enc, &turned, plan->quality, &r.line, err))
+    if ((rc = render_emit(r.enc, &turned, plan->quality, r.bg, &r.line, err))
         != VL_OK) {
         return rc;
     }

@@ -23,6 +23,7 @@
 #include "core/fs.h"
 #include "core/log.h"
 #include "core/str.h"
+#include "source/cms.h"
 #include "source/source.h"
 #include "source/source_p.h"
 
@@ -44,6 +45,7 @@ source_close(vl_source_t *src)
     if (src->ops != NULL && src->ops->close != NULL) {
         src->ops->close(src);
     }
+    vl_cms_source_close(src->cms);
     vl_tiles_free(src->own_tiles);
     free(src->page_sizes);
     free(src->path);
@@ -138,7 +140,7 @@ vl_source_sniff_fd(int fd)
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               uint32_t page, vl_err_t *err)
+               uint32_t page, int to_srgb, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -180,6 +182,8 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
         return NULL;
     }
     VL_ASSERT(src->info.geom.nlevels >= 1 && src->info.pages >= 1);
+    /* an unusable ICC profile dropped; ICC_TO_SRGB: reads converted */
+    src->cms = vl_cms_source_open(&src->info, to_srgb);
     return src;
 }
 
@@ -528,7 +532,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
-                         page, err);
+                         page, conf != NULL && conf->output.icc_to_srgb, err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -556,7 +560,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, err);
+    src = source_open_fd(fd, &st, path, -1, 1, 0, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -658,6 +662,9 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           "read buffer does not match the image");
     }
     rc = src->ops->read(src, level, r, out, err);
+    if (rc == VL_OK && src->cms != NULL) {
+        vl_cms_source_apply(src->cms, out, w, h);
+    }
     return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
@@ -676,7 +683,8 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
     lv = &src->info.geom.levels[level];
-    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL) {
+    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL
+        || src->cms != NULL) {      /* ICC_TO_SRGB: stored bytes unconverted */
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
     }
