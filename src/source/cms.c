@@ -185,7 +185,9 @@ cms_build(vl_cms_xf_t *e, const unsigned char *icc, size_t len)
     out = cms_fmts[e->kind].grey_out ? cms_srgb_grey()
                                      : cmsCreate_sRGBProfile();
     if (out != NULL) {
-        cmsUInt32Number flags = cmsFLAGS_BLACKPOINTCOMPENSATION;
+        /* NOCACHE: one transform runs in many threads at once */
+        cmsUInt32Number flags = cmsFLAGS_BLACKPOINTCOMPENSATION
+                                | cmsFLAGS_NOCACHE;
 
         if (T_EXTRA(cms_fmts[e->kind].in) != 0) {
             flags |= cmsFLAGS_COPY_ALPHA;
