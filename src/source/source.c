@@ -598,6 +598,14 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
     source_close(evict);
 }
 
+void
+vl_source_set_srgb(vl_source_t *src)
+{
+    if (src->cms == NULL) {
+        src->cms = vl_cms_source_open(&src->info, 1);
+    }
+}
+
 const vl_source_info_t *
 vl_source_info(const vl_source_t *src)
 {

@@ -694,7 +694,24 @@ test_icc_to_srgb(void **state)
         assert_int_equal(built, before);
         assert_true(hits > 0);
     }
-    /* a stored JPEG tile is never sent unconverted: no raw tile */
+    /* a stored JPEG tile is never sent unconverted: no raw tile with
+     * ICC_TO_SRGB, the raw tile without */
+    for (int to = 0; to < 2; to++) {
+        vl_source_cache_t *cache = vl_source_cache_new(8);
+        vl_source_t       *src = get_conf(cache, to, "rgb-adobe-jpeg.tif");
+        vl_pool_t         *pool = vl_pool_create(4096);
+        unsigned char     *data = NULL;
+        size_t             len = 0;
+        vl_err_t           err = { 0 };
+
+        assert_non_null(pool);
+        assert_int_equal(vl_source_read_jpeg_tile(src, pool, 0, 1, 1, &data,
+                                                  &len, &err),
+                         to ? VL_EUNSUPP : VL_OK);
+        vl_pool_destroy(pool);
+        vl_source_put(cache, src);
+        vl_source_cache_free(cache);
+    }
 #else
     (void) state;
     skip();
