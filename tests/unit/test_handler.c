@@ -918,6 +918,9 @@ flag_values(const vl_opt_t *o, char vals[6][128])
     default:
         if (strcmp(o->name, "URI_MAP") == 0) {
             snprintf(vals[n++], 128, "%s=iiif=>IIIF", o->name);
+        } else if (strcmp(o->name, "BACKGROUND") == 0) {
+            snprintf(vals[n++], 128, "%s=000000", o->name);
+            snprintf(vals[n++], 128, "%s=#336699", o->name);
         } else if (strcmp(o->name, "LOGFILE") != 0) {
             snprintf(vals[n++], 128, "%s=", o->name);
             snprintf(vals[n++], 128, "%s=x", o->name);
