@@ -279,11 +279,36 @@ cms_insert(vl_cms_xf_t *e)
     cms_slot[victim] = e;
 }
 
+/* The identifier `who` (may be NULL) fit for a log line: printable ASCII,
+ * at most size - 1 bytes, quoted. */
+static void
+cms_name(const char *who, char *out, size_t size)
+{
+    size_t n = 0;
+
+    out[0] = '\0';
+    if (who == NULL || *who == '\0' || size < 8) {
+        return;
+    }
+    out[n++] = '"';
+    for (; *who != '\0' && n + 5 < size; who++) {
+        unsigned char c = (unsigned char) *who;
+
+        out[n++] = c >= 0x20 && c < 0x7f && c != '"' ? (char) c : '?';
+    }
+    if (*who != '\0') {
+        out[n++] = '.';
+        out[n++] = '.';
+    }
+    out[n++] = '"';
+    out[n] = '\0';
+}
+
 /* The entry of (icc, kind), built on a miss; *e holds a reference when it
  * is a transform. Returns VL_OK, VL_EFORMAT (unusable), VL_ENOMEM. */
 static int
 cms_lookup(const unsigned char *icc, size_t len, int kind, int hold,
-           vl_cms_xf_t **out)
+           const char *who, vl_cms_xf_t **out)
 {
     uint64_t     key[2];
     vl_cms_xf_t *e, *found;
@@ -322,9 +347,13 @@ cms_lookup(const unsigned char *icc, size_t len, int kind, int hold,
         e = found;
     } else {
         if (why != NULL) {
+            char name[128];
+
+            cms_name(who, name, sizeof(name));
             vl_log(VL_LOG_WARN, NULL,
-                   "ICC profile dropped (%zu bytes): %s; the image is served "
-                   "as if it had none", len, why);
+                   "ICC profile dropped (%zu bytes%s%s): %s; the image is "
+                   "served as if it had none", len, name[0] ? ", " : "",
+                   name, why);
         }
         if (!e->bad) {
             cms_built++;
@@ -355,7 +384,7 @@ vl_cms_get(const unsigned char *icc, size_t len, vl_cms_kind_t kind,
         return vl_err_set(err, VL_EINTERNAL, "no such colour transform");
     }
     rc = cms_lookup(kind == VL_CMS_LAB ? NULL : icc,
-                    kind == VL_CMS_LAB ? 0 : len, (int) kind, 1, &e);
+                    kind == VL_CMS_LAB ? 0 : len, (int) kind, 1, NULL, &e);
     if (rc == VL_ENOMEM) {
         return vl_err_set(err, VL_ENOMEM, "out of memory building a colour "
                                           "transform");
@@ -406,7 +435,8 @@ vl_cms_run_image(const vl_cms_xf_t *xf, vl_image_t *img, uint32_t w,
 }
 
 int
-vl_cms_profile_ok(const unsigned char *icc, size_t len, int bands)
+vl_cms_profile_ok(const unsigned char *icc, size_t len, int bands,
+                  const char *who)
 {
     vl_cms_xf_t *e = NULL;
     int          kind = bands == 0   ? CMS_CHECK_CMYK
@@ -417,7 +447,7 @@ vl_cms_profile_ok(const unsigned char *icc, size_t len, int bands)
         return 1;
     }
     /* out of memory: not the profile's fault, keep it */
-    return cms_lookup(icc, len, kind, 0, &e) != VL_EFORMAT;
+    return cms_lookup(icc, len, kind, 0, who, &e) != VL_EFORMAT;
 }
 
 void
@@ -460,7 +490,7 @@ struct vl_cms_src_s {
 };
 
 vl_cms_src_t *
-vl_cms_source_open(vl_source_info_t *info, int to_srgb)
+vl_cms_source_open(vl_source_info_t *info, int to_srgb, const char *who)
 {
     vl_cms_src_t *s;
     int           bands = info->geom.bands;
@@ -468,7 +498,7 @@ vl_cms_source_open(vl_source_info_t *info, int to_srgb)
     if (info->icc == NULL || info->icc_len == 0) {
         return NULL;
     }
-    if (!vl_cms_profile_ok(info->icc, info->icc_len, bands)) {
+    if (!vl_cms_profile_ok(info->icc, info->icc_len, bands, who)) {
         info->icc = NULL;
         info->icc_len = 0;
         return NULL;

@@ -66,8 +66,10 @@ void vl_cms_run_image(const vl_cms_xf_t *xf, vl_image_t *img, uint32_t w,
 
 /* Whether icc[0, len) is a profile lcms2 opens whose colour space fits
  * pixels of `bands` (1-2 grey, 3-4 RGB, 0 CMYK); 1 when built without
- * lcms2. A profile that does not is warned about once. */
-int vl_cms_profile_ok(const unsigned char *icc, size_t len, int bands);
+ * lcms2. A profile that does not is warned about once, naming `who` (the
+ * identifier that led to it, or NULL). */
+int vl_cms_profile_ok(const unsigned char *icc, size_t len, int bands,
+                      const char *who);
 
 /* The transform kind for RGB/grey pixels of `bands` and `depth`. */
 vl_cms_kind_t vl_cms_kind_for(int bands, int depth);
@@ -82,7 +84,8 @@ typedef struct vl_cms_src_s vl_cms_src_t;
  * grey image with a usable profile is read converted to sRGB (grey: sRGB's
  * tone curve) and info->icc is set to NULL, so no profile is embedded.
  * Returns the state reads need (vl_cms_source_apply), or NULL. */
-vl_cms_src_t *vl_cms_source_open(vl_source_info_t *info, int to_srgb);
+vl_cms_src_t *vl_cms_source_open(vl_source_info_t *info, int to_srgb,
+                                 const char *who);
 
 /* Convert the w x h pixels just read into img (depth 1 or 2) in place.
  * A transform that cannot be built leaves the pixels as they are. */

@@ -140,7 +140,7 @@ vl_source_sniff_fd(int fd)
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               uint32_t page, int to_srgb, vl_err_t *err)
+               uint32_t page, int to_srgb, const char *who, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -183,7 +183,7 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     }
     VL_ASSERT(src->info.geom.nlevels >= 1 && src->info.pages >= 1);
     /* an unusable ICC profile dropped; ICC_TO_SRGB: reads converted */
-    src->cms = vl_cms_source_open(&src->info, to_srgb);
+    src->cms = vl_cms_source_open(&src->info, to_srgb, who);
     return src;
 }
 
@@ -532,7 +532,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
-                         page, conf != NULL && conf->output.icc_to_srgb, err);
+                         page, conf != NULL && conf->output.icc_to_srgb, id,
+                         err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -560,7 +561,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, 0, err);
+    src = source_open_fd(fd, &st, path, -1, 1, 0, NULL, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -602,7 +603,7 @@ void
 vl_source_set_srgb(vl_source_t *src)
 {
     if (src->cms == NULL) {
-        src->cms = vl_cms_source_open(&src->info, 1);
+        src->cms = vl_cms_source_open(&src->info, 1, NULL);
     }
 }
 

@@ -77,8 +77,8 @@ for s in max 20,; do
     vl_eq "rgb-badicc ($s): served" 200 "$st"
     vl_eq "rgb-badicc ($s): no profile" none "$(icc "$T/body")"
 done
-vl_eq "rgb-badicc: one warning" 1 \
-    "$(grep -c 'ICC profile dropped (300 bytes)' "$T/vellum.log")"
+vl_eq "rgb-badicc: one warning, naming the identifier" 1 \
+    "$(grep -c 'ICC profile dropped (300 bytes, "rgb-badicc.tif")' "$T/vellum.log")"
 
 # --- refused kinds: 415, one line naming what
 refuse() {  # FILE REASON
