@@ -779,6 +779,78 @@ test_icc_malformed(void **state)
     assert_int_equal(warnings, 2);
 }
 
+/* The cache holds 16 transforms, least recently used out; one still held
+ * survives its eviction and works; the evicted profile is built again. */
+static void
+test_cms_cache(void **state)
+{
+#ifdef HAVE_LCMS2
+    enum { N = 20 };
+    unsigned char *prof[N];
+    uint32_t       len[N];
+    vl_cms_xf_t   *held = NULL, *xf;
+    unsigned long  built, hits, b0;
+    unsigned char  in[3] = { 10, 128, 250 }, out[3];
+
+    (void) state;
+    vl_cms_flush();
+    for (int i = 0; i < N; i++) {
+        cmsToneCurve   *g = cmsBuildGamma(NULL, 1.5 + i * 0.05);
+        cmsToneCurve   *t[3] = { g, g, g };
+        cmsCIExyYTRIPLE prim = { { 0.64, 0.33, 1 }, { 0.30, 0.60, 1 },
+                                 { 0.15, 0.06, 1 } };
+        cmsHPROFILE     p = cmsCreateRGBProfile(cmsD50_xyY(), &prim, t);
+        cmsUInt32Number n = 0;
+
+        assert_true(cmsSaveProfileToMem(p, NULL, &n));
+        prof[i] = malloc(n);
+        assert_true(cmsSaveProfileToMem(p, prof[i], &n));
+        len[i] = n;
+        cmsCloseProfile(p);
+        cmsFreeToneCurve(g);
+    }
+    assert_int_equal(vl_cms_get(prof[0], len[0], VL_CMS_RGB8, &held, NULL),
+                     VL_OK);
+    for (int i = 1; i < N; i++) {
+        assert_int_equal(vl_cms_get(prof[i], len[i], VL_CMS_RGB8, &xf, NULL),
+                         VL_OK);
+        vl_cms_release(xf);
+    }
+    vl_cms_stats(&built, &hits);
+    assert_int_equal(built, N);
+    assert_int_equal(hits, 0);
+    vl_cms_run(held, in, out, 1);          /* evicted, still held: works */
+    vl_cms_release(held);                  /* and is freed now */
+    b0 = built;
+    assert_int_equal(vl_cms_get(prof[N - 1], len[N - 1], VL_CMS_RGB8, &xf,
+                                NULL), VL_OK);   /* recent: a hit */
+    vl_cms_release(xf);
+    assert_int_equal(vl_cms_get(prof[0], len[0], VL_CMS_RGB8, &xf, NULL),
+                     VL_OK);                     /* evicted: built again */
+    vl_cms_release(xf);
+    vl_cms_stats(&built, &hits);
+    assert_int_equal(built, b0 + 1);
+    assert_int_equal(hits, 1);
+    /* another format of the same profile is another transform */
+    assert_int_equal(vl_cms_get(prof[0], len[0], VL_CMS_RGBA8, &xf, NULL),
+                     VL_OK);
+    vl_cms_release(xf);
+    vl_cms_stats(&built, &hits);
+    assert_int_equal(built, b0 + 2);
+    /* a profile of the wrong space for the kind: refused */
+    assert_int_equal(vl_cms_get(prof[0], len[0], VL_CMS_CMYK8, &xf, NULL),
+                     VL_EFORMAT);
+    assert_null(xf);
+    for (int i = 0; i < N; i++) {
+        free(prof[i]);
+    }
+    vl_cms_flush();
+#else
+    (void) state;
+    skip();
+#endif
+}
+
 /* ------------------------------------------------------------ background */
 
 static void
@@ -834,6 +906,7 @@ main(void)
         cmocka_unit_test(test_icc_kept),
         cmocka_unit_test(test_icc_to_srgb),
         cmocka_unit_test(test_icc_malformed),
+        cmocka_unit_test(test_cms_cache),
         cmocka_unit_test(test_background),
     };
 
