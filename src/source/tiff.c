@@ -353,8 +353,15 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
         return "LogL and LogLuv images are not supported";
     case PHOTOMETRIC_MASK:
         return "transparency masks are not images";
-    default:
-        return "this TIFF photometric interpretation is not supported";
+    default: {
+        /* tiff_inspect's reasons are used before its next call */
+        static _Thread_local char why_buf[80];
+
+        snprintf(why_buf, sizeof(why_buf),
+                 "TIFF photometric interpretation %u is not supported",
+                 (unsigned) lv->photometric);
+        return why_buf;
+    }
     }
     if (lv->colour == 3) {
         if (lv->spp < 3) {

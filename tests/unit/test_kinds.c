@@ -524,6 +524,7 @@ test_refused(void **state)
         { "bad-int32.tif", "unsigned samples must have 1, 2, 4, 8 or 16" },
         { "bad-inks.tif", "other inks than CMYK" },
         { "bad-logl.tif", "LogL" },
+        { "bad-cfa.tif", "photometric interpretation 32803 is not" },
         { "bad-ycbcr14.tif", "YCbCr subsampling is not supported" },
     };
 
