@@ -8,9 +8,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "core/conf.h"
 #include "core/log.h"
@@ -91,6 +95,33 @@ main_fd0_listening(void)
 }
 
 
+/* systemd's socket activation (sd_listen_fds(3), without libsystemd):
+ * LISTEN_PID is this process and LISTEN_FDS is 1: fd 3, a listening
+ * socket, for the master to fork its workers on. -1 otherwise. The
+ * variables are removed, so that nothing started later takes them as its
+ * own. */
+static int
+main_systemd_socket(void)
+{
+    const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+    int         v = 0;
+    socklen_t   len = sizeof(v);
+
+    if (pid == NULL || fds == NULL || atol(pid) != (long) getpid()
+        || strcmp(fds, "1") != 0) {
+        return -1;
+    }
+    unsetenv("LISTEN_PID");
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_FDNAMES");
+    if (getsockopt(3, SOL_SOCKET, SO_ACCEPTCONN, &v, &len) != 0 || v == 0) {
+        return -1;
+    }
+    fcntl(3, F_SETFD, FD_CLOEXEC);
+    return 3;
+}
+
+
 /* "--name VALUE" or "--name=VALUE"; advances *i past what it used. */
 static int
 main_opt(int argc, char **argv, int *i, const char *name, const char **val)
@@ -131,6 +162,10 @@ main(int argc, char **argv)
     const char       *workers_s = NULL, *backlog_s = NULL;
     long              workers = -1, backlog = -1;
     vl_err_t          err = { 0 };
+    char             *warnings = NULL;
+    size_t            nwarnings = 0;
+    FILE             *warn;
+    int               listen_fd;
     vl_conf_t        *conf;
 
     if (argc > 1 && strcmp(argv[1], "info") == 0) {
@@ -182,25 +217,43 @@ main(int argc, char **argv)
     {
         return main_fail("--backlog: expected a number from 1 to 65535");
     }
-    if (bind_to == NULL && !main_fd0_listening()) {
+    listen_fd = bind_to == NULL ? main_systemd_socket() : -1;
+    if (bind_to == NULL && listen_fd < 0 && !main_fd0_listening()) {
         fprintf(stderr, "vellum: give --bind ADDR, or start vellum with a "
-                "listening socket on fd 0\n");
+                "listening socket on fd 0 (or from a systemd socket)\n");
         main_usage(stderr);
         return 2;
     }
 
-    conf = vl_conf_load(config, stderr, &err);
+    /* the configuration's warnings are kept until the log is open, so
+     * that they reach LOGFILE too */
+    warn = open_memstream(&warnings, &nwarnings);
+    conf = vl_conf_load(config, warn != NULL ? warn : stderr, &err);
+    if (warn != NULL) {
+        fclose(warn);
+    }
     if (conf == NULL || vl_conf_check_server(conf, &err) != VL_OK) {
         vl_conf_free(conf);
+        if (warnings != NULL) {
+            fputs(warnings, stderr);
+        }
+        free(warnings);
         return main_fail(err.msg);
     }
     if (vl_log_open(conf->logfile, (int) conf->verbosity) != 0) {
-        vl_conf_free(conf);
-        return main_fail("cannot open LOGFILE for appending");
+        /* serving and saying so beats refusing every request (a web
+         * server that spawns vellum shows its stderr in its error log):
+         * the path is the operator's own setting, named in the log only */
+        vl_log(VL_LOG_ERROR, NULL, "cannot open LOGFILE %s for appending "
+               "(%s): logging to stderr instead", conf->logfile,
+               strerror(errno));
     }
+    vl_log_startup(warnings);
+    free(warnings);
 
-    if (bind_to != NULL) {
-        vl_master_opts_t opts = { bind_to, config, workers, backlog };
+    if (bind_to != NULL || listen_fd >= 0) {
+        vl_master_opts_t opts = { bind_to, config, workers, backlog,
+                                  listen_fd };
 
         return vl_master_run(&opts, conf);
     }

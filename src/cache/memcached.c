@@ -2,8 +2,11 @@
 /*
  * memcached: the shared response cache (cache.h), the only libmemcached
  * user. One template handle per worker is cloned into one handle per
- * thread (never shared); a failure anywhere makes every thread skip
- * memcached for VL_CACHE_RETRY_MS and then reconnect with a fresh handle.
+ * thread (never shared). Keys are spread over the servers by consistent
+ * hashing (ketama); a server that fails is skipped for VL_CACHE_RETRY_MS
+ * by every thread of the worker (its keys miss, the other servers' keys
+ * keep hitting), then tried again with fresh handles. An outage of one
+ * server is logged once when it starts and once when it ends.
  * Values are "generation (8 bytes, big-endian), type length (1 byte), type,
  * body" with flags 1. Built --without-memcached, every call is a no-op.
  */
@@ -55,15 +58,27 @@ typedef struct cache_slot_s {
     struct cache_slot_s *next;
 } cache_slot_t;
 
+/* What the worker knows of one server of MEMCACHED_SERVERS. */
+#define CACHE_MAX_SERVERS 64
+
+typedef struct {
+    char                 host[128];
+    unsigned             port;
+    atomic_llong         dead_until; /* monotonic ms; 0 = up */
+    atomic_int           down;       /* an outage was logged */
+} cache_server_t;
+
 struct vl_cache_s {
     int                  enabled;
+    cache_server_t       servers[CACHE_MAX_SERVERS];
+    size_t               nservers;   /* those named; more share slot -1 */
     time_t               expiry;
     memcached_st        *proto;      /* template, cloned under lock */
     pthread_mutex_t      lock;       /* proto, slots */
     pthread_key_t        tls;
     cache_slot_t        *slots;
-    atomic_llong         dead_until; /* monotonic ms; 0 = up */
-    atomic_int           down;       /* an outage was logged */
+    atomic_llong         dead_until; /* servers beyond the table */
+    atomic_int           down;
     atomic_uint          epoch;
 };
 
@@ -130,40 +145,117 @@ cache_reason(memcached_st *mc, memcached_return_t rc, char *out, size_t size)
              e != 0 ? "; " : "", e != 0 ? strerror(e) : "");
 }
 
+/* The state of server i (-1: one beyond the table). */
+static atomic_llong *
+cache_until(vl_cache_t *c, int i)
+{
+    return i >= 0 ? &c->servers[i].dead_until : &c->dead_until;
+}
+
+static atomic_int *
+cache_down(vl_cache_t *c, int i)
+{
+    return i >= 0 ? &c->servers[i].down : &c->down;
+}
+
+/* Skip server i for VL_CACHE_RETRY_MS (every thread gets a fresh handle
+ * then); the first failure of an outage is logged. */
 static void
-cache_fail(vl_cache_t *c, memcached_st *mc, memcached_return_t rc)
+cache_fail(vl_cache_t *c, int i, memcached_st *mc, memcached_return_t rc)
 {
     char why[256];
 
-    atomic_store(&c->dead_until, cache_now_ms() + VL_CACHE_RETRY_MS);
+    atomic_store(cache_until(c, i), cache_now_ms() + VL_CACHE_RETRY_MS);
     atomic_fetch_add(&c->epoch, 1);
-    if (atomic_exchange(&c->down, 1) == 0) {
+    if (atomic_exchange(cache_down(c, i), 1) == 0) {
         cache_reason(mc, rc, why, sizeof(why));
-        vl_log(VL_LOG_ERROR, NULL,
-               "memcached unavailable (%s): serving without it, retrying "
-               "every %d s", why, VL_CACHE_RETRY_MS / 1000);
+        if (c->nservers > 1 && i >= 0) {
+            vl_log(VL_LOG_ERROR, NULL,
+                   "memcached %s:%u unavailable (%s): its share of the keys "
+                   "is not cached, retrying every %d s", c->servers[i].host,
+                   c->servers[i].port, why, VL_CACHE_RETRY_MS / 1000);
+        } else {
+            vl_log(VL_LOG_ERROR, NULL,
+                   "memcached unavailable (%s): serving without it, "
+                   "retrying every %d s", why, VL_CACHE_RETRY_MS / 1000);
+        }
     }
 }
 
+/* Server i answered. */
 static void
-cache_ok(vl_cache_t *c)
+cache_ok(vl_cache_t *c, int i)
 {
-    if (atomic_load(&c->down) && atomic_exchange(&c->down, 0) == 1) {
-        atomic_store(&c->dead_until, 0);
-        vl_log(VL_LOG_WARN, NULL, "memcached is back: caching again");
+    if (atomic_load(cache_down(c, i))
+        && atomic_exchange(cache_down(c, i), 0) == 1) {
+        atomic_store(cache_until(c, i), 0);
+        if (c->nservers > 1 && i >= 0) {
+            vl_log(VL_LOG_WARN, NULL, "memcached %s:%u is back: caching its "
+                   "keys again", c->servers[i].host, c->servers[i].port);
+        } else {
+            vl_log(VL_LOG_WARN, NULL, "memcached is back: caching again");
+        }
     }
 }
 
 static int
 cache_usable(vl_cache_t *c)
 {
-    long long until;
+    return c != NULL && c->enabled;
+}
 
-    if (c == NULL || !c->enabled) {
+/* May server i be asked now? */
+static int
+cache_up(vl_cache_t *c, int i)
+{
+    long long until = atomic_load(cache_until(c, i));
+
+    return until == 0 || cache_now_ms() >= until;
+}
+
+/* The server key goes to, as an index of c->servers (-1: not in it). */
+static int
+cache_server_of(vl_cache_t *c, memcached_st *mc, const char *key)
+{
+    memcached_return_t           rc;
+    const memcached_instance_st *in;
+    const char                  *host;
+    unsigned                     port;
+
+    if (c->nservers == 1) {
         return 0;
     }
-    until = atomic_load(&c->dead_until);
-    return until == 0 || cache_now_ms() >= until;
+    in = memcached_server_by_key(mc, key, strlen(key), &rc);
+    if (in == NULL || (host = memcached_server_name(in)) == NULL) {
+        return -1;
+    }
+    port = (unsigned) memcached_server_port(in);
+    for (size_t i = 0; i < c->nservers; i++) {
+        if (c->servers[i].port == port
+            && strcmp(c->servers[i].host, host) == 0) {
+            return (int) i;
+        }
+    }
+    return -1;
+}
+
+static memcached_return_t
+cache_record_server(const memcached_st *mc, const memcached_instance_st *in,
+                    void *ctx)
+{
+    vl_cache_t *c = ctx;
+    const char *host = memcached_server_name(in);
+
+    (void) mc;
+    if (c->nservers < CACHE_MAX_SERVERS && host != NULL) {
+        cache_server_t *sv = &c->servers[c->nservers++];
+
+        snprintf(sv->host, sizeof(sv->host), "%s", host);
+        sv->port = (unsigned) memcached_server_port(in);
+        atomic_init(&sv->dead_until, 0);
+        atomic_init(&sv->down, 0);
+    }
+    return MEMCACHED_SUCCESS;
 }
 
 /* This thread's handle, fresh after a failure. NULL if none can be
@@ -261,6 +353,11 @@ vl_cache_new(const vl_conf_t *conf, vl_err_t *err)
         return NULL;
     }
     cache_behaviours(c->proto);
+    {
+        memcached_server_fn fn[1] = { cache_record_server };
+
+        memcached_server_cursor(c->proto, fn, c, 1);
+    }
     if (pthread_key_create(&c->tls, NULL) != 0) {
         memcached_free(c->proto);
         free(c);
@@ -372,7 +469,8 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
     char              *v, *body = NULL;
     uint32_t           flags, body_flags = 0;
     uint64_t           g = 0, stored;
-    int                have_gen = 0;
+    int                have_gen = 0, gs, ks;
+    unsigned           nkeys;
 
     *gen = 0;
     if (!cache_usable(c) || (mc = cache_handle(c)) == NULL) {
@@ -383,39 +481,63 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
     keys[1] = key;
     lens[0] = strlen(gk);
     lens[1] = strlen(key);
-    rc = memcached_mget(mc, keys, lens, 2);
-    if (!cache_rc_ok(rc)) {
-        cache_fail(c, mc, rc);
+    /* the identifier's generation decides whether anything may be used:
+     * on a server being skipped, nothing of this request is cached; a
+     * body on one is a miss */
+    gs = cache_server_of(c, mc, gk);
+    ks = cache_server_of(c, mc, key);
+    if (!cache_up(c, gs)) {
         return 0;
     }
-    while ((v = memcached_fetch(mc, kbuf, &klen, &vlen, &flags, &rc))
-           != NULL) {
-        if (klen == lens[0] && memcmp(kbuf, gk, klen) == 0) {
-            have_gen = cache_parse_u64(v, vlen, &g) == 0;
-            free(v);
-        } else if (klen == lens[1] && memcmp(kbuf, key, klen) == 0
-                   && body == NULL) {
-            body = v;
-            body_len = vlen;
-            body_flags = flags;
-        } else {
-            free(v);
+    nkeys = ks == gs || cache_up(c, ks) ? 2 : 1;
+    rc = memcached_mget(mc, keys, lens, nkeys);
+    if (cache_rc_ok(rc)) {
+        while ((v = memcached_fetch(mc, kbuf, &klen, &vlen, &flags, &rc))
+               != NULL) {
+            if (klen == lens[0] && memcmp(kbuf, gk, klen) == 0) {
+                have_gen = cache_parse_u64(v, vlen, &g) == 0;
+                free(v);
+            } else if (klen == lens[1] && memcmp(kbuf, key, klen) == 0
+                       && body == NULL) {
+                body = v;
+                body_len = vlen;
+                body_flags = flags;
+            } else {
+                free(v);
+            }
         }
     }
     if (!cache_rc_ok(rc)) {
         free(body);
-        cache_fail(c, mc, rc);
-        return 0;
+        body = NULL;
+        if (nkeys == 1 || gs == ks) {
+            cache_fail(c, gs, mc, rc);
+            return 0;
+        }
+        /* two servers: which one failed? ask the generation's alone */
+        have_gen = 0;
+        v = memcached_get(mc, gk, lens[0], &vlen, &flags, &rc);
+        if (v != NULL) {
+            have_gen = cache_parse_u64(v, vlen, &g) == 0;
+            free(v);
+        }
+        if (!cache_rc_ok(rc)) {
+            cache_fail(c, gs, mc, rc);
+            return 0;
+        }
+        cache_fail(c, ks, mc, MEMCACHED_SOME_ERRORS);
+    } else if (nkeys == 2) {
+        cache_ok(c, ks);
     }
     if (!have_gen) {
         rc = cache_gen_create(mc, gk, &g);
         if (!cache_rc_ok(rc)) {
             free(body);
-            cache_fail(c, mc, rc);
+            cache_fail(c, gs, mc, rc);
             return 0;
         }
     }
-    cache_ok(c);
+    cache_ok(c, gs);
     *gen = g;
     if (body == NULL) {
         return 0;
@@ -452,10 +574,12 @@ vl_cache_set(vl_cache_t *c, const char *key, uint64_t gen, const char *type,
     memcached_return_t rc;
     size_t             tlen = strlen(type), n;
     char              *v;
+    int                ks = -1;
 
     if (gen == 0 || tlen == 0 || tlen > 255
         || len > VL_CACHE_MAX_ITEM - CACHE_HDR - tlen
-        || !cache_usable(c) || (mc = cache_handle(c)) == NULL) {
+        || !cache_usable(c) || (mc = cache_handle(c)) == NULL
+        || !cache_up(c, ks = cache_server_of(c, mc, key))) {
         return;
     }
     n = CACHE_HDR + tlen + len;
@@ -474,7 +598,9 @@ vl_cache_set(vl_cache_t *c, const char *key, uint64_t gen, const char *type,
                        CACHE_VALUE_FLAGS);
     free(v);
     if (!cache_rc_ok(rc)) {
-        cache_fail(c, mc, rc);
+        cache_fail(c, ks, mc, rc);
+    } else {
+        cache_ok(c, ks);
     }
 }
 

@@ -34,8 +34,8 @@ const vl_opt_t vl_conf_options[] = {
     /* logging */
     OPT("LOGFILE", VL_OPT_STRING, "stderr", 0, 0, logfile, IIP,
         "Log destination: a file path, 'syslog' or 'stderr'"),
-    OPT("VERBOSITY", VL_OPT_INT, "1", 0, 5, verbosity, IIP,
-        "0 errors only, 1 + one access line per request, 2 + warnings, 3-5 more detail"),
+    OPT("VERBOSITY", VL_OPT_INT, "1", 0, 10, verbosity, IIP,
+        "0 errors only, 1 + one access line per request, 2 + warnings, 3-5 more detail (6-10, valid for iipsrv, are 5)"),
     /* output */
     OPT("JPEG_QUALITY", VL_OPT_INT, "75", 1, 100, jpeg_quality, IIP | OUT,
         "JPEG output quality"),

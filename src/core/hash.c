@@ -55,8 +55,9 @@ vl_hash_str(vl_hash_t *h, const char *s)
 void
 vl_hash_file(vl_hash_t *h, const vl_file_id_t *f)
 {
-    vl_hash_u64(h, (uint64_t) f->dev);
-    vl_hash_u64(h, (uint64_t) f->ino);
+    /* not the device and inode: a copy of the file on another host of a
+     * cluster (rsync -a, cp -p keep the modification time) must give the
+     * same ETags and memcached keys */
     vl_hash_u64(h, (uint64_t) f->size);
     vl_hash_u64(h, (uint64_t) f->mtime_ns);
 }

@@ -34,7 +34,11 @@ void vl_hash_u64(vl_hash_t *h, uint64_t v);
 /* The length, then the bytes; NULL hashes differently from "". */
 void vl_hash_str(vl_hash_t *h, const char *s);
 
-/* The identity of a file (device, inode, size, modification time). */
+/* The identity of a file's content as every host of a cluster sees it: its
+ * size and modification time (nanoseconds), never its device or inode, so
+ * that copies made with the time kept (rsync -a, cp -p) answer with the
+ * same ETags and memcached keys. The name is the caller's to hash (the
+ * identifier). A file rewritten to the same size and time is not seen. */
 void vl_hash_file(vl_hash_t *h, const vl_file_id_t *f);
 
 /* The finished value: two 64-bit words, fully mixed. */

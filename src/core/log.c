@@ -21,7 +21,7 @@ static int log_verbosity = 1;
 int
 vl_log_open(const char *dest, int verbosity)
 {
-    log_verbosity = verbosity;
+    log_verbosity = verbosity > VL_LOG_TRACE ? VL_LOG_TRACE : verbosity;
     if (dest == NULL || *dest == '\0' || strcmp(dest, "stderr") == 0) {
         vl_log_close();
         log_fd = 2;
@@ -63,17 +63,14 @@ static const char *const log_names[] = {
     "error", "access", "warn", "info", "debug", "trace"
 };
 
-void
-vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
+static void
+log_write(vl_log_level_t level, const char *reqid, const char *fmt,
+          va_list ap)
 {
     char       buf[2048];
     size_t     n = 0;
-    va_list    ap;
     int        r;
 
-    if (!vl_log_enabled(level)) {
-        return;
-    }
     if (log_fd >= 0) {
         struct timespec ts;
         struct tm       tm;
@@ -93,9 +90,7 @@ vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
         n += r > 0 ? (size_t) r : 0;
     }
     if (n < sizeof(buf)) {
-        va_start(ap, fmt);
         r = vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-        va_end(ap);
         n += r > 0 ? (size_t) r : 0;
     }
     if (n > sizeof(buf) - 2) {
@@ -116,5 +111,54 @@ vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
     }
     buf[n++] = '\n';
     while (write(log_fd, buf, n) < 0 && errno == EINTR) {
+    }
+}
+
+void
+vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!vl_log_enabled(level)) {
+        return;
+    }
+    va_start(ap, fmt);
+    log_write(level, reqid, fmt, ap);
+    va_end(ap);
+}
+
+static void
+log_forced(vl_log_level_t level, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_write(level, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void
+vl_log_startup(const char *text)
+{
+    static const char prefix[] = "vellum: warning: ";
+
+    if (text == NULL || *text == '\0') {
+        return;
+    }
+    if (log_fd != 2) {
+        (void) !write(2, text, strlen(text));
+    }
+    while (*text != '\0') {
+        size_t n = strcspn(text, "\n");
+
+        if (n >= sizeof(prefix) - 1
+            && strncmp(text, prefix, sizeof(prefix) - 1) == 0) {
+            log_forced(VL_LOG_WARN, "%.*s", (int) (n - (sizeof(prefix) - 1)),
+                       text + sizeof(prefix) - 1);
+        } else if (n > 0) {
+            log_forced(VL_LOG_WARN, "%.*s", (int) n, text);
+        }
+        text += n;
+        text += *text == '\n';
     }
 }

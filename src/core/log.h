@@ -28,4 +28,10 @@ int vl_log_enabled(vl_log_level_t level);
 void vl_log(vl_log_level_t level, const char *reqid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The warnings of loading a configuration (lines of text, each
+ * "vellum: warning: ..."): written to the log at level warn whatever
+ * VERBOSITY says (they are few and explain a setting being ignored), and
+ * to stderr too when the log is elsewhere (a terminal, the journal). */
+void vl_log_startup(const char *text);
+
 #endif /* VL_LOG_H */

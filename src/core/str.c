@@ -155,6 +155,36 @@ hexval(char c)
     return -1;
 }
 
+/* The character that ends s[0, *n) once decoded, stepping *n back past
+ * it (one byte, or a %XX escape). */
+static char
+pct_last(const char *s, size_t *n)
+{
+    size_t j = *n;
+    int    hi, lo;
+
+    if (j >= 3 && s[j - 3] == '%' && (hi = hexval(s[j - 2])) >= 0
+        && (lo = hexval(s[j - 1])) >= 0) {
+        *n = j - 3;
+        return (char) (hi * 16 + lo);
+    }
+    *n = j - 1;
+    return s[j - 1];
+}
+
+size_t
+vl_percent_suffix(vl_str_t uri, vl_str_t path)
+{
+    size_t i = uri.len, j = path.len;
+
+    while (j > 0) {
+        if (i == 0 || pct_last(uri.data, &i) != pct_last(path.data, &j)) {
+            return (size_t) -1;
+        }
+    }
+    return uri.len - i;
+}
+
 int
 vl_percent_decode(vl_pool_t *pool, vl_str_t s, char **out, size_t *out_len)
 {

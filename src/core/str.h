@@ -46,6 +46,11 @@ int vl_parse_u64(vl_str_t s, uint64_t max, uint64_t *out);
  * be consumed (leading '-' allowed). 0 on success, -1 otherwise. */
 int vl_parse_long(const char *s, long min, long max, long *out);
 
+/* How many bytes at the end of uri spell path, comparing the two as
+ * percent-decoded text ("a%2Fb/info.json" ends with "a/b/info.json" and
+ * with itself), or (size_t) -1 when uri does not end with it. */
+size_t vl_percent_suffix(vl_str_t uri, vl_str_t path);
+
 /* Percent-decode s into a new pool string. Rejects malformed escapes
  * ("%G1", "%4"), and the NUL byte ("%00") since no identifier may hold it.
  * Returns 0, or -1 on bad input / ENOMEM. *out_len gets the decoded length. */

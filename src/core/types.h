@@ -95,9 +95,11 @@ typedef struct {
 
 /* ---------------------------------------------------------------- file */
 
-/* What makes a file the same file: device, inode, size, modification time.
- * Response ETags, memcached keys, the handle cache and the tile cache all
- * compare it the same way (vl_file_id_eq). */
+/* What makes a file the same file on this host: device, inode, size,
+ * modification time. The handle cache and the tile cache compare it so
+ * (vl_file_id_eq); response ETags and memcached keys hash only its size
+ * and modification time (vl_hash_file), the same on every host of a
+ * cluster holding a copy. */
 typedef struct {
     dev_t     dev;
     ino_t     ino;

@@ -349,12 +349,15 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
                "response: %s", strerror(r));
     }
 
-    if (vl_log_enabled(VL_LOG_ACCESS)) {
+    /* a server error is an error: logged at every VERBOSITY (0 is
+     * "errors only"), in the access line's form */
+    if (vl_log_enabled(VL_LOG_ACCESS) || resp.status >= 500) {
         const char *path = req.has_iiif ? req.iiif.data : req.request_uri;
         int         plen = req.has_iiif ? (int) req.iiif.len
                            : (int) strlen(path != NULL ? path : "-");
 
-        vl_log(VL_LOG_ACCESS, reqid, "%s %.*s %d %zu %.3fms %s%s%s",
+        vl_log(vl_log_enabled(VL_LOG_ACCESS) ? VL_LOG_ACCESS : VL_LOG_ERROR,
+               reqid, "%s %.*s %d %zu %.3fms %s%s%s",
                req.method_name, plen, path != NULL ? path : "-",
                resp.status, sent, fcgi_now_ms() - t0,
                resp.cache != NULL ? resp.cache : "-",

@@ -14,7 +14,13 @@
 #include "front/fcgi_env.h"
 
 /* The parameters vellum reads, by FP_* index: one pass over the
- * environment, the first occurrence of each wins. */
+ * environment, the last occurrence of each wins: a web server sends its
+ * parameters in the order of its configuration, so a later line overrides
+ * an earlier one (nginx's `fastcgi_param HTTP_HOST $http_host;` after
+ * `include fastcgi_params;`, whose Debian copy sends $host, without the
+ * port). Clients cannot add a parameter that is not HTTP_*, and nginx,
+ * Apache and lighttpd do not send a request header that a parameter of
+ * the same name replaces. */
 enum {
     FP_REQUEST_METHOD,
     FP_REQUEST_URI,
@@ -78,9 +84,8 @@ fcgi_params(char **envp, const char *out[FCGI_NPARAMS])
         }
         n = (size_t) (eq - e);
         for (size_t i = 0; i < FCGI_NPARAMS; i++) {
-            if (fcgi_param_names[i].len == n && out[i] == NULL
-                && memcmp(e, fcgi_param_names[i].name, n) == 0)
-            {
+            if (fcgi_param_names[i].len == n
+                && memcmp(e, fcgi_param_names[i].name, n) == 0) {
                 out[i] = eq + 1;
                 break;
             }

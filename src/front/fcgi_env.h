@@ -15,7 +15,7 @@
 /* Fill req from a NULL-terminated NAME=value array: method, IIIF path
  * (the IIIF= query argument, else REQUEST_URI after the first URI_MAP
  * prefix that matches), request URI without its query, scheme, host,
- * headers, IIIF_VERSION hint. The first occurrence of a parameter wins.
+ * headers, IIIF_VERSION hint. The last occurrence of a parameter wins.
  * Strings point into envp or pool; reqid is stored as given.
  * Returns 0, or -1 on ENOMEM. */
 int vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,

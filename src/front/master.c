@@ -527,10 +527,19 @@ master_reload(master_t *m)
 {
     vl_err_t    err = { 0 };
     vl_conf_t  *nc;
-    size_t      old_kids;
+    size_t      old_kids, nwarnings = 0;
+    char       *warnings = NULL;
+    FILE       *warn;
 
     vl_log(VL_LOG_INFO, NULL, "SIGHUP: reloading the configuration");
-    nc = vl_conf_load(m->opts->config_file, stderr, &err);
+    warn = open_memstream(&warnings, &nwarnings);
+    nc = vl_conf_load(m->opts->config_file, warn != NULL ? warn : stderr,
+                      &err);
+    if (warn != NULL) {
+        fclose(warn);
+    }
+    vl_log_startup(warnings);
+    free(warnings);
     if (nc == NULL || vl_conf_check_server(nc, &err) != VL_OK) {
         vl_log(VL_LOG_ERROR, NULL, "reload failed, keeping the running "
                "configuration: %s", err.msg);
@@ -631,8 +640,11 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
         conf->backlog = opts->backlog;
     }
 
-    m.listen_fd = vl_master_listen(opts->bind, (int) conf->backlog,
-                                   &is_unix, &err);
+    is_unix = 0;
+    m.listen_fd = opts->listen_fd >= 0
+                      ? opts->listen_fd
+                      : vl_master_listen(opts->bind, (int) conf->backlog,
+                                         &is_unix, &err);
     if (m.listen_fd < 0) {
         fprintf(stderr, "vellum: %s\n", err.msg);
         vl_log(VL_LOG_ERROR, NULL, "%s", err.msg);
@@ -663,7 +675,10 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
     sigaction(SIGUSR1, &sa, NULL);
 
     vl_log(VL_LOG_INFO, NULL, "vellum %s listening on %s, %zu workers",
-           PACKAGE_VERSION, is_unix ? "a unix socket" : opts->bind,
+           PACKAGE_VERSION,
+           opts->listen_fd >= 0 ? "the socket systemd passed"
+           : is_unix            ? "a unix socket"
+                                : opts->bind,
            m.nslots);
 
     for (;;) {

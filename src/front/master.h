@@ -16,6 +16,9 @@ typedef struct {
     const char *config_file;  /* re-read on SIGHUP; may be NULL */
     long        workers;      /* --workers, or -1: WORKERS from conf */
     long        backlog;      /* --backlog, or -1: BACKLOG from conf */
+    int         listen_fd;    /* a listening socket to use instead of
+                               * bind (systemd's socket activation), or
+                               * -1 */
 } vl_master_opts_t;
 
 /* Open the listening socket for bind (TCP: SO_REUSEADDR; a path: a unix

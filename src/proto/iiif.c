@@ -422,6 +422,11 @@ vl_iiif_identifier(vl_pool_t *pool, vl_str_t raw, vl_iiif_req_t *req,
         return vl_err_set(err, VL_EBADREQ,
                           "invalid percent-encoding in identifier");
     }
+    /* ".." leaves nothing to find: "not found", as for a path that a
+     * link leads out of the root (source/), so neither says more */
+    if (len > 0 && strlen(id) == len && strstr(id, "..") != NULL) {
+        return vl_err_set(err, VL_ENOTFOUND, "not found");
+    }
     if (len == 0 || strlen(id) != len || !vl_iiif_id_ok(id)) {
         return vl_err_set(err, VL_EBADREQ, "invalid identifier");
     }

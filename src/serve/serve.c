@@ -136,7 +136,7 @@ vl_serve_base(vl_serve_t *s)
     vl_pool_t           *pool = s->pool;
     const char          *base = s->conf->base_url;
     const char          *scheme, *host, *prefix = "", *uri = req->request_uri;
-    size_t               ulen;
+    size_t               ulen, cut;
 
     if (s->base != NULL) {
         return s->base;
@@ -166,11 +166,14 @@ vl_serve_base(vl_serve_t *s)
         prefix = serve_strip_slash(p);
     }
     /* the IIIF path ("{id}/info.json", "cd/pages/1.json") is cut from the
-     * end of REQUEST_URI: what is left is where the service lives */
+     * end of REQUEST_URI: what is left is where the service lives. The
+     * front may have decoded the path (nginx's $1 or $uri, lighttpd):
+     * the two are compared as decoded text */
     ulen = uri != NULL ? strlen(uri) : 0;
-    if (uri != NULL && ulen >= s->path.len && s->path.len > 0
-        && memcmp(uri + ulen - s->path.len, s->path.data, s->path.len) == 0)
-    {
+    cut = uri != NULL && s->path.len > 0
+              ? vl_percent_suffix((vl_str_t) { ulen, uri }, s->path)
+              : (size_t) -1;
+    if (cut != (size_t) -1) {
         vl_str_t parts[6];
 
         parts[0] = vl_str_from(scheme);
@@ -178,7 +181,8 @@ vl_serve_base(vl_serve_t *s)
         parts[2] = vl_str_from(host);
         parts[3] = vl_str_from(prefix);
         parts[4] = vl_str_from(uri[0] == '/' ? "" : "/");
-        parts[5] = (vl_str_t) { ulen - s->path.len, uri };
+        parts[5] = (vl_str_t) { ulen - cut, uri };
+        s->uri_path = (vl_str_t) { cut, uri + ulen - cut };
         s->base = vl_str_cat(pool, parts, 6);
     } else if (uri != NULL && uri[0] == '/' && req->query != NULL
                && strstr(req->query, "IIIF=") != NULL) {
@@ -209,6 +213,21 @@ vl_serve_id_uri(vl_serve_t *s)
     }
     parts[0] = vl_str_from(base);
     parts[1] = s->ir.id_raw;
+    /* spelled as the client spelled it (a front that decoded the path
+     * turned "a%2Fb" into "a/b"): the part of REQUEST_URI before what
+     * follows the identifier in the path */
+    if (s->uri_path.len > 0 && s->ir.id_raw.data >= s->path.data
+        && s->ir.id_raw.data + s->ir.id_raw.len <= s->path.data + s->path.len)
+    {
+        const char *end = s->ir.id_raw.data + s->ir.id_raw.len;
+        vl_str_t    rest = { (size_t) (s->path.data + s->path.len - end),
+                             end };
+        size_t      n = vl_percent_suffix(s->uri_path, rest);
+
+        if (n != (size_t) -1 && n < s->uri_path.len) {
+            parts[1] = (vl_str_t) { s->uri_path.len - n, s->uri_path.data };
+        }
+    }
     return vl_str_cat(s->pool, parts, 2);
 }
 
@@ -284,10 +303,15 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         vl_serve_header(&s, "Access-Control-Allow-Origin", s.conf->cors);
     }
     if (req->has_iiif) {
-        /* the front may hand over the path with its leading slash */
+        /* the front may hand over the path with its leading slash, or
+         * encoded as iipsrv's documented nginx rule does (IIIF=%2F$1) */
         if (path.len > 0 && path.data[0] == '/') {
             path.data++;
             path.len--;
+        } else if (path.len >= 3 && path.data[0] == '%' && path.data[1] == '2'
+                   && (path.data[2] == 'F' || path.data[2] == 'f')) {
+            path.data += 3;
+            path.len -= 3;
         }
         s.path = path;
         route = vl_route_find(path, &s.m);

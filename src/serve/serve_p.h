@@ -29,6 +29,9 @@ struct vl_serve_s {
     vl_route_match_t     m;
     vl_str_t             path;    /* the IIIF path, no leading '/' */
     const char          *base;    /* vl_serve_base, once computed */
+    vl_str_t             uri_path; /* the end of REQUEST_URI that spells
+                                    * path (as the client sent it), when
+                                    * vl_serve_base found it there */
     int                  version; /* IIIF API version of the answer */
     vl_iiif_req_t        ir;      /* identifier decoded (id routes) */
 };

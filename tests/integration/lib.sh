@@ -165,17 +165,26 @@ vl_stop_vellum() {
 }
 
 # vl_start_nginx: nginx in front of $VL_FCGI_PORT on $VL_HTTP_PORT, from
-# nginx/vellum.conf. VL_NGINX_KEEPALIVE=off turns fastcgi keep-alive off.
+# nginx/vellum.conf (or nginx/$VL_NGINX_CONF), with only its listen
+# address (127.0.0.1:8080 or :8081) and vellum's (127.0.0.1:9000) replaced
+# (and VL_NGINX_SED, one more sed expression, applied).
+# VL_NGINX_KEEPALIVE=off turns fastcgi keep-alive off.
 vl_start_nginx() {
     local user_line=""
     [ "$(id -u)" = 0 ] && user_line="user root;"
     mkdir -p "$T/nginx-tmp"
-    sed -e "s/listen 127\.0\.0\.1:8080;/listen 127.0.0.1:$VL_HTTP_PORT;/" \
+    sed -e "s/listen 127\.0\.0\.1:808[01];/listen 127.0.0.1:$VL_HTTP_PORT;/" \
         -e "s/127\.0\.0\.1:9000/127.0.0.1:$VL_FCGI_PORT/g" \
-        "$VL_TOP_SRCDIR/nginx/vellum.conf" > "$T/vellum.conf"
+        -e "${VL_NGINX_SED:-s/^\$//}" \
+        "$VL_TOP_SRCDIR/nginx/${VL_NGINX_CONF:-vellum.conf}" > "$T/vellum.conf"
     if [ "$VL_NGINX_KEEPALIVE" = off ]; then
         sed -i -e 's/fastcgi_keep_conn on;/fastcgi_keep_conn off;/' \
             "$T/vellum.conf"
+    fi
+    # the shipped files may include nginx's own fastcgi_params, which
+    # nginx -p $T looks for beside the configuration
+    if [ -f /etc/nginx/fastcgi_params ]; then
+        cp /etc/nginx/fastcgi_params "$T/fastcgi_params"
     fi
     sed -e "s|@T@|$T|g" -e "s|@USER_LINE@|$user_line|" \
         "$VL_TOP_SRCDIR/tests/integration/nginx.conf.in" > "$T/nginx.conf"

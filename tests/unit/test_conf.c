@@ -265,7 +265,7 @@ static const struct {
     { "JPEG_QUALITY=7.5", { "JPEG_QUALITY=7.5", "not an integer", "1 to 100" } },
     { "JPEG_QUALITY=99999999999999999999",
       { "JPEG_QUALITY=99999999999999999999", "not an integer", "1 to 100" } },
-    { "VERBOSITY=6", { "VERBOSITY=6", "out of range", "0 to 5" } },
+    { "VERBOSITY=11", { "VERBOSITY=11", "out of range", "0 to 10" } },
     { "PNG_QUALITY=10", { "PNG_QUALITY=10", "out of range", "0 to 9" } },
     { "IIIF_VERSION=1", { "IIIF_VERSION=1", "out of range", "2 to 3" } },
     { "MAX_CVT=-2", { "MAX_CVT=-2", "out of range", "-1 to 1000000" } },

@@ -5,7 +5,8 @@
  * iipsrv's leading %2F), URI_MAP on REQUEST_URI with several entries, the
  * query cut from REQUEST_URI, methods, scheme (HTTPS, REQUEST_SCHEME), host
  * (HTTP_HOST, SERVER_NAME), forwarded headers, conditionals and the
- * IIIF_VERSION hint. The first occurrence of a parameter wins.
+ * IIIF_VERSION hint. The last occurrence of a parameter wins (a later
+ * fastcgi_param line overrides an earlier one).
  */
 #include "config.h"
 
@@ -178,7 +179,7 @@ test_scheme_host_headers(void **state)
     vl_conf_t     *conf = vl_test_conf("HOME=/");
     vl_pool_t     *pool = vl_pool_create(1024);
     vl_http_req_t  r;
-    char          *a[] = { "HTTPS=on", "HTTP_HOST=img.example.org:8443",
+    char          *a[] = { "HTTPS=on", "HTTP_HOST=first",
                            "SERVER_NAME=other", "HTTP_ACCEPT=application/json",
                            "HTTP_IF_NONE_MATCH=\"abc\"",
                            "HTTP_IF_MODIFIED_SINCE=Sun, 06 Nov 1994 08:49:37 GMT",
@@ -186,7 +187,7 @@ test_scheme_host_headers(void **state)
                            "HTTP_X_FORWARDED_PROTO=https",
                            "HTTP_X_FORWARDED_HOST=pub.example.org",
                            "HTTP_X_FORWARDED_PREFIX=/images",
-                           "IIIF_VERSION=2", "HTTP_HOST=second",
+                           "IIIF_VERSION=2", "HTTP_HOST=img.example.org:8443",
                            "SCRIPT_NAME=/fcgi-bin/vellum", NULL };
     char          *b[] = { "REQUEST_SCHEME=HTTPS", "SERVER_NAME=srv",
                            "IIIF_VERSION=4", NULL };
