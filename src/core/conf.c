@@ -51,6 +51,10 @@ const vl_opt_t vl_conf_options[] = {
         "JPEG 2000 output: 0 lossless, N a compression ratio of N:1 (irreversible 9/7 wavelet)"),
     OPT("MAX_ICC", VL_OPT_INT, "65536", -1, 16777216, max_icc, IIP | OUT,
         "Largest ICC profile (bytes) embedded in output; -1 any size, 0 none"),
+    OPT("ICC_TO_SRGB", VL_OPT_BOOL, "0", 0, 1, icc_to_srgb, OUT,
+        "Convert RGB and grey images with an ICC profile to sRGB (lcms2) instead of embedding the profile"),
+    OPT("BACKGROUND", VL_OPT_STRING, "ffffff", 0, 0, background, OUT,
+        "Colour (hex RRGGBB) that transparency is flattened onto when the output has no alpha (JPEG, bitonal)"),
     OPT("INTERPOLATION", VL_OPT_INT, "2", 0, 2, interpolation, IIP | OUT,
         "Resampling: 0 nearest, 1 bilinear, 2 area average + Lanczos3 (vellum's default)"),
     OPT("OUTPUT_BITS", VL_OPT_INT, "16", 8, 16, output_bits, OUT,
@@ -556,6 +560,41 @@ conf_tiff_compression(const char *v)
     return -1;
 }
 
+/* BACKGROUND: "RRGGBB" (an optional leading '#') into rgb. */
+static int
+conf_background(const char *s, unsigned char rgb[3])
+{
+    if (s == NULL) {
+        return -1;
+    }
+    if (*s == '#') {
+        s++;
+    }
+    if (strlen(s) != 6) {
+        return -1;
+    }
+    for (int i = 0; i < 3; i++) {
+        unsigned v = 0;
+
+        for (int k = 0; k < 2; k++) {
+            char c = s[2 * i + k];
+
+            v <<= 4;
+            if (c >= '0' && c <= '9') {
+                v |= (unsigned) (c - '0');
+            } else if (c >= 'a' && c <= 'f') {
+                v |= (unsigned) (c - 'a' + 10);
+            } else if (c >= 'A' && c <= 'F') {
+                v |= (unsigned) (c - 'A' + 10);
+            } else {
+                return -1;
+            }
+        }
+        rgb[i] = (unsigned char) v;
+    }
+    return 0;
+}
+
 /* Everything derived from the values, once per load. */
 static int
 conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
@@ -591,6 +630,12 @@ conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
     conf->output.output_bits = (int) conf->output_bits;
     conf->output.max_icc = conf->max_icc;
     conf->output.passthrough = conf->codec_passthrough != 0;
+    conf->output.icc_to_srgb = conf->icc_to_srgb != 0;
+    if (conf_background(conf->background, conf->output.background) != 0) {
+        return vl_err_set(err, VL_ECONF,
+                          "BACKGROUND=%s: expected a colour as 6 hex digits "
+                          "RRGGBB (e.g. ffffff)", conf->background);
+    }
     conf->max_response_bytes = (size_t) conf->max_response_size << 20;
     conf->tile_cache_bytes = (size_t) (conf->max_image_cache_size * 1048576);
 

@@ -58,6 +58,8 @@ typedef struct {
                               * 16-bit source) or 8 (always 8-bit) */
     long max_icc;            /* MAX_ICC: -1 any size, 0 none, N bytes */
     int  passthrough;        /* CODEC_PASSTHROUGH */
+    int  icc_to_srgb;        /* ICC_TO_SRGB: convert, do not embed */
+    unsigned char background[3]; /* BACKGROUND: RGB alpha is flattened on */
 } vl_output_t;
 
 /* One URI_MAP entry "prefix=>IIIF": a request path "/prefix/REST" is the
@@ -85,6 +87,8 @@ typedef struct {
     long    tiff_quality;          /* 1..100 (TIFF JPEG, WebP) */
     long    jp2_rate;              /* 0 lossless, N:1 */
     long    max_icc;               /* bytes of ICC to embed, -1 all, 0 none */
+    long    icc_to_srgb;           /* bool: convert profiled images to sRGB */
+    char   *background;            /* "RRGGBB": what alpha is flattened on */
     long    interpolation;         /* 0 nearest, 1 bilinear, 2 lanczos3 */
     long    output_bits;           /* 16 or 8 */
     double  level_oversample;      /* pick level >= output * this */

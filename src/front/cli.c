@@ -114,6 +114,9 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
     if ((src = vl_source_open_path(file, err)) == NULL) {
         return err->code;
     }
+    if (conf->output.icc_to_srgb) {
+        vl_source_set_srgb(src);
+    }
     if (vl_pool_cleanup_add(pool, cli_put_source, src) != 0) {
         vl_source_put(NULL, src);
         return vl_err_set(err, VL_ENOMEM, "out of memory");

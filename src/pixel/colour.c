@@ -3,7 +3,8 @@
  * colour: the quality stage, one row at a time (fused with mirroring for
  * streamed output). gray is Rec. 709 luma on the 8-bit values (no
  * linearisation), bitonal thresholds that luma at 128, alpha is flattened
- * onto white when the output has none. Pure functions, thread-safe.
+ * onto the background colour (BACKGROUND, white by default) when the
+ * output has none. Pure functions, thread-safe.
  */
 #include "config.h"
 
@@ -38,6 +39,18 @@ vl_pix_convert_row(const unsigned char *in, int in_bands,
                    unsigned char *out, int out_bands, uint32_t w,
                    vl_quality_t quality, int mirror)
 {
+    static const unsigned char white[3] = { 255, 255, 255 };
+
+    vl_pix_convert_row_bg(in, in_bands, out, out_bands, w, quality, mirror,
+                          white);
+}
+
+void
+vl_pix_convert_row_bg(const unsigned char *in, int in_bands,
+                      unsigned char *out, int out_bands, uint32_t w,
+                      vl_quality_t quality, int mirror,
+                      const unsigned char bg[3])
+{
     int       in_alpha = (in_bands == 2 || in_bands == 4);
     int       out_alpha = (out_bands == 2 || out_bands == 4);
     int       in_col = in_alpha ? in_bands - 1 : in_bands;
@@ -45,6 +58,12 @@ vl_pix_convert_row(const unsigned char *in, int in_bands,
     int       flatten = in_alpha && !out_alpha;
     ptrdiff_t step = mirror ? -in_bands : in_bands;
     const unsigned char *p = mirror ? in + (size_t) (w - 1) * in_bands : in;
+    unsigned  bgr = bg[0], bgg = bg[1], bgb = bg[2];
+
+    if (in_col == 1 && out_col == 1) {
+        /* grey onto the grey of the background */
+        bgr = bgg = bgb = vl_pix_luma(bg[0], bg[1], bg[2]);
+    }
 
     for (uint32_t i = 0; i < w; i++, p += step, out += out_bands) {
         unsigned r, g, b, a = in_alpha ? p[in_bands - 1] : 255;
@@ -53,11 +72,11 @@ vl_pix_convert_row(const unsigned char *in, int in_bands,
         g = in_col == 3 ? p[1] : r;
         b = in_col == 3 ? p[2] : r;
         if (flatten && a != 255) {
-            unsigned bg = 255 * (255 - a);
+            unsigned na = 255 - a;
 
-            r = (r * a + bg + 127) / 255;
-            g = (g * a + bg + 127) / 255;
-            b = (b * a + bg + 127) / 255;
+            r = (r * a + bgr * na + 127) / 255;
+            g = (g * a + bgg * na + 127) / 255;
+            b = (b * a + bgb * na + 127) / 255;
         }
         if (out_col == 1) {
             unsigned v = in_col == 1 ? r : vl_pix_luma(r, g, b);

@@ -201,6 +201,12 @@ vl_pix_16to8(uint32_t v)
 {
     return (unsigned char) ((v * 255u + 32767u) / 65535u);
 }
+/* The same, alpha flattened onto bg (RGB; its Rec. 709 luma for grey in
+ * and out): out = (c * a + bg * (255 - a) + 127) / 255. BACKGROUND. */
+void vl_pix_convert_row_bg(const unsigned char *in, int in_bands,
+                           unsigned char *out, int out_bands, uint32_t w,
+                           vl_quality_t quality, int mirror,
+                           const unsigned char bg[3]);
 
 /* Rec. 709 luma of an 8-bit RGB triple, rounded. */
 static inline unsigned char

@@ -44,6 +44,7 @@ typedef struct {
     int                     convert;    /* quality or mirror changes rows */
     int                     mirror;
     vl_quality_t            quality;
+    const unsigned char    *bg;         /* BACKGROUND, for flattening */
     uint32_t                y;          /* output rows delivered */
 } render_t;
 
@@ -70,8 +71,8 @@ render_put(render_t *r, const unsigned char *row, vl_err_t *err)
         return vl_encoder_write(r->enc, r->line.data, 1, r->line.stride,
                                 err);
     }
-    vl_pix_convert_row(row, r->bands, r->line.data, r->line.bands, ow,
-                       r->quality, r->mirror);
+    vl_pix_convert_row_bg(row, r->bands, r->line.data, r->line.bands, ow,
+                          r->quality, r->mirror, r->bg);
     return vl_encoder_write(r->enc, r->line.data, 1, r->line.stride, err);
 }
 
@@ -147,7 +148,8 @@ render_pass(render_t *r, vl_err_t *err)
 /* Convert rows of img (quality) and hand them to the encoder. */
 static int
 render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
-            vl_image_t *line, const uint16_t bg16[3], vl_err_t *err)
+            const unsigned char *bg, const uint16_t bg16[3], vl_image_t *line,
+            vl_err_t *err)
 {
     for (uint32_t y = 0; y < img->h; y++) {
         int rc;
@@ -158,8 +160,9 @@ render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
                                  img->bands, (uint16_t *) (void *) line->data,
                                  line->bands, img->w, quality, 0, bg16);
         } else {
-            vl_pix_convert_row(VL_IMAGE_ROW(img, y), img->bands, line->data,
-                               line->bands, img->w, quality, 0);
+            vl_pix_convert_row_bg(VL_IMAGE_ROW(img, y), img->bands,
+                                  line->data, line->bands, img->w, quality, 0,
+                                  bg);
         }
         if ((rc = vl_encoder_write(enc, line->data, 1, line->stride, err))
             != VL_OK) {
@@ -205,6 +208,7 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     memset(&r, 0, sizeof(r));
     r.src = src;
     r.plan = plan;
+    r.bg = opts->background;
     r.bands = info->geom.bands;
     if (interp < VL_INTERP_NEAREST || interp > VL_INTERP_LANCZOS) {
         interp = VL_INTERP_LANCZOS;
@@ -219,7 +223,10 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
                                  vl_format_keeps_alpha(plan->format));
     r.depth = vl_render_depth(info, plan, opts, out_bands);
     r.px = (size_t) r.bands * (size_t) r.depth;
-    r.bg16[0] = r.bg16[1] = r.bg16[2] = 0xffff;    /* white */
+    /* BACKGROUND at 16 bits: each 8-bit level times 257 */
+    for (int i = 0; i < 3; i++) {
+        r.bg16[i] = (uint16_t) ((r.bg != NULL ? r.bg[i] : 255) * 257u);
+    }
 
     /* encoder first: an unsupported combination fails before any pixel */
     memset(&eo, 0, sizeof(eo));
@@ -304,8 +311,8 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         return rc;
     }
     VL_ASSERT(turned.w == plan->final_w && turned.h == plan->final_h);
-    if ((rc = render_emit(r.enc, &turned, plan->quality, &r.line, r.bg16,
-                          err))
+    if ((rc = render_emit(r.enc, &turned, plan->quality, r.bg, r.bg16,
+                          &r.line, err))
         != VL_OK) {
         return rc;
     }

@@ -24,6 +24,7 @@
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/str.h"
+#include "source/cms.h"
 #include "source/source.h"
 #include "source/source_p.h"
 
@@ -48,6 +49,7 @@ source_close(vl_source_t *src)
     if (src->counted) {
         vl_metrics_handles(-1);
     }
+    vl_cms_source_close(src->cms);
     vl_tiles_free(src->own_tiles);
     free(src->page_sizes);
     free(src->path);
@@ -142,7 +144,7 @@ vl_source_sniff_fd(int fd)
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               uint32_t page, vl_err_t *err)
+               uint32_t page, int to_srgb, const char *who, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -187,6 +189,8 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     src->counted = 1;
     vl_metrics_add(VL_MET_HANDLE_OPEN, 1);
     vl_metrics_handles(1);
+    /* an unusable ICC profile dropped; ICC_TO_SRGB: reads converted */
+    src->cms = vl_cms_source_open(&src->info, to_srgb, who);
     return src;
 }
 
@@ -536,7 +540,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
-                         page, err);
+                         page, conf != NULL && conf->output.icc_to_srgb, id,
+                         err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -564,7 +569,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, err);
+    src = source_open_fd(fd, &st, path, -1, 1, 0, NULL, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -600,6 +605,14 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
     }
     pthread_mutex_unlock(&cache->lock);
     source_close(evict);
+}
+
+void
+vl_source_set_srgb(vl_source_t *src)
+{
+    if (src->cms == NULL) {
+        src->cms = vl_cms_source_open(&src->info, 1, NULL);
+    }
 }
 
 const vl_source_info_t *
@@ -668,6 +681,9 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           "read buffer does not match the image");
     }
     rc = src->ops->read(src, level, r, out, err);
+    if (rc == VL_OK && src->cms != NULL) {
+        vl_cms_source_apply(src->cms, out, w, h);
+    }
     return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
@@ -686,7 +702,8 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
     lv = &src->info.geom.levels[level];
-    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL) {
+    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL
+        || src->cms != NULL) {      /* ICC_TO_SRGB: stored bytes unconverted */
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
     }

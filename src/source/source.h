@@ -105,6 +105,11 @@ void vl_source_put(vl_source_cache_t *cache, vl_source_t *src);
 
 const vl_source_info_t *vl_source_info(const vl_source_t *src);
 
+/* ICC_TO_SRGB for a handle opened by path (vl_source_get does it from the
+ * configuration): reads of an RGB or grey image with a usable profile are
+ * converted to sRGB from now on, and info.icc becomes NULL. */
+void vl_source_set_srgb(vl_source_t *src);
+
 /* Every page of a multi-page file as one walk of it found them: what a
  * manifest needs of each page without opening each (opening page n walks
  * the whole file again: a book would cost its pages squared). */

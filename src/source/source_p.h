@@ -55,6 +55,8 @@ struct vl_source_s {
                                             * (malloc, filled at open by
                                             * its backend), or NULL */
     uint32_t                npage_sizes;
+    struct vl_cms_src_s    *cms;           /* ICC_TO_SRGB conversion of
+                                            * reads (cms.h), or NULL */
     int                     broken;        /* codec error seen: sticky */
     int                     counted;       /* in the open-handles gauge */
     vl_err_t                broken_err;

@@ -25,6 +25,7 @@
 
 #include "core/log.h"
 #include "core/str.h"
+#include "source/cms.h"
 #include "source/dct.h"
 #include "source/jpegdec.h"
 #include "source/liberr.h"
@@ -40,8 +41,14 @@ typedef struct {
     uint32_t rows_per_strip;
     uint16_t compression, photometric, spp, bits, planar;
     uint16_t alpha;              /* 0, EXTRASAMPLE_ASSOCALPHA or _UNASSALPHA */
-    int      colour;             /* colour samples read: 1 or 3 */
+    int      colour;             /* colour samples read: 1, 3 or 4 (CMYK) */
     int      bands;              /* output bands */
+    int      kind;               /* TIFF_KIND_*: how samples become bands */
+    int      isfloat;            /* 32-bit IEEE float samples */
+    double   smin, smax;         /* float: the range mapped to 0..255 */
+    int      direct;             /* stored 8-bit samples are the bands */
+    uint16_t ysh, ysv;           /* YCbCr (not JPEG) subsampling */
+    vl_cms_xf_t *xf;             /* CMYK (its profile), Lab: to sRGB */
     int      scanline;           /* strips too large: read row by row */
     int      fastjpeg;           /* JPEG blocks jpegdec decodes (scalable) */
     size_t   row_bytes;          /* stored bytes of one block row (contig) */
@@ -58,6 +65,15 @@ typedef struct {
     unsigned char  *tables;      /* JPEGTables without EOI, or NULL */
     size_t          tables_len;
 } vl_tiff_rawmap_t;
+
+/* How stored samples become output bands (vl_tiff_level_t.kind). */
+enum {
+    TIFF_KIND_PLAIN,    /* grey, palette, RGB (and YCbCr JPEG as RGB) */
+    TIFF_KIND_CMYK,     /* separated, InkSet CMYK: to sRGB */
+    TIFF_KIND_CIELAB,   /* CIELab, a* b* signed: to sRGB */
+    TIFF_KIND_ICCLAB,   /* ICCLab, a* b* offset by 128: to sRGB */
+    TIFF_KIND_YCBCR     /* YCbCr not JPEG: libtiff's RGBA interface */
+};
 
 /* Levels with more tiles than this read their tiles through libtiff. */
 #define VL_TIFF_RAWMAP_MAX_TILES ((uint32_t) 1 << 20)
@@ -86,7 +102,9 @@ typedef struct {
     unsigned char   *raw, *plane, *line;
     size_t           raw_cap, plane_cap, line_cap;
     vl_jpegdec_t    *jdec;
+    TIFFYCbCrToRGB  *ycc;         /* YCbCr without JPEG, or NULL */
     unsigned char   *icc;
+    size_t           icc_len;
     char            *rights;
     char            *text[TIFF_TEXTS]; /* the page's, cleaned, or NULL */
 } vl_tiff_t;
@@ -153,8 +171,76 @@ tiff_photometric_name(uint16_t p)
     case PHOTOMETRIC_RGB: return "rgb";
     case PHOTOMETRIC_PALETTE: return "palette";
     case PHOTOMETRIC_YCBCR: return "ycbcr";
+    case PHOTOMETRIC_SEPARATED: return "cmyk";
+    case PHOTOMETRIC_CIELAB: return "cielab";
+    case PHOTOMETRIC_ICCLAB: return "icclab";
     default: return "other";
     }
+}
+
+/* The sample format of the current directory into lv (isfloat, smin,
+ * smax): unsigned integers, or 32-bit IEEE floats scaled from
+ * SMinSampleValue..SMaxSampleValue (when both are there and max > min)
+ * else 0.0..1.0. NULL, or why not. */
+static const char *
+tiff_sample_kind(TIFF *tif, vl_tiff_level_t *lv, uint16_t fmt)
+{
+    switch (fmt) {
+    case SAMPLEFORMAT_UINT:
+    case SAMPLEFORMAT_VOID:
+        if (lv->bits != 1 && lv->bits != 2 && lv->bits != 4 && lv->bits != 8
+            && lv->bits != 16) {
+            return "unsigned samples must have 1, 2, 4, 8 or 16 bits "
+                   "(12, 24, 32-bit integers are not supported)";
+        }
+        return NULL;
+    case SAMPLEFORMAT_IEEEFP: {
+        double lo = 0.0, hi = 0.0;
+
+        if (lv->bits != 32) {
+            return "floating-point samples must have 32 bits (16 and "
+                   "64-bit floats are not supported)";
+        }
+        lv->isfloat = 1;
+        lv->smin = 0.0;
+        lv->smax = 1.0;
+        if (TIFFGetField(tif, TIFFTAG_SMINSAMPLEVALUE, &lo)
+            && TIFFGetField(tif, TIFFTAG_SMAXSAMPLEVALUE, &hi) && hi > lo
+            && hi - lo < 1e300) {
+            lv->smin = lo;
+            lv->smax = hi;
+        }
+        return NULL;
+    }
+    case SAMPLEFORMAT_INT:
+        return "signed integer samples are not supported";
+    default:
+        return "complex samples are not supported";
+    }
+}
+
+/* YCbCr that is not JPEG-compressed: 8-bit, contiguous, a subsampling
+ * libtiff's RGBA interface converts. NULL, or why not. */
+static const char *
+tiff_ycbcr_ok(TIFF *tif, vl_tiff_level_t *lv)
+{
+    uint16_t h = 2, v = 2;
+
+    if (lv->bits != 8 || lv->isfloat) {
+        return "YCbCr images must have 8 bits per sample";
+    }
+    if (lv->planar == PLANARCONFIG_SEPARATE) {
+        return "planar YCbCr images are not supported";
+    }
+    TIFFGetFieldDefaulted(tif, TIFFTAG_YCBCRSUBSAMPLING, &h, &v);
+    if (!((h == 1 && (v == 1 || v == 2)) || (h == 2 && (v == 1 || v == 2))
+          || (h == 4 && (v == 1 || v == 2 || v == 4)))) {
+        return "this YCbCr subsampling is not supported (1x1, 1x2, 2x1, "
+               "2x2, 4x1, 4x2, 4x4 are)";
+    }
+    lv->ysh = h;
+    lv->ysv = v;
+    return NULL;
 }
 
 /* Describe the current directory in *lv. Returns NULL if vellum can read
@@ -162,9 +248,10 @@ tiff_photometric_name(uint16_t p)
 static const char *
 tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
 {
-    uint16_t  nextra = 0, *extra = NULL, fmt = SAMPLEFORMAT_UINT;
-    uint32_t  rows;
-    size_t    bytes, dec;
+    uint16_t    nextra = 0, *extra = NULL, fmt = SAMPLEFORMAT_UINT;
+    uint32_t    rows;
+    size_t      bytes, dec;
+    const char *why;
 
     memset(lv, 0, sizeof(*lv));
     if (!TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &lv->width)
@@ -188,18 +275,18 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
     if (!TIFFIsCODECConfigured(lv->compression)) {
         return "the TIFF compression is not available in this build";
     }
-    if (fmt != SAMPLEFORMAT_UINT && fmt != SAMPLEFORMAT_VOID) {
-        return "signed or floating-point samples are not supported";
-    }
     if (lv->spp == 0) {
         return "the image has no samples";
+    }
+    if ((why = tiff_sample_kind(tif, lv, fmt)) != NULL) {
+        return why;
     }
     switch (lv->photometric) {
     case PHOTOMETRIC_MINISBLACK:
     case PHOTOMETRIC_MINISWHITE:
         lv->colour = 1;
         if (lv->bits != 1 && lv->bits != 2 && lv->bits != 4 && lv->bits != 8
-            && lv->bits != 16) {
+            && lv->bits != 16 && !lv->isfloat) {
             return "grey images must have 1, 2, 4, 8 or 16 bits per sample";
         }
         if (lv->bits < 8 && lv->spp != 1) {
@@ -209,7 +296,7 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
     case PHOTOMETRIC_PALETTE:
         lv->colour = 1;
         if ((lv->bits != 1 && lv->bits != 2 && lv->bits != 4 && lv->bits != 8)
-            || lv->spp != 1) {
+            || lv->spp != 1 || lv->isfloat) {
             return "palette images must have 1, 2, 4 or 8 bits and one sample";
         }
         break;
@@ -218,25 +305,70 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
         break;
     case PHOTOMETRIC_YCBCR:
         lv->colour = 3;
-        if (lv->compression != COMPRESSION_JPEG) {
-            return "YCbCr is supported only with JPEG compression";
+        if (lv->compression == COMPRESSION_JPEG) {
+            TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+            break;
         }
-        TIFFSetField(tif, TIFFTAG_JPEGCOLORMODE, JPEGCOLORMODE_RGB);
+        if ((why = tiff_ycbcr_ok(tif, lv)) != NULL) {
+            return why;
+        }
+        lv->kind = TIFF_KIND_YCBCR;
         break;
-    case PHOTOMETRIC_SEPARATED:
-        return "CMYK images are not supported";
+    case PHOTOMETRIC_SEPARATED: {
+        uint16_t ink = INKSET_CMYK;
+
+        TIFFGetFieldDefaulted(tif, TIFFTAG_INKSET, &ink);
+        if (ink != INKSET_CMYK) {
+            return "separated images of other inks than CMYK are not "
+                   "supported";
+        }
+        if (lv->spp < 4) {
+            return "CMYK images need four samples";
+        }
+        if ((lv->bits != 8 && lv->bits != 16) || lv->isfloat) {
+            return "CMYK images must have 8 or 16 bits per sample";
+        }
+        lv->colour = 4;
+        lv->kind = TIFF_KIND_CMYK;
+        break;
+    }
     case PHOTOMETRIC_CIELAB:
     case PHOTOMETRIC_ICCLAB:
+        if (lv->spp < 3) {
+            return "Lab images need three samples";
+        }
+        if ((lv->bits != 8 && lv->bits != 16) || lv->isfloat) {
+            return "Lab images must have 8 or 16 bits per sample";
+        }
+        if (!vl_cms_available()) {
+            return "Lab images need lcms2, not in this build";
+        }
+        lv->colour = 3;
+        lv->kind = lv->photometric == PHOTOMETRIC_CIELAB ? TIFF_KIND_CIELAB
+                                                         : TIFF_KIND_ICCLAB;
+        break;
     case PHOTOMETRIC_ITULAB:
-        return "Lab images are not supported";
-    default:
-        return "this TIFF photometric interpretation is not supported";
+        return "ITU Lab images are not supported";
+    case PHOTOMETRIC_LOGL:
+    case PHOTOMETRIC_LOGLUV:
+        return "LogL and LogLuv images are not supported";
+    case PHOTOMETRIC_MASK:
+        return "transparency masks are not images";
+    default: {
+        /* tiff_inspect's reasons are used before its next call */
+        static _Thread_local char why_buf[80];
+
+        snprintf(why_buf, sizeof(why_buf),
+                 "TIFF photometric interpretation %u is not supported",
+                 (unsigned) lv->photometric);
+        return why_buf;
+    }
     }
     if (lv->colour == 3) {
         if (lv->spp < 3) {
             return "RGB images need three samples";
         }
-        if (lv->bits != 8 && lv->bits != 16) {
+        if (lv->bits != 8 && lv->bits != 16 && !lv->isfloat) {
             return "RGB images must have 8 or 16 bits per sample";
         }
     }
@@ -245,8 +377,17 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
             || extra[0] == EXTRASAMPLE_UNASSALPHA)) {
         lv->alpha = extra[0];
     }
-    lv->bands = (lv->photometric == PHOTOMETRIC_PALETTE ? 3 : lv->colour)
+    if (lv->kind == TIFF_KIND_YCBCR && lv->spp != 3) {
+        return "YCbCr images with extra samples are not supported";
+    }
+    lv->bands = (lv->photometric == PHOTOMETRIC_PALETTE
+                 || lv->kind == TIFF_KIND_CMYK ? 3 : lv->colour)
                 + (lv->alpha ? 1 : 0);
+    lv->direct = lv->bits == 8 && !lv->isfloat && lv->spp == lv->bands
+                 && lv->kind == TIFF_KIND_PLAIN
+                 && lv->alpha != EXTRASAMPLE_ASSOCALPHA
+                 && lv->photometric != PHOTOMETRIC_PALETTE
+                 && lv->photometric != PHOTOMETRIC_MINISWHITE;
 
     if (TIFFIsTiled(tif)) {
         if (!TIFFGetField(tif, TIFFTAG_TILEWIDTH, &lv->tile_w)
@@ -289,6 +430,9 @@ tiff_inspect(TIFF *tif, vl_tiff_level_t *lv)
         }
         if (lv->planar == PLANARCONFIG_SEPARATE) {
             return "huge planar TIFF strips are not supported";
+        }
+        if (lv->kind == TIFF_KIND_YCBCR) {
+            return "huge YCbCr strips are not supported";
         }
         /* one strip is larger than the bound: read it row by row */
         lv->scanline = 1;
@@ -377,21 +521,149 @@ tiff_reserve(unsigned char **buf, size_t *cap, size_t need, vl_err_t *err)
     return VL_OK;
 }
 
+/* A 16-bit sample to 8 bits, rounded to nearest: v * 255 / 65535. */
+static inline unsigned
+tiff_16to8(unsigned v)
+{
+    return (v * 255u + 32767u) / 65535u;
+}
+
+/* A float sample to 8 bits: lv->smin..smax onto 0..255, rounded, clamped;
+ * NaN is 0. */
+static unsigned
+tiff_float8(const vl_tiff_level_t *lv, float f)
+{
+    double v;
+
+    if (f != f) {
+        return 0;
+    }
+    v = ((double) f - lv->smin) / (lv->smax - lv->smin) * 255.0;
+    if (!(v > 0.0)) {
+        return 0;
+    }
+    return v >= 255.0 ? 255u : (unsigned) (v + 0.5);
+}
+
+/* Sample k (counted from the row's start) of a row of 8, 16-bit or float
+ * samples, as 8 bits. */
+static inline unsigned
+tiff_sample8(const vl_tiff_level_t *lv, const unsigned char *in, size_t k)
+{
+    if (lv->isfloat) {
+        return tiff_float8(lv, ((const float *) (const void *) in)[k]);
+    }
+    if (lv->bits == 16) {
+        return tiff_16to8(((const uint16_t *) (const void *) in)[k]);
+    }
+    return in[k];
+}
+
+#define TIFF_CHUNK 64
+
+/* CMYK and Lab rows: through the level's transform (lcms2) in chunks of
+ * TIFF_CHUNK pixels; CMYK without one (no profile, or an unusable one) by
+ * the naive formula R = (255 - C)(255 - K) / 255 (G from M, B from Y),
+ * on samples rounded to 8 bits. Alpha (the first extra sample) is copied
+ * as it is stored (associated alpha is not un-premultiplied here). */
+static void
+tiff_convert_cms(const vl_tiff_level_t *lv, const unsigned char *in,
+                 unsigned char *out, uint32_t n)
+{
+    const uint16_t *in16 = (const uint16_t *) (const void *) in;
+    int             spp = lv->spp, bands = lv->bands;
+
+    for (uint32_t i0 = 0; i0 < n; i0 += TIFF_CHUNK) {
+        uint32_t      m = n - i0 < TIFF_CHUNK ? n - i0 : TIFF_CHUNK;
+        unsigned char rgb[TIFF_CHUNK * 3];
+
+        if (lv->kind == TIFF_KIND_CMYK && lv->xf != NULL) {
+            union {
+                unsigned char b[TIFF_CHUNK * 4];
+                uint16_t      w[TIFF_CHUNK * 4];
+            } cmyk;
+
+            for (uint32_t i = 0; i < m; i++) {
+                size_t k = (size_t) (i0 + i) * (size_t) spp;
+
+                for (int c = 0; c < 4; c++) {
+                    if (lv->bits == 16) {
+                        cmyk.w[i * 4 + c] = in16[k + c];
+                    } else {
+                        cmyk.b[i * 4 + c] = in[k + c];
+                    }
+                }
+            }
+            vl_cms_run(lv->xf, &cmyk, rgb, m);
+        } else if (lv->kind == TIFF_KIND_CMYK) {
+            for (uint32_t i = 0; i < m; i++) {
+                size_t   k = (size_t) (i0 + i) * (size_t) spp;
+                unsigned kk = 255 - tiff_sample8(lv, in, k + 3);
+
+                for (int c = 0; c < 3; c++) {
+                    unsigned v = 255 - tiff_sample8(lv, in, k + c);
+
+                    rgb[i * 3 + c] = (unsigned char) ((v * kk + 127) / 255);
+                }
+            }
+        } else {
+            double lab[TIFF_CHUNK * 3];
+            int    icc = lv->kind == TIFF_KIND_ICCLAB;
+
+            for (uint32_t i = 0; i < m; i++) {
+                size_t k = (size_t) (i0 + i) * (size_t) spp;
+
+                if (lv->bits == 16) {
+                    lab[i * 3] = in16[k] * 100.0 / 65535.0;
+                    lab[i * 3 + 1] = icc ? (in16[k + 1] - 32768.0) / 256.0
+                                         : (int16_t) in16[k + 1] / 256.0;
+                    lab[i * 3 + 2] = icc ? (in16[k + 2] - 32768.0) / 256.0
+                                         : (int16_t) in16[k + 2] / 256.0;
+                } else {
+                    lab[i * 3] = in[k] * 100.0 / 255.0;
+                    lab[i * 3 + 1] = icc ? in[k + 1] - 128.0
+                                         : (double) (int8_t) in[k + 1];
+                    lab[i * 3 + 2] = icc ? in[k + 2] - 128.0
+                                         : (double) (int8_t) in[k + 2];
+                }
+            }
+            vl_cms_run(lv->xf, lab, rgb, m);
+        }
+        for (uint32_t i = 0; i < m; i++) {
+            unsigned char *o = out + (size_t) (i0 + i) * (size_t) bands;
+
+            o[0] = rgb[i * 3];
+            o[1] = rgb[i * 3 + 1];
+            o[2] = rgb[i * 3 + 2];
+            if (bands == 4) {
+                o[3] = (unsigned char) tiff_sample8(
+                    lv, in, (size_t) (i0 + i) * (size_t) spp
+                                + (size_t) lv->colour);
+            }
+        }
+    }
+}
+
 /* Convert `n` stored pixels of one row into 8-bit output bands. 16-bit
- * samples become v >> 8 (exact for v = g * 257); sub-byte grey is scaled
- * to 0..255; associated alpha is un-premultiplied. */
+ * samples are rounded to 8 bits ((v * 255 + 32767) / 65535, also 16-bit
+ * colormaps); float samples are scaled (tiff_float8); sub-byte grey is
+ * scaled to 0..255; associated alpha is un-premultiplied; CMYK and Lab go
+ * to sRGB (tiff_convert_cms). */
 static void
 tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
                  const unsigned char *in, unsigned char *out, uint32_t n)
 {
     int       spp = lv->spp, bands = lv->bands;
     uint16_t *cmap[3] = { NULL, NULL, NULL };
-    int       cshift = 8;
+    int       c16 = 1;
 
-    if (lv->bits == 8 && spp == bands && lv->alpha != EXTRASAMPLE_ASSOCALPHA
-        && lv->photometric != PHOTOMETRIC_PALETTE
-        && lv->photometric != PHOTOMETRIC_MINISWHITE) {
+    if (lv->direct) {
         memcpy(out, in, (size_t) n * (size_t) bands);
+        return;
+    }
+    if (lv->kind == TIFF_KIND_CMYK || lv->kind == TIFF_KIND_CIELAB
+        || lv->kind == TIFF_KIND_ICCLAB) {
+        tiff_convert_cms(lv, in, out, n);
         return;
     }
     if (lv->photometric == PHOTOMETRIC_PALETTE) {
@@ -403,10 +675,10 @@ tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
             return;
         }
         /* some writers store 8-bit colormaps */
-        cshift = 0;
+        c16 = 0;
         for (size_t i = 0; i < ncol; i++) {
             if (cmap[0][i] > 255 || cmap[1][i] > 255 || cmap[2][i] > 255) {
-                cshift = 8;
+                c16 = 1;
                 break;
             }
         }
@@ -426,26 +698,19 @@ tiff_convert_row(TIFF *tif, const vl_tiff_level_t *lv,
                        ? s : s * 255u / ((1u << b) - 1);
         } else {
             for (c = 0; c < lv->colour; c++) {
-                v[c] = lv->bits == 8
-                           ? in[(size_t) i * spp + c]
-                           : (unsigned) (((const uint16_t *) (const void *) in)
-                                             [(size_t) i * spp + c] >> 8);
+                v[c] = tiff_sample8(lv, in, (size_t) i * spp + c);
             }
             if (lv->alpha) {
-                size_t k = (size_t) i * spp + (size_t) lv->colour;
-
-                v[3] = lv->bits == 8
-                           ? in[k]
-                           : (unsigned) (((const uint16_t *) (const void *) in)
-                                             [k] >> 8);
+                v[3] = tiff_sample8(lv, in,
+                                    (size_t) i * spp + (size_t) lv->colour);
             }
         }
         if (lv->photometric == PHOTOMETRIC_PALETTE) {
             unsigned idx = v[0];
 
-            v[0] = cmap[0][idx] >> cshift;
-            v[1] = cmap[1][idx] >> cshift;
-            v[2] = cmap[2][idx] >> cshift;
+            for (c = 0; c < 3; c++) {
+                v[c] = c16 ? tiff_16to8(cmap[c][idx]) : cmap[c][idx];
+            }
         } else if (lv->photometric == PHOTOMETRIC_MINISWHITE) {
             v[0] = 255 - v[0];
         }
@@ -571,6 +836,89 @@ tiff_decode_jpeg(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
                               (size_t) tile->w * (size_t) tile->bands, err);
 }
 
+/* The YCbCr -> RGB converter of the current directory (its
+ * YCbCrCoefficients and ReferenceBlackWhite, defaults as TIFF 6 says),
+ * built once per handle: libtiff's tables after the struct. */
+static int
+tiff_ycbcr_conv(vl_tiff_t *t, vl_err_t *err)
+{
+    float *coef = NULL, *refbw = NULL;
+    size_t head = (sizeof(TIFFYCbCrToRGB) + sizeof(long) - 1)
+                  / sizeof(long) * sizeof(long);
+
+    if (t->ycc != NULL) {
+        return VL_OK;
+    }
+    t->ycc = calloc(1, head + 4 * 256 * sizeof(TIFFRGBValue)
+                           + 2 * 256 * sizeof(int)
+                           + 3 * 256 * sizeof(int32_t));
+    if (t->ycc == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory decoding a tile");
+    }
+    TIFFGetFieldDefaulted(t->tif, TIFFTAG_YCBCRCOEFFICIENTS, &coef);
+    TIFFGetFieldDefaulted(t->tif, TIFFTAG_REFERENCEBLACKWHITE, &refbw);
+    if (coef == NULL || refbw == NULL
+        || TIFFYCbCrToRGBInit(t->ycc, coef, refbw) != 0) {
+        free(t->ycc);
+        t->ycc = NULL;
+        return vl_err_set(err, VL_ECODEC, "invalid YCbCr coefficients");
+    }
+    return VL_OK;
+}
+
+/* YCbCr without JPEG: stored block `index` (subsampled: per block of
+ * ysh x ysv pixels, its lumas then Cb, Cr) decoded by libtiff and turned
+ * into RGB with libtiff's formula, the block's chroma for each of its
+ * pixels. */
+static int
+tiff_decode_ycbcr(vl_tiff_t *t, const vl_tiff_level_t *lv, uint32_t index,
+                  vl_tile_t *tile, vl_err_t *err)
+{
+    uint32_t sbw = lv->tile_w ? lv->tile_w : lv->width;
+    uint32_t across = (sbw + lv->ysh - 1) / lv->ysh;
+    size_t   bsize = (size_t) lv->ysh * lv->ysv + 2, need, want;
+    tmsize_t n;
+    int      rc;
+
+    if ((rc = tiff_ycbcr_conv(t, err)) != VL_OK) {
+        return rc;
+    }
+    want = (size_t) (lv->tile_w ? TIFFTileSize64(t->tif)
+                                : TIFFStripSize64(t->tif));
+    need = (size_t) across * ((tile->h + lv->ysv - 1) / lv->ysv) * bsize;
+    if (want > VL_SOURCE_MAX_BLOCK || need > want) {
+        return vl_err_set(err, VL_EFORMAT, "invalid YCbCr block size");
+    }
+    if ((rc = tiff_reserve(&t->raw, &t->raw_cap, want, err)) != VL_OK) {
+        return rc;
+    }
+    n = lv->tile_w
+            ? TIFFReadEncodedTile(t->tif, index, t->raw, (tmsize_t) want)
+            : TIFFReadEncodedStrip(t->tif, index, t->raw, (tmsize_t) want);
+    if (n < 0 || (size_t) n < need) {
+        return vl_liberr_fail(&t->lerr, "cannot decode a TIFF block",
+                              "libtiff error", err);
+    }
+    for (uint32_t r = 0; r < tile->h; r++) {
+        const unsigned char *brow = t->raw + (size_t) (r / lv->ysv) * across
+                                                 * bsize;
+        unsigned char       *o = tile->data + (size_t) r * tile->w * 3;
+
+        for (uint32_t i = 0; i < tile->w; i++) {
+            const unsigned char *blk = brow + (size_t) (i / lv->ysh) * bsize;
+            uint32_t rr, gg, bb;
+            unsigned y = blk[(r % lv->ysv) * lv->ysh + i % lv->ysh];
+
+            TIFFYCbCrtoRGB(t->ycc, y, (int32_t) blk[bsize - 2],
+                           (int32_t) blk[bsize - 1], &rr, &gg, &bb);
+            o[i * 3] = (unsigned char) rr;
+            o[i * 3 + 1] = (unsigned char) gg;
+            o[i * 3 + 2] = (unsigned char) bb;
+        }
+    }
+    return VL_OK;
+}
+
 /* Decode stored block `index` of level si (the current directory) with
  * libtiff: its top-left tile->w x tile->h pixels in 8-bit output bands.
  * sbw x srows is the stored block (tile, or strip of full width). */
@@ -586,11 +934,11 @@ tiff_decode_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
 
     /* a whole stored tile whose rows need no conversion: straight into
      * the tile, no copy */
+    if (lv->kind == TIFF_KIND_YCBCR) {
+        return tiff_decode_ycbcr(t, lv, index, tile, err);
+    }
     if (lv->tile_w != 0 && tile->w == lv->tile_w && tile->h == lv->tile_h
-        && lv->bits == 8 && lv->spp == lv->bands
-        && lv->alpha != EXTRASAMPLE_ASSOCALPHA
-        && lv->photometric != PHOTOMETRIC_PALETTE
-        && lv->photometric != PHOTOMETRIC_MINISWHITE
+        && lv->direct
         && (lv->planar != PLANARCONFIG_SEPARATE || lv->spp == 1)) {
         want = (size_t) tile->w * tile->h * (size_t) lv->bands;
         if ((uint64_t) TIFFTileSize64(t->tif) == (uint64_t) want) {
@@ -1101,6 +1449,10 @@ tiff_free(vl_tiff_t *t)
     free(t->plane);
     free(t->line);
     vl_jpegdec_free(t->jdec);
+    free(t->ycc);
+    for (uint32_t i = 0; i < t->nlevels; i++) {
+        vl_cms_release(t->lv[i].xf);
+    }
     free(t->icc);
     free(t->rights);
     for (int i = 0; i < TIFF_TEXTS; i++) {
@@ -1167,6 +1519,7 @@ tiff_metadata(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
             return vl_err_set(err, VL_ENOMEM, "out of memory opening a TIFF");
         }
         memcpy(t->icc, icc, icc_len);
+        t->icc_len = icc_len;
         src->info.icc = t->icc;
         src->info.icc_len = icc_len;
     }
@@ -1450,6 +1803,56 @@ tiff_pages(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
     return VL_OK;
 }
 
+/*
+ * The transforms of levels that are not grey or RGB: a CMYK level goes to
+ * sRGB through the page's ICC profile (naive without a usable one), a Lab
+ * level through lcms2's Lab (D50). Their profile is not the output's:
+ * info.icc is NULL for them, and info.bits 8, since what they give is
+ * 8-bit sRGB (so are float and YCbCr levels).
+ */
+static int
+tiff_colour(vl_source_t *src, vl_tiff_t *t, vl_err_t *err)
+{
+    const vl_tiff_level_t *first = &t->lv[0];
+
+    if (first->isfloat || first->kind != TIFF_KIND_PLAIN) {
+        src->info.bits = 8;
+    }
+    if (first->kind != TIFF_KIND_CMYK && first->kind != TIFF_KIND_CIELAB
+        && first->kind != TIFF_KIND_ICCLAB) {
+        return VL_OK;
+    }
+    src->info.icc = NULL;
+    src->info.icc_len = 0;
+    for (uint32_t i = 0; i < t->nlevels; i++) {
+        vl_tiff_level_t *lv = &t->lv[i];
+        vl_err_t         cerr = { 0 };
+        int              rc;
+
+        if (lv->kind == TIFF_KIND_CMYK) {
+            if (t->icc == NULL || !vl_cms_available()) {
+                continue;       /* naive */
+            }
+            rc = vl_cms_get(t->icc, t->icc_len,
+                            lv->bits == 16 ? VL_CMS_CMYK16 : VL_CMS_CMYK8,
+                            &lv->xf, &cerr);
+            if (rc == VL_ENOMEM) {
+                *err = cerr;
+                return rc;
+            }
+            /* an unusable profile was warned about: naive */
+        } else if (lv->kind == TIFF_KIND_CIELAB
+                   || lv->kind == TIFF_KIND_ICCLAB) {
+            rc = vl_cms_get(NULL, 0, VL_CMS_LAB, &lv->xf, &cerr);
+            if (rc != VL_OK) {
+                *err = cerr;
+                return rc;
+            }
+        }
+    }
+    return VL_OK;
+}
+
 static int
 tiff_open(vl_source_t *src, int fd, vl_err_t *err)
 {
@@ -1483,7 +1886,8 @@ tiff_open(vl_source_t *src, int fd, vl_err_t *err)
     }
     src->priv = t;
 
-    if ((rc = tiff_pages(src, t, err)) != VL_OK) {
+    if ((rc = tiff_pages(src, t, err)) != VL_OK
+        || (rc = tiff_colour(src, t, err)) != VL_OK) {
         return rc;
     }
     if (t->lerr.msg[0] != '\0') {

@@ -39,6 +39,8 @@ vl_test_flip(const vl_opt_t *o, char *buf, size_t size)
         /* a string: a value a string option of vellum accepts */
         if (strcmp(o->name, "URI_MAP") == 0) {
             snprintf(buf, size, "%s=iiif=>IIIF", o->name);
+        } else if (strcmp(o->name, "BACKGROUND") == 0) {
+            snprintf(buf, size, "%s=000000", o->name);
         } else if (strcmp(o->name, "LOGFILE") == 0) {
             snprintf(buf, size, "%s=syslog", o->name);
         } else if (strcmp(o->name, "TIFF_COMPRESSION") == 0) {

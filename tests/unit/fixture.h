@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static inline uint8_t
 vl_fx_rgb(uint32_t x, uint32_t y, uint32_t level, int band)
@@ -113,6 +114,27 @@ vl_fx_copy(const char *from, const char *to)
         rc = -1;
     }
     return rc;
+}
+
+/* Make the first 132 bytes of icc[0, len) the header and (empty) tag
+ * table of an ICC profile of colour space `space` ("RGB ", "GRAY"): what
+ * lcms2 opens, so that vellum keeps it (a profile it cannot open, or of
+ * another colour space than the pixels, is dropped). The rest is left as
+ * it is. len >= 132. */
+static inline void
+vl_fx_icc_header(unsigned char *icc, size_t len, const char *space)
+{
+    memset(icc, 0, 132);
+    icc[0] = (unsigned char) (len >> 24);
+    icc[1] = (unsigned char) (len >> 16);
+    icc[2] = (unsigned char) (len >> 8);
+    icc[3] = (unsigned char) len;
+    icc[8] = 2;
+    icc[9] = 0x10;                      /* version 2.1 */
+    memcpy(icc + 12, "mntr", 4);
+    memcpy(icc + 16, space, 4);
+    memcpy(icc + 20, "XYZ ", 4);
+    memcpy(icc + 36, "acsp", 4);
 }
 
 #endif /* VL_TEST_FIXTURE_H */

@@ -55,10 +55,19 @@ conf_of(const char *a, const char *b, const char *c)
     return conf;
 }
 
+/* Byte i of the test profile: an ICC header lcms2 opens (RGB), then a
+ * pattern. */
 static unsigned char
 icc_byte(size_t i)
 {
-    return (unsigned char) ((i * 7 + 3) & 255);
+    static unsigned char head[132];
+    static int           made_head;
+
+    if (!made_head) {
+        vl_fx_icc_header(head, ICC_LEN, "RGB ");
+        made_head = 1;
+    }
+    return i < sizeof(head) ? head[i] : (unsigned char) ((i * 7 + 3) & 255);
 }
 
 /* A one-level tiled JPEG TIFF, 300x256 in tiles of 256 (one full tile,

@@ -198,7 +198,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 48);
+    assert_int_equal(vl_conf_noptions, 50);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
@@ -790,6 +790,43 @@ test_derived(void **state)
     vl_conf_free(c);
 }
 
+/* BACKGROUND: RRGGBB with or without '#', white by default; anything
+ * else refused naming the variable. ICC_TO_SRGB off by default. */
+static void
+test_background(void **state)
+{
+    static const char *bad[] = { "BACKGROUND=fff", "BACKGROUND=gg0000",
+                                 "BACKGROUND=", "BACKGROUND=#1234567" };
+    vl_err_t   err = { VL_OK, "" };
+    vl_conf_t *c;
+
+    (void) state;
+    c = load1("HOME=/", &err);
+    assert_non_null(c);
+    assert_int_equal(c->output.background[0], 255);
+    assert_int_equal(c->output.background[1], 255);
+    assert_int_equal(c->output.background[2], 255);
+    assert_int_equal(c->output.icc_to_srgb, 0);
+    vl_conf_free(c);
+    c = load1("BACKGROUND=#33669A", &err);
+    assert_non_null(c);
+    assert_int_equal(c->output.background[0], 0x33);
+    assert_int_equal(c->output.background[1], 0x66);
+    assert_int_equal(c->output.background[2], 0x9a);
+    vl_conf_free(c);
+    c = load1("ICC_TO_SRGB=yes", &err);
+    assert_non_null(c);
+    assert_int_equal(c->output.icc_to_srgb, 1);
+    vl_conf_free(c);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        vl_err_clear(&err);
+        c = load1(bad[i], &err);
+        assert_null(c);
+        assert_int_equal(err.code, VL_ECONF);
+        assert_non_null(strstr(err.msg, "BACKGROUND"));
+    }
+}
+
 /* Every option flagged VL_OPT_OUTPUT changes the fingerprint; no other
  * option does. */
 static void
@@ -820,7 +857,7 @@ test_fingerprint(void **state)
         vl_conf_free(c);
     }
     /* the options that change bytes today; a new one is flagged too */
-    assert_int_equal(flagged, 30);
+    assert_int_equal(flagged, 32);
     /* the same configuration, the same fingerprint */
     c = load1("HOME=/", &err);
     assert_non_null(c);
@@ -947,6 +984,7 @@ main(void)
         cmocka_unit_test(test_print_help),
         cmocka_unit_test(test_derived),
         cmocka_unit_test(test_fingerprint),
+        cmocka_unit_test(test_background),
         cmocka_unit_test(test_uri_map),
         cmocka_unit_test(test_free_null),
     };

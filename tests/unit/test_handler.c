@@ -990,6 +990,9 @@ flag_values(const vl_opt_t *o, char vals[6][128])
             snprintf(vals[n++], 128, "%s=none", o->name);
             snprintf(vals[n++], 128, "%s=jpeg", o->name);
             snprintf(vals[n++], 128, "%s=5", o->name);
+        } else if (strcmp(o->name, "BACKGROUND") == 0) {
+            snprintf(vals[n++], 128, "%s=000000", o->name);
+            snprintf(vals[n++], 128, "%s=#336699", o->name);
         } else if (strcmp(o->name, "LOGFILE") != 0) {
             snprintf(vals[n++], 128, "%s=", o->name);
             snprintf(vals[n++], 128, "%s=x", o->name);

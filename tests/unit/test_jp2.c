@@ -260,6 +260,7 @@ test_icc(void **state)
     for (size_t i = 0; i < sizeof(icc); i++) {
         icc[i] = (unsigned char) (i * 7 + 3);
     }
+    vl_fx_icc_header(icc, sizeof(icc), "RGB ");     /* one vellum keeps */
     while (pos + 8 <= n) {
         uint32_t len = be32(in + pos);
 
