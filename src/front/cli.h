@@ -23,4 +23,8 @@ int vl_cli_purge(int argc, char **argv);
  * set, another scan running, a damaged log). */
 int vl_cli_scan(int argc, char **argv);
 
+/* `vellum convert IN OUT.tif|OUT.jp2 [options]`: a tiled pyramid TIFF
+ * and/or JPEG 2000 from any image vellum reads. 0, 1 (failed), 2 (usage). */
+int vl_cli_convert(int argc, char **argv);
+
 #endif /* VL_CLI_H */
