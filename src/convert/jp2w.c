@@ -8,7 +8,11 @@
  * PLT and TLM markers, so that a viewer's region at any scale reads only
  * the packets it needs. OpenJPEG encodes one tile at a time
  * (opj_write_tile), so memory is one band of tile rows at full width plus
- * the codec's per-tile state, never the image.
+ * the codec's per-tile state, never the image. The JP2 boxes are written
+ * here and OpenJPEG writes the bare codestream into the jp2c box through a
+ * stream on our descriptor: OpenJPEG before 2.5.4 cannot write an ICC
+ * profile (its colr box asserts), and this way the profile's bytes go into
+ * colr whatever the version.
  */
 #include "config.h"
 
@@ -30,6 +34,8 @@ struct vl_jp2w_s {
     opj_image_t   *image;
     opj_stream_t  *stream;
     char          *tmp;
+    int            fd;
+    off_t          base;       /* the codestream's first byte */
     int            started;
     uint32_t       tile, cols, next_ty;
     unsigned char *buf;        /* one tile, planar */
@@ -59,13 +65,147 @@ jw_free(vl_jp2w_t *w)
         opj_destroy_codec(w->codec);
     }
     if (w->image != NULL) {
-        w->image->icc_profile_buf = NULL;   /* ours: g's bytes */
-        w->image->icc_profile_len = 0;
         opj_image_destroy(w->image);
+    }
+    if (w->fd >= 0) {
+        close(w->fd);
     }
     free(w->buf);
     free(w->tmp);
     free(w);
+}
+
+/* OpenJPEG's stream on w->fd, offsets from w->base (it seeks back to fill
+ * in the TLM marker segments at the end). */
+static OPJ_SIZE_T
+jw_write(void *buf, OPJ_SIZE_T n, void *user)
+{
+    vl_jp2w_t     *w = user;
+    unsigned char *p = buf;
+    size_t         left = n;
+
+    while (left > 0) {
+        ssize_t k = write(w->fd, p, left);
+
+        if (k < 0 && errno == EINTR) {
+            continue;
+        }
+        if (k <= 0) {
+            return (OPJ_SIZE_T) -1;
+        }
+        p += k;
+        left -= (size_t) k;
+    }
+    return n;
+}
+
+static OPJ_OFF_T
+jw_skip(OPJ_OFF_T n, void *user)
+{
+    vl_jp2w_t *w = user;
+
+    return lseek(w->fd, (off_t) n, SEEK_CUR) < 0 ? -1 : n;
+}
+
+static OPJ_BOOL
+jw_seek(OPJ_OFF_T off, void *user)
+{
+    vl_jp2w_t *w = user;
+
+    return lseek(w->fd, w->base + (off_t) off, SEEK_SET) >= 0;
+}
+
+static unsigned char *
+jw_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char) (v >> 24);
+    p[1] = (unsigned char) (v >> 16);
+    p[2] = (unsigned char) (v >> 8);
+    p[3] = (unsigned char) v;
+    return p + 4;
+}
+
+static unsigned char *
+jw_box(unsigned char *p, uint32_t len, const char *type)
+{
+    p = jw_be32(p, len);
+    memcpy(p, type, 4);
+    return p + 4;
+}
+
+/* The JP2 header boxes (signature, ftyp, jp2h: ihdr, colr, cdef for
+ * alpha) and the head of the jp2c box, its 64-bit length patched in by
+ * vl_jp2w_finish. */
+static int
+jw_header(vl_jp2w_t *w)
+{
+    const vl_convert_geom_t *g = w->g;
+    int            nb = g->bands, alpha = nb == 2 || nb == 4;
+    size_t         icc = g->icc != NULL && g->icc_len > 0
+                         && g->icc_len < ((size_t) 1 << 30) ? g->icc_len : 0;
+    uint32_t       colr = icc > 0 ? 11 + (uint32_t) icc : 15;
+    uint32_t       cdef = alpha ? 10 + 6 * (uint32_t) nb : 0;
+    uint32_t       jp2h = 8 + 22 + colr + cdef;
+    size_t         len = 12 + 20 + jp2h + 16;
+    unsigned char *h = malloc(len), *p = h;
+    int            rc;
+
+    if (h == NULL) {
+        return -1;
+    }
+    p = jw_box(p, 12, "jP  ");
+    p = jw_be32(p, 0x0D0A870A);
+    p = jw_box(p, 20, "ftyp");
+    memcpy(p, "jp2 \0\0\0\0jp2 ", 12);
+    p += 12;
+    p = jw_box(p, jp2h, "jp2h");
+    p = jw_box(p, 22, "ihdr");
+    p = jw_be32(p, g->height);
+    p = jw_be32(p, g->width);
+    *p++ = 0;
+    *p++ = (unsigned char) nb;
+    *p++ = 7;           /* 8 bits, unsigned */
+    *p++ = 7;           /* wavelet */
+    *p++ = 0;           /* colourspace known */
+    *p++ = 0;           /* no IPR box */
+    p = jw_box(p, colr, "colr");
+    if (icc > 0) {
+        *p++ = 2;       /* restricted ICC profile */
+        *p++ = 0;
+        *p++ = 0;
+        memcpy(p, g->icc, icc);
+        p += icc;
+    } else {
+        *p++ = 1;       /* enumerated */
+        *p++ = 0;
+        *p++ = 0;
+        p = jw_be32(p, nb >= 3 ? 16 : 17);   /* sRGB, greyscale */
+    }
+    if (alpha) {
+        p = jw_box(p, cdef, "cdef");
+        *p++ = 0;
+        *p++ = (unsigned char) nb;
+        for (int b = 0; b < nb; b++) {
+            int is_alpha = b == nb - 1;
+
+            *p++ = 0;
+            *p++ = (unsigned char) b;
+            *p++ = 0;
+            *p++ = is_alpha ? 1 : 0;          /* opacity, not premultiplied */
+            *p++ = 0;
+            *p++ = is_alpha ? 0 : (unsigned char) (b + 1);
+        }
+    }
+    p = jw_be32(p, 1);  /* XLBox follows */
+    memcpy(p, "jp2c", 4);
+    p += 4;
+    memset(p, 0, 8);
+    p += 8;
+    rc = jw_write(h, (OPJ_SIZE_T) (p - h), w) == (OPJ_SIZE_T) (p - h)
+             ? 0 : -1;
+    w->base = (off_t) (p - h);
+    free(h);
+    return rc;
 }
 
 void
@@ -166,7 +306,7 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
     vl_jp2w_t           *w = calloc(1, sizeof(*w));
     opj_cparameters_t    p;
     opj_image_cmptparm_t cp[4];
-    int                  fd, alpha = g->bands == 2 || g->bands == 4;
+    int                  alpha = g->bands == 2 || g->bands == 4;
     long                 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
     if (w == NULL) {
@@ -174,6 +314,7 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
         return NULL;
     }
     w->g = g;
+    w->fd = -1;
     w->tile = g->opts->jp2_tile;
     w->cols = (g->width + w->tile - 1) / w->tile;
     if ((w->buf = malloc((size_t) w->tile * w->tile * (size_t) g->bands))
@@ -203,12 +344,7 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
     if (alpha) {
         w->image->comps[g->bands - 1].alpha = 1;
     }
-    if (g->icc != NULL && g->icc_len > 0 && g->icc_len <= UINT32_MAX) {
-        /* opj_image_destroy would free it: jw_free takes it back first */
-        w->image->icc_profile_buf = (OPJ_BYTE *) g->icc;
-        w->image->icc_profile_len = (OPJ_UINT32) g->icc_len;
-    }
-    if ((w->codec = opj_create_compress(OPJ_CODEC_JP2)) == NULL) {
+    if ((w->codec = opj_create_compress(OPJ_CODEC_J2K)) == NULL) {
         return jw_fail(w, VL_ENOMEM, "out of memory", err);
     }
     opj_set_error_handler(w->codec, jw_on_error, w);
@@ -224,14 +360,17 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
     if (ncpu > 1) {
         opj_codec_set_threads(w->codec, (int) ncpu);
     }
-    if ((fd = vl_convert_tmp(path, &w->tmp)) < 0) {
+    if ((w->fd = vl_convert_tmp(path, &w->tmp)) < 0 || jw_header(w) != 0) {
         return jw_fail(w, VL_EIO, "cannot create the output JPEG 2000", err);
     }
-    close(fd);
-    w->stream = opj_stream_create_default_file_stream(w->tmp, OPJ_FALSE);
+    w->stream = opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE);
     if (w->stream == NULL) {
-        return jw_fail(w, VL_EIO, "cannot create the output JPEG 2000", err);
+        return jw_fail(w, VL_ENOMEM, "out of memory", err);
     }
+    opj_stream_set_user_data(w->stream, w, NULL);
+    opj_stream_set_write_function(w->stream, jw_write);
+    opj_stream_set_skip_function(w->stream, jw_skip);
+    opj_stream_set_seek_function(w->stream, jw_seek);
     if (!opj_start_compress(w->codec, w->image, w->stream)) {
         return jw_fail(w, VL_ECODEC, "cannot start the JPEG 2000 codestream",
                        err);
@@ -286,8 +425,23 @@ vl_jp2w_finish(vl_jp2w_t *w, vl_err_t *err)
         rc = vl_liberr_fail(&w->lerr, "cannot finish the JPEG 2000 file",
                             "OpenJPEG error", err);
     }
-    opj_stream_destroy(w->stream);   /* flushes and closes the file */
+    opj_stream_destroy(w->stream);   /* flushes what it buffered */
     w->stream = NULL;
+    if (rc == VL_OK) {
+        /* the jp2c box's length, now that the codestream has one */
+        off_t         end = lseek(w->fd, 0, SEEK_END);
+        uint64_t      n = (uint64_t) (end - w->base) + 16;
+        unsigned char b[8];
+
+        for (int i = 0; i < 8; i++) {
+            b[i] = (unsigned char) (n >> (56 - 8 * i));
+        }
+        if (end < 0 || pwrite(w->fd, b, 8, w->base - 8) != 8
+            || close(w->fd) != 0) {
+            rc = vl_err_set(err, VL_EIO, "cannot write the JPEG 2000 file");
+        }
+        w->fd = -1;
+    }
     if (rc == VL_OK && rename(w->tmp, w->g->opts->out_jp2) != 0) {
         rc = vl_err_set(err, VL_EIO, "cannot rename the output JPEG 2000: %s",
                         strerror(errno));
