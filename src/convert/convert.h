@@ -37,6 +37,9 @@ typedef struct {
     int                    quality;       /* 1..100: TIFF JPEG/WebP, and
                                            * the JP2 rate when lossy */
     int                    lossless;      /* JP2 5/3, WebP lossless */
+    int                    rgb_jpeg;      /* TIFF JPEG as RGB components,
+                                           * 4:4:4 (vips 8.14's way), not
+                                           * YCbCr 4:2:0 */
     uint32_t               jp2_tile;      /* codestream tile side */
     vl_convert_progress_fn progress;      /* NULL: none */
     void                  *progress_arg;

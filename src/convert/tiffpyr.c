@@ -153,7 +153,7 @@ tp_set_fields(vl_tiffpyr_t *w, TIFF *t, uint32_t level)
      * third of the bytes of RGB at the same quality, and what the stored-
      * tile passthrough and jpegdec read; with alpha, 4 components of RGB */
     photo = g->bands >= 3 ? PHOTOMETRIC_RGB : PHOTOMETRIC_MINISBLACK;
-    if (comp == COMPRESSION_JPEG && g->bands == 3) {
+    if (comp == COMPRESSION_JPEG && g->bands == 3 && !o->rgb_jpeg) {
         photo = PHOTOMETRIC_YCBCR;
     }
     ok &= TIFFSetField(t, TIFFTAG_PHOTOMETRIC, photo);

@@ -339,8 +339,8 @@ cli_convert_usage(FILE *f)
     fprintf(f,
         "usage: vellum convert IN OUT.tif [--tile N] "
         "[--compression jpeg|deflate|webp|zstd|lzw|none]\n"
-        "                      [--quality Q] [--lossless] [--jp2 OUT.jp2] "
-        "[--jp2-tile N]\n"
+        "                      [--quality Q] [--subsample on|off] [--lossless]"
+        "\n                      [--jp2 OUT.jp2] [--jp2-tile N]\n"
         "       vellum convert IN OUT.jp2 [--quality Q] [--lossless] "
         "[--jp2-tile N]\n"
         "  IN             any image vellum serves (pyramid or strip TIFF, "
@@ -358,6 +358,11 @@ cli_convert_usage(FILE *f)
         "  --quality Q    1-100 (default 90): JPEG and WebP quality; the "
         "JP2 rate\n"
         "                 (compression ratio 10 * 2^((90 - Q) / 20))\n"
+        "  --subsample on|off\n"
+        "                 TIFF JPEG of RGB as YCbCr 4:2:0 (on, the default) or "
+        "as RGB\n"
+        "                 components, 4:4:4 (off: larger, as vips 8.14 "
+        "writes)\n"
         "  --lossless     JP2 reversible 5/3; WebP lossless\n"
         "  --jp2-tile N   JPEG 2000 codestream tile side (default 1024)\n");
     return 2;
@@ -409,6 +414,14 @@ vl_cli_convert(int argc, char **argv)
                         "deflate, webp, zstd, lzw or none\n");
                 return 2;
             }
+        } else if (strcmp(a, "--subsample") == 0 && more) {
+            const char *m = argv[++i];
+
+            if (strcmp(m, "on") != 0 && strcmp(m, "off") != 0) {
+                fprintf(stderr, "vellum: --subsample must be on or off\n");
+                return 2;
+            }
+            o.rgb_jpeg = strcmp(m, "off") == 0;
         } else if (strcmp(a, "--lossless") == 0) {
             o.lossless = 1;
         } else if (strcmp(a, "--jp2") == 0 && more) {

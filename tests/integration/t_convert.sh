@@ -75,6 +75,14 @@ render "$S/strip-j.tif" full/250,/0/default.png "$T/j1.png"
 # (the fixture's fine pattern is hard for 4:2:0 JPEG at half size)
 vl_check "strip jpeg: level 1 PSNR > 30 dB against the area average" \
     $CK psnr "$T/j1.png" "$T/d1.png" 30
+conv "strip jpeg 4:4:4" "$FX/strip.tif" "$S/strip-444.tif" --subsample off
+tiffinfo "$S/strip-444.tif" > "$T/tiffinfo" 2>&1
+vl_check "strip jpeg --subsample off: RGB components" \
+    grep -q "Photometric Interpretation: RGB color" "$T/tiffinfo"
+render "$S/strip-444.tif" full/max/0/default.png "$T/j444.png"
+vl_check "strip jpeg --subsample off: PSNR above 4:2:0's" \
+    [ "$($CK psnr "$T/j444.png" "$T/src.png" 35 | tr -dc 0-9)" -gt \
+      "$($CK psnr "$T/j0.png" "$T/src.png" 35 | tr -dc 0-9)" ]
 "$V" convert "$FX/strip.tif" "$S/strip-q20.tif" --quality 20 2>/dev/null
 vl_check "strip jpeg: --quality 20 is smaller than 90" \
     [ "$(stat -c %s "$S/strip-q20.tif")" -lt "$(stat -c %s "$S/strip-j.tif")" ]
