@@ -365,11 +365,13 @@ tp_append(vl_tiffpyr_t *w, uint32_t k, vl_err_t *err)
     TIFFClose(w->lv[k]);        /* writes its IFD; closes the first fd */
     w->lv[k] = NULL;
     if (lseek(w->dupfd[k], 0, SEEK_SET) != 0
-        || (in = tp_open_fd(w, w->dupfd[k], "r")) == NULL)
+        || (in = tp_open_fd(w, w->dupfd[k], "rm")) == NULL)
     {
         return vl_liberr_fail(&w->lerr, "cannot read a temporary TIFF",
                               "libtiff error", err);
     }
+    /* "m": read, not mapped, so the copy does not count the whole level
+     * into the resident set */
     w->dupfd[k] = -1;           /* TIFFClose(in) closes it */
     if (!tp_set_fields(w, out, k)) {
         TIFFClose(in);
