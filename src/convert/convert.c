@@ -13,11 +13,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "convert/convert.h"
@@ -42,9 +42,9 @@ vl_convert_comp_parse(const char *name, vl_convert_comp_t *c)
         const char       *name;
         vl_convert_comp_t c;
     } names[] = {
-        { "jpeg", VL_CONVERT_JPEG }, { "deflate", VL_CONVERT_DEFLATE },
+        { "jpeg", VL_CONVERT_JPEG },   { "deflate", VL_CONVERT_DEFLATE },
         { "zip", VL_CONVERT_DEFLATE }, { "webp", VL_CONVERT_WEBP },
-        { "zstd", VL_CONVERT_ZSTD }, { "lzw", VL_CONVERT_LZW },
+        { "zstd", VL_CONVERT_ZSTD },   { "lzw", VL_CONVERT_LZW },
         { "none", VL_CONVERT_NONE },
     };
 
@@ -104,8 +104,8 @@ cv_tiff_date(const char *d)
 }
 
 /* Write level k's tile row, then shrink it into level k + 1. */
-static int cv_push(cv_pyr_t *p, uint32_t k, const vl_image_t *in,
-                   uint32_t y0, uint32_t n, vl_err_t *err);
+static int cv_push(cv_pyr_t *p, uint32_t k, const vl_image_t *in, uint32_t y0,
+                   uint32_t n, vl_err_t *err);
 
 static int
 cv_emit(cv_pyr_t *p, uint32_t k, vl_err_t *err)
@@ -140,8 +140,8 @@ cv_emit(cv_pyr_t *p, uint32_t k, vl_err_t *err)
 }
 
 static int
-cv_push(cv_pyr_t *p, uint32_t k, const vl_image_t *in, uint32_t y0,
-        uint32_t n, vl_err_t *err)
+cv_push(cv_pyr_t *p, uint32_t k, const vl_image_t *in, uint32_t y0, uint32_t n,
+        vl_err_t *err)
 {
     uint32_t tile = p->g->opts->tile, lh = p->g->level_h[k];
     size_t   rowlen = (size_t) p->g->level_w[k] * (size_t) p->g->bands;
@@ -217,7 +217,8 @@ cv_run(vl_pool_t *pool, vl_source_t *src, const vl_convert_opts_t *o,
         return rc;
     }
     if (o->out_jp2 != NULL
-        && (jp2 = vl_jp2w_open(o->out_jp2, &g, &jp2_h, err)) == NULL) {
+        && (jp2 = vl_jp2w_open(o->out_jp2, &g, &jp2_h, err)) == NULL)
+    {
         return err->code;
     }
     if (o->out_tif != NULL) {
@@ -226,8 +227,8 @@ cv_run(vl_pool_t *pool, vl_source_t *src, const vl_convert_opts_t *o,
             return err->code;
         }
         for (uint32_t k = 0; k < g.nlevels && rc == VL_OK; k++) {
-            rc = vl_image_new(pool, g.level_w[k], o->tile, g.bands,
-                              &p.row[k], err);
+            rc = vl_image_new(pool, g.level_w[k], o->tile, g.bands, &p.row[k],
+                              err);
         }
     }
     /* the read band: a JPEG 2000 tile row when one is written (the TIFF
@@ -245,8 +246,8 @@ cv_run(vl_pool_t *pool, vl_source_t *src, const vl_convert_opts_t *o,
         rc = vl_image_new(pool, g.width, bh, g.bands, &band, err);
     }
     for (uint32_t y = 0; y < g.height && rc == VL_OK; y += bh) {
-        uint32_t  n = g.height - y < bh ? g.height - y : bh;
-        vl_rect_t r = VL_RECT(0, y, g.width, n);
+        uint32_t   n = g.height - y < bh ? g.height - y : bh;
+        vl_rect_t  r = VL_RECT(0, y, g.width, n);
         vl_image_t b = band;
 
         b.h = n;

@@ -28,20 +28,20 @@ typedef void (*vl_convert_progress_fn)(void *arg, uint64_t done,
                                        uint64_t total);
 
 typedef struct {
-    const char            *in;
-    const char            *out_tif;       /* NULL: no TIFF */
-    const char            *out_jp2;       /* NULL: no JPEG 2000 */
-    uint32_t               tile;          /* TIFF tile side (16..4096,
-                                           * a multiple of 16) */
-    vl_convert_comp_t      compression;   /* of the TIFF */
-    int                    quality;       /* 1..100: TIFF JPEG/WebP, and
-                                           * the JP2 rate when lossy */
-    int                    lossless;      /* JP2 5/3, WebP lossless */
-    int                    rgb_jpeg;      /* TIFF JPEG as RGB components,
-                                           * 4:4:4 (vips 8.14's way), not
-                                           * YCbCr 4:2:0 */
-    uint32_t               jp2_tile;      /* codestream tile side */
-    vl_convert_progress_fn progress;      /* NULL: none */
+    const char *in;
+    const char *out_tif;             /* NULL: no TIFF */
+    const char *out_jp2;             /* NULL: no JPEG 2000 */
+    uint32_t    tile;                /* TIFF tile side (16..4096,
+                                      * a multiple of 16) */
+    vl_convert_comp_t compression;   /* of the TIFF */
+    int               quality;       /* 1..100: TIFF JPEG/WebP, and
+                                      * the JP2 rate when lossy */
+    int lossless;                    /* JP2 5/3, WebP lossless */
+    int rgb_jpeg;                    /* TIFF JPEG as RGB components,
+                                      * 4:4:4 (vips 8.14's way), not
+                                      * YCbCr 4:2:0 */
+    uint32_t               jp2_tile; /* codestream tile side */
+    vl_convert_progress_fn progress; /* NULL: none */
     void                  *progress_arg;
 } vl_convert_opts_t;
 

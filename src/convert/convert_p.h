@@ -20,15 +20,15 @@
 
 /* What both writers are told at open. */
 typedef struct {
-    uint32_t             width, height;   /* level 0 */
-    int                  bands;           /* 1-4; 2 and 4 carry alpha */
-    uint32_t             nlevels;         /* pyramid TIFF: levels */
-    uint32_t             level_w[VL_CONVERT_MAX_LEVELS];
-    uint32_t             level_h[VL_CONVERT_MAX_LEVELS];
+    uint32_t                 width, height; /* level 0 */
+    int                      bands;         /* 1-4; 2 and 4 carry alpha */
+    uint32_t                 nlevels;       /* pyramid TIFF: levels */
+    uint32_t                 level_w[VL_CONVERT_MAX_LEVELS];
+    uint32_t                 level_h[VL_CONVERT_MAX_LEVELS];
     const vl_convert_opts_t *opts;
-    const unsigned char *icc;
-    size_t               icc_len;
-    const char          *title, *description, *creator, *copyright, *date;
+    const unsigned char     *icc;
+    size_t                   icc_len;
+    const char              *title, *description, *creator, *copyright, *date;
 } vl_convert_geom_t;
 
 /* ------------------------------------------------------- pyramid TIFF */

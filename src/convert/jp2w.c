@@ -30,16 +30,16 @@
 
 struct vl_jp2w_s {
     const vl_convert_geom_t *g;
-    opj_codec_t   *codec;
-    opj_image_t   *image;
-    opj_stream_t  *stream;
-    char          *tmp;
-    int            fd;
-    off_t          base;       /* the codestream's first byte */
-    int            started;
-    uint32_t       tile, cols, next_ty;
-    unsigned char *buf;        /* one tile, planar */
-    vl_liberr_t    lerr;
+    opj_codec_t             *codec;
+    opj_image_t             *image;
+    opj_stream_t            *stream;
+    char                    *tmp;
+    int                      fd;
+    off_t                    base; /* the codestream's first byte */
+    int                      started;
+    uint32_t                 tile, cols, next_ty;
+    unsigned char           *buf; /* one tile, planar */
+    vl_liberr_t              lerr;
 };
 
 static void
@@ -140,9 +140,11 @@ static int
 jw_header(vl_jp2w_t *w)
 {
     const vl_convert_geom_t *g = w->g;
-    int            nb = g->bands, alpha = nb == 2 || nb == 4;
-    size_t         icc = g->icc != NULL && g->icc_len > 0
-                         && g->icc_len < ((size_t) 1 << 30) ? g->icc_len : 0;
+    int                      nb = g->bands, alpha = nb == 2 || nb == 4;
+    size_t                   icc =
+        g->icc != NULL && g->icc_len > 0 && g->icc_len < ((size_t) 1 << 30)
+                              ? g->icc_len
+                              : 0;
     uint32_t       colr = icc > 0 ? 11 + (uint32_t) icc : 15;
     uint32_t       cdef = alpha ? 10 + 6 * (uint32_t) nb : 0;
     uint32_t       jp2h = 8 + 22 + colr + cdef;
@@ -164,22 +166,22 @@ jw_header(vl_jp2w_t *w)
     p = jw_be32(p, g->width);
     *p++ = 0;
     *p++ = (unsigned char) nb;
-    *p++ = 7;           /* 8 bits, unsigned */
-    *p++ = 7;           /* wavelet */
-    *p++ = 0;           /* colourspace known */
-    *p++ = 0;           /* no IPR box */
+    *p++ = 7; /* 8 bits, unsigned */
+    *p++ = 7; /* wavelet */
+    *p++ = 0; /* colourspace known */
+    *p++ = 0; /* no IPR box */
     p = jw_box(p, colr, "colr");
     if (icc > 0) {
-        *p++ = 2;       /* restricted ICC profile */
+        *p++ = 2; /* restricted ICC profile */
         *p++ = 0;
         *p++ = 0;
         memcpy(p, g->icc, icc);
         p += icc;
     } else {
-        *p++ = 1;       /* enumerated */
+        *p++ = 1; /* enumerated */
         *p++ = 0;
         *p++ = 0;
-        p = jw_be32(p, nb >= 3 ? 16 : 17);   /* sRGB, greyscale */
+        p = jw_be32(p, nb >= 3 ? 16 : 17); /* sRGB, greyscale */
     }
     if (alpha) {
         p = jw_box(p, cdef, "cdef");
@@ -191,18 +193,17 @@ jw_header(vl_jp2w_t *w)
             *p++ = 0;
             *p++ = (unsigned char) b;
             *p++ = 0;
-            *p++ = is_alpha ? 1 : 0;          /* opacity, not premultiplied */
+            *p++ = is_alpha ? 1 : 0; /* opacity, not premultiplied */
             *p++ = 0;
             *p++ = is_alpha ? 0 : (unsigned char) (b + 1);
         }
     }
-    p = jw_be32(p, 1);  /* XLBox follows */
+    p = jw_be32(p, 1); /* XLBox follows */
     memcpy(p, "jp2c", 4);
     p += 4;
     memset(p, 0, 8);
     p += 8;
-    rc = jw_write(h, (OPJ_SIZE_T) (p - h), w) == (OPJ_SIZE_T) (p - h)
-             ? 0 : -1;
+    rc = jw_write(h, (OPJ_SIZE_T) (p - h), w) == (OPJ_SIZE_T) (p - h) ? 0 : -1;
     w->base = (off_t) (p - h);
     free(h);
     return rc;
@@ -241,8 +242,8 @@ static void
 jw_params(const vl_convert_geom_t *g, uint32_t tile, opj_cparameters_t *p)
 {
     const vl_convert_opts_t *o = g->opts;
-    uint32_t side = g->width > g->height ? g->width : g->height;
-    int      nres = 1;
+    uint32_t                 side = g->width > g->height ? g->width : g->height;
+    int                      nres = 1;
 
     opj_set_default_encoder_parameters(p);
     p->tile_size_on = OPJ_TRUE;
@@ -252,18 +253,18 @@ jw_params(const vl_convert_geom_t *g, uint32_t tile, opj_cparameters_t *p)
     p->cp_ty0 = 0;
     /* the smallest resolution fits a 256 viewer tile; each resolution
      * must still leave every codestream tile at least a pixel */
-    while (nres < 11 && (side - 1) >> (nres - 1) >= 256
-           && (1u << nres) <= tile) {
+    while (nres < 11 && (side - 1) >> (nres - 1) >= 256 && (1u << nres) <= tile)
+    {
         nres++;
     }
     p->numresolution = nres;
     p->prog_order = OPJ_RPCL;
     p->cblockw_init = 64;
     p->cblockh_init = 64;
-    p->csty |= 0x01;            /* user precincts */
+    p->csty |= 0x01; /* user precincts */
     p->res_spec = nres;
     for (int r = 0; r < nres; r++) {
-        int sz = r < 2 ? 256 : 128;   /* r = 0: the highest resolution */
+        int sz = r < 2 ? 256 : 128; /* r = 0: the highest resolution */
 
         p->prcw_init[r] = sz;
         p->prch_init[r] = sz;
@@ -275,7 +276,7 @@ jw_params(const vl_convert_geom_t *g, uint32_t tile, opj_cparameters_t *p)
         p->tcp_numlayers = 3;
         p->tcp_rates[0] = 40;
         p->tcp_rates[1] = 10;
-        p->tcp_rates[2] = 0;   /* no limit: lossless */
+        p->tcp_rates[2] = 0; /* no limit: lossless */
     } else {
         double ratio = 10.0;
         int    q = o->quality;
@@ -303,11 +304,11 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
              vl_err_t *err)
 {
     static const char *const extra[] = { "PLT=YES", "TLM=YES", NULL };
-    vl_jp2w_t           *w = calloc(1, sizeof(*w));
-    opj_cparameters_t    p;
-    opj_image_cmptparm_t cp[4];
-    int                  alpha = g->bands == 2 || g->bands == 4;
-    long                 ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    vl_jp2w_t               *w = calloc(1, sizeof(*w));
+    opj_cparameters_t        p;
+    opj_image_cmptparm_t     cp[4];
+    int                      alpha = g->bands == 2 || g->bands == 4;
+    long                     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
     if (w == NULL) {
         vl_err_set(err, VL_ENOMEM, "out of memory");
@@ -395,8 +396,8 @@ vl_jp2w_put(vl_jp2w_t *w, const vl_image_t *band, vl_err_t *err)
             unsigned char *d = w->buf + plane * (size_t) b;
 
             for (uint32_t y = 0; y < th; y++) {
-                const unsigned char *s = VL_IMAGE_ROW(band, y)
-                                         + (size_t) x0 * nb + b;
+                const unsigned char *s =
+                    VL_IMAGE_ROW(band, y) + (size_t) x0 * nb + b;
 
                 for (uint32_t x = 0; x < tw; x++) {
                     *d++ = s[(size_t) x * nb];
@@ -425,7 +426,7 @@ vl_jp2w_finish(vl_jp2w_t *w, vl_err_t *err)
         rc = vl_liberr_fail(&w->lerr, "cannot finish the JPEG 2000 file",
                             "OpenJPEG error", err);
     }
-    opj_stream_destroy(w->stream);   /* flushes what it buffered */
+    opj_stream_destroy(w->stream); /* flushes what it buffered */
     w->stream = NULL;
     if (rc == VL_OK) {
         /* the jp2c box's length, now that the codestream has one */

@@ -27,9 +27,9 @@
 
 struct vl_tiffpyr_s {
     const vl_convert_geom_t *g;
-    TIFF          *lv[VL_CONVERT_MAX_LEVELS];   /* [0]: the output */
+    TIFF                    *lv[VL_CONVERT_MAX_LEVELS]; /* [0]: the output */
     int            dupfd[VL_CONVERT_MAX_LEVELS]; /* reduced: to read back */
-    char          *tmp;                         /* the output's temp name */
+    char          *tmp;                          /* the output's temp name */
     unsigned char *tilebuf;
     size_t         tilelen;
     int            big;
@@ -92,8 +92,7 @@ vl_tiffpyr_check(const vl_convert_geom_t *g, vl_err_t *err)
 
     if (!TIFFIsCODECConfigured(tag)) {
         return vl_err_set(err, VL_EUNSUPP,
-                          "this libtiff is built without %s compression",
-                          name);
+                          "this libtiff is built without %s compression", name);
     }
     if (g->opts->compression == VL_CONVERT_WEBP && g->bands < 3) {
         return vl_err_set(err, VL_EUNSUPP,
@@ -183,8 +182,8 @@ tp_set_fields(vl_tiffpyr_t *w, TIFF *t, uint32_t level)
         break;
     }
     if (g->icc != NULL && g->icc_len > 0 && g->icc_len <= UINT32_MAX) {
-        ok &= TIFFSetField(t, TIFFTAG_ICCPROFILE, (uint32_t) g->icc_len,
-                           g->icc);
+        ok &=
+            TIFFSetField(t, TIFFTAG_ICCPROFILE, (uint32_t) g->icc_len, g->icc);
     }
     if (level == 0) {
         ok &= TIFFSetField(t, TIFFTAG_SOFTWARE, "vellum " PACKAGE_VERSION);
@@ -269,7 +268,8 @@ vl_tiffpyr_open(const char *path, const vl_convert_geom_t *g, vl_err_t *err)
         raw += (uint64_t) g->level_w[k] * g->level_h[k] * (uint64_t) g->bands;
     }
     if (g->opts->compression == VL_CONVERT_JPEG
-        || (g->opts->compression == VL_CONVERT_WEBP && !g->opts->lossless)) {
+        || (g->opts->compression == VL_CONVERT_WEBP && !g->opts->lossless))
+    {
         raw /= 8;
     }
     w->big = raw > ((uint64_t) 3 << 30);
@@ -303,8 +303,7 @@ vl_tiffpyr_open(const char *path, const vl_convert_geom_t *g, vl_err_t *err)
         }
         if ((w->lv[k] = tp_open_fd(w, fd, mode)) == NULL) {
             close(fd);
-            return tp_fail(w, VL_ECODEC, "cannot create a temporary TIFF",
-                           err);
+            return tp_fail(w, VL_ECODEC, "cannot create a temporary TIFF", err);
         }
         if (!tp_set_fields(w, w->lv[k], k)) {
             return tp_fail(w, VL_ECODEC, "cannot set the TIFF tags", err);
@@ -339,7 +338,8 @@ vl_tiffpyr_put(vl_tiffpyr_t *w, uint32_t level, uint32_t ty,
         }
         vl_liberr_clear(&w->lerr);
         if (TIFFWriteEncodedTile(t, TIFFComputeTile(t, x0, ty * tile, 0, 0),
-                                 w->tilebuf, (tmsize_t) w->tilelen) < 0)
+                                 w->tilebuf, (tmsize_t) w->tilelen)
+            < 0)
         {
             return vl_liberr_fail(&w->lerr, "cannot write a TIFF tile",
                                   "libtiff error", err);
@@ -362,7 +362,7 @@ tp_append(vl_tiffpyr_t *w, uint32_t k, vl_err_t *err)
     int            rc = VL_OK;
 
     vl_liberr_clear(&w->lerr);
-    TIFFClose(w->lv[k]);        /* writes its IFD; closes the first fd */
+    TIFFClose(w->lv[k]); /* writes its IFD; closes the first fd */
     w->lv[k] = NULL;
     if (lseek(w->dupfd[k], 0, SEEK_SET) != 0
         || (in = tp_open_fd(w, w->dupfd[k], "rm")) == NULL)
@@ -372,7 +372,7 @@ tp_append(vl_tiffpyr_t *w, uint32_t k, vl_err_t *err)
     }
     /* "m": read, not mapped, so the copy does not count the whole level
      * into the resident set */
-    w->dupfd[k] = -1;           /* TIFFClose(in) closes it */
+    w->dupfd[k] = -1; /* TIFFClose(in) closes it */
     if (!tp_set_fields(w, out, k)) {
         TIFFClose(in);
         return vl_liberr_fail(&w->lerr, "cannot set the TIFF tags",
@@ -383,8 +383,8 @@ tp_append(vl_tiffpyr_t *w, uint32_t k, vl_err_t *err)
     if (TIFFGetField(in, TIFFTAG_JPEGTABLES, &count, &tables) && count > 0) {
         TIFFSetField(out, TIFFTAG_JPEGTABLES, count, tables);
     }
-    if (TIFFGetField(in, TIFFTAG_REFERENCEBLACKWHITE, &refbw)
-        && refbw != NULL) {
+    if (TIFFGetField(in, TIFFTAG_REFERENCEBLACKWHITE, &refbw) && refbw != NULL)
+    {
         TIFFSetField(out, TIFFTAG_REFERENCEBLACKWHITE, refbw);
     }
     for (uint32_t i = 0; i < TIFFNumberOfTiles(in) && rc == VL_OK; i++) {
