@@ -5,8 +5,9 @@
  * `vellum purge ID`, which bumps an identifier's memcached generation, and
  * `vellum scan [--force]`, which appends the tree's changes to the Change
  * Discovery log, and `vellum convert IN OUT`, which writes a tiled pyramid
- * TIFF or JPEG 2000 (convert/). One request per process: the pool and the source die before
- * returning. Errors go to stderr as "vellum: <message>" with exit status 1.
+ * TIFF or JPEG 2000 (convert/). One request per process: the pool and the
+ * source die before returning. Errors go to stderr as "vellum: <message>"
+ * with exit status 1 (2 for a usage error).
  */
 #include "config.h"
 

@@ -6,6 +6,7 @@
  *   vellum render FILE 'region/size/rotation/quality.format' -o OUT
  *   vellum purge ID [--config FILE]                    drop ID from memcached
  *   vellum scan [--config FILE]                        Change Discovery scan
+ *   vellum convert IN OUT.tif|OUT.jp2 [options]        pyramid TIFF / JP2
  * Each returns a process exit status (0 ok, 1 failure, 2 usage).
  */
 #ifndef VL_CLI_H
