@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,23 +58,64 @@ vl_convert_comp_parse(const char *name, vl_convert_comp_t *c)
     return -1;
 }
 
+/* The temporary outputs that an interrupted run must not leave behind:
+ * names kept in static slots, so the signal handler reads no heap. */
+#define CV_SLOTS 4
+static char                  cv_slot[CV_SLOTS][4096];
+static volatile sig_atomic_t cv_slot_used[CV_SLOTS];
+
+static void
+cv_on_signal(int sig)
+{
+    for (int i = 0; i < CV_SLOTS; i++) {
+        if (cv_slot_used[i]) {
+            unlink(cv_slot[i]);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void
+vl_convert_tmp_release(const char *tmp)
+{
+    for (int i = 0; i < CV_SLOTS; i++) {
+        if (cv_slot_used[i] && strcmp(cv_slot[i], tmp) == 0) {
+            cv_slot_used[i] = 0;
+        }
+    }
+}
+
 int
-vl_convert_tmp(const char *path, char **tmp)
+vl_convert_tmp(const char *path, int keep, char **tmp)
 {
     const char *slash = strrchr(path, '/');
     size_t      dlen = slash != NULL ? (size_t) (slash - path) + 1 : 0;
     const char *base = path + dlen;
     size_t      len = dlen + 1 + strlen(base) + 8;
     char       *name = malloc(len);
-    int         fd;
+    int         fd, slot = -1;
 
     if (name == NULL) {
         return -1;
     }
     snprintf(name, len, "%.*s.%s.XXXXXX", (int) dlen, path, base);
+    if (keep) {
+        for (int i = 0; i < CV_SLOTS && slot < 0; i++) {
+            slot = cv_slot_used[i] ? -1 : i;
+        }
+        if (slot < 0 || len > sizeof(cv_slot[0])) {
+            free(name);
+            return -1;
+        }
+    }
     if ((fd = mkstemp(name)) < 0) {
         free(name);
         return -1;
+    }
+    if (slot >= 0) {
+        memcpy(cv_slot[slot], name, len);
+        cv_slot_used[slot] = 1;
     }
     /* mkstemp makes it 0600; the output gets what a new file gets */
     {
@@ -280,9 +322,11 @@ cv_run(vl_pool_t *pool, vl_source_t *src, const vl_convert_opts_t *o,
 int
 vl_convert_run(const vl_convert_opts_t *o, vl_err_t *err)
 {
-    vl_source_t *src;
-    vl_pool_t   *pool;
-    int          rc;
+    static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+    struct sigaction sa, old[3];
+    vl_source_t     *src;
+    vl_pool_t       *pool;
+    int              rc;
 
     if (o->tile < 16 || o->tile > 4096 || o->tile % 16 != 0) {
         return vl_err_set(err, VL_EBADREQ,
@@ -300,7 +344,17 @@ vl_convert_run(const vl_convert_opts_t *o, vl_err_t *err)
         vl_source_put(NULL, src);
         return vl_err_set(err, VL_ENOMEM, "out of memory");
     }
+    /* an interrupted run removes its temporary outputs */
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = cv_on_signal;
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) {
+        sigaction(sigs[i], &sa, &old[i]);
+    }
     rc = cv_run(pool, src, o, err);
+    for (int i = 0; i < 3; i++) {
+        sigaction(sigs[i], &old[i], NULL);
+    }
     vl_pool_destroy(pool);
     vl_source_put(NULL, src);
     return rc;

@@ -76,7 +76,13 @@ int vl_jp2w_finish(vl_jp2w_t *w, vl_err_t *err);
 void vl_jp2w_abort(vl_jp2w_t *w);
 
 /* A temporary file next to path (".NAME.XXXXXX" in its directory), open
- * for writing; *tmp (malloc) receives its name. -1 on failure. */
-int vl_convert_tmp(const char *path, char **tmp);
+ * for writing; *tmp (malloc) receives its name. With keep, the name is
+ * remembered (up to 4) and removed if the process is stopped by SIGINT,
+ * SIGTERM or SIGHUP during vl_convert_run, until vl_convert_tmp_release.
+ * -1 on failure. */
+int vl_convert_tmp(const char *path, int keep, char **tmp);
+
+/* Forget a kept temporary name (renamed into place or removed). */
+void vl_convert_tmp_release(const char *tmp);
 
 #endif /* VL_CONVERT_P_H */

@@ -217,6 +217,7 @@ vl_jp2w_abort(vl_jp2w_t *w)
     }
     if (w->tmp != NULL) {
         unlink(w->tmp);
+        vl_convert_tmp_release(w->tmp);
     }
     jw_free(w);
 }
@@ -361,7 +362,7 @@ vl_jp2w_open(const char *path, const vl_convert_geom_t *g, uint32_t *band_h,
     if (ncpu > 1) {
         opj_codec_set_threads(w->codec, (int) ncpu);
     }
-    if ((w->fd = vl_convert_tmp(path, &w->tmp)) < 0 || jw_header(w) != 0) {
+    if ((w->fd = vl_convert_tmp(path, 1, &w->tmp)) < 0 || jw_header(w) != 0) {
         return jw_fail(w, VL_EIO, "cannot create the output JPEG 2000", err);
     }
     w->stream = opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE);
@@ -451,6 +452,7 @@ vl_jp2w_finish(vl_jp2w_t *w, vl_err_t *err)
         vl_jp2w_abort(w);
         return rc;
     }
+    vl_convert_tmp_release(w->tmp);
     jw_free(w);
     return VL_OK;
 }

@@ -230,6 +230,7 @@ vl_tiffpyr_abort(vl_tiffpyr_t *w)
     }
     if (w->tmp != NULL) {
         unlink(w->tmp);
+        vl_convert_tmp_release(w->tmp);
     }
     tp_free(w);
 }
@@ -278,7 +279,7 @@ vl_tiffpyr_open(const char *path, const vl_convert_geom_t *g, vl_err_t *err)
     if ((w->tilebuf = malloc(w->tilelen)) == NULL) {
         return tp_fail(w, VL_ENOMEM, "out of memory", err);
     }
-    if ((fd = vl_convert_tmp(path, &w->tmp)) < 0) {
+    if ((fd = vl_convert_tmp(path, 1, &w->tmp)) < 0) {
         return tp_fail(w, VL_EIO, "cannot create the output TIFF", err);
     }
     if ((w->lv[0] = tp_open_fd(w, fd, mode)) == NULL) {
@@ -292,7 +293,7 @@ vl_tiffpyr_open(const char *path, const vl_convert_geom_t *g, vl_err_t *err)
         char *name = NULL;
 
         /* unlinked at once: nothing is left behind, whatever happens */
-        if ((fd = vl_convert_tmp(path, &name)) < 0) {
+        if ((fd = vl_convert_tmp(path, 0, &name)) < 0) {
             return tp_fail(w, VL_EIO, "cannot create a temporary file", err);
         }
         unlink(name);
@@ -449,6 +450,7 @@ vl_tiffpyr_finish(vl_tiffpyr_t *w, vl_err_t *err)
         vl_tiffpyr_abort(w);
         return rc;
     }
+    vl_convert_tmp_release(w->tmp);
     tp_free(w);
     return VL_OK;
 }

@@ -234,6 +234,29 @@ vl_eq "no arguments: status 2" 2 $?
 "$V" convert --help > "$T/out"
 vl_check "--help: usage on stdout" grep -q "^usage: vellum convert" "$T/out"
 
+# --- interrupted: SIGTERM while writing removes the temporary outputs (not
+# SIGINT: a background job of a script ignores it)
+$PY -c 'import sys
+from PIL import Image
+Image.merge("RGB", [Image.effect_noise((4000, 3000), 60 + 10 * i) for i in range(3)]).save(sys.argv[1])' "$T/noise.tif"
+mkdir -p "$T/int"
+"$V" convert "$T/noise.tif" "$T/int/out.tif" --compression deflate \
+    --jp2 "$T/int/out.jp2" 2> /dev/null &
+pid=$!
+for _ in $(seq 1 200); do
+    [ -n "$(ls -A "$T/int")" ] && break
+    sleep 0.05
+done
+kill -TERM $pid 2> /dev/null
+wait $pid
+st=$?
+if [ $st -eq 0 ]; then
+    vl_skip "interrupted: no file left" "finished before the signal"
+else
+    vl_eq "interrupted: killed by SIGTERM" 143 "$st"
+    vl_eq "interrupted: no file left, no temporary" "" "$(ls -A "$T/int")"
+fi
+
 # --- the progress bar, on a terminal only
 if command -v script >/dev/null 2>&1; then
     script -qec "'$V' convert '$FX/strip.tif' '$T/p.tif'" /dev/null > "$T/tty" 2>&1
