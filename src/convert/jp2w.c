@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * jp2w: the JPEG 2000 writer of `vellum convert` (the OpenJPEG side). A JP2
- * (boxes, colr with the ICC profile when there is one, cdef for alpha)
+ * (boxes, colr with the ICC profile when there is one, cdef for alpha, the
+ * text as Dublin Core in an xml box)
  * holding a codestream cut into tiles of jp2_tile x jp2_tile, RPCL order,
  * precincts of 256 at the two highest resolutions and 128 below, 64x64
  * code-blocks, enough resolutions that the smallest fits 256 pixels, and
@@ -133,6 +134,73 @@ jw_box(unsigned char *p, uint32_t len, const char *type)
     return p + 4;
 }
 
+/* Append text to the XML being built, escaped; NULL text: nothing. */
+static size_t
+jw_xml_put(char *out, const char *open, const char *text, const char *close)
+{
+    size_t n = 0;
+
+    if (text == NULL) {
+        return 0;
+    }
+    for (const char *q = open; *q != '\0'; q++, n++) {
+        if (out != NULL) {
+            out[n] = *q;
+        }
+    }
+    for (const char *q = text; *q != '\0'; q++) {
+        const char *e = *q == '&'   ? "&amp;"
+                        : *q == '<' ? "&lt;"
+                        : *q == '>' ? "&gt;"
+                                    : NULL;
+        size_t      k = e != NULL ? strlen(e) : 1;
+
+        if (out != NULL) {
+            memcpy(out + n, e != NULL ? e : q, k);
+        }
+        n += k;
+    }
+    for (const char *q = close; *q != '\0'; q++, n++) {
+        if (out != NULL) {
+            out[n] = *q;
+        }
+    }
+    return n;
+}
+
+/* The Dublin Core of the source's text (what vellum reads back from a
+ * JP2's first XML box), or 0 bytes when it has none. */
+static size_t
+jw_xml(const vl_convert_geom_t *g, char *out)
+{
+    static const char head[] =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\""
+        " xmlns:dc=\"http://purl.org/dc/elements/1.1/\">"
+        "<rdf:Description>\n";
+    static const char tail[] = "</rdf:Description></rdf:RDF>\n";
+    size_t            n;
+
+    if (g->title == NULL && g->description == NULL && g->creator == NULL
+        && g->copyright == NULL && g->date == NULL)
+    {
+        return 0;
+    }
+    n = jw_xml_put(out, head, "", "");
+    n += jw_xml_put(out != NULL ? out + n : NULL, "<dc:title>", g->title,
+                    "</dc:title>\n");
+    n += jw_xml_put(out != NULL ? out + n : NULL, "<dc:description>",
+                    g->description, "</dc:description>\n");
+    n += jw_xml_put(out != NULL ? out + n : NULL, "<dc:creator>", g->creator,
+                    "</dc:creator>\n");
+    n += jw_xml_put(out != NULL ? out + n : NULL, "<dc:rights>", g->copyright,
+                    "</dc:rights>\n");
+    n += jw_xml_put(out != NULL ? out + n : NULL, "<dc:date>", g->date,
+                    "</dc:date>\n");
+    n += jw_xml_put(out != NULL ? out + n : NULL, tail, "", "");
+    return n;
+}
+
 /* The JP2 header boxes (signature, ftyp, jp2h: ihdr, colr, cdef for
  * alpha) and the head of the jp2c box, its 64-bit length patched in by
  * vl_jp2w_finish. */
@@ -148,13 +216,19 @@ jw_header(vl_jp2w_t *w)
     uint32_t       colr = icc > 0 ? 11 + (uint32_t) icc : 15;
     uint32_t       cdef = alpha ? 10 + 6 * (uint32_t) nb : 0;
     uint32_t       jp2h = 8 + 22 + colr + cdef;
-    size_t         len = 12 + 20 + jp2h + 16;
-    unsigned char *h = malloc(len), *p = h;
+    size_t         xml = jw_xml(g, NULL);
+    size_t         len;
+    unsigned char *h, *p;
     int            rc;
 
-    if (h == NULL) {
+    if (xml > ((size_t) 1 << 20)) {
+        xml = 0; /* absurd text: left out */
+    }
+    len = 12 + 20 + jp2h + (xml > 0 ? 8 + xml : 0) + 16;
+    if ((h = malloc(len)) == NULL) {
         return -1;
     }
+    p = h;
     p = jw_box(p, 12, "jP  ");
     p = jw_be32(p, 0x0D0A870A);
     p = jw_box(p, 20, "ftyp");
@@ -197,6 +271,12 @@ jw_header(vl_jp2w_t *w)
             *p++ = 0;
             *p++ = is_alpha ? 0 : (unsigned char) (b + 1);
         }
+    }
+    if (xml > 0) {
+        /* after jp2h: a reader may stop at the first xml box */
+        p = jw_box(p, 8 + (uint32_t) xml, "xml ");
+        jw_xml(g, (char *) p);
+        p += xml;
     }
     p = jw_be32(p, 1); /* XLBox follows */
     memcpy(p, "jp2c", 4);

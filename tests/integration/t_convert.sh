@@ -146,6 +146,13 @@ vl_check "tags: Artist" grep -q "Artist: Cartographer" "$T/tiffinfo"
 vl_check "tags: Copyright" grep -q "Copyright: Public domain" "$T/tiffinfo"
 vl_check "tags: DateTime" grep -q "DateTime: 2020:05:06 07:08:09" "$T/tiffinfo"
 vl_check "tags: ImageDescription" grep -q "ImageDescription: A survey map" "$T/tiffinfo"
+conv "tags jp2" "$FX/tags.tif" "$S/tags.jp2"
+"$V" info "$S/tags.jp2" > "$T/info"
+for f in "title: Map of the river" "description: A survey map" \
+    "creator: Cartographer" "copyright: Public domain" \
+    "date: 2020:05:06 07:08:09"; do
+    vl_check "tags jp2: ${f%%:*} in its XML box" grep -q "^  $f$" "$T/info"
+done
 
 # --- an ICC profile (a strip TIFF with sRGB made by Pillow) into both
 # outputs at once (--jp2 with OUT.tif: one read of the source)
@@ -153,13 +160,16 @@ $PY - "$FX/strip.tif" "$T/icc.tif" <<'PYEOF'
 import sys
 from PIL import Image, ImageCms
 prof = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-Image.open(sys.argv[1]).convert("RGB").save(sys.argv[2], icc_profile=prof)
+Image.open(sys.argv[1]).convert("RGB").save(sys.argv[2], icc_profile=prof,
+                                            tiffinfo={270: "fish & <chips>"})
 PYEOF
 want=$($CK icc "$T/icc.tif")
 vl_check "icc: the source has a profile" [ "$want" != none ]
 conv "icc both" "$T/icc.tif" "$S/icc.tif" --jp2 "$S/icc.jp2"
 vl_eq "icc: the TIFF carries the profile bytes" "$want" "$($CK icc "$S/icc.tif")"
 vl_eq "icc: the JP2 carries the profile bytes" "$want" "$($CK icc "$S/icc.jp2")"
+vl_check "text: the JP2's XML box carries the description, escaped" \
+    grep -q "^  description: fish & <chips>$" <("$V" info "$S/icc.jp2")
 
 # --- JPEG 2000 output: lossless decodes to the source's pixels; TLM, PLT
 conv "jp2 lossless" "$FX/strip.tif" "$S/strip-l.jp2" --lossless --jp2-tile 256
