@@ -211,6 +211,9 @@ while read -r url w h; do
 done < "$T/tiles"
 vl_check "served: tile walk has tiles" [ "$n" -ge 4 ]
 vl_eq "served: every tile 200" 0 "$bad"
+# every tile of the walk, at every level, is one stored JPEG tile sent as is
+vl_eq "served: every tile a stored-tile passthrough" "$n" \
+    "$(grep -c 'GET strip-j.tif/.* 200 .* passthrough$' "$T/vellum.log")"
 vl_get "$U/strip-d.tif/100,50,300,200/max/0/default.png" > /dev/null
 cp "$T/body" "$T/srv.png"
 render "$FX/strip.tif" 100,50,300,200/max/0/default.png "$T/srvref.png"
