@@ -208,6 +208,18 @@ cv_push(cv_pyr_t *p, uint32_t k, const vl_image_t *in, uint32_t y0, uint32_t n,
     return VL_OK;
 }
 
+/* Is src read from its top row by every read (an untiled image that is
+ * not a TIFF or a JPEG 2000: a flat JPEG or PNG)? */
+static int
+cv_sequential(const vl_source_info_t *info)
+{
+    const char *f = info->format != NULL ? info->format : "";
+
+    return info->geom.levels[0].tile_w == 0 && strcmp(f, "tiff") != 0
+           && strcmp(f, "jp2") != 0 && strcmp(f, "j2k") != 0
+           && strncmp(f, "htj2k", 5) != 0;
+}
+
 /* Level sizes: ceil(w / 2^k) x ceil(h / 2^k), down to the first level
  * that fits in one tile. */
 static void
@@ -279,6 +291,14 @@ cv_run(vl_pool_t *pool, vl_source_t *src, const vl_convert_opts_t *o,
      * so no block of the source is decoded twice */
     if (jp2 != NULL) {
         bh = jp2_h;
+    } else if (cv_sequential(info)) {
+        /* a flat JPEG or PNG decodes from its first row: fewer, taller
+         * bands (up to 64 MB, 2048 rows) restart it fewer times */
+        uint64_t row = (uint64_t) g.width * (uint64_t) g.bands;
+        uint64_t rows = row > 0 ? ((uint64_t) 64 << 20) / row : 0;
+
+        rows = rows > 2048 ? 2048 : rows;
+        bh = rows > o->tile ? (uint32_t) (rows / o->tile * o->tile) : o->tile;
     } else if (info->geom.levels[0].tile_h > bh) {
         uint32_t sh = info->geom.levels[0].tile_h;
 
