@@ -3,7 +3,7 @@
  * main: argv, configuration and dispatch, nothing else. `--bind` runs the
  * master (front/master.c); a listening socket on fd 0 (mod_fcgid,
  * spawn-fcgi, lighttpd bin-path) makes this process one worker
- * (front/worker.c); `info`, `render`, `purge` and `scan` are the
+ * (front/worker.c); `info`, `render`, `purge`, `scan` and `convert` are the
  * command-line tools.
  */
 #include "config.h"
@@ -39,6 +39,9 @@ main_usage(FILE *out)
         "-o OUT\n"
         "       vellum purge ID [--config FILE]\n"
         "       vellum scan [--config FILE] [--force]\n"
+        "       vellum convert IN OUT.tif|OUT.jp2 [--tile N] "
+        "[--compression C] [--quality Q]\n"
+        "                      [--lossless] [--jp2 OUT.jp2] (convert --help)\n"
         "       vellum --version | --help\n");
 }
 
@@ -79,6 +82,15 @@ main_help(void)
         "that would\n"
         "                  delete every manifest is refused without "
         "--force\n"
+        "  convert IN OUT.tif|OUT.jp2 [options]\n"
+        "                  write a tiled pyramid TIFF (levels as IFDs, made "
+        "by vellum's\n"
+        "                  2:1 area average; --compression "
+        "jpeg|deflate|webp|zstd|lzw|none)\n"
+        "                  or a tiled JPEG 2000 with precincts, PLT and TLM "
+        "(--jp2 FILE\n"
+        "                  for both), streaming in bounded memory; "
+        "`vellum convert --help`\n"
         "  --version       print the version\n"
         "  --help          this text\n\n");
     vl_conf_print_help(stdout);
@@ -179,6 +191,9 @@ main(int argc, char **argv)
     }
     if (argc > 1 && strcmp(argv[1], "scan") == 0) {
         return vl_cli_scan(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "convert") == 0) {
+        return vl_cli_convert(argc - 1, argv + 1);
     }
 
     for (int i = 1; i < argc; i++) {

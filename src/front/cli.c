@@ -4,17 +4,21 @@
  * request path (parser, planner, kernels, encoders) without FastCGI,
  * `vellum purge ID`, which bumps an identifier's memcached generation, and
  * `vellum scan [--force]`, which appends the tree's changes to the Change
- * Discovery log. One request per process: the pool and the source die before
- * returning. Errors go to stderr as "vellum: <message>" with exit status 1.
+ * Discovery log, and `vellum convert IN OUT`, which writes a tiled pyramid
+ * TIFF or JPEG 2000 (convert/). One request per process: the pool and the
+ * source die before returning. Errors go to stderr as "vellum: <message>"
+ * with exit status 1 (2 for a usage error).
  */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "convert/convert.h"
 #include "core/conf.h"
 #include "core/err.h"
 #include "core/pool.h"
@@ -303,4 +307,165 @@ vl_cli_scan(int argc, char **argv)
     vl_scan_summary(&res, line, sizeof(line));
     printf("%s\n", line);
     return fflush(stdout) == 0 ? 0 : 1;
+}
+
+static void
+cli_progress(void *arg, uint64_t done, uint64_t total)
+{
+    int *last = arg;
+    int  pct = total > 0 ? (int) (done * 100 / total) : 100;
+    int  bar = pct * 40 / 100;
+
+    if (pct == *last) {
+        return;
+    }
+    *last = pct;
+    fprintf(stderr, "\rconverting [%.*s%*s] %3d%%", bar,
+            "########################################", 40 - bar, "", pct);
+    if (done >= total) {
+        fputc('\n', stderr);
+    }
+    fflush(stderr);
+}
+
+/* Does name end in ".jp2" (any case)? */
+static int
+cli_is_jp2(const char *name)
+{
+    size_t n = strlen(name);
+
+    return n >= 4 && strcasecmp(name + n - 4, ".jp2") == 0;
+}
+
+static int
+cli_convert_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: vellum convert IN OUT.tif [--tile N] "
+        "[--compression jpeg|deflate|webp|zstd|lzw|none]\n"
+        "                      [--quality Q] [--subsample on|off] [--lossless]"
+        "\n                      [--jp2 OUT.jp2] [--jp2-tile N]\n"
+        "       vellum convert IN OUT.jp2 [--quality Q] [--lossless] "
+        "[--jp2-tile N]\n"
+        "  IN             any image vellum serves (pyramid or strip TIFF, "
+        "JPEG 2000, ...)\n"
+        "  OUT.tif        a tiled pyramid TIFF: levels as successive IFDs,\n"
+        "                 level k ceil(w/2^k) x ceil(h/2^k), down to one "
+        "tile\n"
+        "  OUT.jp2        (an OUT ending .jp2, or --jp2 FILE as well as "
+        "OUT.tif,\n"
+        "                 both from one read of IN) a tiled JPEG 2000 with "
+        "precincts,\n"
+        "                 PLT and TLM markers\n"
+        "  --tile N       TIFF tile side, a multiple of 16 (default 256)\n"
+        "  --compression  of the TIFF (default jpeg, YCbCr 4:2:0)\n"
+        "  --quality Q    1-100 (default 90): JPEG and WebP quality; the "
+        "JP2 rate\n"
+        "                 (compression ratio 10 * 2^((90 - Q) / 20))\n"
+        "  --subsample on|off\n"
+        "                 TIFF JPEG of RGB as YCbCr 4:2:0 (on, the default) or "
+        "as RGB\n"
+        "                 components, 4:4:4 (off: larger, as vips 8.14 "
+        "writes)\n"
+        "  --lossless     JP2 reversible 5/3; WebP lossless\n"
+        "  --jp2-tile N   JPEG 2000 codestream tile side (default 1024)\n");
+    return 2;
+}
+
+int
+vl_cli_convert(int argc, char **argv)
+{
+    vl_convert_opts_t o;
+    const char       *in = NULL, *out = NULL, *jp2 = NULL;
+    vl_err_t          err = { 0 };
+    long              v;
+    int               last = -1, rc;
+
+    memset(&o, 0, sizeof(o));
+    o.tile = 256;
+    o.compression = VL_CONVERT_JPEG;
+    o.quality = 90;
+    o.jp2_tile = 1024;
+    for (int i = cli_first_arg(argc, argv, "convert"); i < argc; i++) {
+        const char *a = argv[i];
+        int         more = i + 1 < argc;
+
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            cli_convert_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--tile") == 0 && more) {
+            if (vl_parse_long(argv[++i], 16, 4096, &v) != 0 || v % 16 != 0) {
+                fprintf(stderr, "vellum: --tile must be a multiple of 16 "
+                        "from 16 to 4096\n");
+                return 2;
+            }
+            o.tile = (uint32_t) v;
+        } else if (strcmp(a, "--jp2-tile") == 0 && more) {
+            if (vl_parse_long(argv[++i], 256, 8192, &v) != 0) {
+                fprintf(stderr, "vellum: --jp2-tile must be 256 to 8192\n");
+                return 2;
+            }
+            o.jp2_tile = (uint32_t) v;
+        } else if (strcmp(a, "--quality") == 0 && more) {
+            if (vl_parse_long(argv[++i], 1, 100, &v) != 0) {
+                fprintf(stderr, "vellum: --quality must be 1 to 100\n");
+                return 2;
+            }
+            o.quality = (int) v;
+        } else if (strcmp(a, "--compression") == 0 && more) {
+            if (vl_convert_comp_parse(argv[++i], &o.compression) != 0) {
+                fprintf(stderr, "vellum: --compression must be jpeg, "
+                        "deflate, webp, zstd, lzw or none\n");
+                return 2;
+            }
+        } else if (strcmp(a, "--subsample") == 0 && more) {
+            const char *m = argv[++i];
+
+            if (strcmp(m, "on") != 0 && strcmp(m, "off") != 0) {
+                fprintf(stderr, "vellum: --subsample must be on or off\n");
+                return 2;
+            }
+            o.rgb_jpeg = strcmp(m, "off") == 0;
+        } else if (strcmp(a, "--lossless") == 0) {
+            o.lossless = 1;
+        } else if (strcmp(a, "--jp2") == 0 && more) {
+            jp2 = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_convert_usage(stderr);
+        } else if (in == NULL) {
+            in = a;
+        } else if (out == NULL) {
+            out = a;
+        } else {
+            return cli_convert_usage(stderr);
+        }
+    }
+    if (in == NULL || (out == NULL && jp2 == NULL)) {
+        return cli_convert_usage(stderr);
+    }
+    if (out != NULL && cli_is_jp2(out)) {
+        if (jp2 != NULL) {
+            fprintf(stderr, "vellum: two JPEG 2000 outputs: OUT ends .jp2 "
+                    "and --jp2 is given\n");
+            return 2;
+        }
+        jp2 = out;
+        out = NULL;
+    }
+    o.in = in;
+    o.out_tif = out;
+    o.out_jp2 = jp2;
+    if (isatty(STDERR_FILENO)) {
+        o.progress = cli_progress;
+        o.progress_arg = &last;
+    }
+    rc = vl_convert_run(&o, &err);
+    if (rc != VL_OK) {
+        if (last >= 0 && last < 100) {
+            fputc('\n', stderr);
+        }
+        fprintf(stderr, "vellum: convert: %s\n", err.msg);
+        return err.code == VL_EBADREQ ? 2 : 1;
+    }
+    return 0;
 }

@@ -6,6 +6,7 @@
  *   vellum render FILE 'region/size/rotation/quality.format' -o OUT
  *   vellum purge ID [--config FILE]                    drop ID from memcached
  *   vellum scan [--config FILE]                        Change Discovery scan
+ *   vellum convert IN OUT.tif|OUT.jp2 [options]        pyramid TIFF / JP2
  * Each returns a process exit status (0 ok, 1 failure, 2 usage).
  */
 #ifndef VL_CLI_H
@@ -22,5 +23,9 @@ int vl_cli_purge(int argc, char **argv);
  * (present/scan.h); prints one summary line. 1 on any error (STATE_DIR not
  * set, another scan running, a damaged log). */
 int vl_cli_scan(int argc, char **argv);
+
+/* `vellum convert IN OUT.tif|OUT.jp2 [options]`: a tiled pyramid TIFF
+ * and/or JPEG 2000 from any image vellum reads. 0, 1 (failed), 2 (usage). */
+int vl_cli_convert(int argc, char **argv);
 
 #endif /* VL_CLI_H */
