@@ -105,6 +105,8 @@ static const struct {
 } source_formats[] = {
     { vl_tiff_is_a, &vl_source_tiff_ops },
     { vl_jp2_is_a, &vl_source_jp2_ops },
+    { vl_flat_jpeg_is_a, &vl_source_flat_jpeg_ops },
+    { vl_flat_png_is_a, &vl_source_flat_png_ops },
 };
 
 static const vl_source_ops_t *
@@ -134,11 +136,65 @@ vl_source_sniff_fd(int fd)
     return n > 0 && source_sniff(magic, (size_t) n) != NULL;
 }
 
+/*
+ * The public view of a freshly opened handle. Below the backend's smallest
+ * level, levels of half the size each (ceil) are added until the long
+ * side is at most VL_SOURCE_SHRINK_MIN: a flat image or a single-level
+ * TIFF gets a pyramid that info.json advertises, each such level made by
+ * area-averaging the smallest stored one (source_read_shrunk). Then the
+ * EXIF orientation, when honoured: 5..8 swap each level's sides.
+ */
+static void
+source_view(vl_source_t *src, int honour_orientation)
+{
+    vl_geom_t        *g = &src->geo;
+    const vl_level_t *b;
+
+    src->nstored = src->info.geom.nlevels;
+    *g = src->info.geom;
+    b = &g->levels[src->nstored - 1];
+    while (g->nlevels < VL_MAX_LEVELS) {
+        const vl_level_t *last = &g->levels[g->nlevels - 1];
+        uint32_t          f = 1u << (g->nlevels - src->nstored + 1);
+        vl_level_t       *lv = &g->levels[g->nlevels];
+
+        if ((last->width <= VL_SOURCE_SHRINK_MIN
+             && last->height <= VL_SOURCE_SHRINK_MIN)
+            || (last->width == 1 && last->height == 1) || f == 0
+            || g->nlevels - src->nstored >= 20) {
+            break;
+        }
+        memset(lv, 0, sizeof(*lv));
+        lv->width = (uint32_t) (((uint64_t) b->width + f - 1) / f);
+        lv->height = (uint32_t) (((uint64_t) b->height + f - 1) / f);
+        lv->base = src->nstored - 1;
+        lv->shrink = f;
+        g->nlevels++;
+    }
+    src->orient = honour_orientation && src->orientation >= 2
+                          && src->orientation <= 8
+                      ? src->orientation : 1;
+    src->view = src->info;
+    src->view.geom = *g;
+    if (src->orient >= 5) {
+        vl_geom_t *v = &src->view.geom;
+
+        v->width = g->height;
+        v->height = g->width;
+        for (uint32_t i = 0; i < v->nlevels; i++) {
+            v->levels[i].width = g->levels[i].height;
+            v->levels[i].height = g->levels[i].width;
+            v->levels[i].tile_w = g->levels[i].tile_h;
+            v->levels[i].tile_h = g->levels[i].tile_w;
+        }
+    }
+}
+
 /* Open page `page` of fd (owned from here on): sniff it and hand it to a
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               uint32_t page, vl_err_t *err)
+               int orientation, uint32_t page, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -180,6 +236,7 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
         return NULL;
     }
     VL_ASSERT(src->info.geom.nlevels >= 1 && src->info.pages >= 1);
+    source_view(src, orientation);
     return src;
 }
 
@@ -528,7 +585,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
-                         page, err);
+                         conf == NULL || conf->exif_orientation != 0, page,
+                         err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -556,7 +614,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, err);
+    src = source_open_fd(fd, &st, path, -1, 1, 1, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -597,7 +655,7 @@ vl_source_put(vl_source_cache_t *cache, vl_source_t *src)
 const vl_source_info_t *
 vl_source_info(const vl_source_t *src)
 {
-    return &src->info;
+    return &src->view;
 }
 
 const vl_page_size_t *
@@ -628,6 +686,208 @@ source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
     return rc;
 }
 
+/* Bytes per pixel of out. */
+static size_t
+source_px(const vl_image_t *img)
+{
+    return (size_t) img->bands * (size_t) (img->depth == 2 ? 2 : 1);
+}
+
+/* A scratch image of w x h like out (malloc: the caller frees data). */
+static int
+source_scratch(const vl_image_t *like, uint32_t w, uint32_t h,
+               vl_image_t *img, vl_err_t *err)
+{
+    size_t bytes;
+
+    img->w = w;
+    img->h = h;
+    img->bands = like->bands;
+    img->depth = like->depth == 2 ? 2 : 1;
+    if (vl_size_mul(w, source_px(like), &img->stride) != 0
+        || vl_size_mul(img->stride, h, &bytes) != 0
+        || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_ELIMIT, "a read of %ux%u pixels is too "
+                          "large", w, h);
+    }
+    if ((img->data = malloc(bytes > 0 ? bytes : 1)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading an image");
+    }
+    return VL_OK;
+}
+
+/*
+ * Rectangle r of box-shrunk level `level` (>= nstored): the mean of the
+ * f x f pixels of the smallest stored level b each pixel covers (fewer at
+ * the right and bottom edges), f = 2^(level - b). The stored level is
+ * read in strips of S rows (a multiple of f, at least 256 and aligned to
+ * multiples of S so that the grid's blocks of a flat image are decoded
+ * once and in order): memory is one strip of the region's width.
+ */
+static int
+source_read_shrunk(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                   vl_image_t *out, vl_err_t *err)
+{
+    uint32_t          b = src->nstored - 1;
+    uint32_t          f = src->geo.levels[level].shrink;
+    const vl_level_t *bl = &src->geo.levels[b];
+    uint64_t          bx0 = (uint64_t) r->x * f;
+    uint64_t          bx1 = (uint64_t) (r->x + r->w) * f;
+    uint64_t          strip = f >= 256 ? f : 256;
+    int               bands = out->bands, wide = out->depth == 2;
+    size_t            need;
+    uint64_t         *sum = NULL;
+    vl_image_t        tmp = { 0 };
+    int               rc = VL_OK;
+
+    bx1 = bx1 < bl->width ? bx1 : bl->width;
+    while (strip > f && (bx1 - bx0) * strip * source_px(out)
+                            > VL_SOURCE_MAX_BLOCK) {
+        strip /= 2;
+    }
+    if (vl_size_mul((size_t) r->w, (size_t) bands * sizeof(*sum), &need)
+        != 0 || (sum = malloc(need)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory shrinking a level");
+    }
+    if ((rc = source_scratch(out, (uint32_t) (bx1 - bx0), (uint32_t) strip,
+                             &tmp, err)) != VL_OK) {
+        free(sum);
+        return rc;
+    }
+    for (uint32_t oy = r->y; oy < r->y + r->h && rc == VL_OK;) {
+        uint64_t  y0 = (uint64_t) oy * f;
+        uint64_t  end = (y0 / strip + 1) * strip;
+        uint32_t  oend;
+        vl_rect_t br;
+
+        end = end < bl->height ? end : bl->height;
+        oend = (uint32_t) ((end + f - 1) / f);
+        oend = oend < r->y + r->h ? oend : r->y + r->h;
+        end = (uint64_t) oend * f < bl->height ? (uint64_t) oend * f
+                                               : bl->height;
+        br = VL_RECT((uint32_t) bx0, (uint32_t) y0, (uint32_t) (bx1 - bx0),
+                     (uint32_t) (end - y0));
+        tmp.h = br.h;
+        if ((rc = src->ops->read(src, b, &br, &tmp, err)) != VL_OK) {
+            break;
+        }
+        for (uint32_t oyy = oy; oyy < oend; oyy++) {
+            uint64_t ry0 = (uint64_t) oyy * f - y0;
+            uint64_t ry1 = ry0 + f < br.h ? ry0 + f : br.h;
+            unsigned char *dst = VL_IMAGE_ROW(out, oyy - r->y);
+
+            memset(sum, 0, need);
+            for (uint64_t yy = ry0; yy < ry1; yy++) {
+                const unsigned char *row = VL_IMAGE_ROW(&tmp, yy);
+
+                for (uint32_t i = 0; i < r->w; i++) {
+                    uint64_t cx0 = (uint64_t) i * f;
+                    uint64_t cx1 = cx0 + f < br.w ? cx0 + f : br.w;
+                    uint64_t *s = &sum[(size_t) i * bands];
+
+                    for (uint64_t xx = cx0; xx < cx1; xx++) {
+                        for (int c = 0; c < bands; c++) {
+                            s[c] += wide ? ((const uint16_t *) row)
+                                               [xx * bands + c]
+                                         : row[xx * bands + c];
+                        }
+                    }
+                }
+            }
+            for (uint32_t i = 0; i < r->w; i++) {
+                uint64_t cx0 = (uint64_t) i * f;
+                uint64_t cx1 = cx0 + f < br.w ? cx0 + f : br.w;
+                uint64_t n = (cx1 - cx0) * (ry1 - ry0);
+
+                for (int c = 0; c < bands; c++) {
+                    uint64_t v = (sum[(size_t) i * bands + c] + n / 2) / n;
+
+                    if (wide) {
+                        ((uint16_t *) dst)[(size_t) i * bands + c] =
+                            (uint16_t) v;
+                    } else {
+                        dst[(size_t) i * bands + c] = (unsigned char) v;
+                    }
+                }
+            }
+        }
+        oy = oend;
+    }
+    free(tmp.data);
+    free(sum);
+    return rc;
+}
+
+/* Rectangle r of `level` in the stored orientation. */
+static int
+source_read_geo(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                vl_image_t *out, vl_err_t *err)
+{
+    if (level < src->nstored) {
+        return src->ops->read(src, level, r, out, err);
+    }
+    return source_read_shrunk(src, level, r, out, err);
+}
+
+/* Where pixel (x, y) of the upright image of a W x H stored level is
+ * stored, for EXIF orientation o. */
+static void
+source_orient_map(int o, uint32_t W, uint32_t H, uint32_t x, uint32_t y,
+                  uint32_t *sx, uint32_t *sy)
+{
+    switch (o) {
+    case 2: *sx = W - 1 - x; *sy = y; break;
+    case 3: *sx = W - 1 - x; *sy = H - 1 - y; break;
+    case 4: *sx = x; *sy = H - 1 - y; break;
+    case 5: *sx = y; *sy = x; break;
+    case 6: *sx = y; *sy = H - 1 - x; break;
+    case 7: *sx = W - 1 - y; *sy = H - 1 - x; break;
+    case 8: *sx = W - 1 - y; *sy = x; break;
+    default: *sx = x; *sy = y; break;
+    }
+}
+
+/* Rectangle r of the upright `level`: the stored rectangle it comes from
+ * is read into a scratch image of r's size and turned into out. */
+static int
+source_read_oriented(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                     vl_image_t *out, vl_err_t *err)
+{
+    const vl_level_t *lv = &src->geo.levels[level];
+    uint32_t          ax, ay, bx, by;
+    vl_rect_t         sr;
+    vl_image_t        tmp;
+    size_t            px = source_px(out);
+    int               rc;
+
+    source_orient_map(src->orient, lv->width, lv->height, r->x, r->y, &ax,
+                      &ay);
+    source_orient_map(src->orient, lv->width, lv->height, r->x + r->w - 1,
+                      r->y + r->h - 1, &bx, &by);
+    sr = VL_RECT(ax < bx ? ax : bx, ay < by ? ay : by,
+                 (ax < bx ? bx - ax : ax - bx) + 1,
+                 (ay < by ? by - ay : ay - by) + 1);
+    if ((rc = source_scratch(out, sr.w, sr.h, &tmp, err)) != VL_OK) {
+        return rc;
+    }
+    rc = source_read_geo(src, level, &sr, &tmp, err);
+    for (uint32_t j = 0; rc == VL_OK && j < r->h; j++) {
+        unsigned char *dst = VL_IMAGE_ROW(out, j);
+
+        for (uint32_t i = 0; i < r->w; i++) {
+            uint32_t sx, sy;
+
+            source_orient_map(src->orient, lv->width, lv->height, r->x + i,
+                              r->y + j, &sx, &sy);
+            memcpy(dst + (size_t) i * px,
+                   VL_IMAGE_ROW(&tmp, sy - sr.y) + (size_t) (sx - sr.x) * px,
+                   px);
+        }
+    }
+    free(tmp.data);
+    return rc;
+}
+
 int
 vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                vl_image_t *out, vl_err_t *err)
@@ -640,10 +900,10 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     if (src->broken) {
         return source_broken(src, err);
     }
-    if (level >= src->info.geom.nlevels) {
+    if (level >= src->view.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
-    lv = &src->info.geom.levels[level];
+    lv = &src->view.geom.levels[level];
     if (w == 0 || h == 0 || (uint64_t) x + w > lv->width
         || (uint64_t) y + h > lv->height) {
         return vl_err_set(err, VL_EBADREQ,
@@ -651,13 +911,14 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           x, y, w, h, level, lv->width, lv->height);
     }
     if (out == NULL || out->data == NULL
-        || out->bands != src->info.geom.bands || out->w < w || out->h < h
-        || vl_size_mul(w, (size_t) out->bands, &row) != 0
+        || out->bands != src->view.geom.bands || out->w < w || out->h < h
+        || vl_size_mul(w, source_px(out), &row) != 0
         || out->stride < row) {
         return vl_err_set(err, VL_EINTERNAL,
                           "read buffer does not match the image");
     }
-    rc = src->ops->read(src, level, r, out, err);
+    rc = src->orient > 1 ? source_read_oriented(src, level, r, out, err)
+                         : source_read_geo(src, level, r, out, err);
     return rc == VL_OK ? VL_OK : source_note_failure(src, rc, err);
 }
 
@@ -672,11 +933,12 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     if (src->broken) {
         return source_broken(src, err);
     }
-    if (level >= src->info.geom.nlevels) {
+    if (level >= src->view.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
-    lv = &src->info.geom.levels[level];
-    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL) {
+    lv = &src->view.geom.levels[level];
+    if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL
+        || level >= src->nstored || src->orient > 1) {
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
     }
@@ -694,7 +956,7 @@ vl_source_describe(const vl_source_t *src, FILE *out)
 {
     static const char *band_names[] = { "?", "grey", "grey+alpha", "RGB",
                                         "RGBA" };
-    const vl_source_info_t *in = &src->info;
+    const vl_source_info_t *in = &src->view;
     int                     b = in->geom.bands;
 
     fprintf(out,
@@ -706,6 +968,10 @@ vl_source_describe(const vl_source_t *src, FILE *out)
             src->photometric != NULL ? src->photometric : "-", in->icc_len,
             in->rights != NULL ? in->rights : "-");
     fprintf(out, "  page %u of %u\n", in->page, in->pages);
+    if (src->orientation > 1) {
+        fprintf(out, "  EXIF orientation %d (%s)\n", src->orientation,
+                src->orient > 1 ? "applied" : "ignored");
+    }
     {
         const char *names[] = { "title", "description", "creator", "copyright",
                                 "date" };
@@ -722,6 +988,11 @@ vl_source_describe(const vl_source_t *src, FILE *out)
         const vl_level_t *lv = &in->geom.levels[l];
 
         fprintf(out, "  level %u: %ux%u, ", l, lv->width, lv->height);
+        if (l >= src->nstored) {
+            fprintf(out, "area average 1/%u of level %u\n", lv->shrink,
+                    lv->base);
+            continue;
+        }
         if (lv->tile_w != 0) {
             fprintf(out, "tiles %ux%u", lv->tile_w, lv->tile_h);
         } else {

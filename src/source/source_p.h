@@ -55,6 +55,17 @@ struct vl_source_s {
                                             * (malloc, filled at open by
                                             * its backend), or NULL */
     uint32_t                npage_sizes;
+    /* What vl_source_info shows (source.c, after open): info with the
+     * box-shrunk levels below the backend's smallest (levels nstored..)
+     * and the EXIF orientation applied (width and height swapped for
+     * 5..8). The backend and the grid walk see `info` only. */
+    vl_source_info_t        view;
+    vl_geom_t               geo;           /* info.geom + shrunk levels,
+                                            * stored orientation */
+    uint32_t                nstored;       /* the backend's levels */
+    int                     orientation;   /* EXIF 1..8 the backend found
+                                            * (0: none) */
+    int                     orient;        /* the one applied: 1 none */
     int                     broken;        /* codec error seen: sticky */
     vl_err_t                broken_err;
     struct vl_source_s     *prev, *next;   /* idle list of the cache */
@@ -160,5 +171,14 @@ extern const vl_source_ops_t vl_source_tiff_ops;
 
 int vl_jp2_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_jp2_ops;
+
+/* flat.c: plain (non-pyramid) JPEG and PNG files */
+int vl_flat_jpeg_is_a(const unsigned char *magic, size_t len);
+extern const vl_source_ops_t vl_source_flat_jpeg_ops;
+int vl_flat_png_is_a(const unsigned char *magic, size_t len);
+extern const vl_source_ops_t vl_source_flat_png_ops;
+
+/* The long side below which no box-shrunk level is added (source.c). */
+#define VL_SOURCE_SHRINK_MIN 256u
 
 #endif /* VL_SOURCE_P_H */

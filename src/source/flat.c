@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * flat: the backend of plain (non-pyramid) JPEG and PNG files. The file
+ * is mapped and read top to bottom by jpegdec.c's row reader (JPEG) or
+ * pngdec.c (PNG), both of which keep their decode open between requests:
+ * a read further down continues where the last one stopped. Levels: the
+ * image, and for JPEG the 1/2, 1/4 and 1/8 libjpeg's DCT scaling gives
+ * (source.c adds area-averaged levels below those). Each level is a grid
+ * of VL_FLAT_GRID blocks in the worker's tile cache; a miss decodes the
+ * whole band of block rows it lies in, full width, and publishes every
+ * block of it, so a viewer's neighbouring tiles are hits. Limits are
+ * checked at open, before anything is allocated for pixels.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/str.h"
+#include "source/jpegdec.h"
+#include "source/pngdec.h"
+#include "source/source_p.h"
+
+#define VL_FLAT_GRID 256u                     /* block side */
+/* What libjpeg may hold for one decode (a progressive file's coefficients)
+ * and what an interlaced PNG may take decoded whole. */
+#define VL_FLAT_MAX_WHOLE (4 * VL_SOURCE_MAX_BLOCK)
+
+typedef struct {
+    unsigned char     *map;
+    size_t             len;
+    vl_jpegseq_t      *jpeg;
+    vl_pngdec_t       *png;
+    int                bands;
+    int                bits;          /* 8, or 16 (PNG) */
+    uint32_t           bh;            /* block rows */
+    unsigned char     *band;          /* scratch: one band of rows */
+    size_t             band_cap;
+} vl_flat_t;
+
+static void
+flat_close(vl_source_t *src)
+{
+    vl_flat_t *f = src->priv;
+
+    if (f == NULL) {
+        return;
+    }
+    vl_jpegseq_free(f->jpeg);
+    vl_pngdec_free(f->png);
+    if (f->map != NULL) {
+        munmap(f->map, f->len);
+    }
+    free(f->band);
+    free(f);
+    src->priv = NULL;
+}
+
+/* Map fd (closed here) into a new vl_flat_t at src->priv. */
+static int
+flat_map(vl_source_t *src, int fd, vl_err_t *err)
+{
+    struct stat st;
+    vl_flat_t  *f;
+    void       *p;
+
+    if (fstat(fd, &st) != 0 || st.st_size < 8) {
+        close(fd);
+        return vl_err_set(err, VL_ECODEC, "the image file is truncated");
+    }
+    if ((f = calloc(1, sizeof(*f))) == NULL) {
+        close(fd);
+        return vl_err_set(err, VL_ENOMEM, "out of memory opening an image");
+    }
+    p = mmap(NULL, (size_t) st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (p == MAP_FAILED) {
+        free(f);
+        return vl_err_set(err, VL_EIO, "cannot map the image file");
+    }
+    f->map = p;
+    f->len = (size_t) st.st_size;
+    src->priv = f;
+    return VL_OK;
+}
+
+/*
+ * The limits of a flat image, checked on its header before any pixel
+ * memory: each side at most VL_SOURCE_MAX_SIDE, and one band of 16 rows of
+ * the full width within VL_SOURCE_MAX_BLOCK. Beyond them: VL_ELIMIT
+ * (400), the status of a request beyond maxWidth/maxArea, since what is
+ * refused is the size of the image a request would have vellum decode,
+ * not a damaged file.
+ */
+static int
+flat_limits(vl_flat_t *f, uint32_t w, uint32_t h, vl_err_t *err)
+{
+    size_t row;
+
+    if (w == 0 || h == 0) {
+        return vl_err_set(err, VL_ECODEC, "the image has no pixels");
+    }
+    if (w > VL_SOURCE_MAX_SIDE || h > VL_SOURCE_MAX_SIDE
+        || vl_size_mul4(w, (size_t) f->bands, (size_t) f->bits / 8, 16, &row)
+               != 0
+        || row > VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_ELIMIT, "an image of %ux%u pixels is "
+                          "beyond the limits (%u a side)", w, h,
+                          VL_SOURCE_MAX_SIDE);
+    }
+    row /= 16;
+    f->bh = VL_FLAT_GRID;
+    while (f->bh > 16 && row * f->bh > VL_SOURCE_MAX_BLOCK) {
+        f->bh /= 2;
+    }
+    return VL_OK;
+}
+
+static void
+flat_level(vl_source_t *src, uint32_t i, uint32_t w, uint32_t h,
+           uint32_t shrink, const char *compression)
+{
+    vl_level_t *lv = &src->info.geom.levels[i];
+
+    lv->width = w;
+    lv->height = h;
+    lv->tile_w = VL_FLAT_GRID;
+    lv->tile_h = VL_FLAT_GRID;
+    lv->base = 0;
+    lv->shrink = shrink;
+    src->notes[i].compression = compression;
+    src->notes[i].rows_per_strip = 0;
+    src->info.geom.nlevels = i + 1;
+}
+
+static int
+flat_jpeg_open(vl_source_t *src, int fd, vl_err_t *err)
+{
+    vl_jpegseq_info_t ji;
+    vl_flat_t        *f;
+    int               rc;
+
+    if ((rc = flat_map(src, fd, err)) != VL_OK) {
+        return rc;
+    }
+    f = src->priv;
+    if ((f->jpeg = vl_jpegseq_open(f->map, f->len, &ji, err)) == NULL) {
+        return err != NULL && err->code != VL_OK ? (int) err->code
+                                                 : VL_ECODEC;
+    }
+    f->bands = ji.bands;
+    f->bits = 8;
+    if ((rc = flat_limits(f, ji.width, ji.height, err)) != VL_OK) {
+        return rc;
+    }
+    if (ji.progressive && ji.coef_bytes > VL_FLAT_MAX_WHOLE) {
+        return vl_err_set(err, VL_ELIMIT, "a progressive JPEG of %ux%u "
+                          "needs %zu MB to decode, beyond the limit of "
+                          "%zu MB", ji.width, ji.height, ji.coef_bytes >> 20,
+                          (size_t) VL_FLAT_MAX_WHOLE >> 20);
+    }
+    src->info.geom.width = ji.width;
+    src->info.geom.height = ji.height;
+    src->info.geom.bands = ji.bands;
+    src->info.geom.has_alpha = 0;
+    src->info.bits = 8;
+    src->info.compression = "jpeg";
+    src->info.icc = ji.icc;
+    src->info.icc_len = ji.icc_len;
+    src->photometric = ji.components == 1 ? "grey"
+                       : ji.components == 4 ? "cmyk" : "ycbcr";
+    src->orientation = ji.orientation;
+    flat_level(src, 0, ji.width, ji.height, 1, "jpeg");
+    for (uint32_t s = 2; s <= 8; s *= 2) {
+        const vl_level_t *prev =
+            &src->info.geom.levels[src->info.geom.nlevels - 1];
+
+        if (prev->width < 2 || prev->height < 2) {
+            break;
+        }
+        flat_level(src, src->info.geom.nlevels, (ji.width + s - 1) / s,
+                   (ji.height + s - 1) / s, s, "jpeg");
+    }
+    return VL_OK;
+}
+
+static int
+flat_png_open(vl_source_t *src, int fd, vl_err_t *err)
+{
+    vl_pngdec_info_t pi;
+    vl_flat_t       *f;
+    int              rc;
+
+    if ((rc = flat_map(src, fd, err)) != VL_OK) {
+        return rc;
+    }
+    f = src->priv;
+    if ((f->png = vl_pngdec_open(f->map, f->len, VL_FLAT_MAX_WHOLE, &pi,
+                                 err)) == NULL) {
+        return err != NULL && err->code != VL_OK ? (int) err->code
+                                                 : VL_ECODEC;
+    }
+    f->bands = pi.bands;
+    f->bits = pi.bits;
+    if ((rc = flat_limits(f, pi.width, pi.height, err)) != VL_OK) {
+        return rc;
+    }
+    src->info.geom.width = pi.width;
+    src->info.geom.height = pi.height;
+    src->info.geom.bands = pi.bands;
+    src->info.geom.has_alpha = pi.bands == 2 || pi.bands == 4;
+    src->info.bits = pi.bits;
+    src->info.compression = "deflate";
+    src->info.icc = pi.icc;
+    src->info.icc_len = pi.icc_len;
+    src->photometric = pi.bands <= 2 ? "grey" : "rgb";
+    flat_level(src, 0, pi.width, pi.height, 1, "deflate");
+    return VL_OK;
+}
+
+/* Rows [y, y + n) of `level`, full width, as decoded (16-bit samples for
+ * a 16-bit PNG), into f->band. */
+static int
+flat_band(vl_source_t *src, uint32_t level, uint32_t y, uint32_t n,
+          size_t *stride, vl_err_t *err)
+{
+    vl_flat_t        *f = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    size_t            need;
+
+    if (vl_size_mul4(lv->width, (size_t) f->bands, (size_t) f->bits / 8, 1,
+                     stride) != 0
+        || vl_size_mul(*stride, n, &need) != 0) {
+        return vl_err_set(err, VL_ELIMIT, "a band of the image is too large");
+    }
+    if (f->band_cap < need) {
+        unsigned char *p = realloc(f->band, need);
+
+        if (p == NULL) {
+            return vl_err_set(err, VL_ENOMEM, "out of memory decoding an "
+                              "image");
+        }
+        f->band = p;
+        f->band_cap = need;
+    }
+    if (f->jpeg != NULL) {
+        return vl_jpegseq_rows(f->jpeg, lv->shrink > 1 ? lv->shrink : 1, y, n,
+                               VL_FLAT_MAX_WHOLE + VL_SOURCE_MAX_BLOCK,
+                               f->band, *stride, err);
+    }
+    return vl_pngdec_rows(f->png, y, n, f->band, *stride, err);
+}
+
+/* Drop the scratch band after a decode: a cached handle keeps no pixels. */
+static void
+flat_band_free(vl_flat_t *f)
+{
+    free(f->band);
+    f->band = NULL;
+    f->band_cap = 0;
+}
+
+/* 16-bit to 8-bit, rounded: (v * 255 + 32767) / 65535. */
+static inline unsigned char
+flat_to8(uint16_t v)
+{
+    return (unsigned char) (((uint32_t) v * 255u + 32767u) / 65535u);
+}
+
+static int
+flat_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
+{
+    vl_flat_t *f = src->priv;
+
+    (void) level;
+    (void) err;
+    grid->bw = VL_FLAT_GRID;
+    grid->bh = f->bh;
+    grid->max_run = 0;
+    return VL_OK;
+}
+
+/* Each block row of box decoded whole (full width), every block of it
+ * published. */
+static int
+flat_decode(vl_grid_walk_t *w, const vl_rect_t *box, vl_err_t *err)
+{
+    vl_source_t *src = w->src;
+    vl_flat_t   *f = src->priv;
+    int          rc = VL_OK;
+
+    for (uint32_t row = box->y; row < box->y + box->h && rc == VL_OK;
+         row++) {
+        vl_rect_t b;
+        size_t    stride;
+
+        vl_grid_block(w, 0, row, &b);
+        if ((rc = flat_band(src, w->level, b.y, b.h, &stride, err))
+            != VL_OK) {
+            break;
+        }
+        for (uint32_t col = 0; col < w->cols; col++) {
+            vl_tile_t *t;
+            size_t     px = (size_t) f->bands;
+
+            vl_grid_block(w, col, row, &b);
+            if ((t = vl_tile_new(b.w, b.h, f->bands, err)) == NULL) {
+                rc = err != NULL ? (int) err->code : VL_ENOMEM;
+                break;
+            }
+            for (uint32_t y = 0; y < b.h; y++) {
+                const unsigned char *s = f->band + (size_t) y * stride;
+                unsigned char       *d = t->data + (size_t) y * b.w * px;
+
+                if (f->bits == 16) {
+                    const uint16_t *s16 = (const uint16_t *) s
+                                          + (size_t) b.x * px;
+
+                    for (size_t i = 0; i < b.w * px; i++) {
+                        d[i] = flat_to8(s16[i]);
+                    }
+                } else {
+                    memcpy(d, s + (size_t) b.x * px, b.w * px);
+                }
+            }
+            vl_grid_put(w, col, row, t);
+            vl_tile_release(t);
+        }
+    }
+    flat_band_free(f);
+    return rc;
+}
+
+static const vl_grid_ops_t flat_grid_ops = {
+    flat_grid,
+    flat_decode,
+    NULL,
+    0,
+};
+
+/* A 16-bit read of a 16-bit PNG: the rows straight into out, in bands,
+ * not cached (the tile cache holds 8-bit blocks). */
+static int
+flat_read16(vl_source_t *src, const vl_rect_t *r, vl_image_t *out,
+            vl_err_t *err)
+{
+    vl_flat_t *f = src->priv;
+    size_t     px = (size_t) f->bands * 2, stride;
+    int        rc = VL_OK;
+
+    for (uint32_t y = r->y; y < r->y + r->h && rc == VL_OK;) {
+        uint32_t n = r->y + r->h - y < f->bh ? r->y + r->h - y : f->bh;
+
+        if ((rc = flat_band(src, 0, y, n, &stride, err)) != VL_OK) {
+            break;
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            memcpy(VL_IMAGE_ROW(out, y - r->y + i),
+                   f->band + (size_t) i * stride + (size_t) r->x * px,
+                   (size_t) r->w * px);
+        }
+        y += n;
+    }
+    flat_band_free(f);
+    return rc;
+}
+
+static int
+flat_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+          vl_image_t *out, vl_err_t *err)
+{
+    vl_flat_t *f = src->priv;
+
+    if (out->depth == 2) {
+        if (f->bits != 16 || level != 0) {
+            return vl_err_set(err, VL_EINTERNAL, "no 16-bit read of this "
+                              "image");
+        }
+        return flat_read16(src, r, out, err);
+    }
+    return vl_grid_read(src, &flat_grid_ops, level, r, out, err);
+}
+
+int
+vl_flat_jpeg_is_a(const unsigned char *magic, size_t len)
+{
+    return len >= 3 && magic[0] == 0xff && magic[1] == 0xd8
+           && magic[2] == 0xff;
+}
+
+int
+vl_flat_png_is_a(const unsigned char *magic, size_t len)
+{
+    return len >= 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0;
+}
+
+const vl_source_ops_t vl_source_flat_jpeg_ops = {
+    "jpeg",
+    flat_jpeg_open,
+    flat_close,
+    flat_read,
+    NULL,
+};
+
+const vl_source_ops_t vl_source_flat_png_ops = {
+    "png",
+    flat_png_open,
+    flat_close,
+    flat_read,
+    NULL,
+};
