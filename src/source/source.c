@@ -167,6 +167,8 @@ source_view(vl_source_t *src, int honour_orientation)
         memset(lv, 0, sizeof(*lv));
         lv->width = (uint32_t) (((uint64_t) b->width + f - 1) / f);
         lv->height = (uint32_t) (((uint64_t) b->height + f - 1) / f);
+        lv->tile_w = b->tile_w;     /* the grid a viewer keeps */
+        lv->tile_h = b->tile_h;
         lv->base = src->nstored - 1;
         lv->shrink = f;
         g->nlevels++;

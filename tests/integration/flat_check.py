@@ -213,5 +213,18 @@ for name, want in (("trunc-rgb.jpg", "end of JPEG"),
     check(f"{name}: refused with a reason", out is None and want in msg
           and "\n" not in msg and FX not in msg, msg)
 
+# a single-level strip TIFF (not JPEG) gets area-averaged levels too
+name = "../strip.tif"
+out, msg = render(name, "full/max/0/default.png")
+if out is not None:
+    w, h, bands, _, full = read_png(out)
+    sw, sh, se = shrink2(full, w, h, bands)
+    out, msg = render(name, f"full/{sw},/0/default.png")
+    got = read_png(out) if out else None
+    check(f"strip.tif: level 1/2 {sw}x{sh} is the 2x2 mean of level 0",
+          got is not None and got[:2] == (sw, sh) and got[4] == se, msg)
+else:
+    check("strip.tif renders", False, msg)
+
 print(f"# {fails} failed")
 sys.exit(1 if fails else 0)
