@@ -38,9 +38,19 @@ typedef struct {
     int                bands;
     int                bits;          /* 8, or 16 (PNG) */
     uint32_t           bh;            /* block rows */
-    unsigned char     *band;          /* scratch: one band of rows */
+    unsigned char     *band;          /* the last band of rows decoded */
     size_t             band_cap;
+    int                band_ok;       /* band holds band_level's rows */
+    uint32_t           band_level, band_y, band_n;
 } vl_flat_t;
+
+/* Bytes of bands kept by this process's handles (atomic), at most
+ * VL_FLAT_KEEP: a handle keeps its last band while under it, so that the
+ * next tile of the same tile row (a viewer walks them left to right) does
+ * not start the decode again from the top of the file when the tile cache
+ * cannot hold a whole band row (14645 px x 256 rows is 11 MB). */
+#define VL_FLAT_KEEP ((size_t) 96 << 20)
+static size_t flat_kept;
 
 static void
 flat_close(vl_source_t *src)
@@ -54,6 +64,9 @@ flat_close(vl_source_t *src)
     vl_pngdec_free(f->png);
     if (f->map != NULL) {
         munmap(f->map, f->len);
+    }
+    if (f->band != NULL) {
+        __atomic_sub_fetch(&flat_kept, f->band_cap, __ATOMIC_RELAXED);
     }
     free(f->band);
     free(f);
@@ -223,7 +236,8 @@ flat_png_open(vl_source_t *src, int fd, vl_err_t *err)
 }
 
 /* Rows [y, y + n) of `level`, full width, as decoded (16-bit samples for
- * a 16-bit PNG), into f->band. */
+ * a 16-bit PNG), into f->band; the band kept from the last call when it
+ * is the same. */
 static int
 flat_band(vl_source_t *src, uint32_t level, uint32_t y, uint32_t n,
           size_t *stride, vl_err_t *err)
@@ -231,12 +245,18 @@ flat_band(vl_source_t *src, uint32_t level, uint32_t y, uint32_t n,
     vl_flat_t        *f = src->priv;
     const vl_level_t *lv = &src->info.geom.levels[level];
     size_t            need;
+    int               rc;
 
     if (vl_size_mul4(lv->width, (size_t) f->bands, (size_t) f->bits / 8, 1,
                      stride) != 0
         || vl_size_mul(*stride, n, &need) != 0) {
         return vl_err_set(err, VL_ELIMIT, "a band of the image is too large");
     }
+    if (f->band_ok && f->band_level == level && f->band_y == y
+        && f->band_n == n) {
+        return VL_OK;
+    }
+    f->band_ok = 0;
     if (f->band_cap < need) {
         unsigned char *p = realloc(f->band, need);
 
@@ -244,24 +264,39 @@ flat_band(vl_source_t *src, uint32_t level, uint32_t y, uint32_t n,
             return vl_err_set(err, VL_ENOMEM, "out of memory decoding an "
                               "image");
         }
+        __atomic_add_fetch(&flat_kept, need - f->band_cap, __ATOMIC_RELAXED);
         f->band = p;
         f->band_cap = need;
     }
     if (f->jpeg != NULL) {
-        return vl_jpegseq_rows(f->jpeg, lv->shrink > 1 ? lv->shrink : 1, y, n,
-                               VL_FLAT_MAX_WHOLE + VL_SOURCE_MAX_BLOCK,
-                               f->band, *stride, err);
+        rc = vl_jpegseq_rows(f->jpeg, lv->shrink > 1 ? lv->shrink : 1, y, n,
+                             VL_FLAT_MAX_WHOLE + VL_SOURCE_MAX_BLOCK, f->band,
+                             *stride, err);
+    } else {
+        rc = vl_pngdec_rows(f->png, y, n, f->band, *stride, err);
     }
-    return vl_pngdec_rows(f->png, y, n, f->band, *stride, err);
+    if (rc == VL_OK) {
+        f->band_ok = 1;
+        f->band_level = level;
+        f->band_y = y;
+        f->band_n = n;
+    }
+    return rc;
 }
 
-/* Drop the scratch band after a decode: a cached handle keeps no pixels. */
+/* After a read: keep the band while the process keeps few enough. */
 static void
 flat_band_free(vl_flat_t *f)
 {
+    if (f->band_ok
+        && __atomic_load_n(&flat_kept, __ATOMIC_RELAXED) <= VL_FLAT_KEEP) {
+        return;
+    }
+    __atomic_sub_fetch(&flat_kept, f->band_cap, __ATOMIC_RELAXED);
     free(f->band);
     f->band = NULL;
     f->band_cap = 0;
+    f->band_ok = 0;
 }
 
 /* 16-bit to 8-bit, rounded: (v * 255 + 32767) / 65535. */
@@ -303,7 +338,20 @@ flat_decode(vl_grid_walk_t *w, const vl_rect_t *box, vl_err_t *err)
             != VL_OK) {
             break;
         }
-        for (uint32_t col = 0; col < w->cols; col++) {
+        /* every block of the band row when the cache holds it easily,
+         * else the ones asked for (the rest would evict them) */
+        uint32_t c0 = 0, c1 = w->cols;
+        {
+            vl_tiles_stats_t ts;
+
+            vl_tiles_stats(src->tiles, &ts);
+            if ((uint64_t) w->lv->width * b.h * (uint64_t) f->bands
+                > ts.capacity / 2) {
+                c0 = box->x;
+                c1 = box->x + box->w;
+            }
+        }
+        for (uint32_t col = c0; col < c1; col++) {
             vl_tile_t *t;
             size_t     px = (size_t) f->bands;
 
