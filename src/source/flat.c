@@ -319,75 +319,98 @@ flat_grid(vl_source_t *src, uint32_t level, vl_grid_t *grid, vl_err_t *err)
     return VL_OK;
 }
 
-/* Each block row of box decoded whole (full width), every block of it
- * published. */
+/* Decode block row `row` (full width) and publish its blocks [c0, c1). */
 static int
-flat_decode(vl_grid_walk_t *w, const vl_rect_t *box, vl_err_t *err)
+flat_publish_row(vl_grid_walk_t *w, uint32_t row, uint32_t c0, uint32_t c1,
+                 vl_err_t *err)
 {
     vl_source_t *src = w->src;
     vl_flat_t   *f = src->priv;
-    int          rc = VL_OK;
+    size_t       px = (size_t) f->bands, stride;
+    vl_rect_t    b;
+    int          rc;
 
+    vl_grid_block(w, 0, row, &b);
+    if ((rc = flat_band(src, w->level, b.y, b.h, &stride, err)) != VL_OK) {
+        return rc;
+    }
+    for (uint32_t col = c0; col < c1; col++) {
+        vl_tile_t *t;
+
+        vl_grid_block(w, col, row, &b);
+        if ((t = vl_tile_new(b.w, b.h, f->bands, err)) == NULL) {
+            return err != NULL ? (int) err->code : VL_ENOMEM;
+        }
+        for (uint32_t y = 0; y < b.h; y++) {
+            const unsigned char *s = f->band + (size_t) y * stride;
+            unsigned char       *d = t->data + (size_t) y * b.w * px;
+
+            if (f->bits == 16) {
+                const uint16_t *s16 = (const uint16_t *) s
+                                      + (size_t) b.x * px;
+
+                for (size_t i = 0; i < b.w * px; i++) {
+                    d[i] = flat_to8(s16[i]);
+                }
+            } else {
+                memcpy(d, s + (size_t) b.x * px, b.w * px);
+            }
+        }
+        vl_grid_put(w, col, row, t);
+        vl_tile_release(t);
+    }
+    return VL_OK;
+}
+
+/*
+ * The block rows of box, each decoded whole (full width). Every block of
+ * a band row is published when the tile cache holds one easily (half its
+ * capacity), else only those asked for (the rest would evict them). When
+ * the whole level fits in half the cache, the rows above the box that are
+ * not cached are decoded and published first instead of skipped (the
+ * decode passes through them anyway): a read from the bottom up (a
+ * flipped or upside-down request, EXIF orientation 3) then decodes the
+ * level once, not once per strip.
+ */
+static int
+flat_decode(vl_grid_walk_t *w, const vl_rect_t *box, vl_err_t *err)
+{
+    vl_source_t     *src = w->src;
+    vl_flat_t       *f = src->priv;
+    vl_tiles_stats_t ts;
+    uint64_t         row_bytes = (uint64_t) w->lv->width * f->bh
+                                 * (uint64_t) f->bands;
+    int              rc = VL_OK;
+
+    vl_tiles_stats(src->tiles, &ts);
+    if (row_bytes * w->rows <= ts.capacity / 2) {
+        for (uint32_t row = 0; row < box->y && rc == VL_OK; row++) {
+            if (!vl_grid_cached(w, 0, row)
+                || !vl_grid_cached(w, w->cols - 1, row)) {
+                rc = flat_publish_row(w, row, 0, w->cols, err);
+            }
+        }
+    }
     for (uint32_t row = box->y; row < box->y + box->h && rc == VL_OK;
          row++) {
-        vl_rect_t b;
-        size_t    stride;
+        int all = row_bytes <= ts.capacity / 2;
 
-        vl_grid_block(w, 0, row, &b);
-        if ((rc = flat_band(src, w->level, b.y, b.h, &stride, err))
-            != VL_OK) {
-            break;
-        }
-        /* every block of the band row when the cache holds it easily,
-         * else the ones asked for (the rest would evict them) */
-        uint32_t c0 = 0, c1 = w->cols;
-        {
-            vl_tiles_stats_t ts;
-
-            vl_tiles_stats(src->tiles, &ts);
-            if ((uint64_t) w->lv->width * b.h * (uint64_t) f->bands
-                > ts.capacity / 2) {
-                c0 = box->x;
-                c1 = box->x + box->w;
-            }
-        }
-        for (uint32_t col = c0; col < c1; col++) {
-            vl_tile_t *t;
-            size_t     px = (size_t) f->bands;
-
-            vl_grid_block(w, col, row, &b);
-            if ((t = vl_tile_new(b.w, b.h, f->bands, err)) == NULL) {
-                rc = err != NULL ? (int) err->code : VL_ENOMEM;
-                break;
-            }
-            for (uint32_t y = 0; y < b.h; y++) {
-                const unsigned char *s = f->band + (size_t) y * stride;
-                unsigned char       *d = t->data + (size_t) y * b.w * px;
-
-                if (f->bits == 16) {
-                    const uint16_t *s16 = (const uint16_t *) s
-                                          + (size_t) b.x * px;
-
-                    for (size_t i = 0; i < b.w * px; i++) {
-                        d[i] = flat_to8(s16[i]);
-                    }
-                } else {
-                    memcpy(d, s + (size_t) b.x * px, b.w * px);
-                }
-            }
-            vl_grid_put(w, col, row, t);
-            vl_tile_release(t);
-        }
+        rc = flat_publish_row(w, row, all ? 0 : box->x,
+                              all ? w->cols : box->x + box->w, err);
     }
     flat_band_free(f);
     return rc;
 }
 
+/* Serialised: a viewer's first burst of tiles asks for the same band
+ * rows at once, on as many handles; one decodes them, the others find
+ * them in the tile cache after waiting. It also bounds a worker to one
+ * flat decode's memory at a time, as for JPEG 2000. */
 static const vl_grid_ops_t flat_grid_ops = {
     flat_grid,
     flat_decode,
     NULL,
-    0,
+    1,
 };
 
 /* A 16-bit read of a 16-bit PNG: the rows straight into out, in bands,

@@ -199,6 +199,14 @@ for o in range(1, 9):
     check(f"{name}: region of the upright image exact",
           got is not None and diff(got, ref.crop((50, 20, 180, 110))) == 0)
 
+# read from the bottom up (render flips its strips): the same pixels
+for name in ("big.jpg", "big.png"):
+    ref = Image.open(os.path.join(FX, name)).convert("RGB")
+    out, msg = render(name, "full/max/180/default.png")
+    got = pil_png(out) if out else None
+    check(f"{name}: turned 180 degrees, pixels exact",
+          got is not None and diff(got, ref.rotate(180)) == 0, msg)
+
 icc = open(os.path.join(FX, "icc.bin"), "rb").read()
 for name, ext in (("icc.jpg", "jpg"), ("icc.png", "png")):
     out, msg = render(name, "full/200,/0/default." + ext, ext)
