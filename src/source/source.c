@@ -722,9 +722,12 @@ source_scratch(const vl_image_t *like, uint32_t w, uint32_t h,
  * Rectangle r of box-shrunk level `level` (>= nstored): the mean of the
  * f x f pixels of the smallest stored level b each pixel covers (fewer at
  * the right and bottom edges), f = 2^(level - b). The stored level is
- * read in strips of S rows (a multiple of f, at least 256 and aligned to
- * multiples of S so that the grid's blocks of a flat image are decoded
- * once and in order): memory is one strip of the region's width.
+ * read in strips of S rows (S a power of two: 256, or f when larger, and
+ * halved while one strip of the region's width is over
+ * VL_SOURCE_MAX_BLOCK; strips of more than f rows are aligned to
+ * multiples of S, so that the grid's blocks of a flat image are decoded
+ * once and in order): memory is one strip and one row of sums per output
+ * row of a strip, whatever the image.
  */
 static int
 source_read_shrunk(vl_source_t *src, uint32_t level, const vl_rect_t *r,
@@ -735,20 +738,23 @@ source_read_shrunk(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     const vl_level_t *bl = &src->geo.levels[b];
     uint64_t          bx0 = (uint64_t) r->x * f;
     uint64_t          bx1 = (uint64_t) (r->x + r->w) * f;
-    uint64_t          strip = f >= 256 ? f : 256;
+    uint64_t          strip = f >= 256 ? f : 256, group;
     int               bands = out->bands, wide = out->depth == 2;
-    size_t            need;
+    size_t            rowsum, need;
     uint64_t         *sum = NULL;
     vl_image_t        tmp = { 0 };
     int               rc = VL_OK;
 
     bx1 = bx1 < bl->width ? bx1 : bl->width;
-    while (strip > f && (bx1 - bx0) * strip * source_px(out)
+    while (strip > 1 && (bx1 - bx0) * strip * source_px(out)
                             > VL_SOURCE_MAX_BLOCK) {
         strip /= 2;
     }
-    if (vl_size_mul((size_t) r->w, (size_t) bands * sizeof(*sum), &need)
-        != 0 || (sum = malloc(need)) == NULL) {
+    group = strip >= f ? strip / f : 1;
+    if (vl_size_mul4((size_t) r->w, (size_t) bands, sizeof(*sum), 1,
+                     &rowsum) != 0
+        || vl_size_mul(rowsum, (size_t) group, &need) != 0
+        || (sum = malloc(need)) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory shrinking a level");
     }
     if ((rc = source_scratch(out, (uint32_t) (bx1 - bx0), (uint32_t) strip,
@@ -757,52 +763,65 @@ source_read_shrunk(vl_source_t *src, uint32_t level, const vl_rect_t *r,
         return rc;
     }
     for (uint32_t oy = r->y; oy < r->y + r->h && rc == VL_OK;) {
-        uint64_t  y0 = (uint64_t) oy * f;
-        uint64_t  end = (y0 / strip + 1) * strip;
-        uint32_t  oend;
-        vl_rect_t br;
+        uint64_t y0 = (uint64_t) oy * f, end;
+        uint32_t oend;
 
-        end = end < bl->height ? end : bl->height;
-        oend = (uint32_t) ((end + f - 1) / f);
+        if (strip >= f) {
+            end = (y0 / strip + 1) * strip;
+            end = end < bl->height ? end : bl->height;
+            oend = (uint32_t) ((end + f - 1) / f);
+        } else {
+            oend = oy + 1;
+        }
         oend = oend < r->y + r->h ? oend : r->y + r->h;
         end = (uint64_t) oend * f < bl->height ? (uint64_t) oend * f
                                                : bl->height;
-        br = VL_RECT((uint32_t) bx0, (uint32_t) y0, (uint32_t) (bx1 - bx0),
-                     (uint32_t) (end - y0));
-        tmp.h = br.h;
-        if ((rc = src->ops->read(src, b, &br, &tmp, err)) != VL_OK) {
-            break;
-        }
-        for (uint32_t oyy = oy; oyy < oend; oyy++) {
-            uint64_t ry0 = (uint64_t) oyy * f - y0;
-            uint64_t ry1 = ry0 + f < br.h ? ry0 + f : br.h;
-            unsigned char *dst = VL_IMAGE_ROW(out, oyy - r->y);
+        memset(sum, 0, rowsum * (oend - oy));
+        for (uint64_t cy = y0; cy < end && rc == VL_OK;) {
+            uint64_t  n = end - cy < strip ? end - cy : strip;
+            vl_rect_t br = VL_RECT((uint32_t) bx0, (uint32_t) cy,
+                                   (uint32_t) (bx1 - bx0), (uint32_t) n);
 
-            memset(sum, 0, need);
-            for (uint64_t yy = ry0; yy < ry1; yy++) {
-                const unsigned char *row = VL_IMAGE_ROW(&tmp, yy);
+            tmp.h = br.h;
+            if ((rc = src->ops->read(src, b, &br, &tmp, err)) != VL_OK) {
+                break;
+            }
+            for (uint64_t k = 0; k < n; k++) {
+                const unsigned char *row = VL_IMAGE_ROW(&tmp, k);
+                uint64_t *srow = sum + (size_t) ((cy + k) / f - oy)
+                                           * r->w * bands;
 
                 for (uint32_t i = 0; i < r->w; i++) {
-                    uint64_t cx0 = (uint64_t) i * f;
-                    uint64_t cx1 = cx0 + f < br.w ? cx0 + f : br.w;
-                    uint64_t *s = &sum[(size_t) i * bands];
+                    uint64_t  cx0 = (uint64_t) i * f;
+                    uint64_t  cx1 = cx0 + f < br.w ? cx0 + f : br.w;
+                    uint64_t *sp = &srow[(size_t) i * bands];
 
                     for (uint64_t xx = cx0; xx < cx1; xx++) {
                         for (int c = 0; c < bands; c++) {
-                            s[c] += wide ? ((const uint16_t *) row)
-                                               [xx * bands + c]
-                                         : row[xx * bands + c];
+                            sp[c] += wide ? ((const uint16_t *) row)
+                                                [xx * bands + c]
+                                          : row[xx * bands + c];
                         }
                     }
                 }
             }
+            cy += n;
+        }
+        for (uint32_t oyy = oy; rc == VL_OK && oyy < oend; oyy++) {
+            uint64_t       ry0 = (uint64_t) oyy * f;
+            uint64_t       rows = ry0 + f < bl->height ? f
+                                                       : bl->height - ry0;
+            const uint64_t *srow = sum + (size_t) (oyy - oy) * r->w * bands;
+            unsigned char  *dst = VL_IMAGE_ROW(out, oyy - r->y);
+
             for (uint32_t i = 0; i < r->w; i++) {
                 uint64_t cx0 = (uint64_t) i * f;
-                uint64_t cx1 = cx0 + f < br.w ? cx0 + f : br.w;
-                uint64_t n = (cx1 - cx0) * (ry1 - ry0);
+                uint64_t cx1 = cx0 + f < bx1 - bx0 ? cx0 + f : bx1 - bx0;
+                uint64_t cnt = (cx1 - cx0) * rows;
 
                 for (int c = 0; c < bands; c++) {
-                    uint64_t v = (sum[(size_t) i * bands + c] + n / 2) / n;
+                    uint64_t v = (srow[(size_t) i * bands + c] + cnt / 2)
+                                 / cnt;
 
                     if (wide) {
                         ((uint16_t *) dst)[(size_t) i * bands + c] =
