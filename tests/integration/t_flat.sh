@@ -84,11 +84,10 @@ done
 
 # damaged and oversized files: a status and a reason, the worker lives
 for c in "trunc-rgb.jpg 500" "trunc-big.png 500" "huge.png 400" \
-         "huge-prog.jpg 400"; do
+         "huge-prog.jpg 400" "huge-interlaced.png 415"; do
     set -- $c
     st=$(vl_get "$U/3/$1/full/max/0/default.jpg")
-    [ "$1" = huge.png ] || [ "$1" = huge-prog.jpg ] \
-        || st=$(vl_get "$U/3/$1/full/max/0/default.jpg")
+    case $1 in trunc-*) st=$(vl_get "$U/3/$1/full/max/0/default.jpg") ;; esac
     vl_eq "$1: $2" "$2" "$st"
 done
 st=$(vl_get "$U/3/trunc-rgb.jpg/0,0,64,64/max/0/default.jpg")

@@ -172,6 +172,11 @@ test_bad_files(void **state)
     assert_null(open_flat("huge-prog.jpg", &err));
     assert_int_equal(err.code, VL_ELIMIT);
     vl_err_clear(&err);
+    /* interlaced, too large to decode whole: 415 */
+    assert_null(open_flat("huge-interlaced.png", &err));
+    assert_int_equal(err.code, VL_EFORMAT);
+    assert_non_null(strstr(err.msg, "interlaced"));
+    vl_err_clear(&err);
     /* truncated: the top reads, the missing part is a codec error, then
      * the handle is broken for good */
     for (int i = 0; i < 2; i++) {
@@ -231,6 +236,74 @@ test_restart(void **state)
     }
 }
 
+/* 16-bit reads of a 16-bit PNG: the file's samples exactly, and the
+ * averaged level as the rounded mean of them. */
+static void
+test_16bit(void **state)
+{
+    FILE        *f;
+    unsigned     w, h, bands, bits;
+    uint16_t    *want;
+    vl_err_t     err = { 0 };
+    vl_source_t *src;
+    vl_image_t   img;
+    size_t       n;
+
+    (void) state;
+    if (skip_without_fixtures()) {
+        return;
+    }
+    assert_non_null(f = fopen(flat_path("rgb16.png.expect"), "r"));
+    assert_int_equal(fscanf(f, "%u %u %u %u", &w, &h, &bands, &bits), 4);
+    assert_int_equal(bits, 16);
+    n = (size_t) w * h * bands;
+    assert_non_null(want = malloc(n * sizeof(*want)));
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+
+        assert_int_equal(fscanf(f, "%u", &v), 1);
+        want[i] = (uint16_t) v;
+    }
+    fclose(f);
+    assert_non_null(src = open_flat("rgb16.png", &err));
+    assert_int_equal(vl_source_info(src)->bits, 16);
+    img.w = w;
+    img.h = h;
+    img.bands = (int) bands;
+    img.depth = 2;
+    img.stride = (size_t) w * bands * 2;
+    assert_non_null(img.data = malloc(img.stride * h));
+    assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, w, h), &img, &err),
+                     VL_OK);
+    assert_memory_equal(img.data, want, n * 2);
+    /* level 1, (w + 1) / 2 x (h + 1) / 2: the 2 x 2 means */
+    assert_int_equal(vl_source_read(src, 1,
+                                    &VL_RECT(0, 0, (w + 1) / 2, (h + 1) / 2),
+                                    &img, &err),
+                     VL_OK);
+    for (unsigned y = 0; y < (h + 1) / 2; y++) {
+        for (unsigned x = 0; x < (w + 1) / 2; x++) {
+            for (unsigned c = 0; c < bands; c++) {
+                uint64_t s = 0, k = 0;
+
+                for (unsigned yy = 2 * y; yy < 2 * y + 2 && yy < h; yy++) {
+                    for (unsigned xx = 2 * x; xx < 2 * x + 2 && xx < w;
+                         xx++) {
+                        s += want[((size_t) yy * w + xx) * bands + c];
+                        k++;
+                    }
+                }
+                assert_int_equal(((uint16_t *) VL_IMAGE_ROW(&img, y))
+                                     [(size_t) x * bands + c],
+                                 (s + k / 2) / k);
+            }
+        }
+    }
+    free(img.data);
+    free(want);
+    vl_source_put(NULL, src);
+}
+
 int
 main(void)
 {
@@ -239,6 +312,7 @@ main(void)
         cmocka_unit_test(test_icc),
         cmocka_unit_test(test_bad_files),
         cmocka_unit_test(test_restart),
+        cmocka_unit_test(test_16bit),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
