@@ -29,6 +29,9 @@
 /* What libjpeg may hold for one decode (a progressive file's coefficients)
  * and what an interlaced PNG may take decoded whole. */
 #define VL_FLAT_MAX_WHOLE (4 * VL_SOURCE_MAX_BLOCK)
+/* Pixels of a flat image: a read near the bottom of one decodes all the
+ * rows above it, minutes beyond this many. */
+#define VL_FLAT_MAX_PIXELS ((uint64_t) 1 << 32)
 
 typedef struct {
     unsigned char     *map;
@@ -103,8 +106,9 @@ flat_map(vl_source_t *src, int fd, vl_err_t *err)
 
 /*
  * The limits of a flat image, checked on its header before any pixel
- * memory: each side at most VL_SOURCE_MAX_SIDE, and one band of 16 rows of
- * the full width within VL_SOURCE_MAX_BLOCK. Beyond them: VL_ELIMIT
+ * memory: each side at most VL_SOURCE_MAX_SIDE, at most VL_FLAT_MAX_PIXELS
+ * pixels, and one band of 16 rows of the full width within
+ * VL_SOURCE_MAX_BLOCK. Beyond them: VL_ELIMIT
  * (400), the status of a request beyond maxWidth/maxArea, since what is
  * refused is the size of the image a request would have vellum decode,
  * not a damaged file.
@@ -118,12 +122,13 @@ flat_limits(vl_flat_t *f, uint32_t w, uint32_t h, vl_err_t *err)
         return vl_err_set(err, VL_ECODEC, "the image has no pixels");
     }
     if (w > VL_SOURCE_MAX_SIDE || h > VL_SOURCE_MAX_SIDE
+        || (uint64_t) w * h > VL_FLAT_MAX_PIXELS
         || vl_size_mul4(w, (size_t) f->bands, (size_t) f->bits / 8, 16, &row)
                != 0
         || row > VL_SOURCE_MAX_BLOCK) {
         return vl_err_set(err, VL_ELIMIT, "an image of %ux%u pixels is "
-                          "beyond the limits (%u a side)", w, h,
-                          VL_SOURCE_MAX_SIDE);
+                          "beyond the limits (%u a side, 4294967296 in all)",
+                          w, h, VL_SOURCE_MAX_SIDE);
     }
     row /= 16;
     f->bh = VL_FLAT_GRID;
