@@ -4,7 +4,9 @@
  * the level's JPEGTables) with libjpeg(-turbo), optionally DCT-scaled by
  * 1/2, 1/4 or 1/8, straight into a caller's buffer. Exact IDCT (ISLOW) and
  * fancy upsampling, as libtiff's JPEG codec uses. A decoder is owned by one
- * source handle and used by one thread at a time.
+ * source handle and used by one thread at a time. Also the row reader of
+ * whole JPEG files (vl_jpegseq_*, for flat.c), so that libjpeg's
+ * decompressor stays in this one file of the source layer.
  */
 #ifndef VL_JPEGDEC_H
 #define VL_JPEGDEC_H
