@@ -45,6 +45,7 @@ typedef struct {
     size_t             band_cap;
     int                band_ok;       /* band holds band_level's rows */
     uint32_t           band_level, band_y, band_n;
+    size_t             whole_held;    /* an interlaced PNG's, counted */
 } vl_flat_t;
 
 /* Bytes of bands kept by this process's handles (atomic), at most
@@ -71,6 +72,7 @@ flat_close(vl_source_t *src)
     if (f->band != NULL) {
         __atomic_sub_fetch(&flat_kept, f->band_cap, __ATOMIC_RELAXED);
     }
+    __atomic_sub_fetch(&flat_kept, f->whole_held, __ATOMIC_RELAXED);
     free(f->band);
     free(f);
     src->priv = NULL;
@@ -289,10 +291,24 @@ flat_band(vl_source_t *src, uint32_t level, uint32_t y, uint32_t n,
     return rc;
 }
 
-/* After a read: keep the band while the process keeps few enough. */
+/* After a read: keep the band (and an interlaced PNG decoded whole)
+ * while the process keeps few enough. */
 static void
 flat_band_free(vl_flat_t *f)
 {
+    if (f->png != NULL && vl_pngdec_held(f->png) > 0) {
+        size_t held = vl_pngdec_held(f->png);
+
+        if (f->whole_held == 0) {
+            __atomic_add_fetch(&flat_kept, held, __ATOMIC_RELAXED);
+            f->whole_held = held;
+        }
+        if (__atomic_load_n(&flat_kept, __ATOMIC_RELAXED) > VL_FLAT_KEEP) {
+            vl_pngdec_release(f->png);
+            __atomic_sub_fetch(&flat_kept, held, __ATOMIC_RELAXED);
+            f->whole_held = 0;
+        }
+    }
     if (f->band_ok
         && __atomic_load_n(&flat_kept, __ATOMIC_RELAXED) <= VL_FLAT_KEEP) {
         return;

@@ -274,3 +274,16 @@ vl_pngdec_free(vl_pngdec_t *d)
     free(d->whole);
     free(d);
 }
+
+size_t
+vl_pngdec_held(const vl_pngdec_t *d)
+{
+    return d->whole != NULL ? d->rowbytes * d->meta.height : 0;
+}
+
+void
+vl_pngdec_release(vl_pngdec_t *d)
+{
+    free(d->whole);
+    d->whole = NULL;
+}

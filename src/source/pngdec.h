@@ -44,4 +44,9 @@ void vl_pngdec_free(vl_pngdec_t *dec);
 int vl_pngdec_rows(vl_pngdec_t *dec, uint32_t y, uint32_t n,
                    unsigned char *out, size_t stride, vl_err_t *err);
 
+/* Bytes an interlaced image decoded whole holds now (0: none), and
+ * dropping them (the next read decodes it again). */
+size_t vl_pngdec_held(const vl_pngdec_t *dec);
+void vl_pngdec_release(vl_pngdec_t *dec);
+
 #endif /* VL_PNGDEC_H */
