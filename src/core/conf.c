@@ -121,6 +121,8 @@ const vl_opt_t vl_conf_options[] = {
         "Expiry of memcached entries, seconds"),
     OPT("CODEC_PASSTHROUGH", VL_OPT_BOOL, "1", 0, 1, codec_passthrough, IIP | OUT,
         "Send stored JPEG tiles as they are when a request asks for exactly one"),
+    OPT("EXIF_ORIENTATION", VL_OPT_BOOL, "1", 0, 1, exif_orientation, OUT,
+        "Serve a flat JPEG upright as its EXIF Orientation tag says; 0: as stored"),
     OPT("MAX_LAYERS", VL_OPT_INT, "-1", -1, 65535, max_layers, IIP | OUT,
         "JPEG 2000 quality layers to decode: -1 or 0 all (iipsrv: 0 = half), N the first N"),
     /* process */

@@ -124,6 +124,7 @@ typedef struct {
     char   *memcached_servers;     /* "" = off */
     long    memcached_timeout;     /* expiry, seconds */
     long    codec_passthrough;     /* bool */
+    long    exif_orientation;      /* bool: flat JPEG served upright */
     long    max_layers;            /* JPEG 2000 layers, -1/0 = all */
     /* process */
     long    workers;               /* 0 = number of CPUs */

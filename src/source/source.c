@@ -111,6 +111,8 @@ static const struct {
 } source_formats[] = {
     { vl_tiff_is_a, &vl_source_tiff_ops },
     { vl_jp2_is_a, &vl_source_jp2_ops },
+    { vl_flat_jpeg_is_a, &vl_source_flat_jpeg_ops },
+    { vl_flat_png_is_a, &vl_source_flat_png_ops },
 };
 
 static const vl_source_ops_t *
@@ -140,11 +142,68 @@ vl_source_sniff_fd(int fd)
     return n > 0 && source_sniff(magic, (size_t) n) != NULL;
 }
 
+/*
+ * The public view of a freshly opened handle. Below the backend's smallest
+ * level, levels of half the size each (ceil) are added until the long
+ * side is at most VL_SOURCE_SHRINK_MIN: a flat image or a single-level
+ * TIFF gets a pyramid that info.json advertises, each such level made by
+ * area-averaging the smallest stored one (source_read_shrunk). Then the
+ * EXIF orientation, when honoured: 5..8 swap each level's sides.
+ */
+static void
+source_view(vl_source_t *src, int honour_orientation)
+{
+    vl_geom_t        *g = &src->geo;
+    const vl_level_t *b;
+
+    src->nstored = src->info.geom.nlevels;
+    *g = src->info.geom;
+    b = &g->levels[src->nstored - 1];
+    while (g->nlevels < VL_MAX_LEVELS) {
+        const vl_level_t *last = &g->levels[g->nlevels - 1];
+        uint32_t          f = 1u << (g->nlevels - src->nstored + 1);
+        vl_level_t       *lv = &g->levels[g->nlevels];
+
+        if ((last->width <= VL_SOURCE_SHRINK_MIN
+             && last->height <= VL_SOURCE_SHRINK_MIN)
+            || (last->width == 1 && last->height == 1) || f == 0
+            || g->nlevels - src->nstored >= 20) {
+            break;
+        }
+        memset(lv, 0, sizeof(*lv));
+        lv->width = (uint32_t) (((uint64_t) b->width + f - 1) / f);
+        lv->height = (uint32_t) (((uint64_t) b->height + f - 1) / f);
+        lv->tile_w = b->tile_w;     /* the grid a viewer keeps */
+        lv->tile_h = b->tile_h;
+        lv->base = src->nstored - 1;
+        lv->shrink = f;
+        g->nlevels++;
+    }
+    src->orient = honour_orientation && src->orientation >= 2
+                          && src->orientation <= 8
+                      ? src->orientation : 1;
+    src->view = src->info;
+    src->view.geom = *g;
+    if (src->orient >= 5) {
+        vl_geom_t *v = &src->view.geom;
+
+        v->width = g->height;
+        v->height = g->width;
+        for (uint32_t i = 0; i < v->nlevels; i++) {
+            v->levels[i].width = g->levels[i].height;
+            v->levels[i].height = g->levels[i].width;
+            v->levels[i].tile_w = g->levels[i].tile_h;
+            v->levels[i].tile_h = g->levels[i].tile_w;
+        }
+    }
+}
+
 /* Open page `page` of fd (owned from here on): sniff it and hand it to a
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               uint32_t page, int to_srgb, const char *who, vl_err_t *err)
+               int orientation, uint32_t page, int to_srgb, const char *who,
+               vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -191,6 +250,8 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     vl_metrics_handles(1);
     /* an unusable ICC profile dropped; ICC_TO_SRGB: reads converted */
     src->cms = vl_cms_source_open(&src->info, to_srgb, who);
+    /* what vl_source_info shows: after the profile's fate is known */
+    source_view(src, orientation);
     return src;
 }
 
@@ -540,7 +601,8 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
-                         page, conf != NULL && conf->output.icc_to_srgb, id,
+                         conf == NULL || conf->exif_orientation != 0, page,
+                         conf != NULL && conf->output.icc_to_srgb, id,
                          err);
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
@@ -569,7 +631,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, 0, NULL, err);
+    src = source_open_fd(fd, &st, path, -1, 1, 1, 0, NULL, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -618,7 +680,7 @@ vl_source_set_srgb(vl_source_t *src)
 const vl_source_info_t *
 vl_source_info(const vl_source_t *src)
 {
-    return &src->info;
+    return &src->view;
 }
 
 const vl_page_size_t *
@@ -649,6 +711,227 @@ source_note_failure(vl_source_t *src, int rc, const vl_err_t *err)
     return rc;
 }
 
+/* Bytes per pixel of out. */
+static size_t
+source_px(const vl_image_t *img)
+{
+    return (size_t) img->bands * (size_t) (img->depth == 2 ? 2 : 1);
+}
+
+/* A scratch image of w x h like out (malloc: the caller frees data). */
+static int
+source_scratch(const vl_image_t *like, uint32_t w, uint32_t h,
+               vl_image_t *img, vl_err_t *err)
+{
+    size_t bytes;
+
+    img->w = w;
+    img->h = h;
+    img->bands = like->bands;
+    img->depth = like->depth == 2 ? 2 : 1;
+    if (vl_size_mul(w, source_px(like), &img->stride) != 0
+        || vl_size_mul(img->stride, h, &bytes) != 0
+        || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
+        return vl_err_set(err, VL_ELIMIT, "a read of %ux%u pixels is too "
+                          "large", w, h);
+    }
+    if ((img->data = malloc(bytes > 0 ? bytes : 1)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory reading an image");
+    }
+    return VL_OK;
+}
+
+/*
+ * Rectangle r of box-shrunk level `level` (>= nstored): the mean of the
+ * f x f pixels of the smallest stored level b each pixel covers (fewer at
+ * the right and bottom edges), f = 2^(level - b). The stored level is
+ * read in strips of S rows (S a power of two: 256, or f when larger, and
+ * halved while one strip of the region's width is over
+ * VL_SOURCE_MAX_BLOCK; strips of more than f rows are aligned to
+ * multiples of S, so that the grid's blocks of a flat image are decoded
+ * once and in order): memory is one strip and one row of sums per output
+ * row of a strip, whatever the image.
+ */
+static int
+source_read_shrunk(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                   vl_image_t *out, vl_err_t *err)
+{
+    uint32_t          b = src->nstored - 1;
+    uint32_t          f = src->geo.levels[level].shrink;
+    const vl_level_t *bl = &src->geo.levels[b];
+    uint64_t          bx0 = (uint64_t) r->x * f;
+    uint64_t          bx1 = (uint64_t) (r->x + r->w) * f;
+    uint64_t          strip = f >= 256 ? f : 256, group;
+    int               bands = out->bands, wide = out->depth == 2;
+    size_t            rowsum, need;
+    uint64_t         *sum = NULL;
+    vl_image_t        tmp = { 0 };
+    int               rc = VL_OK;
+
+    bx1 = bx1 < bl->width ? bx1 : bl->width;
+    while (strip > 1 && (bx1 - bx0) * strip * source_px(out)
+                            > VL_SOURCE_MAX_BLOCK) {
+        strip /= 2;
+    }
+    group = strip >= f ? strip / f : 1;
+    if (vl_size_mul4((size_t) r->w, (size_t) bands, sizeof(*sum), 1,
+                     &rowsum) != 0
+        || vl_size_mul(rowsum, (size_t) group, &need) != 0
+        || (sum = malloc(need)) == NULL) {
+        return vl_err_set(err, VL_ENOMEM, "out of memory shrinking a level");
+    }
+    if ((rc = source_scratch(out, (uint32_t) (bx1 - bx0), (uint32_t) strip,
+                             &tmp, err)) != VL_OK) {
+        free(sum);
+        return rc;
+    }
+    for (uint32_t oy = r->y; oy < r->y + r->h && rc == VL_OK;) {
+        uint64_t y0 = (uint64_t) oy * f, end;
+        uint32_t oend;
+
+        if (strip >= f) {
+            end = (y0 / strip + 1) * strip;
+            end = end < bl->height ? end : bl->height;
+            oend = (uint32_t) ((end + f - 1) / f);
+        } else {
+            oend = oy + 1;
+        }
+        oend = oend < r->y + r->h ? oend : r->y + r->h;
+        end = (uint64_t) oend * f < bl->height ? (uint64_t) oend * f
+                                               : bl->height;
+        memset(sum, 0, rowsum * (oend - oy));
+        for (uint64_t cy = y0; cy < end && rc == VL_OK;) {
+            uint64_t  n = end - cy < strip ? end - cy : strip;
+            vl_rect_t br = VL_RECT((uint32_t) bx0, (uint32_t) cy,
+                                   (uint32_t) (bx1 - bx0), (uint32_t) n);
+
+            tmp.h = br.h;
+            if ((rc = src->ops->read(src, b, &br, &tmp, err)) != VL_OK) {
+                break;
+            }
+            for (uint64_t k = 0; k < n; k++) {
+                const unsigned char *row = VL_IMAGE_ROW(&tmp, k);
+                uint64_t *srow = sum + (size_t) ((cy + k) / f - oy)
+                                           * r->w * bands;
+
+                for (uint32_t i = 0; i < r->w; i++) {
+                    uint64_t  cx0 = (uint64_t) i * f;
+                    uint64_t  cx1 = cx0 + f < br.w ? cx0 + f : br.w;
+                    uint64_t *sp = &srow[(size_t) i * bands];
+
+                    for (uint64_t xx = cx0; xx < cx1; xx++) {
+                        for (int c = 0; c < bands; c++) {
+                            sp[c] += wide ? ((const uint16_t *) row)
+                                                [xx * bands + c]
+                                          : row[xx * bands + c];
+                        }
+                    }
+                }
+            }
+            cy += n;
+        }
+        for (uint32_t oyy = oy; rc == VL_OK && oyy < oend; oyy++) {
+            uint64_t       ry0 = (uint64_t) oyy * f;
+            uint64_t       rows = ry0 + f < bl->height ? f
+                                                       : bl->height - ry0;
+            const uint64_t *srow = sum + (size_t) (oyy - oy) * r->w * bands;
+            unsigned char  *dst = VL_IMAGE_ROW(out, oyy - r->y);
+
+            for (uint32_t i = 0; i < r->w; i++) {
+                uint64_t cx0 = (uint64_t) i * f;
+                uint64_t cx1 = cx0 + f < bx1 - bx0 ? cx0 + f : bx1 - bx0;
+                uint64_t cnt = (cx1 - cx0) * rows;
+
+                for (int c = 0; c < bands; c++) {
+                    uint64_t v = (srow[(size_t) i * bands + c] + cnt / 2)
+                                 / cnt;
+
+                    if (wide) {
+                        ((uint16_t *) dst)[(size_t) i * bands + c] =
+                            (uint16_t) v;
+                    } else {
+                        dst[(size_t) i * bands + c] = (unsigned char) v;
+                    }
+                }
+            }
+        }
+        oy = oend;
+    }
+    free(tmp.data);
+    free(sum);
+    return rc;
+}
+
+/* Rectangle r of `level` in the stored orientation. */
+static int
+source_read_geo(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                vl_image_t *out, vl_err_t *err)
+{
+    if (level < src->nstored) {
+        return src->ops->read(src, level, r, out, err);
+    }
+    return source_read_shrunk(src, level, r, out, err);
+}
+
+/* Where pixel (x, y) of the upright image of a W x H stored level is
+ * stored, for EXIF orientation o. */
+static void
+source_orient_map(int o, uint32_t W, uint32_t H, uint32_t x, uint32_t y,
+                  uint32_t *sx, uint32_t *sy)
+{
+    switch (o) {
+    case 2: *sx = W - 1 - x; *sy = y; break;
+    case 3: *sx = W - 1 - x; *sy = H - 1 - y; break;
+    case 4: *sx = x; *sy = H - 1 - y; break;
+    case 5: *sx = y; *sy = x; break;
+    case 6: *sx = y; *sy = H - 1 - x; break;
+    case 7: *sx = W - 1 - y; *sy = H - 1 - x; break;
+    case 8: *sx = W - 1 - y; *sy = x; break;
+    default: *sx = x; *sy = y; break;
+    }
+}
+
+/* Rectangle r of the upright `level`: the stored rectangle it comes from
+ * is read into a scratch image of r's size and turned into out. */
+static int
+source_read_oriented(vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                     vl_image_t *out, vl_err_t *err)
+{
+    const vl_level_t *lv = &src->geo.levels[level];
+    uint32_t          ax, ay, bx, by;
+    vl_rect_t         sr;
+    vl_image_t        tmp;
+    size_t            px = source_px(out);
+    int               rc;
+
+    source_orient_map(src->orient, lv->width, lv->height, r->x, r->y, &ax,
+                      &ay);
+    source_orient_map(src->orient, lv->width, lv->height, r->x + r->w - 1,
+                      r->y + r->h - 1, &bx, &by);
+    sr = VL_RECT(ax < bx ? ax : bx, ay < by ? ay : by,
+                 (ax < bx ? bx - ax : ax - bx) + 1,
+                 (ay < by ? by - ay : ay - by) + 1);
+    if ((rc = source_scratch(out, sr.w, sr.h, &tmp, err)) != VL_OK) {
+        return rc;
+    }
+    rc = source_read_geo(src, level, &sr, &tmp, err);
+    for (uint32_t j = 0; rc == VL_OK && j < r->h; j++) {
+        unsigned char *dst = VL_IMAGE_ROW(out, j);
+
+        for (uint32_t i = 0; i < r->w; i++) {
+            uint32_t sx, sy;
+
+            source_orient_map(src->orient, lv->width, lv->height, r->x + i,
+                              r->y + j, &sx, &sy);
+            memcpy(dst + (size_t) i * px,
+                   VL_IMAGE_ROW(&tmp, sy - sr.y) + (size_t) (sx - sr.x) * px,
+                   px);
+        }
+    }
+    free(tmp.data);
+    return rc;
+}
+
 int
 vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                vl_image_t *out, vl_err_t *err)
@@ -661,10 +944,10 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
     if (src->broken) {
         return source_broken(src, err);
     }
-    if (level >= src->info.geom.nlevels) {
+    if (level >= src->view.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
-    lv = &src->info.geom.levels[level];
+    lv = &src->view.geom.levels[level];
     if (w == 0 || h == 0 || (uint64_t) x + w > lv->width
         || (uint64_t) y + h > lv->height) {
         return vl_err_set(err, VL_EBADREQ,
@@ -672,15 +955,15 @@ vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                           x, y, w, h, level, lv->width, lv->height);
     }
     if (out == NULL || out->data == NULL
-        || out->bands != src->info.geom.bands || out->w < w || out->h < h
-        || (out->depth == 2 && !src->info.reads16)
-        || vl_size_mul4(w, (size_t) out->bands,
-                        (size_t) (out->depth == 2 ? 2 : 1), 1, &row) != 0
+        || out->bands != src->view.geom.bands || out->w < w || out->h < h
+        || (out->depth == 2 && !src->view.reads16)
+        || vl_size_mul(w, source_px(out), &row) != 0
         || out->stride < row) {
         return vl_err_set(err, VL_EINTERNAL,
                           "read buffer does not match the image");
     }
-    rc = src->ops->read(src, level, r, out, err);
+    rc = src->orient > 1 ? source_read_oriented(src, level, r, out, err)
+                         : source_read_geo(src, level, r, out, err);
     if (rc == VL_OK && src->cms != NULL) {
         vl_cms_source_apply(src->cms, out, w, h);
     }
@@ -698,11 +981,12 @@ vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     if (src->broken) {
         return source_broken(src, err);
     }
-    if (level >= src->info.geom.nlevels) {
+    if (level >= src->view.geom.nlevels) {
         return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
     }
-    lv = &src->info.geom.levels[level];
+    lv = &src->view.geom.levels[level];
     if (lv->tile_w == 0 || src->ops->read_jpeg_tile == NULL
+        || level >= src->nstored || src->orient > 1
         || src->cms != NULL) {      /* ICC_TO_SRGB: stored bytes unconverted */
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
@@ -721,7 +1005,7 @@ vl_source_describe(const vl_source_t *src, FILE *out)
 {
     static const char *band_names[] = { "?", "grey", "grey+alpha", "RGB",
                                         "RGBA" };
-    const vl_source_info_t *in = &src->info;
+    const vl_source_info_t *in = &src->view;
     int                     b = in->geom.bands;
 
     fprintf(out,
@@ -733,6 +1017,10 @@ vl_source_describe(const vl_source_t *src, FILE *out)
             src->photometric != NULL ? src->photometric : "-", in->icc_len,
             in->rights != NULL ? in->rights : "-");
     fprintf(out, "  page %u of %u\n", in->page, in->pages);
+    if (src->orientation > 1) {
+        fprintf(out, "  EXIF orientation %d (%s)\n", src->orientation,
+                src->orient > 1 ? "applied" : "ignored");
+    }
     {
         const char *names[] = { "title", "description", "creator", "copyright",
                                 "date" };
@@ -749,6 +1037,11 @@ vl_source_describe(const vl_source_t *src, FILE *out)
         const vl_level_t *lv = &in->geom.levels[l];
 
         fprintf(out, "  level %u: %ux%u, ", l, lv->width, lv->height);
+        if (l >= src->nstored) {
+            fprintf(out, "area average 1/%u of level %u\n", lv->shrink,
+                    lv->base);
+            continue;
+        }
         if (lv->tile_w != 0) {
             fprintf(out, "tiles %ux%u", lv->tile_w, lv->tile_h);
         } else {

@@ -4,7 +4,9 @@
  * under FILESYSTEM_PREFIX (+ FILESYSTEM_SUFFIX) with realpath and a prefix
  * check (symlinks included: nothing outside the root is ever opened), sniffs
  * the magic bytes and opens the backend behind one vtable (tiff.c, jp2.c;
- * flat.c later), at one page of a multi-page file. Handles come from a
+ * flat.c for plain JPEG and PNG), at one page of a multi-page file, and
+ * shows it with area-averaged levels below the backend's smallest and a
+ * flat JPEG's EXIF orientation applied (vl_source_info). Handles come from a
  * per-worker cache revalidated by (device, inode, size, mtime) with one
  * stat per request.
  *

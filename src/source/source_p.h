@@ -57,6 +57,17 @@ struct vl_source_s {
     uint32_t                npage_sizes;
     struct vl_cms_src_s    *cms;           /* ICC_TO_SRGB conversion of
                                             * reads (cms.h), or NULL */
+    /* What vl_source_info shows (source.c, after open): info with the
+     * box-shrunk levels below the backend's smallest (levels nstored..)
+     * and the EXIF orientation applied (width and height swapped for
+     * 5..8). The backend and the grid walk see `info` only. */
+    vl_source_info_t        view;
+    vl_geom_t               geo;           /* info.geom + shrunk levels,
+                                            * stored orientation */
+    uint32_t                nstored;       /* the backend's levels */
+    int                     orientation;   /* EXIF 1..8 the backend found
+                                            * (0: none) */
+    int                     orient;        /* the one applied: 1 none */
     int                     broken;        /* codec error seen: sticky */
     int                     counted;       /* in the open-handles gauge */
     vl_err_t                broken_err;
@@ -163,5 +174,14 @@ extern const vl_source_ops_t vl_source_tiff_ops;
 
 int vl_jp2_is_a(const unsigned char *magic, size_t len);
 extern const vl_source_ops_t vl_source_jp2_ops;
+
+/* flat.c: plain (non-pyramid) JPEG and PNG files */
+int vl_flat_jpeg_is_a(const unsigned char *magic, size_t len);
+extern const vl_source_ops_t vl_source_flat_jpeg_ops;
+int vl_flat_png_is_a(const unsigned char *magic, size_t len);
+extern const vl_source_ops_t vl_source_flat_png_ops;
+
+/* The long side below which no box-shrunk level is added (source.c). */
+#define VL_SOURCE_SHRINK_MIN 256u
 
 #endif /* VL_SOURCE_P_H */

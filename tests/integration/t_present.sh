@@ -251,7 +251,7 @@ vl_eq "but not its links in turn" '["a.tif","b.tif","Book of Hours","caf\u00e9.t
     "$(jv '[i["label"]["none"][0] for i in d["items"]]')"
 vl_get "$U/books/collection.json" > /dev/null
 vl_eq "an object's thumbnail: the first of its items there" \
-    "$U/books%2Fb2%2Fp2.tif/full/200,133/0/default.jpg" \
+    "$U/books%2Fb2%2Fp2.tif/full/167,111/0/default.jpg" \
     "$(jv 'd["items"][1]["thumbnail"][0]["id"]')"
 check "an object with items missing" manifest "$U/books%2Fb2/manifest"
 vl_get "$U/books%2Fb2/manifest" > /dev/null
@@ -267,8 +267,10 @@ vl_eq "what is left out: one log line a request" 1 \
     "$(( $(grep -c "$LEFT" "$T/vellum.log") - n0 ))"
 vl_eq "an object of no image there: no manifest" 404 "$(vl_get "$U/books%2Fb3/manifest")"
 vl_get "$U/maps%2Fa.tif/manifest" > /dev/null
-vl_eq "a thumbnail of an image with no small level: scaled to fit" \
-    "200x133 $U/maps%2Fa.tif/full/200,133/0/default.jpg" \
+# a single-level image has the averaged levels source.c adds: the thumbnail
+# is the largest of them within 200
+vl_eq "a thumbnail of a single-level image: its averaged level" \
+    "167x111 $U/maps%2Fa.tif/full/167,111/0/default.jpg" \
     "$(jv '"%dx%d %s" % (d["thumbnail"][0]["width"], d["thumbnail"][0]["height"], d["thumbnail"][0]["id"])')"
 vl_eq "the provider is an Agent of its own URI" \
     "https://library.example.org/#provider" "$(jv 'd["provider"][0]["id"]')"

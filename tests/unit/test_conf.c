@@ -176,6 +176,7 @@ test_defaults(void **state)
     assert_string_equal(c->memcached_servers, "");
     assert_int_equal(c->memcached_timeout, 86400);
     assert_int_equal(c->codec_passthrough, 1);
+    assert_int_equal(c->exif_orientation, 1);
     assert_int_equal(c->max_layers, -1);
     assert_int_equal(c->workers, 0);
     assert_int_equal(c->threads, 4);
@@ -198,7 +199,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 50);
+    assert_int_equal(vl_conf_noptions, 51);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
@@ -857,7 +858,7 @@ test_fingerprint(void **state)
         vl_conf_free(c);
     }
     /* the options that change bytes today; a new one is flagged too */
-    assert_int_equal(flagged, 32);
+    assert_int_equal(flagged, 33);
     /* the same configuration, the same fingerprint */
     c = load1("HOME=/", &err);
     assert_non_null(c);

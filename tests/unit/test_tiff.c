@@ -322,6 +322,11 @@ test_full_levels(void **state)
         for (uint32_t l = 0; l < in->geom.nlevels; l++) {
             vl_image_t img;
 
+            /* the stored levels: none of these is JPEG, so a level with
+             * a shrink is one source.c averages (checked in t_flat.sh) */
+            if (in->geom.levels[l].shrink > 1) {
+                continue;
+            }
             print_message("%s level %u\n", lossless[i].name, l);
             assert_int_equal(read_rect(src, l, 0, 0, in->geom.levels[l].width,
                                        in->geom.levels[l].height, &img),
@@ -589,7 +594,8 @@ test_bad_rect(void **state)
                                     &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
-    assert_int_equal(vl_source_read(src, 1, &VL_RECT(0, 0, 10, 10), &img, &err),
+    assert_int_equal(vl_source_read(src, vl_source_info(src)->geom.nlevels,
+                                    &VL_RECT(0, 0, 10, 10), &img, &err),
                      VL_EBADREQ);
     vl_err_clear(&err);
     assert_int_equal(vl_source_read(src, 0, &VL_RECT(0, 0, 0, 10), &img, &err),
