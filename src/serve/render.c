@@ -237,7 +237,10 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     eo.tiff_quality = opts->tiff_quality;
     eo.jp2_rate = opts->jp2_rate;
     eo.bits = r.depth == 2 ? 16 : 8;
-    if (out_bands >= 3 && render_icc_ok(info, opts)) {
+    /* a colour profile on colour output only: a grey image's profile
+     * is not one for its colour rendering (libpng refuses it, a PDF's
+     * ICCBased /N 3 would not match) */
+    if (out_bands >= 3 && r.bands >= 3 && render_icc_ok(info, opts)) {
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
     }
