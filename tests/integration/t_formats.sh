@@ -196,6 +196,17 @@ vl_eq "stored tile .jpg: Content-Disposition, '/' of the identifier as '_'" \
 st=$(vl_get "$U/dir%2Fjpeg.tif/0,0,256,256/256,256/0/default.pdf")
 vl_eq "stored tile .pdf: 200" 200 "$st"
 vl_eq "stored tile .pdf: application/pdf" application/pdf "$(vl_header Content-Type)"
+# (the .jpg and the PDF's JPEG would also be equal if both were encoded
+# again, at the same JPEG_QUALITY: the access line tells a passthrough)
+pt=""
+for i in $(seq 1 100); do
+    pt=$(grep -F "0,0,256,256/256,256/0/default.pdf " "$T/vellum.log" \
+             2>/dev/null | tail -n 1)
+    [ -n "$pt" ] && break
+    sleep 0.02
+done
+vl_check "stored tile .pdf: the access line says passthrough" \
+    sh -c "echo '$pt' | grep -q 'ms passthrough'"
 vl_check "stored tile .pdf: the JPEG stream is the stored tile, byte for byte" \
     $PY -c 'import sys
 pdf, jpg = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
