@@ -24,7 +24,7 @@
 #include "encode/encode_p.h"
 
 #define TIF_STRIP_BYTES 65536
-#define TIF_MAX_RPS     16368   /* 16 x 1023: under WebP's 16383 */
+#define TIF_MAX_RPS     16368 /* 16 x 1023: under WebP's 16383 */
 
 typedef struct {
     TIFF          *tif;
@@ -194,8 +194,8 @@ tif_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
      * is one JPEG of at most 65500 pixels a side, one WebP of 16383; strips
      * are below both heights, TIF_MAX_RPS) */
     if ((comp == COMPRESSION_JPEG && (bits != 8 || w > 65500))
-        || (comp == COMPRESSION_WEBP
-            && (bits != 8 || bands < 3 || w > 16383))) {
+        || (comp == COMPRESSION_WEBP && (bits != 8 || bands < 3 || w > 16383)))
+    {
         comp = COMPRESSION_ADOBE_DEFLATE;
     }
     if (comp != COMPRESSION_NONE && !TIFFIsCODECConfigured(comp)) {

@@ -725,7 +725,8 @@ test_tif_codec_limits(void **state)
         if ((cases[i].want == COMPRESSION_WEBP
              && !TIFFIsCODECConfigured(COMPRESSION_WEBP))
             || (cases[i].want == COMPRESSION_JPEG
-                && !TIFFIsCODECConfigured(COMPRESSION_JPEG))) {
+                && !TIFFIsCODECConfigured(COMPRESSION_JPEG)))
+        {
             free(px);
             free(back);
             vl_pool_destroy(pool);
@@ -736,7 +737,9 @@ test_tif_codec_limits(void **state)
         }
         o.tiff_compression = cases[i].comp;
         if (encode_with(pool, VL_FORMAT_TIF, &o, px, w, h, bands, 0, &sink,
-                        &err) != VL_OK) {
+                        &err)
+            != VL_OK)
+        {
             fail_msg("case %zu: %s", i, err.msg);
         }
         read_tiff(&sink, w, h, bands, 8, back, &comp, NULL, 0);

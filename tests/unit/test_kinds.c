@@ -743,12 +743,12 @@ test_icc_to_srgb16(void **state)
                             cmsFLAGS_BLACKPOINTCOMPENSATION);
     assert_non_null(xf);
     for (int to = 0; to < 2; to++) {
-        vl_source_cache_t *cache = vl_source_cache_new(8);
-        vl_source_t       *src = get_conf(cache, to, "rgb16-adobe.tif");
+        vl_source_cache_t      *cache = vl_source_cache_new(8);
+        vl_source_t            *src = get_conf(cache, to, "rgb16-adobe.tif");
         const vl_source_info_t *info = vl_source_info(src);
-        vl_image_t         img;
-        vl_err_t           err = { 0 };
-        size_t             moved = 0;
+        vl_image_t              img;
+        vl_err_t                err = { 0 };
+        size_t                  moved = 0;
 
         assert_true(info->reads16);
         assert_int_equal(info->bits, 16);
@@ -771,15 +771,15 @@ test_icc_to_srgb16(void **state)
             fail_msg("read: %s", err.msg);
         }
         for (uint32_t y = 0; y < KX_H; y++) {
-            const uint16_t *row = (const uint16_t *) (const void *)
-                                      VL_IMAGE_ROW(&img, y);
+            const uint16_t *row =
+                (const uint16_t *) (const void *) VL_IMAGE_ROW(&img, y);
 
             for (uint32_t x = 0; x < KX_W; x++) {
                 uint16_t stored[3], want[3];
 
                 for (int c = 0; c < 3; c++) {
-                    stored[c] = (uint16_t) ((kx_cmyk(x, y, c) << 8)
-                                            | kx_low(x, y));
+                    stored[c] =
+                        (uint16_t) ((kx_cmyk(x, y, c) << 8) | kx_low(x, y));
                 }
                 if (to) {
                     cmsDoTransform(xf, stored, want, 1);
@@ -962,13 +962,13 @@ test_jpeg_tile_converted(void **state)
 
         if (n == 1 && !vl_cms_available()) {
             vl_pool_destroy(pool);
-            continue;           /* Lab needs lcms2 */
+            continue; /* Lab needs lcms2 */
         }
         src = open_fx(names[n]);
         assert_non_null(pool);
-        assert_int_equal(vl_source_read_jpeg_tile(src, pool, 0, 1, 1, &data,
-                                                  &len, &err),
-                         VL_EUNSUPP);
+        assert_int_equal(
+            vl_source_read_jpeg_tile(src, pool, 0, 1, 1, &data, &len, &err),
+            VL_EUNSUPP);
         read_all(src, &img);
         if (n == 0) {
             /* stored s (white is 0), read as 255 - s (JPEG: within its
