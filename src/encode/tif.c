@@ -8,8 +8,9 @@
  * RGB, alpha as an unassociated ExtraSample, the ICC profile in
  * TIFFTAG_ICCPROFILE. Compression: TIFF_COMPRESSION (iipsrv's numbers:
  * 0 none, 1 LZW, 2 Deflate, 3 JPEG, 4 WebP, 5 Zstd); JPEG and WebP take
- * TIFF_QUALITY and only 8-bit samples (and WebP 3 or 4 bands): other
- * images are written with Deflate instead. libtiff's messages are caught
+ * TIFF_QUALITY and only 8-bit samples (and WebP 3 or 4 bands, at most
+ * 16383 pixels wide; JPEG 65500): other images are written with Deflate
+ * instead. libtiff's messages are caught
  * per handle (TIFFOpenOptions), never through the global handlers.
  */
 #include "config.h"
@@ -23,6 +24,7 @@
 #include "encode/encode_p.h"
 
 #define TIF_STRIP_BYTES 65536
+#define TIF_MAX_RPS     16368 /* 16 x 1023: under WebP's 16383 */
 
 typedef struct {
     TIFF          *tif;
@@ -188,9 +190,12 @@ tif_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
         vl_err_set(err, VL_EINTERNAL, "tiff takes 1 to 4 bands");
         return NULL;
     }
-    /* what JPEG and WebP in TIFF cannot hold goes out as Deflate */
-    if ((comp == COMPRESSION_JPEG && bits != 8)
-        || (comp == COMPRESSION_WEBP && (bits != 8 || bands < 3))) {
+    /* what JPEG and WebP in TIFF cannot hold goes out as Deflate (a strip
+     * is one JPEG of at most 65500 pixels a side, one WebP of 16383; strips
+     * are below both heights, TIF_MAX_RPS) */
+    if ((comp == COMPRESSION_JPEG && (bits != 8 || w > 65500))
+        || (comp == COMPRESSION_WEBP && (bits != 8 || bands < 3 || w > 16383)))
+    {
         comp = COMPRESSION_ADOBE_DEFLATE;
     }
     if (comp != COMPRESSION_NONE && !TIFFIsCODECConfigured(comp)) {
@@ -215,6 +220,7 @@ tif_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
     /* strips of ~64 KB, a multiple of 16 rows (JPEG's MCU with 4:2:0) */
     st->rps = (uint32_t) (TIF_STRIP_BYTES / st->rowbytes);
     st->rps = st->rps < 16 ? 16 : st->rps / 16 * 16;
+    st->rps = st->rps > TIF_MAX_RPS ? TIF_MAX_RPS : st->rps;
     st->rps = st->rps > h ? h : st->rps;
     if (vl_size_mul(st->rowbytes, st->rps, &strip_bytes) != 0
         || (st->strip = vl_pool_alloc(pool, strip_bytes)) == NULL) {

@@ -77,7 +77,8 @@ webp_start(vl_pool_t *pool, const vl_encode_opts_t *opts, uint32_t w,
     st->pool = pool;
     st->sink = sink;
     st->quality = opts->webp_quality;
-    if (opts->icc != NULL && opts->icc_len > 0) {
+    /* grey is written as RGB: a grey profile would not describe it */
+    if (opts->icc != NULL && opts->icc_len > 0 && bands >= 3) {
         st->icc = opts->icc;
         st->icc_len = opts->icc_len;
     }

@@ -48,6 +48,13 @@ image_direct(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
 
     rc = vl_render_passthrough(s->pool, src, &ctx->plan, &s->conf->output,
                                &data, &len, err);
+    /* a stored tile over MAX_RESPONSE_SIZE is not sent: the pipeline
+     * encodes it instead, under the sink's cap like any body */
+    if (rc == VL_OK && s->conf->max_response_bytes != 0
+        && len > s->conf->max_response_bytes)
+    {
+        return VL_EUNSUPP;
+    }
     if (rc == VL_OK) {
         out->data = data;
         out->len = len;

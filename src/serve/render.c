@@ -237,7 +237,11 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
     eo.tiff_quality = opts->tiff_quality;
     eo.jp2_rate = opts->jp2_rate;
     eo.bits = r.depth == 2 ? 16 : 8;
-    if (out_bands >= 3 && render_icc_ok(info, opts)) {
+    /* the profile describes the source's colours: it goes with output of
+     * the same kind only (grey on grey, colour on colour; a grey profile
+     * on RGB samples is refused by libpng, a PDF's ICCBased /N 3 would
+     * not match it; an RGB profile on gray output describes nothing) */
+    if ((out_bands >= 3) == (r.bands >= 3) && render_icc_ok(info, opts)) {
         eo.icc = info->icc;
         eo.icc_len = info->icc_len;
     }
@@ -372,8 +376,7 @@ vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
         *err = lerr;
         return rc;
     }
-    if (bands >= 3 && si->icc_len <= 255u * 65519u
-        && render_icc_ok(si, opts)) {
+    if (si->icc_len <= 255u * 65519u && render_icc_ok(si, opts)) {
         icc = si->icc;
         icc_len = si->icc_len;
     }

@@ -1380,9 +1380,13 @@ tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     ssize_t                n;
     int                    rc;
 
-    if (lv->compression != COMPRESSION_JPEG || lv->tile_w == 0
+    /* only what the decode path hands to jpegdec as it is (fastjpeg): a
+     * MINISWHITE, Lab or CMYK stream sent unconverted would not be the
+     * image the pipeline renders */
+    if (lv->compression != COMPRESSION_JPEG || !lv->fastjpeg || lv->tile_w == 0
         || (lv->planar == PLANARCONFIG_SEPARATE && lv->spp > 1)
-        || src->info.geom.levels[level].shrink > 1) {
+        || src->info.geom.levels[level].shrink > 1)
+    {
         return vl_err_set(err, VL_EUNSUPP, "level %u is not tiled JPEG",
                           level);
     }

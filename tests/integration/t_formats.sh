@@ -196,6 +196,17 @@ vl_eq "stored tile .jpg: Content-Disposition, '/' of the identifier as '_'" \
 st=$(vl_get "$U/dir%2Fjpeg.tif/0,0,256,256/256,256/0/default.pdf")
 vl_eq "stored tile .pdf: 200" 200 "$st"
 vl_eq "stored tile .pdf: application/pdf" application/pdf "$(vl_header Content-Type)"
+# (the .jpg and the PDF's JPEG would also be equal if both were encoded
+# again, at the same JPEG_QUALITY: the access line tells a passthrough)
+pt=""
+for i in $(seq 1 100); do
+    pt=$(grep -F "0,0,256,256/256,256/0/default.pdf " "$T/vellum.log" \
+             2>/dev/null | tail -n 1)
+    [ -n "$pt" ] && break
+    sleep 0.02
+done
+vl_check "stored tile .pdf: the access line says passthrough" \
+    sh -c "echo '$pt' | grep -q 'ms passthrough'"
 vl_check "stored tile .pdf: the JPEG stream is the stored tile, byte for byte" \
     $PY -c 'import sys
 pdf, jpg = open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()
@@ -273,6 +284,24 @@ vl_eq "  ... no image Content-Type" 0 \
     "$(vl_header Content-Type | grep -c image/tiff)"
 st=$(vl_get "$U/rgb.tif/full/200,/0/default.tif")
 vl_eq "a small TIFF under the same cap: 200" 200 "$st"
+# a stored JPEG tile over the cap is not passed through as it is (5 MB of
+# noise at Q100 in one 1024x1024 tile): re-encoded under the cap, or a 400
+if have vips; then
+    vips gaussnoise "$T/n.v" 1024 1024 --mean 128 --sigma 90 \
+        && vips bandjoin "$T/n.v $T/n.v $T/n.v" "$T/j.v" \
+        && vips cast "$T/j.v" "$T/c.v" uchar \
+        && vips tiffsave "$T/c.v" "$T/root/bigtile.tif" --tile \
+               --tile-width 1024 --tile-height 1024 --compression jpeg --Q 100
+    for f in jpg pdf; do
+        st=$(vl_get "$U/bigtile.tif/full/max/0/default.$f")
+        n=$(wc -c < "$T/body")
+        ok=no
+        [ "$n" -le 1048576 ] && { [ "$st" = 200 ] || [ "$st" = 400 ]; } \
+            && ok=yes
+        vl_eq "stored tile of 5 MB as .$f, MAX_RESPONSE_SIZE=1: no body over 1 MB ($st, $n bytes)" \
+            yes "$ok"
+    done
+fi
 
 # --- WebP's 16383 pixels a side: a 400 with its reason, before any pixel
 case " $built " in

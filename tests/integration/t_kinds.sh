@@ -82,6 +82,25 @@ vl_eq "rgb-adobe: PNG embeds the same profile" "$want" "$(icc "$T/body")"
 vl_eq "rgb-adobe: PNG pixels as stored" "85,135,185" "$(pix 10 5)"
 vl_get "$U/rgb-adobe.tif/full/max/0/default.jpg" > /dev/null
 vl_eq "rgb-adobe: JPEG embeds the same profile" "$want" "$(icc "$T/body")"
+# a grey profile is no colour rendering's: color.* of grey-g18.tif is
+# served (libpng refused it: a 500) without it
+for f in png jpg tif; do
+    st=$(vl_get "$U/grey-g18.tif/full/max/0/color.$f")
+    vl_eq "grey-g18: color.$f served" 200 "$st"
+    vl_eq "grey-g18: color.$f without the grey profile" none \
+        "$(icc "$T/body")"
+done
+# ... and on grey output the grey profile is embedded, byte for byte
+wantg=$(icc "$VL_FIXTURES/grey-g18.tif")
+vl_check "grey-g18.tif has a profile" [ "$wantg" != none ]
+for f in png jpg tif; do
+    vl_get "$U/grey-g18.tif/full/max/0/default.$f" > /dev/null
+    vl_eq "grey-g18: default.$f embeds the grey profile" "$wantg" \
+        "$(icc "$T/body")"
+done
+# ... and an RGB profile is not put on gray output
+vl_get "$U/rgb-adobe.tif/full/max/0/gray.png" > /dev/null
+vl_eq "rgb-adobe: gray.png without the RGB profile" none "$(icc "$T/body")"
 for s in max 20,; do
     st=$(vl_get "$U/rgb-badicc.tif/full/$s/0/default.png")
     vl_eq "rgb-badicc ($s): served" 200 "$st"

@@ -693,6 +693,63 @@ test_tif_8bit(void **state)
     }
 }
 
+/* An image JPEG or WebP strips cannot hold (WebP: 16383 pixels a side,
+ * JPEG: 65500) goes out as Deflate, never a codec error: wide and tall. */
+static void
+test_tif_codec_limits(void **state)
+{
+    static const struct {
+        int      comp;
+        uint32_t w, h;
+        int      bands;
+        uint16_t want;
+    } cases[] = {
+        { VL_TIFF_WEBP, 16384, 2, 3, COMPRESSION_ADOBE_DEFLATE },
+        { VL_TIFF_WEBP, 1, 17000, 3, COMPRESSION_WEBP },
+        { VL_TIFF_JPEG, 65501, 2, 1, COMPRESSION_ADOBE_DEFLATE },
+        { VL_TIFF_JPEG, 1, 70000, 1, COMPRESSION_JPEG },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_pool_t       *pool = vl_pool_create(4096);
+        vl_err_t         err = { 0 };
+        vl_sink_t        sink;
+        vl_encode_opts_t o = opts_default();
+        uint32_t         w = cases[i].w, h = cases[i].h;
+        int              bands = cases[i].bands;
+        size_t           n = (size_t) w * h * bands;
+        unsigned char   *px = calloc(n, 1), *back = malloc(n);
+        uint16_t         comp;
+
+        if ((cases[i].want == COMPRESSION_WEBP
+             && !TIFFIsCODECConfigured(COMPRESSION_WEBP))
+            || (cases[i].want == COMPRESSION_JPEG
+                && !TIFFIsCODECConfigured(COMPRESSION_JPEG)))
+        {
+            free(px);
+            free(back);
+            vl_pool_destroy(pool);
+            continue;
+        }
+        for (size_t k = 0; k < n; k++) {
+            px[k] = (unsigned char) (k % 251u);
+        }
+        o.tiff_compression = cases[i].comp;
+        if (encode_with(pool, VL_FORMAT_TIF, &o, px, w, h, bands, 0, &sink,
+                        &err)
+            != VL_OK)
+        {
+            fail_msg("case %zu: %s", i, err.msg);
+        }
+        read_tiff(&sink, w, h, bands, 8, back, &comp, NULL, 0);
+        assert_int_equal(comp, cases[i].want);
+        free(px);
+        free(back);
+        vl_pool_destroy(pool);
+    }
+}
+
 /* 16-bit rows (native-endian uint16) come back as the same values. */
 static void
 test_tif_16bit(void **state)
@@ -1467,6 +1524,7 @@ main(void)
         cmocka_unit_test(test_webp_lossless),
         cmocka_unit_test(test_webp_lossy),
         cmocka_unit_test(test_webp_too_large),
+        cmocka_unit_test(test_tif_codec_limits),
 #endif
 #ifdef HAVE_GIF
         cmocka_unit_test(test_gif_palette),

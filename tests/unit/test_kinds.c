@@ -719,6 +719,94 @@ test_icc_to_srgb(void **state)
 #endif
 }
 
+/* ICC_TO_SRGB on a 16-bit read (depth 2, as the 16-bit PNG/TIFF path
+ * reads): the 16-bit samples through lcms2's 16-bit transform, exactly
+ * what lcms2 computes; without it, the stored samples and the profile. */
+static void
+test_icc_to_srgb16(void **state)
+{
+#ifdef HAVE_LCMS2
+    uint32_t       len;
+    unsigned char *icc;
+    cmsHPROFILE    in, out;
+    cmsHTRANSFORM  xf;
+
+    (void) state;
+    if (!vl_cms_available()) {
+        skip();
+    }
+    icc = file_icc("rgb16-adobe.tif", &len);
+    in = cmsOpenProfileFromMem(icc, len);
+    out = cmsCreate_sRGBProfile();
+    xf = cmsCreateTransform(in, TYPE_RGB_16, out, TYPE_RGB_16,
+                            INTENT_RELATIVE_COLORIMETRIC,
+                            cmsFLAGS_BLACKPOINTCOMPENSATION);
+    assert_non_null(xf);
+    for (int to = 0; to < 2; to++) {
+        vl_source_cache_t      *cache = vl_source_cache_new(8);
+        vl_source_t            *src = get_conf(cache, to, "rgb16-adobe.tif");
+        const vl_source_info_t *info = vl_source_info(src);
+        vl_image_t              img;
+        vl_err_t                err = { 0 };
+        size_t                  moved = 0;
+
+        assert_true(info->reads16);
+        assert_int_equal(info->bits, 16);
+        if (to) {
+            assert_null(info->icc);
+        } else {
+            assert_non_null(info->icc);
+            assert_int_equal(info->icc_len, len);
+        }
+        memset(&img, 0, sizeof(img));
+        img.w = KX_W;
+        img.h = KX_H;
+        img.bands = 3;
+        img.depth = 2;
+        img.stride = (size_t) KX_W * 6;
+        img.data = malloc(img.stride * KX_H);
+        assert_non_null(img.data);
+        if (vl_source_read(src, 0, &VL_RECT(0, 0, KX_W, KX_H), &img, &err)
+            != VL_OK) {
+            fail_msg("read: %s", err.msg);
+        }
+        for (uint32_t y = 0; y < KX_H; y++) {
+            const uint16_t *row =
+                (const uint16_t *) (const void *) VL_IMAGE_ROW(&img, y);
+
+            for (uint32_t x = 0; x < KX_W; x++) {
+                uint16_t stored[3], want[3];
+
+                for (int c = 0; c < 3; c++) {
+                    stored[c] =
+                        (uint16_t) ((kx_cmyk(x, y, c) << 8) | kx_low(x, y));
+                }
+                if (to) {
+                    cmsDoTransform(xf, stored, want, 1);
+                } else {
+                    memcpy(want, stored, sizeof(want));
+                }
+                for (int c = 0; c < 3; c++) {
+                    assert_int_equal(row[x * 3 + c], want[c]);
+                }
+                moved += want[0] != stored[0];
+            }
+        }
+        assert_true(to ? moved > 100 : moved == 0);
+        free(img.data);
+        vl_source_put(cache, src);
+        vl_source_cache_free(cache);
+    }
+    cmsDeleteTransform(xf);
+    cmsCloseProfile(in);
+    cmsCloseProfile(out);
+    free(icc);
+#else
+    (void) state;
+    skip();
+#endif
+}
+
 /* A malformed profile and a CMYK profile on RGB pixels: dropped (served
  * as if none, pixels as stored), one warning line per profile however
  * often the file is opened. */
@@ -854,6 +942,47 @@ test_cms_cache(void **state)
 
 /* ------------------------------------------------------------ background */
 
+/* A stored JPEG tile of a level the pipeline converts (MINISWHITE grey
+ * inverted, CIELab through lcms2) is not handed out for passthrough: the
+ * stream as stored is not the image (the decode path reads the same tile
+ * through libtiff and converts it). */
+static void
+test_jpeg_tile_converted(void **state)
+{
+    static const char *names[] = { "grey-white-jpeg.tif", "lab8-jpeg.tif" };
+
+    (void) state;
+    for (size_t n = 0; n < 2; n++) {
+        vl_source_t   *src;
+        vl_pool_t     *pool = vl_pool_create(4096);
+        unsigned char *data = NULL;
+        size_t         len = 0;
+        vl_err_t       err = { 0 };
+        vl_image_t     img;
+
+        if (n == 1 && !vl_cms_available()) {
+            vl_pool_destroy(pool);
+            continue; /* Lab needs lcms2 */
+        }
+        src = open_fx(names[n]);
+        assert_non_null(pool);
+        assert_int_equal(
+            vl_source_read_jpeg_tile(src, pool, 0, 1, 1, &data, &len, &err),
+            VL_EUNSUPP);
+        read_all(src, &img);
+        if (n == 0) {
+            /* stored s (white is 0), read as 255 - s (JPEG: within its
+             * tolerance) */
+            unsigned v = px(&img, 20, 20, 0), want = 255 - kx_cmyk(20, 20, 0);
+
+            assert_true(v + 12 >= want && v <= want + 12);
+        }
+        free(img.data);
+        vl_pool_destroy(pool);
+        vl_source_put(NULL, src);
+    }
+}
+
 static void
 test_background(void **state)
 {
@@ -906,9 +1035,11 @@ main(void)
         cmocka_unit_test(test_refused),
         cmocka_unit_test(test_icc_kept),
         cmocka_unit_test(test_icc_to_srgb),
+        cmocka_unit_test(test_icc_to_srgb16),
         cmocka_unit_test(test_icc_malformed),
         cmocka_unit_test(test_cms_cache),
         cmocka_unit_test(test_background),
+        cmocka_unit_test(test_jpeg_tile_converted),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
