@@ -43,6 +43,25 @@ log_reopen_now(void)
                 dup2(fd, log_fd);       /* keeps O_CLOEXEC off: fine, */
                 fcntl(log_fd, F_SETFD, FD_CLOEXEC);  /* set it again */
                 close(fd);
+            } else {
+                /* said where the lines still go (the moved file), and on
+                 * stderr (the journal, the web server's log): a file
+                 * created meanwhile by another user (logrotate's
+                 * "create") is not writable to vellum */
+                char msg[4200];
+                int  e = errno, r;
+
+                r = snprintf(msg, sizeof(msg), "vellum[%ld] error: cannot "
+                             "open LOGFILE %s again (%s): still writing to "
+                             "the file it was\n", (long) getpid(), log_path,
+                             strerror(e));
+                if (r > 0) {
+                    size_t len = (size_t) r < sizeof(msg) ? (size_t) r
+                                                           : sizeof(msg) - 1;
+
+                    (void) !write(log_fd, msg, len);
+                    (void) !write(2, msg, len);
+                }
             }
         }
     }

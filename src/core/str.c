@@ -178,9 +178,25 @@ vl_percent_suffix(vl_str_t uri, vl_str_t path)
     size_t i = uri.len, j = path.len;
 
     while (j > 0) {
-        if (i == 0 || pct_last(uri.data, &i) != pct_last(path.data, &j)) {
+        size_t i2 = i, j2 = j;
+        char   u, p;
+
+        if (i == 0) {
             return (size_t) -1;
         }
+        u = pct_last(uri.data, &i2);
+        p = pct_last(path.data, &j2);
+        if (u != p) {
+            /* a path the front decoded may hold a literal '%' before two
+             * hex digits (the client's "%2541" is "%41" there): that
+             * "%41" is three characters, not an escape */
+            if (j2 + 3 != j || u != path.data[j - 1]) {
+                return (size_t) -1;
+            }
+            j2 = j - 1;
+        }
+        i = i2;
+        j = j2;
     }
     return uri.len - i;
 }

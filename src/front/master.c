@@ -318,7 +318,24 @@ master_spawn(master_t *m, size_t slot)
     static unsigned spawned;
     sigset_t        all, old, child;
     pid_t           pid;
-    unsigned        mslot = 1 + spawned++ % (VL_MET_SLOTS - 1);
+    unsigned        mslot = 0;
+
+    /* a gauge slot no live worker holds: the child zeroes it, and the
+     * master zeroes it again when that child dies, so a slot shared with
+     * a long-lived worker (after VL_MET_SLOTS - 1 spawns) would lose its
+     * count. With more live workers than slots, the rest share slot 0,
+     * never zeroed. */
+    for (unsigned tries = 0; tries < VL_MET_SLOTS - 1 && mslot == 0;
+         tries++) {
+        unsigned cand = 1 + spawned++ % (VL_MET_SLOTS - 1);
+        size_t   k;
+
+        for (k = 0; k < m->nkids && m->kids[k].mslot != cand; k++) {
+        }
+        if (k == m->nkids) {
+            mslot = cand;
+        }
+    }
 
     if (m->nkids == m->capkids) {
         size_t          cap = m->capkids ? m->capkids * 2 : 16;
@@ -339,7 +356,9 @@ master_spawn(master_t *m, size_t slot)
         /* the worker: worker.c installs its handlers, then unblocks these */
         master_in_child(m);
         vl_metrics_slot(mslot);
-        vl_metrics_slot_reset(mslot);
+        if (mslot != 0) {
+            vl_metrics_slot_reset(mslot);
+        }
         child = old;
         sigaddset(&child, SIGTERM);
         sigaddset(&child, SIGINT);
@@ -413,7 +432,9 @@ master_reap(master_t *m)
         kid = m->kids[i];
         m->kids[i] = m->kids[--m->nkids];
         master_describe(status, how, sizeof(how));
-        vl_metrics_slot_reset(kid.mslot);
+        if (kid.mslot != 0) {
+            vl_metrics_slot_reset(kid.mslot);
+        }
 
         if (kid.slot < 0 || m->stopping) {
             vl_log(VL_LOG_INFO, NULL, "worker %ld stopped (%s)", (long) pid,

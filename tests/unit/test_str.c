@@ -432,6 +432,44 @@ test_size_mul4(void **state)
     assert_int_equal(out, 77);
 }
 
+/* How much of the end of a REQUEST_URI spells path, raw or decoded. */
+static size_t
+suffix(const char *uri, const char *path)
+{
+    return vl_percent_suffix(vl_str_from(uri), vl_str_from(path));
+}
+
+static void
+test_percent_suffix(void **state)
+{
+    (void) state;
+    /* the path as the client sent it */
+    assert_int_equal(suffix("/iiif/a%2Fb/info.json", "a%2Fb/info.json"), 15);
+    /* decoded by the front (nginx's $uri, lighttpd) */
+    assert_int_equal(suffix("/iiif/a%2Fb/info.json", "a/b/info.json"), 15);
+    assert_int_equal(suffix("/iiif/a%2fb/info.json", "a/b/info.json"), 15);
+    /* decoded but for %2F (lighttpd's url-path-2f-decode disabled) */
+    assert_int_equal(suffix("/iiif/a%20b%2Fc/info.json", "a b%2Fc/info.json"),
+                     19);
+    /* a literal '%' */
+    assert_int_equal(suffix("/iiif/50%25/info.json", "50%/info.json"), 15);
+    assert_int_equal(suffix("/iiif/50%25/info.json", "50%25/info.json"), 15);
+    assert_int_equal(suffix("/iiif/%/info.json", "%/info.json"), 11);
+    assert_int_equal(suffix("/iiif/a%2", "a%2"), 3);
+    assert_int_equal(suffix("%", "%"), 1);
+    /* a decoded path whose literal '%' is followed by two hex digits */
+    assert_int_equal(suffix("/iiif/a%2541/info.json", "a%41/info.json"), 16);
+    assert_int_equal(suffix("/iiif/a%2541/info.json", "a%2541/info.json"), 16);
+    assert_int_equal(suffix("/iiif/aA/info.json", "a%41/info.json"), 12);
+    /* no match */
+    assert_int_equal(suffix("/iiif/a/info.json", "b/info.json"), (size_t) -1);
+    assert_int_equal(suffix("/info.json", "/iiif/x/info.json"), (size_t) -1);
+    assert_int_equal(suffix("", "x"), (size_t) -1);
+    assert_int_equal(suffix("/iiif/a1/info.json", "a%41/info.json"),
+                     (size_t) -1);
+    assert_int_equal(suffix("/x", ""), 0);
+}
+
 int
 main(void)
 {
@@ -446,6 +484,7 @@ main(void)
         cmocka_unit_test(test_percent_decode_slice),
         cmocka_unit_test(test_percent_encode),
         cmocka_unit_test(test_percent_round_trip),
+        cmocka_unit_test(test_percent_suffix),
         cmocka_unit_test(test_size_mul),
         cmocka_unit_test(test_size_add),
         cmocka_unit_test(test_size_mul4),
