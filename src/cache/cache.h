@@ -68,10 +68,12 @@ int vl_cache_enabled(const vl_cache_t *cache);
 int vl_cache_get(vl_cache_t *cache, vl_pool_t *pool, const char *id,
                  const char *key, vl_cache_hit_t *hit, uint64_t *gen);
 
-/* Store a response under key with generation gen (from vl_cache_get).
- * Bodies larger than VL_CACHE_MAX_ITEM are skipped. Best effort. */
-void vl_cache_set(vl_cache_t *cache, const char *key, uint64_t gen,
-                  const char *type, const unsigned char *body, size_t len);
+/* Store a response of identifier id under key with generation gen (from
+ * vl_cache_get), on the server of id's generation. Bodies larger than
+ * VL_CACHE_MAX_ITEM are skipped. Best effort. */
+void vl_cache_set(vl_cache_t *cache, const char *id, const char *key,
+                  uint64_t gen, const char *type, const unsigned char *body,
+                  size_t len);
 
 /* Bump id's generation: every cached response of id misses afterwards.
  * *gen receives the new generation.

@@ -2,10 +2,12 @@
 /*
  * memcached: the shared response cache (cache.h), the only libmemcached
  * user. One template handle per worker is cloned into one handle per
- * thread (never shared). Keys are spread over the servers by consistent
- * hashing (ketama); a server that fails is skipped for VL_CACHE_RETRY_MS
- * by every thread of the worker (its keys miss, the other servers' keys
- * keep hitting), then tried again with fresh handles. An outage of one
+ * thread (never shared). Identifiers are spread over the servers by
+ * consistent hashing (ketama) of their generation key, and every response
+ * of an identifier is stored with it (libmemcached's *_by_key, the
+ * generation key as the group key); a server that fails is skipped for
+ * VL_CACHE_RETRY_MS by every thread of the worker (its identifiers miss,
+ * the others' keep hitting), then tried again with fresh handles. An outage of one
  * server is logged once when it starts and once when it ends.
  * Values are "generation (8 bytes, big-endian), type length (1 byte), type,
  * body" with flags 1. Built --without-memcached, every call is a no-op.
@@ -471,8 +473,7 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
     char              *v, *body = NULL;
     uint32_t           flags, body_flags = 0;
     uint64_t           g = 0, stored;
-    int                have_gen = 0, gs, ks;
-    unsigned           nkeys;
+    int                have_gen = 0, gs;
 
     *gen = 0;
     if (!cache_usable(c) || (mc = cache_handle(c)) == NULL) {
@@ -483,16 +484,15 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
     keys[1] = key;
     lens[0] = strlen(gk);
     lens[1] = strlen(key);
-    /* the identifier's generation decides whether anything may be used:
-     * on a server being skipped, nothing of this request is cached; a
-     * body on one is a miss */
+    /* every key of an identifier lives on the server of its generation
+     * (the generation key is the group key of libmemcached's *_by_key
+     * calls): with one server of several down, exactly the identifiers
+     * it holds miss, and the others keep hitting whole */
     gs = cache_server_of(c, mc, gk);
-    ks = cache_server_of(c, mc, key);
     if (!cache_up(c, gs)) {
         return 0;
     }
-    nkeys = ks == gs || cache_up(c, ks) ? 2 : 1;
-    rc = memcached_mget(mc, keys, lens, nkeys);
+    rc = memcached_mget_by_key(mc, gk, lens[0], keys, lens, 2);
     if (cache_rc_ok(rc)) {
         while ((v = memcached_fetch(mc, kbuf, &klen, &vlen, &flags, &rc))
                != NULL) {
@@ -511,25 +511,8 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
     }
     if (!cache_rc_ok(rc)) {
         free(body);
-        body = NULL;
-        if (nkeys == 1 || gs == ks) {
-            cache_fail(c, gs, mc, rc);
-            return 0;
-        }
-        /* two servers: which one failed? ask the generation's alone */
-        have_gen = 0;
-        v = memcached_get(mc, gk, lens[0], &vlen, &flags, &rc);
-        if (v != NULL) {
-            have_gen = cache_parse_u64(v, vlen, &g) == 0;
-            free(v);
-        }
-        if (!cache_rc_ok(rc)) {
-            cache_fail(c, gs, mc, rc);
-            return 0;
-        }
-        cache_fail(c, ks, mc, MEMCACHED_SOME_ERRORS);
-    } else if (nkeys == 2) {
-        cache_ok(c, ks);
+        cache_fail(c, gs, mc, rc);
+        return 0;
     }
     if (!have_gen) {
         rc = cache_gen_create(mc, gk, &g);
@@ -569,19 +552,22 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
 }
 
 void
-vl_cache_set(vl_cache_t *c, const char *key, uint64_t gen, const char *type,
-             const unsigned char *body, size_t len)
+vl_cache_set(vl_cache_t *c, const char *id, const char *key, uint64_t gen,
+             const char *type, const unsigned char *body, size_t len)
 {
     memcached_st      *mc;
     memcached_return_t rc;
     size_t             tlen = strlen(type), n;
-    char              *v;
+    char              *v, gk[VL_CACHE_KEY_SIZE];
     int                ks = -1;
 
     if (gen == 0 || tlen == 0 || tlen > 255
         || len > VL_CACHE_MAX_ITEM - CACHE_HDR - tlen
-        || !cache_usable(c) || (mc = cache_handle(c)) == NULL
-        || !cache_up(c, ks = cache_server_of(c, mc, key))) {
+        || !cache_usable(c) || (mc = cache_handle(c)) == NULL) {
+        return;
+    }
+    vl_cache_gen_key(id, gk);
+    if (!cache_up(c, ks = cache_server_of(c, mc, gk))) {
         return;
     }
     n = CACHE_HDR + tlen + len;
@@ -596,8 +582,8 @@ vl_cache_set(vl_cache_t *c, const char *key, uint64_t gen, const char *type,
     if (len > 0) {
         memcpy(v + CACHE_HDR + tlen, body, len);
     }
-    rc = memcached_set(mc, key, strlen(key), v, n, c->expiry,
-                       CACHE_VALUE_FLAGS);
+    rc = memcached_set_by_key(mc, gk, strlen(gk), key, strlen(key), v, n,
+                              c->expiry, CACHE_VALUE_FLAGS);
     free(v);
     if (!cache_rc_ok(rc)) {
         cache_fail(c, ks, mc, rc);
@@ -694,10 +680,11 @@ vl_cache_get(vl_cache_t *c, vl_pool_t *pool, const char *id,
 }
 
 void
-vl_cache_set(vl_cache_t *c, const char *key, uint64_t gen, const char *type,
-             const unsigned char *body, size_t len)
+vl_cache_set(vl_cache_t *c, const char *id, const char *key, uint64_t gen,
+             const char *type, const unsigned char *body, size_t len)
 {
     (void) c;
+    (void) id;
     (void) key;
     (void) gen;
     (void) type;

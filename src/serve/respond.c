@@ -162,7 +162,8 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         return;
     }
     if (shared) {
-        vl_cache_set(s->app->mc, key, gen, body.type, body.data, body.len);
+        vl_cache_set(s->app->mc, s->ir.id, key, gen, body.type, body.data,
+                     body.len);
     }
     respond_reply(s, ops, ctx, &body, etag, mtime, "miss");
 }

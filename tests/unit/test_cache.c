@@ -364,8 +364,8 @@ test_cache_off(void **state)
     assert_false(vl_cache_enabled(c));
     assert_int_equal(vl_cache_get(c, pool, "x", "vl1:00", &hit, &gen), 0);
     assert_int_equal(gen, 0);
-    vl_cache_set(c, "vl1:00", 1, "image/jpeg", (const unsigned char *) "x",
-                 1);
+    vl_cache_set(c, "x", "vl1:00", 1, "image/jpeg",
+                 (const unsigned char *) "x", 1);
     assert_int_equal(vl_cache_purge(c, "x", &gen, &err), VL_ECONF);
     vl_cache_free(c);
     vl_cache_free(NULL);
@@ -400,7 +400,7 @@ test_cache_unreachable(void **state)
     for (int i = 0; i < 100; i++) {
         assert_int_equal(vl_cache_get(c, pool, "x", "vl1:00", &hit, &gen),
                          0);
-        vl_cache_set(c, "vl1:00", 5, "image/jpeg",
+        vl_cache_set(c, "x", "vl1:00", 5, "image/jpeg",
                      (const unsigned char *) "x", 1);
     }
     t2 = now_s();
