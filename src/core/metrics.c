@@ -237,24 +237,25 @@ vl_metrics_text(char *buf, size_t cap)
                "tier: memcached (encoded responses), tiles (decoded blocks, "
                "per worker), handles (open images, per worker).\n"
                "# TYPE vellum_cache_requests_total counter\n");
-    met_printf(&o, "vellum_cache_requests_total{tier=\"memcached\",result="
-               "\"hit\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_MC_HIT]));
-    met_printf(&o, "vellum_cache_requests_total{tier=\"memcached\",result="
-               "\"miss\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_MC_MISS]));
-    met_printf(&o, "vellum_cache_requests_total{tier=\"tiles\",result="
-               "\"hit\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_TILE_HIT]));
-    met_printf(&o, "vellum_cache_requests_total{tier=\"tiles\",result="
-               "\"miss\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_TILE_MISS]));
-    met_printf(&o, "vellum_cache_requests_total{tier=\"handles\",result="
-               "\"hit\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_HANDLE_HIT]));
-    met_printf(&o, "vellum_cache_requests_total{tier=\"handles\",result="
-               "\"miss\"} %llu\n", (unsigned long long)
-               met_get(&met->c[VL_MET_HANDLE_OPEN]));
+    {
+        static const struct {
+            const char *tier, *result;
+            vl_met_t    c;
+        } rows[] = {
+            { "memcached", "hit", VL_MET_MC_HIT },
+            { "memcached", "miss", VL_MET_MC_MISS },
+            { "tiles", "hit", VL_MET_TILE_HIT },
+            { "tiles", "miss", VL_MET_TILE_MISS },
+            { "handles", "hit", VL_MET_HANDLE_HIT },
+            { "handles", "miss", VL_MET_HANDLE_OPEN },
+        };
+
+        for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+            met_printf(&o, "vellum_cache_requests_total{tier=\"%s\",result="
+                       "\"%s\"} %llu\n", rows[i].tier, rows[i].result,
+                       (unsigned long long) met_get(&met->c[rows[i].c]));
+        }
+    }
     met_counter(&o, "vellum_passthrough_total",
                 "Stored JPEG tiles sent as stored, without decoding.",
                 met_get(&met->c[VL_MET_PASSTHROUGH]));
