@@ -135,6 +135,34 @@ vl_cleanup() {
     exit "$status"
 }
 
+# vl_stop_server PID: SIGTERM a web server this test started, wait for it,
+# then until nothing listens on $VL_HTTP_PORT (the next one takes it).
+vl_stop_server() {
+    [ -n "$1" ] || return 0
+    kill -TERM "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    for i in $(seq 1 50); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$VL_HTTP_PORT") 2>/dev/null || break
+        sleep 0.1
+    done
+}
+
+# vl_cache_of LOG PATH N: the cache field (hit, miss, passthrough, -) of the
+# N-th access line of LOG for PATH; the line is written after the response,
+# so wait for it ("(no log line)" after 2 s).
+vl_cache_of() {
+    local i line
+    for i in $(seq 1 100); do
+        line=$(grep -F " GET $2 " "$1" 2>/dev/null | sed -n "$3p")
+        if [ -n "$line" ]; then
+            echo "$line" | sed -E 's/.* [0-9.]+ms ([a-z-]+).*/\1/'
+            return
+        fi
+        sleep 0.02
+    done
+    echo "(no log line)"
+}
+
 # vl_track PID: kill PID at exit too.
 vl_track() {
     VL_EXTRA_PIDS+=("$1")

@@ -64,14 +64,8 @@ Group www-data"
 }
 
 apache_stop() {
-    [ -n "$A_PID" ] || return 0
-    kill -TERM "$A_PID" 2>/dev/null
-    wait "$A_PID" 2>/dev/null
+    vl_stop_server "$A_PID"
     A_PID=
-    for i in $(seq 1 50); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$VL_HTTP_PORT") 2>/dev/null || break
-        sleep 0.1
-    done
 }
 
 # ------------------------------------------------------- mod_fcgid

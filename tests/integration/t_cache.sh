@@ -49,19 +49,9 @@ vl_start_nginx || exit 1
 U=$VL_URL/iiif
 LOG=$T/vellum.log
 
-# cache_of PATH N: the cache field of the N-th access line for PATH (the
-# line is written after the response, so wait for it).
+# cache_of PATH N: the cache field of the N-th access line for PATH
 cache_of() {
-    local i line
-    for i in $(seq 1 100); do
-        line=$(grep -F " GET $1 " "$LOG" 2>/dev/null | sed -n "$2p")
-        if [ -n "$line" ]; then
-            echo "$line" | sed -E 's/.* [0-9.]+ms ([a-z-]+).*/\1/'
-            return
-        fi
-        sleep 0.02
-    done
-    echo "(no log line)"
+    vl_cache_of "$LOG" "$1" "$2"
 }
 
 # fetch NAME PATH: GET, keep body and headers as $T/NAME.{body,headers};

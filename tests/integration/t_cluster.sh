@@ -97,28 +97,15 @@ VL_NGINX_PID=$!
 vl_wait_port "$HA" "$VL_NGINX_PID" && vl_wait_port "$HB" "$VL_NGINX_PID" \
     || { echo "# nginx did not start"; sed 's/^/#   /' "$T/nginx.stderr" | tail -5; exit 1; }
 
-# outcome LOG PATH N: the cache field of the N-th access line for PATH
-outcome() {
-    local i line
-    for i in $(seq 1 100); do
-        line=$(grep -F " GET $2 " "$1" 2>/dev/null | sed -n "$3p")
-        if [ -n "$line" ]; then
-            echo "$line" | sed -E 's/.* [0-9.]+ms ([a-z-]+).*/\1/'
-            return
-        fi
-        sleep 0.05
-    done
-    echo none
-}
 
 P=rgb-deflate.tif/10,20,300,200/150,/0/default.png
 vl_eq "A: 200" 200 "$(vl_get "http://127.0.0.1:$HA/iiif/$P")"
 etag_a=$(vl_header ETag)
 lm_a=$(vl_header Last-Modified)
 cp "$T/body" "$T/a.body"
-vl_eq "A: miss" miss "$(outcome "$T/vellum-a.log" "$P" 1)"
+vl_eq "A: miss" miss "$(vl_cache_of "$T/vellum-a.log" "$P" 1)"
 vl_eq "B: 200" 200 "$(vl_get "http://127.0.0.1:$HB/iiif/$P")"
-vl_eq "B: a hit of what A rendered" hit "$(outcome "$T/vellum-b.log" "$P" 1)"
+vl_eq "B: a hit of what A rendered" hit "$(vl_cache_of "$T/vellum-b.log" "$P" 1)"
 vl_eq "B: the same ETag as A" "$etag_a" "$(vl_header ETag)"
 vl_eq "B: the same Last-Modified as A" "$lm_a" "$(vl_header Last-Modified)"
 vl_check "B: the same bytes as A" cmp -s "$T/body" "$T/a.body"
@@ -138,7 +125,7 @@ for i in $(seq 10 69); do
 done
 for u in "${urls[@]}"; do vl_get "http://127.0.0.1:$HA/iiif/$u" >/dev/null; done
 for u in "${urls[@]}"; do
-    [ "$(outcome "$T/vellum-a.log" "$u" 1)" = miss ] || echo "first $u"
+    [ "$(vl_cache_of "$T/vellum-a.log" "$u" 1)" = miss ] || echo "first $u"
 done > "$T/first.txt"
 vl_eq "120 responses rendered and stored" 0 "$(wc -l < "$T/first.txt")"
 items() {    # items PORT: the items memcached holds
@@ -168,8 +155,8 @@ done
 vl_eq "one memcached down: every request 200" 0 "$bad"
 hits=0 misses=0 split=0
 for i in $(seq 10 69); do
-    a=$(outcome "$T/vellum-a.log" "t$i.tif/full/max/0/default.png" 2)
-    b=$(outcome "$T/vellum-a.log" "t$i.tif/full/max/0/gray.png" 2)
+    a=$(vl_cache_of "$T/vellum-a.log" "t$i.tif/full/max/0/default.png" 2)
+    b=$(vl_cache_of "$T/vellum-a.log" "t$i.tif/full/max/0/gray.png" 2)
     for o in "$a" "$b"; do
         case $o in
         hit) hits=$((hits + 1)) ;;

@@ -56,14 +56,8 @@ EOC
 }
 
 lighttpd_stop() {
-    [ -n "$L_PID" ] || return 0
-    kill -TERM "$L_PID" 2>/dev/null
-    wait "$L_PID" 2>/dev/null
+    vl_stop_server "$L_PID"
     L_PID=
-    for i in $(seq 1 50); do
-        (exec 3<>"/dev/tcp/127.0.0.1/$VL_HTTP_PORT") 2>/dev/null || break
-        sleep 0.1
-    done
 }
 
 # ------------------------------------------------ bin-path (spawned)
