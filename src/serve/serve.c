@@ -305,6 +305,8 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
     if (req->has_iiif) {
         /* the front may hand over the path with its leading slash, or
          * encoded as iipsrv's documented nginx rule does (IIIF=%2F$1) */
+        vl_str_t sent = path;
+
         if (path.len > 0 && path.data[0] == '/') {
             path.data++;
             path.len--;
@@ -315,6 +317,19 @@ vl_handle(vl_app_t *app, const vl_http_req_t *req, vl_http_resp_t *resp,
         }
         s.path = path;
         route = vl_route_find(path, &s.m);
+        /* "/full/max/0/default.jpg" is an image request with an empty
+         * identifier (/iiif/3//full/...): a 400, not the base URI of an
+         * identifier "full/max/0/default.jpg" once its slash is cut */
+        if (sent.len != path.len && route->kind == VL_ROUTE_ID) {
+            vl_route_match_t m2;
+            const vl_route_t *r2 = vl_route_find(sent, &m2);
+
+            if (r2->kind == VL_ROUTE_IMAGE && m2.id.len == 0) {
+                route = r2;
+                s.m = m2;
+                s.path = sent;
+            }
+        }
         methods = route->methods;
         resp->route = route->name;
     }

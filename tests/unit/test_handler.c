@@ -1131,9 +1131,16 @@ test_routes(void **state)
         { APP_RESERVED, "./health/full/max/0/default.jpg", 400 },
         { APP_RESERVED, "./cd/x/info.json", 400 },
         { APP_RESERVED, "./ok/info.json", 400 },
-        /* an empty identifier */
+        /* an empty identifier, also as the front hands it over from
+         * /iiif/3//full/max/0/default.jpg (with its slash, or iipsrv's
+         * %2F before it): never a 303 to a nonsense info.json */
         { APP_DEFAULT, "info.json", 400 },
         { APP_DEFAULT, "//full/max/0/default.jpg", 400 },
+        { APP_DEFAULT, "/full/max/0/default.jpg", 400 },
+        { APP_DEFAULT, "%2F/full/max/0/default.jpg", 400 },
+        { APP_DEFAULT, "/0,0,10,10/max/0/default.jpg", 400 },
+        { APP_DEFAULT, "/x/full/max/0/default.jpg", 404 },
+        { APP_DEFAULT, "/single.tif", 303 },
     };
 
     (void) state;
