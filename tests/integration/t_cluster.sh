@@ -146,7 +146,18 @@ echo "# items: $i1 on the first memcached, $i2 on the second"
 vl_check "both servers hold keys ($i1, $i2)" test "$i1" -gt 0 -a "$i2" -gt 0
 
 # stop the second memcached
-kill "$MC2_PID"; wait "$MC2_PID" 2>/dev/null
+# (not this shell's child: wait until it is gone and its port closed, or
+# the first requests race its shutdown)
+kill "$MC2_PID"
+for i in $(seq 1 100); do
+    kill -0 "$MC2_PID" 2>/dev/null || break
+    sleep 0.05
+done
+for i in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$MC2") 2>/dev/null || break
+    sleep 0.05
+done
+vl_check "the second memcached is gone" sh -c "! kill -0 $MC2_PID 2>/dev/null"
 bad=0
 for u in "${urls[@]}"; do
     st=$(vl_get "http://127.0.0.1:$HA/iiif/$u")
