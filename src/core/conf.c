@@ -134,6 +134,10 @@ const vl_opt_t vl_conf_options[] = {
         "A worker exits (and is replaced) after this many requests; 0 never"),
     OPT("BACKLOG", VL_OPT_INT, "2048", 1, 65535, backlog, 0,
         "listen() backlog with --bind; --backlog overrides"),
+    OPT("FCGI_READ_TIMEOUT", VL_OPT_INT, "5", 1, 3600, fcgi_read_timeout, 0,
+        "Seconds a FastCGI connection has to send a whole request (from its accept or the request's first byte); then it is closed"),
+    OPT("FCGI_MAX_IDLE", VL_OPT_INT, "256", 1, 65536, fcgi_max_idle, 0,
+        "FastCGI connections a worker keeps parked (kept alive, or with part of a request); beyond it the oldest is closed"),
     /* operations */
     OPT("METRICS_ALLOW", VL_OPT_STRING, "127.0.0.1 ::1", 0, 0, metrics_allow, 0,
         "Client addresses (REMOTE_ADDR) that may read /metrics: addresses or IPv4 a.b.c.d/n, blank-separated; empty: nobody"),

@@ -131,6 +131,8 @@ typedef struct {
     long    threads;               /* accepting threads per worker */
     long    max_requests;          /* per worker, 0 = unlimited */
     long    backlog;
+    long    fcgi_read_timeout;     /* seconds for a whole request */
+    long    fcgi_max_idle;         /* parked connections per worker */
     /* operations */
     char   *metrics_allow;         /* who may read /metrics */
 
