@@ -141,6 +141,12 @@ const vl_opt_t vl_conf_options[] = {
     /* operations */
     OPT("METRICS_ALLOW", VL_OPT_STRING, "127.0.0.1 ::1", 0, 0, metrics_allow, 0,
         "Client addresses (REMOTE_ADDR) that may read /metrics: addresses or IPv4 a.b.c.d/n, blank-separated; empty: nobody"),
+    OPT("TRUSTED_PROXIES", VL_OPT_STRING, VL_TRUSTED_DEFAULT, 0, 0, trusted_proxies, 0,
+        "Peers whose X-Forwarded-For names the client (log, rate limit): addresses or prefixes a.b.c.d/n, x::/n, blank-separated; empty: none"),
+    OPT("RATE_LIMIT", VL_OPT_INT, "0", 0, 1e9, rate_limit, 0,
+        "Requests one client may make per RATE_LIMIT_WINDOW (X-RateLimit-* headers, then 429); 0: off"),
+    OPT("RATE_LIMIT_WINDOW", VL_OPT_INT, "60", 1, 86400, rate_limit_window, 0,
+        "Seconds of a client's rate limit window, from its first request"),
 };
 
 #undef IIP

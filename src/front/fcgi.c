@@ -35,6 +35,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/ratelimit.h"
 #include "core/str.h"
 #include "front/fcgi.h"
 #include "front/fcgi_env.h"
@@ -319,6 +320,34 @@ fcgi_write_resp(FCGX_Request *fr, const vl_http_req_t *req,
 }
 
 
+/* RATE_LIMIT: count the request of its client (TRUSTED_PROXIES decide
+ * whose X-Forwarded-For names it) and put the X-RateLimit headers on
+ * resp; 1 to serve it, 0 when over the limit (resp is the 429). The
+ * headers come first, so vl_handle adds its own after them. */
+static int
+fcgi_rate(fcgi_ctx_t *ctx, const vl_http_req_t *req, vl_http_resp_t *resp,
+          vl_pool_t *pool)
+{
+    char      client[64];
+    vl_rate_t r;
+    int       ok;
+
+    vl_fcgi_client_via(req, ctx->conf->trusted_proxies, client,
+                       sizeof(client));
+    ok = vl_rate_take(client, ctx->conf->rate_limit,
+                      ctx->conf->rate_limit_window, (long long) time(NULL),
+                      &r);
+    if (!ok) {
+        vl_http_resp_text(resp, pool, 429, "rate limit exceeded");
+        vl_http_header_add(resp, pool, "Retry-After", "%ld", r.retry_after);
+    }
+    vl_http_header_add(resp, pool, "X-RateLimit-Limit", "%ld", r.limit);
+    vl_http_header_add(resp, pool, "X-RateLimit-Remaining", "%ld",
+                       r.remaining);
+    vl_http_header_add(resp, pool, "X-RateLimit-Reset", "%lld", r.reset);
+    return ok;
+}
+
 static void
 fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
 {
@@ -359,7 +388,8 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
         req.request_uri = "-";
         resp.status = 503;
         resp.errmsg = "out of memory";
-    } else {
+    } else if (ctx->conf->rate_limit <= 0
+               || fcgi_rate(ctx, &req, &resp, pool)) {
         vl_handle(ctx->app, &req, &resp, pool);
     }
 
@@ -388,7 +418,9 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
 
         vl_log(vl_log_enabled(VL_LOG_ACCESS) ? VL_LOG_ACCESS : VL_LOG_ERROR,
                reqid, "%s %s %.*s %d %zu %.3fms %s%s%s",
-               vl_fcgi_client(&req, client, sizeof(client)), req.method_name, plen, path != NULL ? path : "-",
+               vl_fcgi_client_via(&req, ctx->conf->trusted_proxies, client,
+                                  sizeof(client)),
+               req.method_name, plen, path != NULL ? path : "-",
                resp.status, sent, fcgi_now_ms() - t0,
                resp.cache != NULL ? resp.cache : "-",
                resp.errmsg != NULL ? " " : "",

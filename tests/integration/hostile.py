@@ -18,6 +18,10 @@
   colours DIR
       Writes DIR/red.tif and DIR/blue.tif: 1024x768 RGB, uncompressed,
       the same size in bytes.
+  fcgi HOST PORT REMOTE_ADDR XFF PATH
+      One FastCGI request for PATH (an IIIF= argument) straight to the
+      worker socket, as a web server at REMOTE_ADDR sending
+      X-Forwarded-For XFF ("-": none); prints the response's header lines.
   slow HOST PORT N
       Opens N connections to the FastCGI socket and sends half a request
       on each (a BEGIN_REQUEST and part of a PARAMS record), then one
@@ -245,6 +249,36 @@ def slow(host, port, n):
     print("closed=%d" % closed)
 
 
+def fcgi_one(host, port, remote, xff, path):
+    pairs = [(b"REQUEST_METHOD", b"GET"),
+             (b"QUERY_STRING", b"IIIF=" + path.encode()),
+             (b"REQUEST_URI", b"/iiif" + path.encode()),
+             (b"SERVER_NAME", b"localhost"), (b"SERVER_PORT", b"80"),
+             (b"REMOTE_ADDR", remote.encode())]
+    if xff != "-":
+        pairs.append((b"HTTP_X_FORWARDED_FOR", xff.encode()))
+    s = socket.create_connection((host, port))
+    s.settimeout(30)
+    s.sendall(fcgi_record(1, struct.pack(">HB5x", 1, 0))
+              + fcgi_record(4, fcgi_params(pairs)) + fcgi_record(4, b"")
+              + fcgi_record(5, b""))
+    got = b""
+    while True:
+        c = s.recv(65536)
+        if not c:
+            break
+        got += c
+    # the first STDOUT record holds the headers
+    out, off = b"", 0
+    while off + 8 <= len(got):
+        _, rtype, _, clen, plen, _ = struct.unpack(">BBHHBB",
+                                                   got[off:off + 8])
+        if rtype == 6:
+            out += got[off + 8:off + 8 + clen]
+        off += 8 + clen + plen
+    print(out.split(b"\r\n\r\n")[0].decode("latin-1"))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "swap":
@@ -254,5 +288,7 @@ if __name__ == "__main__":
              float(args[5]))
     elif cmd == "colours":
         colours(args[0])
+    elif cmd == "fcgi":
+        fcgi_one(args[0], int(args[1]), args[2], args[3], args[4])
     elif cmd == "slow":
         slow(args[0], int(args[1]), int(args[2]))
