@@ -712,6 +712,12 @@ vl_source_changed(vl_source_t *src)
                == src->ctime_ns) {
         return 0;
     }
+    /* blocks decoded from it under the identity of the open may be torn:
+     * none is served again (no later open has that identity, but another
+     * handle of the same open could still ask) */
+    vl_tiles_forget(src->tiles, (uint64_t) src->info.file.dev,
+                    (uint64_t) src->info.file.ino, src->info.file.size,
+                    src->info.file.mtime_ns);
     src->broken = 1;
     return 1;
 }

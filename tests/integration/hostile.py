@@ -11,7 +11,7 @@
   torn FILE A B PORT ID SECONDS
       FILE is rewritten in place, chunk by chunk (64 KB pwrites, as dd
       conv=notrunc does), with the bytes of A and B in turn (same size,
-      solid colours), pausing 30 ms after each version; four threads ask
+      solid colours), pausing 100 ms after each version; four threads ask
       for ID/full/256,/0/default.png. Prints "ok=N changed=M torn=K
       other=L": a 200 whose pixels are not all one version's colour is
       torn; a 503 with Retry-After is "changed".
@@ -150,7 +150,7 @@ def torn(path, a, b, port, ident, seconds):
             for off in range(0, len(data), 65536):
                 os.pwrite(fd, data[off:off + 65536], off)
             v ^= 1
-            time.sleep(0.03)
+            time.sleep(0.1)
         os.close(fd)
 
     def client():
