@@ -22,11 +22,12 @@
       One FastCGI request for PATH (an IIIF= argument) straight to the
       worker socket, as a web server at REMOTE_ADDR sending
       X-Forwarded-For XFF ("-": none); prints the response's header lines.
-  slow HOST PORT N
+  slow HOST PORT N [WAIT]
       Opens N connections to the FastCGI socket and sends half a request
       on each (a BEGIN_REQUEST and part of a PARAMS record), then one
       whole request on a new connection; prints the seconds it took to
-      get its answer (or "none") and keeps the others open until done.
+      get its answer (or "none"), then "closed=K": how many of the N the
+      worker closed within WAIT seconds (10).
 """
 import ctypes
 import http.client
@@ -203,7 +204,7 @@ def fcgi_params(pairs):
     return out
 
 
-def slow(host, port, n):
+def slow(host, port, n, wait=10.0):
     begin = fcgi_record(1, struct.pack(">HB5x", 1, 0))
     params = fcgi_params([(b"REQUEST_METHOD", b"GET"),
                           (b"QUERY_STRING", b"IIIF=/bg.tif/info.json"),
@@ -238,8 +239,9 @@ def slow(host, port, n):
           or b"\x01\x03" in got else "none")
     # the stalled ones: closed by the worker by now?
     closed = 0
+    end = time.time() + wait
     for c in stalled:
-        c.settimeout(10)
+        c.settimeout(max(0.01, end - time.time()))
         try:
             closed += c.recv(1) == b""
         except ConnectionResetError:
@@ -291,4 +293,5 @@ if __name__ == "__main__":
     elif cmd == "fcgi":
         fcgi_one(args[0], int(args[1]), args[2], args[3], args[4])
     elif cmd == "slow":
-        slow(args[0], int(args[1]), int(args[2]))
+        slow(args[0], int(args[1]), int(args[2]),
+             float(args[3]) if len(args) > 3 else 10.0)

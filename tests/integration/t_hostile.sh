@@ -109,4 +109,23 @@ vl_check "12 half requests: the closes are logged" \
 vl_eq "12 half requests: nginx still served" 200 \
     "$(vl_get "$VL_URL/iiif/3/bg.tif/info.json")"
 
+# FCGI_MAX_IDLE=4: of 12 half requests, the 8 parked longest are closed at
+# once, not after FCGI_READ_TIMEOUT (60 s here)
+vl_stop_vellum
+printf 'THREADS=4\nFCGI_READ_TIMEOUT=60\nFCGI_MAX_IDLE=4\nVERBOSITY=2\n' \
+    > "$T/vellum.conf"
+FILESYSTEM_PREFIX=$T/root vl_start_vellum --workers 1 \
+    --config "$T/vellum.conf" || { vl_check "vellum starts again" false; vl_done; }
+out=$("$PY" "$HOSTILE" slow 127.0.0.1 "$VL_FCGI_PORT" 12 3)
+echo "# FCGI_MAX_IDLE=4: $(echo "$out" | tr '\n' ' ')"
+took=${out%%
+*}
+vl_check "FCGI_MAX_IDLE=4: a whole request answers within 1 s" \
+    "$PY" -c "import sys; sys.exit(0 if '$took' != 'none' and float('$took') < 1.0 else 1)"
+vl_eq "FCGI_MAX_IDLE=4: the 8 oldest closed within 3 s" "closed=8" \
+    "$(echo "$out" | tail -1)"
+vl_check "FCGI_MAX_IDLE=4: said in the log" \
+    grep -q "FastCGI connections parked (FCGI_MAX_IDLE): the oldest closed" \
+    "$T/vellum.log"
+
 vl_done
