@@ -74,8 +74,10 @@ vl_eq "another client: its own count" "$((LIMIT - 1))" \
 # peer is the client, whatever the header says
 for x in 198.51.100.1 198.51.100.2 198.51.100.3; do
     "$PY" "$HOSTILE" fcgi 127.0.0.1 "$VL_FCGI_PORT" 203.0.113.9 "$x" \
-        /3/bg.tif/info.json > "$T/raw.$x"
+        /bg.tif/info.json > "$T/raw.$x"
 done
+vl_eq "untrusted peer: 200 straight from the socket" "Status: 200 OK" \
+    "$(head -1 "$T/raw.198.51.100.3" | tr -d '\r')"
 vl_eq "untrusted peer: X-Forwarded-For not honoured (one count)" \
     "X-RateLimit-Remaining: $((LIMIT - 3))" \
     "$(grep -i '^X-RateLimit-Remaining' "$T/raw.198.51.100.3" | tr -d '\r')"
