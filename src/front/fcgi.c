@@ -340,6 +340,17 @@ fcgi_rate(fcgi_ctx_t *ctx, const vl_http_req_t *req, vl_http_resp_t *resp,
     if (!ok) {
         vl_http_resp_text(resp, pool, 429, "rate limit exceeded");
         vl_http_header_add(resp, pool, "Retry-After", "%ld", r.retry_after);
+        /* vl_handle, which would add it, is not called: a viewer's script
+         * must still see the 429 */
+        if (ctx->conf->cors != NULL && ctx->conf->cors[0] != '\0') {
+            vl_http_header_add(resp, pool, "Access-Control-Allow-Origin", "%s",
+                               ctx->conf->cors);
+        }
+    }
+    if (ctx->conf->cors != NULL && ctx->conf->cors[0] != '\0') {
+        vl_http_header_add(resp, pool, "Access-Control-Expose-Headers",
+                           "X-RateLimit-Limit, X-RateLimit-Remaining, "
+                           "X-RateLimit-Reset, Retry-After");
     }
     vl_http_header_add(resp, pool, "X-RateLimit-Limit", "%ld", r.limit);
     vl_http_header_add(resp, pool, "X-RateLimit-Remaining", "%ld",

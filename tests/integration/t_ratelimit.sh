@@ -66,6 +66,11 @@ ra=$(vl_header Retry-After)
 vl_check "429: Retry-After 1..$WINDOW ($ra)" \
     test "$ra" -ge 1 -a "$ra" -le "$WINDOW"
 vl_eq "429: a one-line reason" "rate limit exceeded" "$(cat "$T/body")"
+vl_eq "429: CORS, so a viewer's script sees it" "*" \
+    "$(vl_header Access-Control-Allow-Origin)"
+vl_eq "429: the headers exposed to scripts" \
+    "X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset, Retry-After" \
+    "$(vl_header Access-Control-Expose-Headers)"
 vl_eq "another client: its own count" "$((LIMIT - 1))" \
     "$(vl_get "$VL_URL$INFO" -H "X-Forwarded-For: 192.0.2.11" >/dev/null;
        vl_header X-RateLimit-Remaining)"
