@@ -311,6 +311,34 @@ vl_tiles_put(vl_tile_cache_t *cache, const vl_tile_key_t *key,
 }
 
 void
+vl_tiles_forget(vl_tile_cache_t *cache, uint64_t dev, uint64_t ino,
+                int64_t size, int64_t mtime_ns)
+{
+    vl_tile_t *drop = NULL, *t, *next;
+
+    if (cache == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&cache->lock);
+    for (t = cache->head; t != NULL; t = next) {
+        next = t->next;
+        if (t->key.dev == dev && t->key.ino == ino && t->key.size == size
+            && t->key.mtime_ns == mtime_ns) {
+            tiles_remove(cache, t);
+            t->chain = drop;
+            drop = t;
+        }
+    }
+    pthread_mutex_unlock(&cache->lock);
+    while (drop != NULL) {
+        next = drop->chain;
+        drop->chain = NULL;
+        vl_tile_release(drop);
+        drop = next;
+    }
+}
+
+void
 vl_tiles_stats(vl_tile_cache_t *cache, vl_tiles_stats_t *out)
 {
     memset(out, 0, sizeof(*out));

@@ -98,6 +98,12 @@ void vl_tiles_put(vl_tile_cache_t *cache, const vl_tile_key_t *key,
                   vl_tile_t *tile);
 
 /* Counters since creation. */
+/* Drop every block of the file of this identity (a file found changed
+ * while it was read: its blocks may mix two versions). O(entries); the
+ * blocks a reader still holds stay valid until released. */
+void vl_tiles_forget(vl_tile_cache_t *cache, uint64_t dev, uint64_t ino,
+                     int64_t size, int64_t mtime_ns);
+
 void vl_tiles_stats(vl_tile_cache_t *cache, vl_tiles_stats_t *out);
 
 #endif /* VL_TILES_H */

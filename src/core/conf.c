@@ -134,9 +134,19 @@ const vl_opt_t vl_conf_options[] = {
         "A worker exits (and is replaced) after this many requests; 0 never"),
     OPT("BACKLOG", VL_OPT_INT, "2048", 1, 65535, backlog, 0,
         "listen() backlog with --bind; --backlog overrides"),
+    OPT("FCGI_READ_TIMEOUT", VL_OPT_INT, "5", 1, 3600, fcgi_read_timeout, 0,
+        "Seconds a FastCGI connection has to send a whole request (from its accept or the request's first byte); then it is closed"),
+    OPT("FCGI_MAX_IDLE", VL_OPT_INT, "256", 1, 65536, fcgi_max_idle, 0,
+        "FastCGI connections a worker keeps parked (kept alive, or with part of a request); beyond it the oldest is closed"),
     /* operations */
     OPT("METRICS_ALLOW", VL_OPT_STRING, "127.0.0.1 ::1", 0, 0, metrics_allow, 0,
         "Client addresses (REMOTE_ADDR) that may read /metrics: addresses or IPv4 a.b.c.d/n, blank-separated; empty: nobody"),
+    OPT("TRUSTED_PROXIES", VL_OPT_STRING, VL_TRUSTED_DEFAULT, 0, 0, trusted_proxies, 0,
+        "Peers whose X-Forwarded-For names the client (log, rate limit): addresses or prefixes a.b.c.d/n, x::/n, blank-separated; empty: none"),
+    OPT("RATE_LIMIT", VL_OPT_INT, "0", 0, 1e9, rate_limit, 0,
+        "Requests one client may make per RATE_LIMIT_WINDOW (X-RateLimit-* headers, then 429); 0: off"),
+    OPT("RATE_LIMIT_WINDOW", VL_OPT_INT, "60", 1, 86400, rate_limit_window, 0,
+        "Seconds of a client's rate limit window, from its first request"),
 };
 
 #undef IIP

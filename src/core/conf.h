@@ -35,6 +35,11 @@ typedef enum {
                               * option is part of the output fingerprint,
                               * hence of every ETag and memcached key */
 
+/* TRUSTED_PROXIES by default: loopback, private and link-local peers */
+#define VL_TRUSTED_DEFAULT                                              \
+    "127.0.0.0/8 ::1 10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 "          \
+    "169.254.0.0/16 fc00::/7 fe80::/10"
+
 typedef struct {
     const char    *name;     /* environment / file name, e.g. "JPEG_QUALITY" */
     vl_opt_type_t  type;
@@ -131,8 +136,13 @@ typedef struct {
     long    threads;               /* accepting threads per worker */
     long    max_requests;          /* per worker, 0 = unlimited */
     long    backlog;
+    long    fcgi_read_timeout;     /* seconds for a whole request */
+    long    fcgi_max_idle;         /* parked connections per worker */
     /* operations */
     char   *metrics_allow;         /* who may read /metrics */
+    char   *trusted_proxies;       /* whose X-Forwarded-For counts */
+    long    rate_limit;            /* requests per window, 0 = off */
+    long    rate_limit_window;     /* seconds */
 
     /* derived once per load from the values above; read-only */
     vl_limits_t  limits;           /* MAX_CVT, MAX_AREA, ALLOW_UPSCALING,

@@ -8,7 +8,8 @@
  * vl_fs_open_under opens the resolved path one component at a time from
  * the root, every component with O_NOFOLLOW, so a link met on the way
  * fails the open (ELOOP, or ENOTDIR where a folder was) instead of being
- * followed; and it opens with
+ * followed (with openat2 where the kernel has it: RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS from the root's descriptor, one call); and it opens with
  * O_NONBLOCK, so a FIFO or a device put in place of a file never blocks a
  * thread (callers fstat the result and keep regular files and folders
  * only). Thread-safe; no allocation.
@@ -17,6 +18,7 @@
 #define VL_FS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* Open real (an absolute path without symbolic links or "." / ".."
  * components, as realpath returns it) that lies under root (the first
@@ -26,6 +28,15 @@
  * (ELOOP or ENOTDIR: a link met; EXDEV: real is not under root). */
 int vl_fs_open_under(const char *root, size_t rlen, const char *real,
                      int flags);
+
+/* stat of real as vl_fs_open_under reaches it (O_PATH): a link met on the
+ * way fails (-1, errno), a link as the last component is reported as the
+ * link (S_ISLNK), never followed. */
+int vl_fs_stat_under(const char *root, size_t rlen, const char *real,
+                     struct stat *st);
+
+/* Tests: on, the component walk even where openat2 exists. */
+void vl_fs_use_walk(int on);
 
 /* The same for the entry name (one component) of the folder open as dfd;
  * name may not contain '/' and may not be "." or "..". */

@@ -35,6 +35,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/ratelimit.h"
 #include "core/str.h"
 #include "front/fcgi.h"
 #include "front/fcgi_env.h"
@@ -43,7 +44,23 @@
 
 #define FCGI_POOL_BLOCK   16384
 #define FCGI_DRAIN_MAX    65536     /* request body bytes read and dropped */
-#define FCGI_READ_TIMEOUT 60        /* seconds, inside one request */
+#define FCGI_PEEK_MAX     65536     /* a request seen whole before a
+                                     * thread takes it; larger ones are
+                                     * read by libfcgi under SO_RCVTIMEO */
+#define FCGI_TICK_MS      100       /* a connection readable with nothing
+                                     * new is looked at again after this */
+
+/* A connection in the poll set: kept alive between requests, or new or
+ * with part of a request, waiting for the rest. */
+typedef struct {
+    int    fd;
+    int    quiet;       /* readable, nothing new since: not polled */
+    size_t seen;        /* bytes of the next request seen so far */
+    double deadline;    /* ms: the request must be whole by then; 0 none
+                         * (kept, no byte of a next request yet) */
+    double since;       /* ms: parked since (the oldest goes first) */
+    double quiet_at;    /* ms */
+} fcgi_conn_t;
 
 typedef struct {
     int                 listen_fd;
@@ -55,7 +72,10 @@ typedef struct {
     int                 note_wr;
     pthread_mutex_t     lead;          /* held by the polling thread */
     pthread_mutex_t     lock;          /* guards idle[] */
-    int                *idle;
+    fcgi_conn_t        *idle;          /* the parked connections */
+    unsigned char      *peek;          /* the leader's (FCGI_PEEK_MAX) */
+    double              read_ms;       /* FCGI_READ_TIMEOUT */
+    size_t              max_idle;      /* FCGI_MAX_IDLE */
     size_t              nidle;
     size_t              cap;
     atomic_int          stopping;
@@ -300,6 +320,45 @@ fcgi_write_resp(FCGX_Request *fr, const vl_http_req_t *req,
 }
 
 
+/* RATE_LIMIT: count the request of its client (TRUSTED_PROXIES decide
+ * whose X-Forwarded-For names it) and put the X-RateLimit headers on
+ * resp; 1 to serve it, 0 when over the limit (resp is the 429). The
+ * headers come first, so vl_handle adds its own after them. */
+static int
+fcgi_rate(fcgi_ctx_t *ctx, const vl_http_req_t *req, vl_http_resp_t *resp,
+          vl_pool_t *pool)
+{
+    char      client[64];
+    vl_rate_t r;
+    int       ok;
+
+    vl_fcgi_client_via(req, ctx->conf->trusted_proxies, client,
+                       sizeof(client));
+    ok = vl_rate_take(client, ctx->conf->rate_limit,
+                      ctx->conf->rate_limit_window, (long long) time(NULL),
+                      &r);
+    if (!ok) {
+        vl_http_resp_text(resp, pool, 429, "rate limit exceeded");
+        vl_http_header_add(resp, pool, "Retry-After", "%ld", r.retry_after);
+        /* vl_handle, which would add it, is not called: a viewer's script
+         * must still see the 429 */
+        if (ctx->conf->cors != NULL && ctx->conf->cors[0] != '\0') {
+            vl_http_header_add(resp, pool, "Access-Control-Allow-Origin", "%s",
+                               ctx->conf->cors);
+        }
+    }
+    if (ctx->conf->cors != NULL && ctx->conf->cors[0] != '\0') {
+        vl_http_header_add(resp, pool, "Access-Control-Expose-Headers",
+                           "X-RateLimit-Limit, X-RateLimit-Remaining, "
+                           "X-RateLimit-Reset, Retry-After");
+    }
+    vl_http_header_add(resp, pool, "X-RateLimit-Limit", "%ld", r.limit);
+    vl_http_header_add(resp, pool, "X-RateLimit-Remaining", "%ld",
+                       r.remaining);
+    vl_http_header_add(resp, pool, "X-RateLimit-Reset", "%lld", r.reset);
+    return ok;
+}
+
 static void
 fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
 {
@@ -340,7 +399,8 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
         req.request_uri = "-";
         resp.status = 503;
         resp.errmsg = "out of memory";
-    } else {
+    } else if (ctx->conf->rate_limit <= 0
+               || fcgi_rate(ctx, &req, &resp, pool)) {
         vl_handle(ctx->app, &req, &resp, pool);
     }
 
@@ -369,7 +429,9 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
 
         vl_log(vl_log_enabled(VL_LOG_ACCESS) ? VL_LOG_ACCESS : VL_LOG_ERROR,
                reqid, "%s %s %.*s %d %zu %.3fms %s%s%s",
-               vl_fcgi_client(&req, client, sizeof(client)), req.method_name, plen, path != NULL ? path : "-",
+               vl_fcgi_client_via(&req, ctx->conf->trusted_proxies, client,
+                                  sizeof(client)),
+               req.method_name, plen, path != NULL ? path : "-",
                resp.status, sent, fcgi_now_ms() - t0,
                resp.cache != NULL ? resp.cache : "-",
                resp.errmsg != NULL ? " " : "",
@@ -386,10 +448,47 @@ fcgi_close_idle(fcgi_ctx_t *ctx)
 {
     pthread_mutex_lock(&ctx->lock);
     for (size_t i = 0; i < ctx->nidle; i++) {
-        close(ctx->idle[i]);
+        close(ctx->idle[i].fd);
     }
     ctx->nidle = 0;
     pthread_mutex_unlock(&ctx->lock);
+}
+
+
+/* Park fd (ctx->lock held): a kept connection (seen 0, no deadline), or
+ * one with a request not yet whole (deadline set). At FCGI_MAX_IDLE, the
+ * connection parked longest is closed to make room. */
+static int
+fcgi_park_locked(fcgi_ctx_t *ctx, int fd, size_t seen, double deadline)
+{
+    double now = fcgi_now_ms();
+
+    if (ctx->nidle >= ctx->max_idle && ctx->nidle > 0) {
+        size_t old = 0;
+
+        for (size_t i = 1; i < ctx->nidle; i++) {
+            if (ctx->idle[i].since < ctx->idle[old].since) {
+                old = i;
+            }
+        }
+        vl_log(VL_LOG_WARN, NULL, "%zu FastCGI connections parked "
+               "(FCGI_MAX_IDLE): the oldest closed", ctx->nidle);
+        close(ctx->idle[old].fd);
+        ctx->idle[old] = ctx->idle[--ctx->nidle];
+    }
+    if (ctx->nidle == ctx->cap) {
+        size_t       cap = ctx->cap ? ctx->cap * 2 : 16;
+        fcgi_conn_t *p = realloc(ctx->idle, cap * sizeof(*p));
+
+        if (p == NULL) {
+            return -1;
+        }
+        ctx->idle = p;
+        ctx->cap = cap;
+    }
+    ctx->idle[ctx->nidle++] = (fcgi_conn_t) { fd, 0, seen, deadline, now,
+                                              0 };
+    return 0;
 }
 
 
@@ -398,24 +497,65 @@ fcgi_close_idle(fcgi_ctx_t *ctx)
 static int
 fcgi_add_idle(fcgi_ctx_t *ctx, int fd, int wake)
 {
-    pthread_mutex_lock(&ctx->lock);
-    if (ctx->nidle == ctx->cap) {
-        size_t  cap = ctx->cap ? ctx->cap * 2 : 16;
-        int    *p = realloc(ctx->idle, cap * sizeof(*p));
+    int rc;
 
-        if (p == NULL) {
-            pthread_mutex_unlock(&ctx->lock);
-            return -1;
-        }
-        ctx->idle = p;
-        ctx->cap = cap;
-    }
-    ctx->idle[ctx->nidle++] = fd;
+    pthread_mutex_lock(&ctx->lock);
+    rc = fcgi_park_locked(ctx, fd, 0, 0);
     pthread_mutex_unlock(&ctx->lock);
-    if (wake) {
+    if (rc == 0 && wake) {
         (void) !write(ctx->note_wr, "n", 1);
     }
-    return 0;
+    return rc;
+}
+
+
+/* 1 if the n bytes of p hold a whole request (its records up to the empty
+ * STDIN record that ends it), or records libfcgi should judge itself
+ * (not version 1, management, abort), or fill the peek buffer (full); 0
+ * if more is to come. Only record headers are read. */
+static int
+fcgi_whole(const unsigned char *p, size_t n, int full)
+{
+    size_t off = 0;
+
+    while (off + FCGI_HEADER_LEN <= n) {
+        unsigned type = p[off + 1];
+        size_t   rid = ((size_t) p[off + 2] << 8) | p[off + 3];
+        size_t   clen = ((size_t) p[off + 4] << 8) | p[off + 5];
+        size_t   plen = p[off + 6];
+
+        if (p[off] != FCGI_VERSION_1 || rid == 0
+            || type == FCGI_ABORT_REQUEST) {
+            return 1;
+        }
+        if (off + FCGI_HEADER_LEN + clen + plen > n) {
+            break;
+        }
+        if (type == FCGI_STDIN && clen == 0) {
+            return 1;
+        }
+        off += FCGI_HEADER_LEN + clen + plen;
+    }
+    return full;
+}
+
+
+/* Look at what fd holds without reading it (the leader only): 1 a whole
+ * request, 0 not yet (*seen: the bytes there), -1 closed or failed. */
+static int
+fcgi_peek(fcgi_ctx_t *ctx, int fd, size_t *seen)
+{
+    ssize_t n = recv(fd, ctx->peek, FCGI_PEEK_MAX, MSG_PEEK | MSG_DONTWAIT);
+
+    if (n == 0) {
+        return -1;
+    }
+    if (n < 0) {
+        return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+                   ? 0 : -1;
+    }
+    *seen = (size_t) n;
+    return fcgi_whole(ctx->peek, (size_t) n, n == FCGI_PEEK_MAX);
 }
 
 
@@ -424,7 +564,7 @@ fcgi_accept(fcgi_ctx_t *ctx)
 {
     struct sockaddr_storage sa;
     socklen_t               len = sizeof(sa);
-    struct timeval          tv = { FCGI_READ_TIMEOUT, 0 };
+    struct timeval          tv = { (time_t) (ctx->read_ms / 1000), 0 };
     int                     fd, one = 1;
 
     fd = accept4(ctx->listen_fd, (struct sockaddr *) &sa, &len, SOCK_CLOEXEC);
@@ -441,14 +581,46 @@ fcgi_accept(fcgi_ctx_t *ctx)
     if (sa.ss_family == AF_INET || sa.ss_family == AF_INET6) {
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     }
-    /* a peer that stops sending in the middle of a request must not hold a
-     * thread forever (our own waits between requests are polls, untimed) */
+    /* a thread takes a connection once its request is whole (fcgi_lead);
+     * a request larger than the peek buffer is read by libfcgi, and a peer
+     * that stops sending in the middle of it holds the thread for this
+     * long per read at most */
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     return fd;
 }
 
 
-/* As leader (ctx->lead held): wait for a connection with a request to read.
+/* A new connection (the leader): its request whole already, fd back;
+ * else parked until it is or FCGI_READ_TIMEOUT passes; -1. */
+static int
+fcgi_take_new(fcgi_ctx_t *ctx)
+{
+    size_t seen = 0;
+    int    fd = fcgi_accept(ctx), r;
+
+    if (fd < 0) {
+        return -1;
+    }
+    if ((r = fcgi_peek(ctx, fd, &seen)) == 1) {
+        return fd;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    if (r < 0
+        || fcgi_park_locked(ctx, fd, seen, fcgi_now_ms() + ctx->read_ms)
+               != 0) {
+        close(fd);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return -1;
+}
+
+
+/* As leader (ctx->lead held): wait for a connection with a whole request
+ * to read. A parked connection whose request is not whole FCGI_READ_TIMEOUT
+ * after its first byte (a kept one) or its accept (a new one) is closed;
+ * one that is readable with nothing new (part of a request, the rest to
+ * come) is looked at again every FCGI_TICK_MS, not polled, so no peer
+ * can make the leader spin or hold a thread by sending half a request.
  * Releases the leadership before returning; -1 when stopping. */
 static int
 fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
@@ -457,12 +629,35 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
     int                  fd = -1;
 
     while (fd < 0) {
-        size_t n = 3, nidle;
+        size_t n = 3, nidle, expired = 0;
+        double now = fcgi_now_ms(), wait = -1;
 
         if (atomic_load(&ctx->stopping)) {
             break;
         }
         pthread_mutex_lock(&ctx->lock);
+        for (size_t i = 0; i < ctx->nidle;) {
+            fcgi_conn_t *c = &ctx->idle[i];
+            double       w;
+
+            if (c->deadline != 0 && now >= c->deadline) {
+                close(c->fd);
+                ctx->idle[i] = ctx->idle[--ctx->nidle];
+                expired++;
+                continue;
+            }
+            if (c->quiet && now - c->quiet_at >= FCGI_TICK_MS) {
+                c->quiet = 0;
+            }
+            w = c->quiet ? FCGI_TICK_MS - (now - c->quiet_at) : -1;
+            if (c->deadline != 0 && (w < 0 || c->deadline - now < w)) {
+                w = c->deadline - now;
+            }
+            if (w >= 0 && (wait < 0 || w < wait)) {
+                wait = w;
+            }
+            i++;
+        }
         nidle = ctx->nidle;
         if (nidle + 3 > *pcap) {
             struct pollfd *p = realloc(*pfd, (nidle + 3) * sizeof(*p));
@@ -475,16 +670,21 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
             }
         }
         for (size_t i = 0; i < nidle; i++) {
-            (*pfd)[n].fd = ctx->idle[i];
-            (*pfd)[n].events = POLLIN;
+            (*pfd)[n].fd = ctx->idle[i].fd;
+            (*pfd)[n].events = ctx->idle[i].quiet ? 0 : POLLIN;
             (*pfd)[n++].revents = 0;
         }
         pthread_mutex_unlock(&ctx->lock);
+        if (expired > 0) {
+            vl_log(VL_LOG_ERROR, NULL, "FastCGI request not complete after "
+                   "%.0f s (FCGI_READ_TIMEOUT): %zu connection%s closed",
+                   ctx->read_ms / 1000, expired, expired > 1 ? "s" : "");
+        }
         (*pfd)[0] = (struct pollfd) { ctx->stop_rd, POLLIN, 0 };
         (*pfd)[1] = (struct pollfd) { ctx->note_rd, POLLIN, 0 };
         (*pfd)[2] = (struct pollfd) { ctx->listen_fd, POLLIN, 0 };
 
-        if (poll(*pfd, n, -1) < 0) {
+        if (poll(*pfd, n, wait < 0 ? -1 : (int) wait + 1) < 0) {
             continue;
         }
         if ((*pfd)[0].revents != 0) {
@@ -502,8 +702,9 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
          * start the scan of kept ones at a rotating place */
         turn++;
         if ((turn & 1) && (*pfd)[2].revents != 0) {
-            fd = fcgi_accept(ctx);
+            fd = fcgi_take_new(ctx);
         }
+        now = fcgi_now_ms();
         for (size_t k = 0; k + 3 < n && fd < 0; k++) {
             size_t i = 3 + (k + turn) % (n - 3);
 
@@ -512,16 +713,39 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
             }
             pthread_mutex_lock(&ctx->lock);
             for (size_t j = 0; j < ctx->nidle; j++) {
-                if (ctx->idle[j] == (*pfd)[i].fd) {
-                    ctx->idle[j] = ctx->idle[--ctx->nidle];
-                    fd = (*pfd)[i].fd;
-                    break;
+                fcgi_conn_t *c = &ctx->idle[j];
+                size_t       seen = c->seen;
+                int          r;
+
+                if (c->fd != (*pfd)[i].fd) {
+                    continue;
                 }
+                r = fcgi_peek(ctx, c->fd, &seen);
+                if (r != 0) {
+                    if (r > 0) {
+                        fd = c->fd;
+                    } else {
+                        close(c->fd);
+                    }
+                    ctx->idle[j] = ctx->idle[--ctx->nidle];
+                } else if (seen > c->seen) {
+                    /* the first bytes of a kept connection's next request
+                     * start its clock */
+                    if (c->deadline == 0) {
+                        c->deadline = now + ctx->read_ms;
+                    }
+                    c->seen = seen;
+                    c->quiet = 0;
+                } else {
+                    c->quiet = 1;
+                    c->quiet_at = now;
+                }
+                break;
             }
             pthread_mutex_unlock(&ctx->lock);
         }
         if (fd < 0 && !(turn & 1) && (*pfd)[2].revents != 0) {
-            fd = fcgi_accept(ctx);
+            fd = fcgi_take_new(ctx);
         }
     }
     pthread_mutex_unlock(&ctx->lead);
@@ -624,13 +848,22 @@ vl_fcgi_serve(int listen_fd, const vl_conf_t *conf, vl_app_t *app,
     ctx.stop_rd = stop_rd;
     ctx.stop_wr = stop_wr;
     ctx.pid = getpid();
+    ctx.read_ms = (double) (conf->fcgi_read_timeout > 0
+                            ? conf->fcgi_read_timeout : 5) * 1000;
+    ctx.max_idle = conf->fcgi_max_idle > 0 ? (size_t) conf->fcgi_max_idle
+                                           : 256;
+    if ((ctx.peek = malloc(FCGI_PEEK_MAX)) == NULL) {
+        return 1;
+    }
     if (FCGX_Init() != 0) {
         vl_log(VL_LOG_ERROR, NULL, "worker: FastCGI library initialisation "
                "failed");
+        free(ctx.peek);
         return 1;
     }
     if (fcgi_pipe(note) != 0) {
         vl_log(VL_LOG_ERROR, NULL, "worker: pipe: %s", strerror(errno));
+        free(ctx.peek);
         return 1;
     }
     ctx.note_rd = note[0];
@@ -639,6 +872,7 @@ vl_fcgi_serve(int listen_fd, const vl_conf_t *conf, vl_app_t *app,
     if (tids == NULL) {
         close(note[0]);
         close(note[1]);
+        free(ctx.peek);
         return 1;
     }
     pthread_mutex_init(&ctx.lead, NULL);
@@ -678,6 +912,7 @@ vl_fcgi_serve(int listen_fd, const vl_conf_t *conf, vl_app_t *app,
     close(note[0]);
     close(note[1]);
     free(ctx.idle);
+    free(ctx.peek);
     free(tids);
     pthread_mutex_destroy(&ctx.lead);
     pthread_mutex_destroy(&ctx.lock);

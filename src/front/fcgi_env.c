@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -260,13 +261,103 @@ fcgi_internal(const char *a, size_t n)
     return 0;
 }
 
+/* a (n bytes) as 16 bytes, an IPv4 address as ::ffff:a.b.c.d; *v4 says
+ * it was IPv4 text. 0, or -1 if it is not an address. */
+static int
+fcgi_addr16(const char *a, size_t n, unsigned char out[16], int *v4)
+{
+    char t[64];
+
+    if (n == 0 || n >= sizeof(t)) {
+        return -1;
+    }
+    memcpy(t, a, n);
+    t[n] = '\0';
+    *v4 = 0;
+    if (inet_pton(AF_INET, t, out + 12) == 1) {
+        memset(out, 0, 10);
+        out[10] = out[11] = 0xff;
+        *v4 = 1;
+        return 0;
+    }
+    return inet_pton(AF_INET6, t, out) == 1 ? 0 : -1;
+}
+
+int
+vl_fcgi_addr_in(const char *set, const char *a, size_t n)
+{
+    unsigned char addr[16];
+    int           v4;
+
+    if (set == NULL || fcgi_addr16(a, n, addr, &v4) != 0) {
+        return 0;
+    }
+    for (const char *p = set; *p != '\0';) {
+        const char   *e, *slash;
+        unsigned char net[16];
+        long          bits;
+        int           nv4;
+
+        while (*p == ' ' || *p == '\t' || *p == ',') {
+            p++;
+        }
+        for (e = p; *e != '\0' && *e != ' ' && *e != '\t' && *e != ',';) {
+            e++;
+        }
+        if (e == p) {
+            break;
+        }
+        slash = memchr(p, '/', (size_t) (e - p));
+        if (fcgi_addr16(p, (size_t) ((slash != NULL ? slash : e) - p), net,
+                        &nv4) == 0) {
+            bits = 128;
+            if (slash != NULL) {
+                char *end;
+
+                bits = strtol(slash + 1, &end, 10);
+                bits = end != e || bits < 0 || bits > (nv4 ? 32 : 128)
+                           ? -1 : nv4 ? bits + 96 : bits;
+            }
+            if (bits >= 0) {
+                size_t k = (size_t) bits / 8;
+                int    r = (int) (bits % 8);
+
+                if (memcmp(addr, net, k) == 0
+                    && (r == 0
+                        || ((addr[k] ^ net[k]) & (0xff00 >> r) & 0xff) == 0))
+                {
+                    return 1;
+                }
+            }
+        }
+        p = e;
+    }
+    return 0;
+}
+
+/* Is the hop a (n bytes) trusted: in the set, or the built-in internal
+ * one when there is no set. */
+static int
+fcgi_trusted(const char *trusted, const char *a, size_t n)
+{
+    return trusted != NULL ? vl_fcgi_addr_in(trusted, a, n)
+                           : fcgi_internal(a, n);
+}
+
 const char *
 vl_fcgi_client(const vl_http_req_t *req, char *buf, size_t n)
+{
+    return vl_fcgi_client_via(req, NULL, buf, n);
+}
+
+const char *
+vl_fcgi_client_via(const vl_http_req_t *req, const char *trusted, char *buf,
+                   size_t n)
 {
     const char *ra = req->remote_addr, *x = req->fwd_for;
 
     snprintf(buf, n, "%s", ra != NULL && *ra != '\0' ? ra : "-");
-    if (ra == NULL || !fcgi_internal(ra, strlen(ra)) || x == NULL) {
+    if (ra == NULL || !fcgi_trusted(trusted, ra, strlen(ra)) || x == NULL) {
         return buf;
     }
     /* right to left: the first hop that is not the site's own */
@@ -284,7 +375,7 @@ vl_fcgi_client(const vl_http_req_t *req, char *buf, size_t n)
         while (e > b && (x[e - 1] == ' ' || x[e - 1] == '\t')) {
             e--;
         }
-        if (e > b && !fcgi_internal(x + b, e - b)) {
+        if (e > b && !fcgi_trusted(trusted, x + b, e - b)) {
             /* an address, or nothing: what is logged must be one token */
             char           t[64];
             struct in_addr v4;

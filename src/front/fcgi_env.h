@@ -29,4 +29,14 @@ int vl_fcgi_req_from_env(char **envp, const vl_conf_t *conf, vl_pool_t *pool,
  * "-" when the web server sent no REMOTE_ADDR. Returns buf. */
 const char *vl_fcgi_client(const vl_http_req_t *req, char *buf, size_t n);
 
+/* The same with the trusted peers a TRUSTED_PROXIES list names (addresses
+ * and prefixes a.b.c.d/n, x::/n, blank- or comma-separated) instead of
+ * the built-in loopback/private/link-local set; trusted NULL: that set.
+ * An untrusted REMOTE_ADDR is the client whatever X-Forwarded-For says. */
+const char *vl_fcgi_client_via(const vl_http_req_t *req, const char *trusted,
+                               char *buf, size_t n);
+
+/* 1 if the address a (n bytes, IPv4 or IPv6 text) is in set (as above). */
+int vl_fcgi_addr_in(const char *set, const char *a, size_t n);
+
 #endif /* VL_FCGI_ENV_H */

@@ -35,6 +35,7 @@
 
 #include "core/log.h"
 #include "core/metrics.h"
+#include "core/ratelimit.h"
 #include "front/worker.h"
 #include "front/master.h"
 #include "present/scan.h"
@@ -691,6 +692,12 @@ vl_master_run(const vl_master_opts_t *opts, vl_conf_t *conf)
     if (vl_metrics_share() != 0) {
         vl_log(VL_LOG_WARN, NULL, "metrics: no shared memory (%s): each "
                "worker counts its own", strerror(errno));
+    }
+    /* the RATE_LIMIT table too (mapped whether or not a limit is set:
+     * a SIGHUP may set one) */
+    if (vl_rate_share() != 0) {
+        vl_log(VL_LOG_WARN, NULL, "rate limit: no shared memory (%s): "
+               "each worker counts its own", strerror(errno));
     }
     if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) != 0
         || master_make_slots(&m, master_nworkers(opts, conf)) != 0)

@@ -66,7 +66,8 @@ tree_resolve(const vl_conf_t *conf, const char *dir_id, char real[PATH_MAX],
     if (n < 0 || (size_t) n >= sizeof(path) || realpath(path, real) == NULL
         || strncmp(real, root, rlen) != 0
         || (real[rlen] != '\0' && real[rlen] != '/')
-        || stat(real, &st) != 0 || !S_ISDIR(st.st_mode))
+        || vl_fs_stat_under(root, rlen, real, &st) != 0
+        || !S_ISDIR(st.st_mode))
     {
         return vl_err_set(err, VL_ENOTFOUND, "folder not found");
     }
@@ -118,7 +119,9 @@ vl_tree_folder(const vl_conf_t *conf, const char *dir_id, vl_file_id_t *out,
     if ((rc = tree_resolve(conf, dir_id, real, NULL, err)) != VL_OK) {
         return rc;
     }
-    if (stat(real, &st) != 0) {
+    if (vl_fs_stat_under(conf->filesystem_prefix,
+                         strlen(conf->filesystem_prefix), real, &st) != 0
+        || !S_ISDIR(st.st_mode)) {
         return vl_err_set(err, VL_ENOTFOUND, "folder not found");
     }
     vl_file_id_of(&st, out);
@@ -157,7 +160,7 @@ tree_kind(const vl_conf_t *conf, int dirfd, const char *dir, int links_ok,
         if (strncmp(target, root, rlen) != 0 || target[rlen] != '/') {
             return 0;
         }
-        if (stat(target, st) != 0) {
+        if (vl_fs_stat_under(root, rlen, target, st) != 0) {
             return tree_absent(errno) ? 0 : -1;
         }
         tlen = strlen(target);

@@ -94,6 +94,15 @@ respond_reply(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx,
     respond_cache_headers(s, ops, etag, mtime);
 }
 
+/* The file changed during the request (vl_source_changed): 503, to be
+ * asked again at once, when the next open sees the file as it is. */
+static void
+respond_changed(vl_serve_t *s)
+{
+    vl_serve_fail(s, VL_EBUSY, "the image file changed while it was read");
+    vl_serve_header(s, "Retry-After", "1");
+}
+
 void
 vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
 {
@@ -138,6 +147,10 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
     if (ops->direct != NULL) {
         memset(&body, 0, sizeof(body));
         rc = ops->direct(s, ctx, src, &body, &err);
+        if (rc == VL_OK && vl_source_changed(src)) {
+            respond_changed(s);
+            return;
+        }
         if (rc == VL_OK) {
             respond_reply(s, ops, ctx, &body, etag, mtime, "passthrough");
             return;
@@ -159,6 +172,12 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
     memset(&body, 0, sizeof(body));
     if (ops->build(s, ctx, src, &body, &err) != VL_OK) {
         vl_serve_error(s, &err);
+        return;
+    }
+    /* the file rewritten in place while it was read: the pixels may mix
+     * two versions; neither stored nor sent */
+    if (vl_source_changed(src)) {
+        respond_changed(s);
         return;
     }
     if (shared) {

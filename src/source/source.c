@@ -49,6 +49,9 @@ source_close(vl_source_t *src)
     if (src->counted) {
         vl_metrics_handles(-1);
     }
+    if (src->id_fd >= 0) {
+        close(src->id_fd);
+    }
     vl_cms_source_close(src->cms);
     vl_tiles_free(src->own_tiles);
     free(src->page_sizes);
@@ -236,6 +239,9 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     src->info.page = page;
     src->max_layers = max_layers;
     vl_file_id_of(st, &src->info.file);
+    src->ctime_ns = (long long) st->st_ctim.tv_sec * 1000000000LL
+                    + (long long) st->st_ctim.tv_nsec;
+    src->id_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
     rc = src->ops->open(src, fd, err);
     if (rc == VL_OK && src->info.page > src->info.pages) {
         rc = vl_err_set(err, VL_ENOTFOUND, "no such page");
@@ -552,7 +558,10 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
-    if (stat(real, &st) != 0 || !S_ISREG(st.st_mode)) {
+    /* no link followed here either: a folder swapped since realpath
+     * cannot lend the identity of a file outside */
+    if (vl_fs_stat_under(prefix, plen, real, &st) != 0
+        || !S_ISREG(st.st_mode)) {
         vl_err_set(err, VL_ENOTFOUND, "identifier not found");
         return NULL;
     }
@@ -681,6 +690,36 @@ const vl_source_info_t *
 vl_source_info(const vl_source_t *src)
 {
     return &src->view;
+}
+
+int
+vl_source_changed(vl_source_t *src)
+{
+    struct stat  st;
+    vl_file_id_t now;
+
+    if (src == NULL || src->id_fd < 0) {
+        return 0;
+    }
+    if (fstat(src->id_fd, &st) != 0) {
+        src->broken = 1;
+        return 1;
+    }
+    vl_file_id_of(&st, &now);
+    if (vl_file_id_eq(&now, &src->info.file)
+        && (long long) st.st_ctim.tv_sec * 1000000000LL
+                   + (long long) st.st_ctim.tv_nsec
+               == src->ctime_ns) {
+        return 0;
+    }
+    /* blocks decoded from it under the identity of the open may be torn:
+     * none is served again (no later open has that identity, but another
+     * handle of the same open could still ask) */
+    vl_tiles_forget(src->tiles, (uint64_t) src->info.file.dev,
+                    (uint64_t) src->info.file.ino, src->info.file.size,
+                    src->info.file.mtime_ns);
+    src->broken = 1;
+    return 1;
 }
 
 const vl_page_size_t *

@@ -107,6 +107,14 @@ void vl_source_put(vl_source_cache_t *cache, vl_source_t *src);
 
 const vl_source_info_t *vl_source_info(const vl_source_t *src);
 
+/* 1 if the file of src is no longer what it was when src was opened (its
+ * size, modification or change time differ: rewritten in place, maybe
+ * while a read was decoding it), 0 if it is the same. Pixels read from a
+ * changed file may mix two versions: the caller answers an error, stores
+ * nothing, and the handle becomes broken (closed when put back, so the
+ * next request opens the file as it is now). */
+int vl_source_changed(vl_source_t *src);
+
 /* ICC_TO_SRGB for a handle opened by path (vl_source_get does it from the
  * configuration): reads of an RGB or grey image with a usable profile are
  * converted to sRGB from now on, and info.icc becomes NULL. */

@@ -68,6 +68,9 @@ struct vl_source_s {
     int                     orientation;   /* EXIF 1..8 the backend found
                                             * (0: none) */
     int                     orient;        /* the one applied: 1 none */
+    int                     id_fd;         /* a dup of the file opened,
+                                            * for vl_source_changed; -1 */
+    long long               ctime_ns;      /* its st_ctim at open */
     int                     broken;        /* codec error seen: sticky */
     int                     counted;       /* in the open-handles gauge */
     vl_err_t                broken_err;

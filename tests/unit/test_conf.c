@@ -182,6 +182,11 @@ test_defaults(void **state)
     assert_int_equal(c->threads, 4);
     assert_int_equal(c->max_requests, 0);
     assert_int_equal(c->backlog, 2048);
+    assert_int_equal(c->fcgi_read_timeout, 5);
+    assert_int_equal(c->fcgi_max_idle, 256);
+    assert_string_equal(c->trusted_proxies, VL_TRUSTED_DEFAULT);
+    assert_int_equal(c->rate_limit, 0);
+    assert_int_equal(c->rate_limit_window, 60);
     assert_string_equal(c->metrics_allow, "127.0.0.1 ::1");
     assert_int_equal(c->limits.max_width, 5000);
     assert_int_equal(c->limits.max_area, 25000000);
@@ -199,7 +204,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 51);
+    assert_int_equal(vl_conf_noptions, 56);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 

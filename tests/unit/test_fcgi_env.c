@@ -258,7 +258,59 @@ test_client(void **state)
         if (strcmp(vl_fcgi_client(&r, buf, sizeof(buf)), cases[i].want) != 0) {
             fail_msg("case %zu: %s, want %s", i, buf, cases[i].want);
         }
+        /* TRUSTED_PROXIES' default is the same set */
+        if (strcmp(vl_fcgi_client_via(&r, VL_TRUSTED_DEFAULT, buf,
+                                      sizeof(buf)), cases[i].want) != 0) {
+            fail_msg("case %zu (default TRUSTED_PROXIES): %s, want %s", i,
+                     buf, cases[i].want);
+        }
     }
+}
+
+/* TRUSTED_PROXIES: addresses and prefixes, v4 and v6; empty trusts none,
+ * so a peer's X-Forwarded-For is never honoured. */
+static void
+test_trusted_proxies(void **state)
+{
+    static const struct {
+        const char *set, *ra, *xff, *want;
+    } cases[] = {
+        { "", "127.0.0.1", "198.51.100.1", "127.0.0.1" },
+        { "203.0.113.7", "203.0.113.7", "198.51.100.1", "198.51.100.1" },
+        { "203.0.113.0/24", "203.0.113.99", "198.51.100.1", "198.51.100.1" },
+        { "203.0.113.0/25", "203.0.113.200", "198.51.100.1",
+          "203.0.113.200" },
+        { "10.0.0.0/8", "127.0.0.1", "198.51.100.1", "127.0.0.1" },
+        { "2001:db8::/32, 10.0.0.1", "2001:db8:5::1", "198.51.100.1",
+          "198.51.100.1" },
+        { "2001:db8::/33", "2001:db8:8000::1", "198.51.100.1",
+          "2001:db8:8000::1" },
+        { "10.0.0.1", "::ffff:10.0.0.1", "198.51.100.1", "198.51.100.1" },
+        /* hops: right to left, the first one not trusted */
+        { "10.0.0.1 10.0.0.2", "10.0.0.1", "6.6.6.6, 198.51.100.1, 10.0.0.2",
+          "198.51.100.1" },
+        { "10.0.0.1", "10.0.0.1", "6.6.6.6, 198.51.100.1, 10.0.0.2",
+          "10.0.0.2" },
+        { "10.0.0.1/99 bogus", "10.0.0.1", "198.51.100.1", "10.0.0.1" },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vl_http_req_t r;
+        char          buf[64];
+
+        memset(&r, 0, sizeof(r));
+        r.remote_addr = cases[i].ra;
+        r.fwd_for = cases[i].xff;
+        if (strcmp(vl_fcgi_client_via(&r, cases[i].set, buf, sizeof(buf)),
+                   cases[i].want) != 0) {
+            fail_msg("case %zu: %s, want %s", i, buf, cases[i].want);
+        }
+    }
+    assert_int_equal(vl_fcgi_addr_in("0.0.0.0/0", "8.8.8.8", 7), 1);
+    assert_int_equal(vl_fcgi_addr_in("::/0", "2001:db8::1", 11), 1);
+    assert_int_equal(vl_fcgi_addr_in("10.0.0.0/8", "not an address", 14),
+                     0);
 }
 
 int
@@ -266,6 +318,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_client),
+        cmocka_unit_test(test_trusted_proxies),
         cmocka_unit_test(test_iiif_argument),
         cmocka_unit_test(test_uri_map),
         cmocka_unit_test(test_argument_before_map),

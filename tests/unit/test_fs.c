@@ -177,12 +177,57 @@ test_swapped_folder(void **state)
     assert_int_equal(rename(moved, link), 0);
 }
 
+/* The same checks through the openat walk (kernels without openat2). */
+static void
+test_open_under_walk(void **state)
+{
+    vl_fs_use_walk(1);
+    test_open_under(state);
+    vl_fs_use_walk(0);
+}
+
+static void
+test_swapped_folder_walk(void **state)
+{
+    vl_fs_use_walk(1);
+    test_swapped_folder(state);
+    vl_fs_use_walk(0);
+}
+
+/* vl_fs_stat_under: the file's stat; through a swapped folder, none; a
+ * link as the last component, the link itself. */
+static void
+test_stat_under(void **state)
+{
+    size_t      rlen = strlen(root);
+    char        path[600], moved[600], link[600];
+    struct stat st;
+
+    (void) state;
+    snprintf(path, sizeof(path), "%s/a/b/in.txt", root);
+    assert_int_equal(vl_fs_stat_under(root, rlen, path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_size, 6);
+    snprintf(moved, sizeof(moved), "%s/a/b-was", root);
+    snprintf(link, sizeof(link), "%s/a/b", root);
+    assert_int_equal(rename(link, moved), 0);
+    assert_int_equal(symlink(out, link), 0);
+    assert_int_equal(vl_fs_stat_under(root, rlen, path, &st), -1);
+    assert_int_equal(vl_fs_stat_under(root, rlen, link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode));
+    unlink(link);
+    assert_int_equal(rename(moved, link), 0);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_open_under),
         cmocka_unit_test(test_swapped_folder),
+        cmocka_unit_test(test_open_under_walk),
+        cmocka_unit_test(test_swapped_folder_walk),
+        cmocka_unit_test(test_stat_under),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -252,6 +252,39 @@ test_identity_in_key(void **state)
     vl_tiles_free(c);
 }
 
+/* vl_tiles_forget drops every block of one identity, and only those; a
+ * block a reader holds stays readable. */
+static void
+test_forget_file(void **state)
+{
+    vl_tile_cache_t *c = vl_tiles_new(1 << 20);
+    vl_tile_key_t    other = key_of(9), k0 = key_of(0);
+    vl_err_t         err = { 0 };
+    vl_tile_t       *t = vl_tile_new(10, 10, 3, &err), *held;
+
+    (void) state;
+    for (uint32_t k = 0; k < 8; k++) {
+        vl_tile_release(put_tile(c, k, (unsigned char) k));
+    }
+    other.ino++;                            /* another file */
+    memset(t->data, 77, t->len);
+    vl_tiles_put(c, &other, t);
+    vl_tile_release(t);
+    held = vl_tiles_get(c, &k0);
+    assert_non_null(held);
+    vl_tiles_forget(c, k0.dev, k0.ino, k0.size, k0.mtime_ns);
+    for (uint32_t k = 0; k < 8; k++) {
+        assert_int_equal(has_tile(c, k, (unsigned char) k), 0);
+    }
+    t = vl_tiles_get(c, &other);
+    assert_non_null(t);
+    assert_int_equal(t->data[0], 77);
+    vl_tile_release(t);
+    assert_int_equal(held->data[0], 0);
+    vl_tile_release(held);
+    vl_tiles_free(c);
+}
+
 #define THREADS      4
 #define THREAD_OPS   3000
 #define THREAD_KEYS  64
@@ -912,6 +945,7 @@ main(void)
         cmocka_unit_test(test_capacity_zero),
         cmocka_unit_test(test_refcount_survives_eviction),
         cmocka_unit_test(test_identity_in_key),
+        cmocka_unit_test(test_forget_file),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_source_decodes_once),
         cmocka_unit_test(test_jpeg_equals_libtiff),
