@@ -159,9 +159,9 @@ def cmd_rss(samples_path, t0, t1):
             p = line.split()
             if len(p) != 3:
                 continue
-            t = float(p[0])
+            t = float(p[0])     # one time per sweep of the workers
             if t0 <= t <= t1:
-                per_t[round(t, 1)][p[1]] = int(p[2])
+                per_t[t][p[1]] = int(p[2])
     if not per_t:
         print("RSS none")
         return
