@@ -17,8 +17,9 @@ usage:
       between epoch seconds T0 and T1; EXPECT is "CLASS=S1,S2,..." (the
       statuses that class may answer). Prints one line per class with its
       counts by status, "P99 CLASS MS" lines, then "TOTAL n=... failed=...
-      unexpected5xx=... cut_by_wrk_end=..." (499s of the last 1.5 s before T1:
-      the requests wrk had in flight when it stopped).
+      unexpected5xx=... cut_by_wrk_end=..." (499s of the last 1.5 s before T1
+      or the first 1.5 s after T0: the requests a wrk run had in flight when
+      it stopped).
   faults.py rss SAMPLES T0 T1
       SAMPLES lines are "epoch pid rss_kb"; prints the sum of the workers'
       RSS in the 2nd 10 s and in the last 10 s of [T0, T1] (the 2nd and
@@ -124,9 +125,11 @@ def cmd_report(classes_path, log_path, t0, t1, *expect):
                 continue
             c = classes.get(m.group(4), "other")
             st = int(m.group(2))
-            if st == 499 and t > t1 - 1.5:
+            if st == 499 and (t > t1 - 1.5 or t < t0 + 1.5):
                 # wrk closes its connections at the end of its run: the
                 # requests then in flight end as 499, lost by no server
+                # (those of the run before this phase's are logged just
+                # after T0)
                 cut += 1
                 continue
             counts[c][st] += 1
