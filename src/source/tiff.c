@@ -1931,4 +1931,5 @@ const vl_source_ops_t vl_source_tiff_ops = {
     tiff_close,
     tiff_read,
     tiff_read_jpeg_tile,
+    NULL,
 };
