@@ -73,7 +73,7 @@ const vl_opt_t vl_conf_options[] = {
     /* bounded cost per request */
     OPT("MAX_DECODE_PIXELS", VL_OPT_INT, "300000000", -1, 1e15, max_decode_pixels, 0,
         "Most pixels one request may decode (estimated before decoding, JPEG 2000 set-up included); beyond it a 400; -1 unlimited"),
-    OPT("MAX_REQUEST_MEMORY", VL_OPT_INT, "512", -1, 1048576, max_request_memory, 0,
+    OPT("MAX_REQUEST_MEMORY", VL_OPT_INT, "1024", -1, 1048576, max_request_memory, 0,
         "Most memory in MB one request may need at once (decoder structures and buffers, estimated before decoding); beyond it a 400; -1 unlimited"),
     OPT("REQUEST_TIMEOUT", VL_OPT_INT, "30", 0, 86400, request_timeout, 0,
         "Seconds an image request may run; beyond it (or when the client has gone) it stops with 503 and Retry-After; 0 none"),

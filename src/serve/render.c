@@ -373,8 +373,14 @@ vl_render_cost(const vl_source_t *src, const vl_plan_t *plan,
         mem += (uint64_t) plan->out_w * plan->out_h * px
                + fin * (uint64_t) (work + 1) * (uint64_t) depth;
     }
-    if (plan->format == VL_FORMAT_WEBP || plan->format == VL_FORMAT_GIF) {
-        mem += fin * (uint64_t) out_bands * 2;
+    /* measured on 14645x12158 images at full/max: libwebp's picture and,
+     * with alpha, its lossless alpha plane (about 16 more bytes a pixel);
+     * giflib's quantisation */
+    if (plan->format == VL_FORMAT_WEBP) {
+        mem += fin * (uint64_t) out_bands * 2
+               + (out_bands == 2 || out_bands == 4 ? fin * 16 : 0);
+    } else if (plan->format == VL_FORMAT_GIF) {
+        mem += fin * (uint64_t) (out_bands * 2 + 4);
     } else if (plan->format == VL_FORMAT_JP2) {
         mem += fin * (uint64_t) out_bands * (uint64_t) (depth + 8);
     }

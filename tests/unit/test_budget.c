@@ -192,7 +192,7 @@ test_conf_budget(void **state)
     (void) state;
     assert_non_null(c);
     assert_int_equal(c->budget.max_pixels, 300000000);
-    assert_int_equal(c->budget.max_bytes, (uint64_t) 512 << 20);
+    assert_int_equal(c->budget.max_bytes, (uint64_t) 1024 << 20);
     assert_true(c->budget.timeout_s == 30.0);
     assert_int_equal(c->budget.heavy_threads, 2);    /* THREADS 4 / 2 */
     vl_conf_free(c);

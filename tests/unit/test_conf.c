@@ -154,7 +154,7 @@ test_defaults(void **state)
     assert_int_equal(c->max_area, 25000000);
     assert_int_equal(c->allow_upscaling, 1);
     assert_int_equal(c->max_decode_pixels, 300000000);
-    assert_int_equal(c->max_request_memory, 512);
+    assert_int_equal(c->max_request_memory, 1024);
     assert_int_equal(c->request_timeout, 30);
     assert_int_equal(c->heavy_threads, 0);
     assert_int_equal(c->heavy_pixels, 16777216);
