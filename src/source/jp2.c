@@ -862,6 +862,17 @@ jp2_bands(vl_jp2_t *t, const opj_image_t *img)
     return NULL;
 }
 
+/* The code-block structures of the probe at open: one codestream tile
+ * (the whole image when untiled), every component. */
+static uint64_t
+jp2_probe_bytes(const vl_jp2_t *t, uint32_t ncomps)
+{
+    uint64_t w = t->ntiles <= 1 ? t->x1 - t->x0 : t->tdx;
+    uint64_t h = t->ntiles <= 1 ? t->y1 - t->y0 : t->tdy;
+
+    return jp2_cblks(t, w, h) * ncomps * VL_COST_CBLK_BYTES;
+}
+
 static int
 jp2_open(vl_source_t *src, int fd, vl_err_t *err)
 {
@@ -1001,6 +1012,20 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     }
     if (!vl_jp2box_needs_probe(&boxes, &remap)) {
         d = &hd;
+    } else if (src->max_bytes != 0
+               && jp2_probe_bytes(t, hd.image->numcomps) > src->max_bytes) {
+        /* the probe builds the code-block structures of a whole
+         * codestream tile: a tiny file can declare gigabytes of them */
+        uint64_t need = jp2_probe_bytes(t, hd.image->numcomps);
+
+        jp2_dec_close(&hd);
+        return vl_err_set(err, VL_ELIMIT,
+                          "request too large for this image: reading its "
+                          "JPEG 2000 header (palette, channel definitions "
+                          "or ICC profile) would need %llu MB at once "
+                          "(MAX_REQUEST_MEMORY is %llu)",
+                          (unsigned long long) ((need + (1u << 20) - 1) >> 20),
+                          (unsigned long long) (src->max_bytes >> 20));
     } else {
         uint32_t r = t->numres - 1;
         uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;

@@ -202,8 +202,8 @@ source_view(vl_source_t *src, int honour_orientation)
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               int orientation, uint32_t page, int to_srgb, const char *who,
-               vl_err_t *err)
+               uint64_t max_bytes, int orientation, uint32_t page,
+               int to_srgb, const char *who, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -235,6 +235,7 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     src->info.pages = 1;
     src->info.page = page;
     src->max_layers = max_layers;
+    src->max_bytes = max_bytes;
     vl_file_id_of(st, &src->info.file);
     rc = src->ops->open(src, fd, err);
     if (rc == VL_OK && src->info.page > src->info.pages) {
@@ -601,6 +602,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
+                         conf != NULL ? conf->budget.max_bytes : 0,
                          conf == NULL || conf->exif_orientation != 0, page,
                          conf != NULL && conf->output.icc_to_srgb, id,
                          err);
@@ -631,7 +633,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, 1, 0, NULL, err);
+    src = source_open_fd(fd, &st, path, -1, 0, 1, 1, 0, NULL, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;

@@ -57,6 +57,9 @@ struct vl_source_s {
     vl_tile_cache_t        *tiles;         /* decoded blocks; may be NULL */
     vl_tile_cache_t        *own_tiles;     /* private one (opened by path) */
     long                    max_layers;    /* JPEG 2000 layers, <= 0 all */
+    uint64_t                max_bytes;     /* MAX_REQUEST_MEMORY in bytes
+                                            * (0: none), for what an open
+                                            * itself must decode */
     vl_page_size_t         *page_sizes;    /* a multi-page file's pages
                                             * (malloc, filled at open by
                                             * its backend), or NULL */

