@@ -161,6 +161,9 @@ render_emit(vl_encoder_t *enc, const vl_image_t *img, vl_quality_t quality,
     for (uint32_t y = 0; y < img->h; y++) {
         int rc;
 
+        if ((y & 63) == 63 && (rc = vl_deadline_check(err)) != VL_OK) {
+            return rc;
+        }
         if (img->depth == 2) {
             vl_pix_convert_row16((const uint16_t *) (const void *)
                                      VL_IMAGE_ROW(img, y),
