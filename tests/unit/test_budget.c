@@ -19,6 +19,10 @@
 
 #include "core/conf.h"
 #include "core/deadline.h"
+#include "core/pool.h"
+#include "proto/iiif.h"
+#include "proto/plan.h"
+#include "serve/render.h"
 #include "source/source.h"
 #include "fixture.h"
 
@@ -143,6 +147,56 @@ test_jp2_tile(void **state)
     vl_source_put(NULL, src);
 }
 
+/* The whole request: the pipeline's buffers on top of the reads. */
+static void
+render_cost_of(vl_source_t *src, const vl_conf_t *conf, const char *req,
+               vl_plan_t *plan, vl_cost_t *c)
+{
+    vl_pool_t    *pool = vl_pool_create(16384);
+    vl_iiif_req_t ir;
+    vl_err_t      err = { 0 };
+    char          path[256];
+
+    snprintf(path, sizeof(path), "x/%s", req);
+    assert_int_equal(vl_iiif_parse(pool, vl_str_from(path), 3, &ir, &err),
+                     VL_OK);
+    assert_int_equal(vl_plan_build(pool, &ir, &vl_source_info(src)->geom,
+                                   &conf->limits, plan, &err),
+                     VL_OK);
+    assert_int_equal(vl_render_cost(src, plan, &conf->output, c, &err),
+                     VL_OK);
+    vl_pool_destroy(pool);
+}
+
+static void
+test_render_cost(void **state)
+{
+    vl_err_t     err = { 0 };
+    vl_conf_t   *conf = vl_conf_load_env(NULL, NULL, NULL, &err);
+    vl_source_t *src = open_fx("rgb-deflate.tif");
+    vl_plan_t    p0, p90, pw;
+    vl_cost_t    c0, c90, cw;
+    uint64_t     fin;
+
+    (void) state;
+    render_cost_of(src, conf, "full/max/0/default.jpg", &p0, &c0);
+    render_cost_of(src, conf, "full/max/90/default.jpg", &p90, &c90);
+    render_cost_of(src, conf, "full/max/0/default.webp", &pw, &cw);
+    fin = (uint64_t) p0.final_w * p0.final_h;
+    assert_int_equal(fin, 1001 * 737);
+    /* decoded: the level-0 tiles (4 x 3 of 256), then the output */
+    assert_int_equal(c0.pixels, 4 * 3 * 256 * 256 + fin);
+    assert_int_equal(c90.pixels, c0.pixels);
+    /* streamed: a tile row and the resampler's ring; turned: the whole
+     * image and its turned copy too */
+    assert_true(c0.bytes < fin * 3);
+    assert_true(c90.bytes >= c0.bytes + fin * 3 * 2);
+    /* webp keeps the whole image */
+    assert_true(cw.bytes >= c0.bytes + fin * 3);
+    vl_source_put(NULL, src);
+    vl_conf_free(conf);
+}
+
 static int
 gone_yes(void *user)
 {
@@ -218,6 +272,7 @@ main(void)
         cmocka_unit_test(test_bomb_no_levels),
         cmocka_unit_test(test_tiff_tiles),
         cmocka_unit_test(test_jp2_tile),
+        cmocka_unit_test(test_render_cost),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_conf_budget),
     };
