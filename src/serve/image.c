@@ -10,7 +10,7 @@
  * only while fewer than
  * HEAVY_THREADS heavy ones run in this worker, else a 503 at once (heavy:
  * over HEAVY_PIXELS, over a quarter of MAX_REQUEST_MEMORY, or an
- * arbitrary rotation).
+ * arbitrary rotation; never one tile of a level's grid).
  */
 #include "config.h"
 
@@ -81,6 +81,25 @@ image_heavy_done(void *unused)
     __atomic_sub_fetch(&image_heavy, 1, __ATOMIC_RELEASE);
 }
 
+/* Whether the plan reads one tile of its level's grid (the tiles
+ * info.json announces, at that scale factor), for an output no larger:
+ * a viewer's tile. */
+static int
+image_is_tile(const vl_source_info_t *info, const vl_plan_t *p)
+{
+    const vl_level_t *lv;
+    uint32_t          tw, th;
+
+    if (p->level >= info->geom.nlevels) {
+        return 0;
+    }
+    lv = &info->geom.levels[p->level];
+    tw = lv->tile_w != 0 ? lv->tile_w : 256;
+    th = lv->tile_h != 0 ? lv->tile_h : 256;
+    return p->lx % tw == 0 && p->ly % th == 0 && p->lw <= tw && p->lh <= th
+           && p->out_w <= tw && p->out_h <= th;
+}
+
 /* The request budget and admission control, before anything is decoded:
  * a request over the budget is refused for this image (400, whatever the
  * load: it would be refused again); a heavy one takes one of the
@@ -95,7 +114,7 @@ image_admit(vl_serve_t *s, const image_ctx_t *ctx, vl_source_t *src,
     const vl_plan_t   *p = &ctx->plan;
     vl_cost_t          cost;
     double             rot = p->rotation;
-    int                rc;
+    int                rc, right;
 
     if ((rc = vl_render_cost(src, p, &s->conf->output, &cost, err))
         != VL_OK) {
@@ -122,9 +141,15 @@ image_admit(vl_serve_t *s, const image_ctx_t *ctx, vl_source_t *src,
                                                 >> 20),
                           (unsigned long long) (b->max_bytes >> 20));
     }
+    right = rot == 0.0 || rot == 90.0 || rot == 180.0 || rot == 270.0;
+    if (right && image_is_tile(vl_source_info(src), p)) {
+        /* what a viewer asks for is never refused for load: a tile near
+         * the bottom of a flat JPEG or PNG is estimated as a decode from
+         * the top, which the band kept and the tile cache make rare */
+        return VL_OK;
+    }
     if (cost.pixels <= b->heavy_pixels
-        && (b->max_bytes == 0 || cost.bytes <= b->max_bytes / 4)
-        && (rot == 0.0 || rot == 90.0 || rot == 180.0 || rot == 270.0)) {
+        && (b->max_bytes == 0 || cost.bytes <= b->max_bytes / 4) && right) {
         return VL_OK;
     }
     if (__atomic_add_fetch(&image_heavy, 1, __ATOMIC_ACQUIRE)

@@ -86,11 +86,12 @@ vl_check "... with Retry-After" test -n "$(vl_header Retry-After)"
 
 # --- admission: HEAVY_THREADS=1, a second heavy request gets 503 at once,
 # and a tile request is served meanwhile
-timed "$U/bomb0.j2k/full/256,/0/default.jpg" -o "$T/body-a" \
+# (full/600, reads level 6 of bomb0, 1024x1024, more than one viewer tile)
+timed "$U/bomb0.j2k/full/600,/0/default.jpg" -o "$T/body-a" \
     -D "$T/headers-a" > "$T/first" &
 first=$!
 sleep 0.5
-read -r code secs <<<"$(timed "$U/bomb0.j2k/full/128,/0/default.jpg")"
+read -r code secs <<<"$(timed "$U/bomb0.j2k/full/700,/0/default.jpg")"
 vl_eq "a second heavy request while one runs: 503" 503 "$code"
 vl_check "... at once ($secs s)" lt "$secs" 1
 vl_check "... saying the worker is busy" grep -q "HEAVY_THREADS" "$T/body"
@@ -101,11 +102,14 @@ vl_check "... answered quickly ($secs s)" lt "$secs" 1
 read -r code secs <<<"$(timed "$U/rgb.jp2/info.json")"
 vl_eq "an info.json meanwhile: 200" 200 "$code"
 vl_check "... answered quickly ($secs s)" lt "$secs" 1
+read -r code secs <<<"$(timed "$U/bomb0.j2k/0,0,512,512/512,/0/default.jpg")"
+vl_check "a viewer tile of the same image meanwhile is not refused for load ($code)" \
+    bash -c "[ '$code' = 200 ] || ! grep -q HEAVY_THREADS '$T/body'"
 wait "$first"
 vl_eq "the first heavy request ran into its deadline" 503 \
     "$(cut -d' ' -f1 "$T/first")"
 vl_eq "once it is done, a heavy request is admitted again" 503 \
-    "$(vl_get "$U/bomb0.j2k/full/64,/0/default.jpg")"
+    "$(vl_get "$U/bomb0.j2k/full/800,/0/default.jpg")"
 vl_check "... and runs (to its deadline, not refused)" \
     grep -q "timed out" "$T/body"
 
