@@ -669,9 +669,11 @@ jp2_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
         uint64_t w = lv->width, lines = vl_rect_bottom(r);
         uint64_t cblks = jp2_cblks(t, t->x1 - t->x0, t->y1 - t->y0)
                          * t->map.ncomps;
+        /* and the codestream, which the reader holds in memory */
         uint64_t bytes = cblks * VL_COST_CBLK_BYTES
                          + w * t->map.ncomps * 4 * 8
-                         + w * g * (uint64_t) t->map.bands;
+                         + w * g * (uint64_t) t->map.bands
+                         + (uint64_t) (t->cs.len > 0 ? t->cs.len : 0);
 
         cost->pixels += w * lines + cblks * VL_COST_CBLK_WORK;
         cost->bytes = bytes > cost->bytes ? bytes : cost->bytes;
