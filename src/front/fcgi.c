@@ -309,7 +309,7 @@ static int
 fcgi_client_gone(void *user)
 {
     const FCGX_Request *fr = user;
-    struct pollfd       p = { fr->ipcFd, POLLRDHUP, 0 };
+    struct pollfd       p = { fr->ipcFd, POLLIN | POLLRDHUP, 0 };
     unsigned char       hdr[FCGI_HEADER_LEN];
 
     if (poll(&p, 1, 0) != 1) {

@@ -128,4 +128,10 @@ for i in $(seq 1 50); do
     sleep 0.1
 done
 vl_eq "the log says the client went away" 1 "$ok"
+
+# --- FCGI_ABORT_REQUEST on a kept connection cancels the request too
+read -r code secs <<<"$(python3 "$(dirname "$0")/fcgi_abort.py" 127.0.0.1 \
+    "$VL_FCGI_PORT" "IIIF=/bomb0.j2k/full/256,/0/default.jpg" 1 20)"
+vl_eq "FCGI_ABORT_REQUEST: the request stops with a 503" 503 "$code"
+vl_check "... within 15 s of the abort ($secs s)" lt "${secs:-99}" 15
 vl_done
