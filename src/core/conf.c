@@ -70,6 +70,17 @@ const vl_opt_t vl_conf_options[] = {
         "Largest output area in pixels (IIIF maxArea); -1 unlimited"),
     OPT("ALLOW_UPSCALING", VL_OPT_BOOL, "1", 0, 1, allow_upscaling, IIP | OUT,
         "Allow output larger than the region (IIIF 3 '^', IIIF 2 sizes above full)"),
+    /* bounded cost per request */
+    OPT("MAX_DECODE_PIXELS", VL_OPT_INT, "300000000", -1, 1e15, max_decode_pixels, 0,
+        "Most pixels one request may decode (estimated before decoding, JPEG 2000 set-up included); beyond it a 400; -1 unlimited"),
+    OPT("MAX_REQUEST_MEMORY", VL_OPT_INT, "1024", -1, 1048576, max_request_memory, 0,
+        "Most memory in MB one request may need at once (decoder structures and buffers, estimated before decoding); beyond it a 400; -1 unlimited"),
+    OPT("REQUEST_TIMEOUT", VL_OPT_INT, "30", 0, 86400, request_timeout, 0,
+        "Seconds an image request may run; beyond it (or when the client has gone) it stops with 503 and Retry-After; 0 none"),
+    OPT("HEAVY_THREADS", VL_OPT_INT, "0", 0, 64, heavy_threads, 0,
+        "Threads of a worker that may run heavy requests at once (0: half of THREADS, at least 1); more get 503 with Retry-After"),
+    OPT("HEAVY_PIXELS", VL_OPT_INT, "16777216", 0, 1e15, heavy_pixels, 0,
+        "A request is heavy when it decodes and outputs more pixels than this, or needs over a quarter of MAX_REQUEST_MEMORY (estimated), or rotates by other than 90-degree steps"),
     /* HTTP / IIIF */
     OPT("CORS", VL_OPT_STRING, "*", 0, 0, cors, IIP | OUT,
         "Access-Control-Allow-Origin value on every response; empty turns CORS off"),
@@ -649,6 +660,16 @@ conf_derive(vl_conf_t *conf, FILE *warn, vl_err_t *err)
                           "RRGGBB (e.g. ffffff)", conf->background);
     }
     conf->max_response_bytes = (size_t) conf->max_response_size << 20;
+    conf->budget.max_pixels = conf->max_decode_pixels <= 0
+                                  ? 0 : (uint64_t) conf->max_decode_pixels;
+    conf->budget.max_bytes = conf->max_request_memory <= 0
+                                 ? 0 : (uint64_t) conf->max_request_memory << 20;
+    conf->budget.timeout_s = (double) conf->request_timeout;
+    conf->budget.heavy_threads = conf->heavy_threads > 0
+                                     ? conf->heavy_threads
+                                     : (conf->threads / 2 > 0
+                                            ? conf->threads / 2 : 1);
+    conf->budget.heavy_pixels = (uint64_t) conf->heavy_pixels;
     conf->tile_cache_bytes = (size_t) (conf->max_image_cache_size * 1048576);
 
     /* MAX_LAYERS 0 and -1 both mean every layer: one value, one

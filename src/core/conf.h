@@ -67,6 +67,15 @@ typedef struct {
     unsigned char background[3]; /* BACKGROUND: RGB alpha is flattened on */
 } vl_output_t;
 
+/* What one request may cost (derived per load). */
+typedef struct {
+    uint64_t max_pixels;     /* decoded pixels, 0 = unlimited */
+    uint64_t max_bytes;      /* memory at once, 0 = unlimited */
+    double   timeout_s;      /* REQUEST_TIMEOUT, 0 = none */
+    long     heavy_threads;  /* heavy requests at once per worker */
+    uint64_t heavy_pixels;   /* decoded + output pixels of a heavy one */
+} vl_budget_t;
+
 /* One URI_MAP entry "prefix=>IIIF": a request path "/prefix/REST" is the
  * IIIF request REST. The prefix is stored without slashes around it; ""
  * maps every path. */
@@ -102,6 +111,12 @@ typedef struct {
     long    max_cvt;               /* maxWidth/maxHeight, -1 = unlimited */
     long    max_area;              /* maxArea in pixels, -1 = unlimited */
     long    allow_upscaling;       /* bool */
+    /* bounded cost per request */
+    long    max_decode_pixels;     /* -1/0 = unlimited */
+    long    max_request_memory;    /* MB, -1/0 = unlimited */
+    long    request_timeout;       /* seconds, 0 = none */
+    long    heavy_threads;         /* 0 = threads / 2 */
+    long    heavy_pixels;          /* what makes a request heavy */
     /* HTTP / IIIF */
     char   *cors;                  /* Access-Control-Allow-Origin; "" = off */
     char   *base_url;              /* e.g. https://example.org/iiif/ ; "" = from request */
@@ -149,6 +164,8 @@ typedef struct {
                                       LEVEL_OVERSAMPLE */
     vl_output_t  output;
     size_t       max_response_bytes;   /* MAX_RESPONSE_SIZE in bytes */
+    vl_budget_t  budget;           /* MAX_DECODE_PIXELS, MAX_REQUEST_MEMORY,
+                                      REQUEST_TIMEOUT, HEAVY_* */
     size_t       tile_cache_bytes;     /* MAX_IMAGE_CACHE_SIZE in bytes */
     vl_uri_map_t uri_maps[VL_URI_MAP_MAX];  /* URI_MAP, in order */
     size_t       nuri_maps;

@@ -92,7 +92,8 @@ cli_write(const char *out, const vl_sink_t *sink, vl_err_t *err)
 
 static int
 cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
-           const char *request, int version, const char *out, vl_err_t *err)
+           const char *request, int version, const char *out, int cost_only,
+           vl_err_t *err)
 {
     vl_iiif_req_t    ir;
     vl_plan_t        plan;
@@ -130,6 +131,19 @@ cli_render(vl_pool_t *pool, const vl_conf_t *conf, const char *file,
     {
         return rc;
     }
+    if (cost_only) {
+        /* what the server's request budget would count (serve/image.c) */
+        vl_cost_t cost;
+
+        if ((rc = vl_render_cost(src, &plan, &conf->output, &cost, err))
+            != VL_OK) {
+            return rc;
+        }
+        printf("level %u: %llu pixels, %llu bytes\n", plan.level,
+               (unsigned long long) cost.pixels,
+               (unsigned long long) cost.bytes);
+        return VL_OK;
+    }
     if ((rc = vl_sink_init(sink, pool, conf->max_response_bytes, err))
             != VL_OK
         || (rc = vl_render(pool, src, &plan, &conf->output, sink, err))
@@ -148,11 +162,13 @@ vl_cli_render(int argc, char **argv)
     vl_conf_t  *conf;
     vl_pool_t  *pool;
     long        version = 0;
-    int         rc;
+    int         rc, cost_only = 0;
 
     for (int i = cli_first_arg(argc, argv, "render"); i < argc; i++) {
         if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
             out = argv[++i];
+        } else if (strcmp(argv[i], "--cost") == 0) {
+            cost_only = 1;
         } else if (strcmp(argv[i], "--version") == 0 && i + 1 < argc) {
             if (vl_parse_long(argv[++i], 2, 3, &version) != 0) {
                 fprintf(stderr, "vellum: --version must be 2 or 3\n");
@@ -173,7 +189,7 @@ vl_cli_render(int argc, char **argv)
     if (file == NULL || request == NULL) {
         fprintf(stderr, "usage: vellum render FILE "
                 "'region/size/rotation/quality.format' [-o OUT] "
-                "[--version 2|3]\n");
+                "[--version 2|3] [--cost]\n");
         return 2;
     }
     if ((conf = vl_conf_load(NULL, stderr, &err)) == NULL) {
@@ -187,7 +203,7 @@ vl_cli_render(int argc, char **argv)
     }
     rc = cli_render(pool, conf, file, request,
                     version != 0 ? (int) version : (int) conf->iiif_version,
-                    out, &err);
+                    out, cost_only, &err);
     vl_pool_destroy(pool);
     vl_conf_free(conf);
     if (rc != VL_OK) {

@@ -33,6 +33,7 @@
 #include <fastcgi.h>
 #include <fcgiapp.h>
 
+#include "core/deadline.h"
 #include "core/log.h"
 #include "core/metrics.h"
 #include "core/ratelimit.h"
@@ -359,6 +360,30 @@ fcgi_rate(fcgi_ctx_t *ctx, const vl_http_req_t *req, vl_http_resp_t *resp,
     return ok;
 }
 
+/* The request's cancel hook (core/deadline.h): the web server closes its
+ * end when the client goes (nginx does, as it cannot reuse a connection
+ * mid-response), or sends FCGI_ABORT_REQUEST; either makes the
+ * connection readable or hung up while a request is being served. */
+static int
+fcgi_client_gone(void *user)
+{
+    const FCGX_Request *fr = user;
+    struct pollfd       p = { fr->ipcFd, POLLIN | POLLRDHUP, 0 };
+    unsigned char       hdr[FCGI_HEADER_LEN];
+
+    if (poll(&p, 1, 0) != 1) {
+        return 0;
+    }
+    if (p.revents & (POLLRDHUP | POLLHUP | POLLERR | POLLNVAL)) {
+        return 1;
+    }
+    return (p.revents & POLLIN)
+           && recv(fr->ipcFd, hdr, sizeof(hdr), MSG_PEEK | MSG_DONTWAIT)
+                  == (ssize_t) sizeof(hdr)
+           && hdr[1] == FCGI_ABORT_REQUEST;
+}
+
+
 static void
 fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
 {
@@ -401,7 +426,9 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
         resp.errmsg = "out of memory";
     } else if (ctx->conf->rate_limit <= 0
                || fcgi_rate(ctx, &req, &resp, pool)) {
+        vl_deadline_begin(ctx->conf->budget.timeout_s, fcgi_client_gone, fr);
         vl_handle(ctx->app, &req, &resp, pool);
+        vl_deadline_end();
     }
 
     r = fcgi_write_resp(fr, &req, &resp, &sent);

@@ -4,14 +4,25 @@
  * geometry (proto/plan.c: every 400/501 of sizes and limits), then goes
  * through the cached response flow: a stored JPEG tile is passed through
  * (render.c decides), else memcached, else the pixel pipeline renders it.
+ * Before rendering, the request's cost is estimated from the plan and the
+ * source's declared geometry (vl_render_cost): over MAX_DECODE_PIXELS or
+ * MAX_REQUEST_MEMORY it is a 400, nothing decoded; a heavy one runs
+ * only while fewer than
+ * HEAVY_THREADS heavy ones run in this worker, else a 503 at once (heavy:
+ * over HEAVY_PIXELS, over a quarter of MAX_REQUEST_MEMORY, or an
+ * arbitrary rotation; never one tile of a level's grid).
  */
 #include "config.h"
 
 #include <string.h>
 
+#include "core/log.h"
 #include "proto/plan.h"
 #include "serve/render.h"
 #include "serve/serve_p.h"
+
+/* Heavy requests running in this process (admission control). */
+static long image_heavy;
 
 typedef struct {
     vl_plan_t plan;
@@ -63,6 +74,96 @@ image_direct(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     return rc;
 }
 
+static void
+image_heavy_done(void *unused)
+{
+    (void) unused;
+    __atomic_sub_fetch(&image_heavy, 1, __ATOMIC_RELEASE);
+}
+
+/* Whether the plan reads one tile of its level's grid (the tiles
+ * info.json announces, at that scale factor), for an output no larger:
+ * a viewer's tile. */
+static int
+image_is_tile(const vl_source_info_t *info, const vl_plan_t *p)
+{
+    const vl_level_t *lv;
+    uint32_t          tw, th;
+
+    if (p->level >= info->geom.nlevels) {
+        return 0;
+    }
+    lv = &info->geom.levels[p->level];
+    tw = lv->tile_w != 0 ? lv->tile_w : 256;
+    th = lv->tile_h != 0 ? lv->tile_h : 256;
+    return p->lx % tw == 0 && p->ly % th == 0 && p->lw <= tw && p->lh <= th
+           && p->out_w <= tw && p->out_h <= th;
+}
+
+/* The request budget and admission control, before anything is decoded:
+ * a request over the budget is refused for this image (400, whatever the
+ * load: it would be refused again); a heavy one takes one of the
+ * worker's HEAVY_THREADS slots until its pool dies, or is told to come
+ * back (503 with Retry-After) without waiting, so tiles and info.json
+ * never queue behind heavy requests. */
+static int
+image_admit(vl_serve_t *s, const image_ctx_t *ctx, vl_source_t *src,
+            vl_err_t *err)
+{
+    const vl_budget_t *b = &s->conf->budget;
+    const vl_plan_t   *p = &ctx->plan;
+    vl_cost_t          cost;
+    double             rot = p->rotation;
+    int                rc, right;
+
+    if ((rc = vl_render_cost(src, p, &s->conf->output, &cost, err))
+        != VL_OK) {
+        return rc;
+    }
+    vl_log(VL_LOG_DEBUG, s->req->reqid, "cost: %llu pixels, %llu MB",
+           (unsigned long long) cost.pixels,
+           (unsigned long long) (cost.bytes >> 20));
+    if (b->max_pixels != 0 && cost.pixels > b->max_pixels) {
+        return vl_err_set(err, VL_ELIMIT,
+                          "request too large for this image: it would "
+                          "decode %llu megapixels (MAX_DECODE_PIXELS is "
+                          "%llu)",
+                          (unsigned long long) ((cost.pixels + 999999)
+                                                / 1000000),
+                          (unsigned long long) (b->max_pixels / 1000000));
+    }
+    if (b->max_bytes != 0 && cost.bytes > b->max_bytes) {
+        return vl_err_set(err, VL_ELIMIT,
+                          "request too large for this image: it would "
+                          "need %llu MB at once (MAX_REQUEST_MEMORY is "
+                          "%llu)",
+                          (unsigned long long) ((cost.bytes + (1u << 20) - 1)
+                                                >> 20),
+                          (unsigned long long) (b->max_bytes >> 20));
+    }
+    right = rot == 0.0 || rot == 90.0 || rot == 180.0 || rot == 270.0;
+    if (right && image_is_tile(vl_source_info(src), p)) {
+        /* what a viewer asks for is never refused for load: a tile near
+         * the bottom of a flat JPEG or PNG is estimated as a decode from
+         * the top, which the band kept and the tile cache make rare */
+        return VL_OK;
+    }
+    if (cost.pixels <= b->heavy_pixels
+        && (b->max_bytes == 0 || cost.bytes <= b->max_bytes / 4) && right) {
+        return VL_OK;
+    }
+    if (__atomic_add_fetch(&image_heavy, 1, __ATOMIC_ACQUIRE)
+            > b->heavy_threads
+        || vl_pool_cleanup_add(s->pool, image_heavy_done, NULL) != 0) {
+        __atomic_sub_fetch(&image_heavy, 1, __ATOMIC_RELEASE);
+        return vl_err_set(err, VL_EBUSY,
+                          "busy: %ld large requests are running in this "
+                          "worker (HEAVY_THREADS); retry later",
+                          b->heavy_threads);
+    }
+    return VL_OK;
+}
+
 static int
 image_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
             vl_err_t *err)
@@ -71,6 +172,9 @@ image_build(vl_serve_t *s, void *ctxv, vl_source_t *src, vl_body_t *out,
     vl_sink_t   *sink;
     int          rc;
 
+    if ((rc = image_admit(s, ctx, src, err)) != VL_OK) {
+        return rc;
+    }
     /* the sink's cleanup refers to it: it lives in the pool */
     if ((sink = vl_pool_alloc(s->pool, sizeof(*sink))) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");

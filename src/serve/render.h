@@ -33,6 +33,13 @@ int vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
 int vl_render_depth(const vl_source_info_t *info, const vl_plan_t *plan,
                     const vl_output_t *opts, int out_bands);
 
+/* What rendering plan from src will cost (decoded pixels and output
+ * pixels; the most memory at once), estimated from the plan and the
+ * source's declared geometry before anything is decoded: the request
+ * budget of serve/image.c. Errors: VL_EBADREQ (a plan outside src). */
+int vl_render_cost(const vl_source_t *src, const vl_plan_t *plan,
+                   const vl_output_t *opts, vl_cost_t *cost, vl_err_t *err);
+
 /* The stored-tile fast path: when the plan is exactly one stored JPEG tile,
  * as JPEG, unmirrored, unrotated, with the colours stored (default or color
  * of colour data; default or gray of grey data: rendering would give the

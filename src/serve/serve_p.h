@@ -18,6 +18,9 @@
 #define VL_CTX_IMAGE3     "http://iiif.io/api/image/3/context.json"
 #define VL_PROFILE_IMAGE2 "http://iiif.io/api/image/2/level2.json"
 #define VL_PROFILE_IMAGE3 "http://iiif.io/api/image/3/level2.json"
+/* Retry-After (seconds) of every 503: a heavy request refused at
+ * admission, a REQUEST_TIMEOUT, the pixel budget */
+#define VL_SERVE_RETRY_AFTER "2"
 
 /* One request on its way through serve/. */
 struct vl_serve_s {

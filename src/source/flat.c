@@ -491,12 +491,33 @@ vl_flat_png_is_a(const unsigned char *magic, size_t len)
     return len >= 8 && memcmp(magic, "\x89PNG\r\n\x1a\n", 8) == 0;
 }
 
+/* A read decodes every row from the top of the level (the decoder kept
+ * open continues when it is above; the worst case is a fresh one) down
+ * to r's bottom, full width; memory is a band of VL_FLAT_GRID rows and
+ * the blocks made of it. */
+static void
+flat_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+          uint32_t rows, int depth, vl_cost_t *cost)
+{
+    const vl_flat_t  *f = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint64_t          band = (uint64_t) lv->width * VL_FLAT_GRID
+                             * (uint64_t) f->bands;
+    uint64_t          bytes = band * (uint64_t) (f->bits / 8)
+                              + band * (uint64_t) depth;
+
+    (void) rows;
+    cost->pixels += (uint64_t) lv->width * vl_rect_bottom(r);
+    cost->bytes = bytes > cost->bytes ? bytes : cost->bytes;
+}
+
 const vl_source_ops_t vl_source_flat_jpeg_ops = {
     "jpeg",
     flat_jpeg_open,
     flat_close,
     flat_read,
     NULL,
+    flat_cost,
 };
 
 const vl_source_ops_t vl_source_flat_png_ops = {
@@ -505,4 +526,5 @@ const vl_source_ops_t vl_source_flat_png_ops = {
     flat_close,
     flat_read,
     NULL,
+    flat_cost,
 };

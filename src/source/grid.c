@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "core/deadline.h"
 #include "source/source_p.h"
 
 /* One serialised decode at a time per process (vl_grid_ops_t.serialise).
@@ -178,6 +179,11 @@ grid_decode_run(vl_grid_walk_t *w, const vl_grid_ops_t *ops,
     vl_rect_t box = *run;
     int       rc = VL_OK;
 
+    /* REQUEST_TIMEOUT, a client gone: before every decode, and again once
+     * the lock is ours (a decode of another request may have held it) */
+    if ((rc = vl_deadline_check(err)) != VL_OK) {
+        return rc;
+    }
     if (!ops->serialise) {
         return ops->decode(w, run, err);
     }
@@ -186,7 +192,8 @@ grid_decode_run(vl_grid_walk_t *w, const vl_grid_ops_t *ops,
         /* a thread that held the lock may have decoded them meanwhile */
         rc = grid_lookup(w, ops, run, 0, &box, err);
     }
-    if (rc == VL_OK && !vl_rect_empty(&box)) {
+    if (rc == VL_OK && (rc = vl_deadline_check(err)) == VL_OK
+        && !vl_rect_empty(&box)) {
         rc = ops->decode(w, &box, err);
         __atomic_add_fetch(&grid_decodes, 1, __ATOMIC_RELEASE);
     }

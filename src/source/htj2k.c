@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/deadline.h"
 #include "core/log.h"
 #include "source/jp2_p.h"
 #include "source/ojph.h"
@@ -287,6 +288,12 @@ vl_htj2k_read(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
             uint32_t line = vl_ojph_line(ht_state.r);
             char     msg[VL_ERR_MSG_MAX];
 
+            /* OpenJPH decodes a line at a time: REQUEST_TIMEOUT and a
+             * client gone are checked every 64 lines (the reader stays
+             * where it is, for the next request) */
+            if ((line & 63) == 0 && (rc = vl_deadline_check(err)) != VL_OK) {
+                return rc;
+            }
             if (ahead && line % ts == 0 && !ht_cached(walk, line / ts)) {
                 rc = ht_band(walk, map, line / ts, 0, cols - 1, err);
                 if (rc != VL_OK) {
@@ -318,7 +325,7 @@ vl_htj2k_read(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
             }
         }
         for (uint32_t row = r1 + 1; row <= last && ht_state.r != NULL; row++) {
-            if (vl_ojph_line(ht_state.r) != row * ts) {
+            if (vl_ojph_line(ht_state.r) != row * ts || vl_deadline_stop()) {
                 break;
             }
             if (ht_cached(walk, row)) {

@@ -30,6 +30,7 @@
 
 #include <openjpeg.h>
 
+#include "core/deadline.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "source/jp2_p.h"
@@ -68,6 +69,10 @@ typedef struct {
     int            ht;              /* HTJ2K code-blocks */
     uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
     uint32_t       grid;            /* decode and cache grid (<= tile) */
+    uint32_t       allres;          /* the codestream's resolutions */
+    uint32_t       cbw, cbh;        /* code-block size, log2 */
+    uint8_t        prcw[33], prch[33];  /* precinct size per resolution,
+                                     * log2 (15: none) */
     int            ojph;            /* decode with OpenJPH (HTJ2K) */
     vl_jp2_dec_t   keep;            /* the reused decoder, if any */
     int            keep_open;
@@ -111,6 +116,11 @@ jp2_io_read(void *buf, OPJ_SIZE_T n, void *user)
     vl_jp2_io_t *io = user;
     OPJ_SIZE_T   done = 0;
 
+    /* OpenJPEG 2.5 has no cancel hook: a read that fails stops a decode
+     * between the tile-parts it reads (jp2_decode says why) */
+    if (vl_deadline_stop()) {
+        return (OPJ_SIZE_T) -1;
+    }
     while (done < n && io->pos < io->size) {
         ssize_t r = pread(io->fd, (char *) buf + done, n - done, io->pos);
 
@@ -203,6 +213,9 @@ jp2_dec_open(vl_jp2_t *t, vl_jp2_dec_t *d, int reduce, vl_err_t *err)
         || !opj_read_header(d->stream, d->codec, &d->image)
         || d->image == NULL) {
         jp2_dec_close(d);
+        if (vl_deadline_stop()) {
+            return vl_deadline_check(err);
+        }
         return vl_liberr_fail(&t->lerr, "cannot read the JPEG 2000 header",
                               "OpenJPEG error", err);
     }
@@ -247,6 +260,11 @@ jp2_decode(vl_jp2_t *t, int r, const vl_rect_t *area, vl_jp2_dec_t *fresh,
             *dp = d;
             return VL_OK;
         }
+        if (vl_deadline_stop()) {
+            jp2_dec_close(&t->keep);
+            t->keep_open = 0;
+            return vl_deadline_check(err);
+        }
         /* some codestreams do not survive repeated decodes: stop trying */
         vl_log(VL_LOG_INFO, NULL, "openjpeg: codec reuse failed (%s)",
                t->lerr.msg);
@@ -263,6 +281,9 @@ jp2_decode(vl_jp2_t *t, int r, const vl_rect_t *area, vl_jp2_dec_t *fresh,
                              (OPJ_INT32) ay1)
         || !opj_decode(fresh->codec, fresh->stream, fresh->image)) {
         jp2_dec_close(fresh);
+        if (vl_deadline_stop()) {
+            return vl_deadline_check(err);
+        }
         return vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000",
                               "OpenJPEG error", err);
     }
@@ -548,6 +569,153 @@ jp2_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     return jp2_decode_box(walk, box, err);
 }
 
+/* ceil(n / 2^e) */
+static uint64_t
+jp2_cdiv(uint64_t n, uint32_t e)
+{
+    return (n + ((uint64_t) 1 << e) - 1) >> e;
+}
+
+/* Code-blocks of one component of a w x h codestream tile at every
+ * resolution (OpenJPEG builds them all, whatever the reduce factor):
+ * the LL band of the lowest, HL, LH and HH above it, code-blocks cut to
+ * the precincts. */
+static uint64_t
+jp2_cblks(const vl_jp2_t *t, uint64_t w, uint64_t h)
+{
+    uint32_t nres = t->allres >= 1 && t->allres <= 33 ? t->allres : 1;
+    uint64_t n = 0;
+
+    for (uint32_t res = 0; res < nres; res++) {
+        uint32_t sh = nres - 1 - res;
+        uint64_t rw = jp2_cdiv(w, sh), rh = jp2_cdiv(h, sh);
+        uint32_t xcb = t->cbw, ycb = t->cbh;
+        uint32_t pw = t->prcw[res], ph = t->prch[res];
+
+        if (res == 0) {
+            xcb = xcb < pw ? xcb : pw;
+            ycb = ycb < ph ? ycb : ph;
+            n += jp2_cdiv(rw, xcb) * jp2_cdiv(rh, ycb);
+        } else {
+            uint64_t lw = jp2_cdiv(w, sh + 1), lh = jp2_cdiv(h, sh + 1);
+
+            xcb = pw >= 1 && xcb > pw - 1u ? pw - 1u : xcb;
+            ycb = ph >= 1 && ycb > ph - 1u ? ph - 1u : ycb;
+            n += jp2_cdiv(rw - lw, xcb) * jp2_cdiv(lh, ycb)
+                 + jp2_cdiv(lw, xcb) * jp2_cdiv(rh - lh, ycb)
+                 + jp2_cdiv(rw - lw, xcb) * jp2_cdiv(rh - lh, ycb);
+        }
+    }
+    return n;
+}
+
+/* One OpenJPEG decode of the level-`level` pixels [u0,u1) x [v0,v1):
+ * the code-block structures of every codestream tile it touches (the
+ * whole image for an untiled file), its samples (4 bytes per component
+ * in the image and again in the decoder's buffers) and the grid tiles
+ * made of them. */
+static void
+jp2_cost_decode(const vl_jp2_t *t, uint32_t level, uint64_t u0, uint64_t v0,
+                uint64_t u1, uint64_t v1, int depth, vl_cost_t *cost)
+{
+    uint64_t sc = (uint64_t) 1 << level;
+    uint64_t lx0 = (t->x0 + sc - 1) >> level, ly0 = (t->y0 + sc - 1) >> level;
+    uint64_t ax0 = (lx0 + u0) << level, ay0 = (ly0 + v0) << level;
+    uint64_t ax1 = (lx0 + u1) << level, ay1 = (ly0 + v1) << level;
+    uint64_t tiles, cblks, area, bytes, work;
+
+    ax1 = ax1 > t->x1 ? t->x1 : ax1;
+    ay1 = ay1 > t->y1 ? t->y1 : ay1;
+    if (t->ntiles <= 1) {
+        tiles = 1;
+        cblks = jp2_cblks(t, t->x1 - t->x0, t->y1 - t->y0);
+    } else {
+        uint64_t c0 = ax0 > t->tx0 ? (ax0 - t->tx0) / t->tdx : 0;
+        uint64_t r0 = ay0 > t->ty0 ? (ay0 - t->ty0) / t->tdy : 0;
+        uint64_t c1 = ax1 > t->tx0 ? (ax1 - 1 - t->tx0) / t->tdx : 0;
+        uint64_t r1 = ay1 > t->ty0 ? (ay1 - 1 - t->ty0) / t->tdy : 0;
+
+        tiles = (c1 - c0 + 1) * (r1 - r0 + 1);
+        cblks = tiles * jp2_cblks(t, t->tdx, t->tdy);
+    }
+    cblks *= t->map.ncomps;
+    area = (u1 - u0) * (v1 - v0);
+    if (t->ht && t->ntiles > 1) {
+        /* whole codestream tiles, at this level (jp2_decode_box) */
+        area = tiles * jp2_cdiv(t->tdx, level) * jp2_cdiv(t->tdy, level);
+    }
+    bytes = cblks * VL_COST_CBLK_BYTES + area * t->map.ncomps * 4 * 2
+            + area * (uint64_t) t->map.bands * (uint64_t) depth;
+    work = area + cblks * VL_COST_CBLK_WORK;
+    cost->pixels = cost->pixels + work < cost->pixels ? UINT64_MAX
+                                                       : cost->pixels + work;
+    cost->bytes = bytes > cost->bytes ? bytes : cost->bytes;
+}
+
+/* A read of r, `rows` rows at a time, as the grid walk decodes it when
+ * nothing is cached: per read, the bounding box of its grid blocks in one
+ * decode, or in runs of max_run blocks a grid row at a time. OpenJPH:
+ * every line from the top of the level down to r's bottom, full width. */
+static void
+jp2_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+         uint32_t rows, int depth, vl_cost_t *cost)
+{
+    const vl_jp2_t   *t = src->priv;
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint64_t          g = t->grid, run;
+    size_t            tile_bytes = 0;
+
+    if (t->ojph) {
+        uint64_t w = lv->width, lines = vl_rect_bottom(r);
+        uint64_t cblks = jp2_cblks(t, t->x1 - t->x0, t->y1 - t->y0)
+                         * t->map.ncomps;
+        /* and the codestream, which the reader holds in memory */
+        uint64_t bytes = cblks * VL_COST_CBLK_BYTES
+                         + w * t->map.ncomps * 4 * 8
+                         + w * g * (uint64_t) t->map.bands
+                         + (uint64_t) (t->cs.len > 0 ? t->cs.len : 0);
+
+        cost->pixels += w * lines + cblks * VL_COST_CBLK_WORK;
+        cost->bytes = bytes > cost->bytes ? bytes : cost->bytes;
+        return;
+    }
+    run = vl_size_mul4(g, g, t->map.ncomps, 4, &tile_bytes) == 0
+              ? VL_SOURCE_MAX_BLOCK / tile_bytes : 1;
+    run = run < 1 ? 1 : run;
+    for (uint64_t y = r->y; y < vl_rect_bottom(r);) {
+        uint64_t n = rows - y % rows, yb;
+        uint64_t c0 = r->x / g, c1 = (vl_rect_right(r) - 1) / g;
+        uint64_t r0, r1;
+
+        n = y + n > vl_rect_bottom(r) ? vl_rect_bottom(r) - y : n;
+        yb = y + n;
+        r0 = y / g;
+        r1 = (yb - 1) / g;
+        if ((c1 - c0 + 1) * (r1 - r0 + 1) <= run) {
+            jp2_cost_decode(t, level, c0 * g, r0 * g,
+                            (c1 + 1) * g > lv->width ? lv->width
+                                                     : (c1 + 1) * g,
+                            (r1 + 1) * g > lv->height ? lv->height
+                                                      : (r1 + 1) * g,
+                            depth, cost);
+        } else {
+            for (uint64_t row = r0; row <= r1; row++) {
+                for (uint64_t c = c0; c <= c1; c += run) {
+                    uint64_t e = c + run > c1 + 1 ? c1 + 1 : c + run;
+
+                    jp2_cost_decode(t, level, c * g, row * g,
+                                    e * g > lv->width ? lv->width : e * g,
+                                    (row + 1) * g > lv->height
+                                        ? lv->height : (row + 1) * g,
+                                    depth, cost);
+                }
+            }
+        }
+        /* the next read starts at the next grid row not yet decoded */
+        y = (r1 + 1) * g > yb ? (r1 + 1) * g : yb;
+    }
+}
+
 /* One decode at a time per process: it bounds a worker to one decode's
  * memory, and OpenJPH has one line decoder per process. */
 static const vl_grid_ops_t jp2_grid_ops = {
@@ -696,6 +864,17 @@ jp2_bands(vl_jp2_t *t, const opj_image_t *img)
     return NULL;
 }
 
+/* The code-block structures of the probe at open: one codestream tile
+ * (the whole image when untiled), every component. */
+static uint64_t
+jp2_probe_bytes(const vl_jp2_t *t, uint32_t ncomps)
+{
+    uint64_t w = t->ntiles <= 1 ? t->x1 - t->x0 : t->tdx;
+    uint64_t h = t->ntiles <= 1 ? t->y1 - t->y0 : t->tdy;
+
+    return jp2_cblks(t, w, h) * ncomps * VL_COST_CBLK_BYTES;
+}
+
 static int
 jp2_open(vl_source_t *src, int fd, vl_err_t *err)
 {
@@ -753,6 +932,18 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
                 }
             }
             t->ht |= (tc->cblksty & 0x40) != 0;
+            if (c == 0) {
+                /* what the decode's code-block structures take */
+                t->allres = tc->numresolutions;
+                t->cbw = tc->cblkw;
+                t->cbh = tc->cblkh;
+                for (OPJ_UINT32 r = 0; r < 33; r++) {
+                    int on = (tc->csty & 1) && r < OPJ_J2K_MAXRLVLS;
+
+                    t->prcw[r] = (uint8_t) (on ? tc->prcw[r] : 15);
+                    t->prch[r] = (uint8_t) (on ? tc->prch[r] : 15);
+                }
+            }
             if (tc->numresolutions < t->numres) {
                 t->numres = tc->numresolutions;
             }
@@ -823,6 +1014,20 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     }
     if (!vl_jp2box_needs_probe(&boxes, &remap)) {
         d = &hd;
+    } else if (src->max_bytes != 0
+               && jp2_probe_bytes(t, hd.image->numcomps) > src->max_bytes) {
+        /* the probe builds the code-block structures of a whole
+         * codestream tile: a tiny file can declare gigabytes of them */
+        uint64_t need = jp2_probe_bytes(t, hd.image->numcomps);
+
+        jp2_dec_close(&hd);
+        return vl_err_set(err, VL_ELIMIT,
+                          "request too large for this image: reading its "
+                          "JPEG 2000 header (palette, channel definitions "
+                          "or ICC profile) would need %llu MB at once "
+                          "(MAX_REQUEST_MEMORY is %llu)",
+                          (unsigned long long) ((need + (1u << 20) - 1) >> 20),
+                          (unsigned long long) (src->max_bytes >> 20));
     } else {
         uint32_t r = t->numres - 1;
         uint64_t lx0 = ((uint64_t) t->x0 + (1u << r) - 1) >> r;
@@ -940,4 +1145,5 @@ const vl_source_ops_t vl_source_jp2_ops = {
     jp2_close,
     jp2_read,
     NULL,
+    jp2_cost,
 };

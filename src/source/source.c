@@ -205,8 +205,8 @@ source_view(vl_source_t *src, int honour_orientation)
  * backend. */
 static vl_source_t *
 source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
-               int orientation, uint32_t page, int to_srgb, const char *who,
-               vl_err_t *err)
+               uint64_t max_bytes, int orientation, uint32_t page,
+               int to_srgb, const char *who, vl_err_t *err)
 {
     unsigned char          magic[VL_SOURCE_MAGIC] = { 0 };
     const vl_source_ops_t *ops = NULL;
@@ -238,6 +238,7 @@ source_open_fd(int fd, const struct stat *st, const char *real, long max_layers,
     src->info.pages = 1;
     src->info.page = page;
     src->max_layers = max_layers;
+    src->max_bytes = max_bytes;
     vl_file_id_of(st, &src->info.file);
     src->ctime_ns = (long long) st->st_ctim.tv_sec * 1000000000LL
                     + (long long) st->st_ctim.tv_nsec;
@@ -610,6 +611,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     src = source_open_fd(fd, &st, real, conf != NULL ? conf->max_layers : -1,
+                         conf != NULL ? conf->budget.max_bytes : 0,
                          conf == NULL || conf->exif_orientation != 0, page,
                          conf != NULL && conf->output.icc_to_srgb, id,
                          err);
@@ -640,7 +642,7 @@ vl_source_open_path(const char *path, vl_err_t *err)
     }
     /* no handle cache, hence no worker tile cache: a private one, so that
      * consecutive strips do not decode the same blocks again */
-    src = source_open_fd(fd, &st, path, -1, 1, 1, 0, NULL, err);
+    src = source_open_fd(fd, &st, path, -1, 0, 1, 1, 0, NULL, err);
     if (src != NULL) {
         src->own_tiles = vl_tiles_new(VL_TILES_PRIVATE_BYTES);
         src->tiles = src->own_tiles;
@@ -1094,4 +1096,144 @@ vl_source_describe(const vl_source_t *src, FILE *out)
         }
         fputc('\n', out);
     }
+}
+
+/* ------------------------------------------------------------------ cost */
+
+static uint64_t
+source_sat_add(uint64_t a, uint64_t b)
+{
+    return a + b < a ? UINT64_MAX : a + b;
+}
+
+static uint64_t
+source_sat_mul(uint64_t a, uint64_t b)
+{
+    return b != 0 && a > UINT64_MAX / b ? UINT64_MAX : a * b;
+}
+
+/* Without a backend estimate: the stored tiles r touches (or strips of the
+ * full width, or the whole level), each decoded once; memory is the
+ * largest of them twice (decoded and converted) plus a strip's rows. */
+static void
+source_cost_stored(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                   int depth, vl_cost_t *cost)
+{
+    const vl_level_t *lv = &src->info.geom.levels[level];
+    uint64_t          px = (uint64_t) src->info.geom.bands * (uint64_t) depth;
+    uint64_t          bw = lv->tile_w, bh = lv->tile_h, n;
+
+    if (bw == 0 || bh == 0) {
+        bw = lv->width;
+        bh = src->notes[level].rows_per_strip != 0
+                 ? src->notes[level].rows_per_strip : lv->height;
+        bh = bh > lv->height ? lv->height : bh;
+    }
+    n = ((vl_rect_right(r) + bw - 1) / bw - r->x / bw)
+        * ((vl_rect_bottom(r) + bh - 1) / bh - r->y / bh);
+    cost->pixels = source_sat_add(cost->pixels,
+                                  source_sat_mul(n, bw * bh));
+    n = source_sat_mul(bw * bh, px * 2);
+    cost->bytes = n > cost->bytes ? n : cost->bytes;
+}
+
+static void
+source_cost_backend(const vl_source_t *src, uint32_t level,
+                    const vl_rect_t *r, uint32_t rows, int depth,
+                    vl_cost_t *cost)
+{
+    if (src->ops->cost != NULL) {
+        src->ops->cost(src, level, r, rows, depth, cost);
+    } else {
+        source_cost_stored(src, level, r, depth, cost);
+    }
+}
+
+/* r of geometry level `level` (stored orientation), as source_read_geo
+ * reads it: a box-shrunk level reads the smallest stored one in strips. */
+static void
+source_cost_geo(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                uint32_t rows, int depth, vl_cost_t *cost)
+{
+    const vl_level_t *bl;
+    uint64_t          f, bx0, bx1, by0, by1, strip, px, mem;
+
+    if (level < src->nstored) {
+        source_cost_backend(src, level, r, rows, depth, cost);
+        return;
+    }
+    bl = &src->geo.levels[src->nstored - 1];
+    f = src->geo.levels[level].shrink;
+    px = (uint64_t) src->info.geom.bands * (uint64_t) depth;
+    bx0 = (uint64_t) r->x * f;
+    bx1 = vl_rect_right(r) * f;
+    by0 = (uint64_t) r->y * f;
+    by1 = vl_rect_bottom(r) * f;
+    bx1 = bx1 < bl->width ? bx1 : bl->width;
+    by1 = by1 < bl->height ? by1 : bl->height;
+    strip = f >= 256 ? f : 256;
+    while (strip > 1 && (bx1 - bx0) * strip * px > VL_SOURCE_MAX_BLOCK) {
+        strip /= 2;
+    }
+    if (bx1 > bx0 && by1 > by0) {
+        vl_rect_t br = VL_RECT((uint32_t) bx0, (uint32_t) by0,
+                               (uint32_t) (bx1 - bx0), (uint32_t) (by1 - by0));
+
+        source_cost_backend(src, src->nstored - 1, &br, (uint32_t) strip,
+                            depth, cost);
+    }
+    /* the strip and the row sums, beside the decode */
+    mem = (bx1 - bx0) * strip * px
+          + (uint64_t) r->w * src->info.geom.bands * 8
+                * (strip >= f ? strip / f : 1);
+    cost->bytes = source_sat_add(cost->bytes, mem);
+}
+
+int
+vl_source_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+               uint32_t rows, int depth, vl_cost_t *cost, vl_err_t *err)
+{
+    const vl_level_t *lv;
+
+    memset(cost, 0, sizeof(*cost));
+    depth = depth == 2 ? 2 : 1;
+    rows = rows == 0 ? 256 : rows;
+    if (level >= src->view.geom.nlevels) {
+        return vl_err_set(err, VL_EBADREQ, "no pyramid level %u", level);
+    }
+    lv = &src->view.geom.levels[level];
+    if (r->w == 0 || r->h == 0 || vl_rect_right(r) > lv->width
+        || vl_rect_bottom(r) > lv->height) {
+        return vl_err_set(err, VL_EBADREQ, "rectangle outside level %u",
+                          level);
+    }
+    if (src->orient <= 2) {
+        source_cost_geo(src, level, r, rows, depth, cost);
+        return VL_OK;
+    }
+    /* turned: each read of `rows` upright rows is a stored rectangle of
+     * its own (read into a scratch image), decoded anew */
+    for (uint64_t y = r->y; y < vl_rect_bottom(r); y += rows) {
+        const vl_level_t *gl = &src->geo.levels[level];
+        uint32_t          n = (uint32_t) (vl_rect_bottom(r) - y < rows
+                                              ? vl_rect_bottom(r) - y : rows);
+        uint32_t          ax, ay, bx, by;
+        vl_rect_t         sr;
+        vl_cost_t         one = { 0, 0 };
+
+        source_orient_map(src->orient, gl->width, gl->height, r->x,
+                          (uint32_t) y, &ax, &ay);
+        source_orient_map(src->orient, gl->width, gl->height,
+                          r->x + r->w - 1, (uint32_t) y + n - 1, &bx, &by);
+        sr = VL_RECT(ax < bx ? ax : bx, ay < by ? ay : by,
+                     (ax < bx ? bx - ax : ax - bx) + 1,
+                     (ay < by ? by - ay : ay - by) + 1);
+        source_cost_geo(src, level, &sr, sr.h, depth, &one);
+        cost->pixels = source_sat_add(cost->pixels, one.pixels);
+        one.bytes = source_sat_add(one.bytes,
+                                   (uint64_t) sr.w * sr.h
+                                       * src->info.geom.bands * depth);
+        cost->bytes = one.bytes > cost->bytes ? one.bytes : cost->bytes;
+    }
+    return VL_OK;
 }

@@ -152,6 +152,33 @@ const vl_page_size_t *vl_source_page_sizes(const vl_source_t *src,
 int vl_source_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
                    vl_image_t *out, vl_err_t *err);
 
+/* What a read costs, estimated from the declared geometry before any
+ * decode (the request budget: MAX_DECODE_PIXELS, MAX_REQUEST_MEMORY).
+ * Worst case: no block is in the tile cache. */
+typedef struct {
+    uint64_t pixels;   /* pixels the decoders produce, plus the set-up
+                        * work of a JPEG 2000 decode as pixels (the
+                        * code-block structures it builds, each counted
+                        * as VL_COST_CBLK_WORK pixels) */
+    uint64_t bytes;    /* the most memory held at once: one decode's
+                        * (samples, code-block structures, strip or tile
+                        * buffers) plus the read's own buffers */
+} vl_cost_t;
+
+/* Set-up work and memory of one JPEG 2000 code-block structure (OpenJPEG
+ * 2.5 builds them for the whole of every codestream tile a decode
+ * touches, at every resolution, whatever the area and reduce factor:
+ * about 400 bytes each, measured). */
+#define VL_COST_CBLK_BYTES 400u
+#define VL_COST_CBLK_WORK  16u
+
+/* The cost of reading rectangle r of view level `level` (as vl_source_read
+ * takes it) from top to bottom in reads of `rows` rows at `depth` (1 or 2
+ * bytes per sample), into *cost. Pure: reads only what open found.
+ * Errors: VL_EBADREQ (no such level, r outside it). */
+int vl_source_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                   uint32_t rows, int depth, vl_cost_t *cost, vl_err_t *err);
+
 /* Raw bytes of stored tile (col, row) of `level` as a complete JPEG stream
  * (tables merged) when the level is JPEG-compressed; VL_EUNSUPP otherwise.
  * The bytes live in the pool. For the stored-tile fast path. */

@@ -37,6 +37,12 @@ typedef struct {
     int  (*read_jpeg_tile)(vl_source_t *src, vl_pool_t *pool, uint32_t level,
                            uint32_t col, uint32_t row, unsigned char **data,
                            size_t *len, vl_err_t *err);
+    /* Optional: add to *cost what reading r of stored `level` top to
+     * bottom in reads of `rows` rows costs this backend (vl_cost_t), at
+     * `depth`. Without it source.c counts the stored tiles, or strips of
+     * the full width, that r touches. */
+    void (*cost)(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
+                 uint32_t rows, int depth, vl_cost_t *cost);
 } vl_source_ops_t;
 
 struct vl_source_s {
@@ -51,6 +57,9 @@ struct vl_source_s {
     vl_tile_cache_t        *tiles;         /* decoded blocks; may be NULL */
     vl_tile_cache_t        *own_tiles;     /* private one (opened by path) */
     long                    max_layers;    /* JPEG 2000 layers, <= 0 all */
+    uint64_t                max_bytes;     /* MAX_REQUEST_MEMORY in bytes
+                                            * (0: none), for what an open
+                                            * itself must decode */
     vl_page_size_t         *page_sizes;    /* a multi-page file's pages
                                             * (malloc, filled at open by
                                             * its backend), or NULL */

@@ -23,6 +23,7 @@
 
 #include <tiffio.h>
 
+#include "core/deadline.h"
 #include "core/log.h"
 #include "core/str.h"
 #include "source/cms.h"
@@ -1085,6 +1086,10 @@ tiff_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
             if (!vl_grid_missing(walk, col, row)) {
                 continue;
             }
+            /* REQUEST_TIMEOUT, a client gone: between stored tiles */
+            if ((rc = vl_deadline_check(err)) != VL_OK) {
+                return rc;
+            }
             vl_grid_block(walk, col, row, &b);
             index = tiff_index(t, lv, col, row, &bx, &by);
             if ((tile = vl_tile_new_depth(b.w, b.h, lv->bands,
@@ -1144,6 +1149,9 @@ tiff_read_scanlines(vl_tiff_t *t, const vl_tiff_level_t *lv,
     }
     vl_liberr_clear(&t->lerr);
     for (line.y = r->y; line.y < r->y + r->h; line.y++) {
+        if ((line.y & 63) == 0 && (rc = vl_deadline_check(err)) != VL_OK) {
+            return rc;
+        }
         if (TIFFReadScanline(t->tif, t->raw, line.y, 0) < 0) {
             return vl_liberr_fail(&t->lerr, "cannot decode a TIFF row",
                                   "libtiff error", err);
@@ -1931,4 +1939,5 @@ const vl_source_ops_t vl_source_tiff_ops = {
     tiff_close,
     tiff_read,
     tiff_read_jpeg_tile,
+    NULL,
 };

@@ -153,6 +153,11 @@ test_defaults(void **state)
     assert_int_equal(c->max_cvt, 5000);
     assert_int_equal(c->max_area, 25000000);
     assert_int_equal(c->allow_upscaling, 1);
+    assert_int_equal(c->max_decode_pixels, 300000000);
+    assert_int_equal(c->max_request_memory, 1024);
+    assert_int_equal(c->request_timeout, 30);
+    assert_int_equal(c->heavy_threads, 0);
+    assert_int_equal(c->heavy_pixels, 16777216);
     assert_string_equal(c->cors, "*");
     assert_string_equal(c->base_url, "");
     assert_string_equal(c->cache_control, "max-age=86400");
@@ -204,7 +209,7 @@ test_table_well_formed(void **state)
 
     (void) state;
     /* a new option needs its default checked in test_defaults too */
-    assert_int_equal(vl_conf_noptions, 56);
+    assert_int_equal(vl_conf_noptions, 61);
     for (size_t i = 0; i < vl_conf_noptions; i++) {
         const vl_opt_t *o = &vl_conf_options[i];
 
