@@ -56,6 +56,7 @@ typedef struct {
     uint32_t       numres;
     uint32_t       layers;          /* 0 = all */
     int            ht;              /* HTJ2K code-blocks */
+    uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
     uint32_t       grid;            /* decode and cache grid */
     vl_jp2_map_t   map;             /* components -> bands */
     vl_liberr_t    lerr;            /* Grok's first error message */
@@ -71,18 +72,46 @@ static pthread_mutex_t grk_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t  grk_once = PTHREAD_ONCE_INIT;
 static vl_liberr_t    *grk_sink;   /* the caller's buffer, under grk_lock */
 
+static int             grk_truncated;  /* a truncation warning seen */
+
+/* Keep Grok's message on one line (some span two). */
+static void
+grk_put(const char *m)
+{
+    char line[VL_ERR_MSG_MAX];
+    size_t i;
+
+    snprintf(line, sizeof(line), "%s", m);
+    for (i = 0; line[i] != '\0'; i++) {
+        line[i] = line[i] == '\n' || line[i] == '\r' ? ' ' : line[i];
+    }
+    vl_liberr_put(grk_sink, line);
+}
+
 static void
 grk_on_error(const char *m, void *user)
 {
     (void) user;
     /* Grok's own threads report while the caller holds grk_lock */
-    vl_liberr_put(grk_sink, m);
+    grk_put(m);
 }
 
+/* Grok decodes a truncated codestream as far as it goes and only warns;
+ * vellum refuses it like OpenJPEG and OpenJPH do (a cut master is a
+ * storage fault, not something to serve and cache as grey). */
 static void
 grk_on_warning(const char *m, void *user)
 {
     (void) user;
+    /* "Tile part length ... greater than stream length ... Tile has been
+     * truncated.", "Tile 0 is truncated."; not "Packet data is truncated
+     * or packet header is corrupt", which Grok 10.0.5 also says of the
+     * last packets of whole OpenJPEG files it decodes right */
+    if (strstr(m, "Tile has been truncated") != NULL
+        || (strncmp(m, "Tile ", 5) == 0 && strstr(m, " is truncated"))) {
+        grk_truncated = 1;
+        vl_liberr_put(grk_sink, "the codestream is truncated");
+    }
     if (vl_log_enabled(VL_LOG_INFO)) {
         vl_log(VL_LOG_INFO, NULL, "grok: %.*s", (int) strcspn(m, "\n"), m);
     }
@@ -112,6 +141,7 @@ grk_enter(vl_liberr_t *le)
     pthread_mutex_lock(&grk_lock);
     vl_liberr_clear(le);
     grk_sink = le;
+    grk_truncated = 0;
 }
 
 static void
@@ -172,7 +202,7 @@ grk_decode_window(vl_grk_t *t, uint32_t r, uint64_t ax0, uint64_t ay0,
     }
     if (!grk_decompress_set_window(c, (float) ax0, (float) ay0, (float) ax1,
                                    (float) ay1)
-        || !grk_decompress(c, NULL)
+        || !grk_decompress(c, NULL) || grk_truncated
         || (img = grk_decompress_get_composited_image(c)) == NULL) {
         grk_object_unref(c);
         vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000", "Grok error",
@@ -303,6 +333,47 @@ grk_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
     ay0 = (ly0 + v0) << r;
     ax1 = (lx0 + u1) << r;
     ay1 = (ly0 + v1) << r;
+    if (t->ht && t->ntiles > 1) {
+        /* Grok 10.0.5 decodes HT code-blocks of a window inside a
+         * codestream tile wrong (whole tiles and untiled codestreams
+         * right): widen the window to whole tiles, and keep every grid
+         * block the wider decode holds */
+        size_t bytes;
+
+        ax0 = ax0 < t->tx0 ? t->tx0
+                           : t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
+        ay0 = ay0 < t->ty0 ? t->ty0
+                           : t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
+        ax1 = t->tx0 + (ax1 - t->tx0 + t->tdx - 1) / t->tdx * t->tdx;
+        ay1 = t->ty0 + (ay1 - t->ty0 + t->tdy - 1) / t->tdy * t->tdy;
+        ax0 = ax0 < t->x0 ? t->x0 : ax0;
+        ay0 = ay0 < t->y0 ? t->y0 : ay0;
+        ax1 = ax1 > t->x1 ? t->x1 : ax1;
+        ay1 = ay1 > t->y1 ? t->y1 : ay1;
+        u0 = ((ax0 + sc - 1) >> r) - lx0;
+        v0 = ((ay0 + sc - 1) >> r) - ly0;
+        u1 = ((ax1 + sc - 1) >> r) - lx0;
+        v1 = ((ay1 + sc - 1) >> r) - ly0;
+        u1 = u1 > lv->width ? lv->width : u1;
+        v1 = v1 > lv->height ? lv->height : v1;
+        c0 = (uint32_t) ((u0 + ts - 1) / ts) < c0
+                 ? (uint32_t) ((u0 + ts - 1) / ts) : c0;
+        r0 = (uint32_t) ((v0 + ts - 1) / ts) < r0
+                 ? (uint32_t) ((v0 + ts - 1) / ts) : r0;
+        u1 = u1 == lv->width ? (u1 - 1) / ts : u1 / ts - 1;
+        v1 = v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1;
+        c1 = (uint32_t) u1 > c1 ? (uint32_t) u1 : c1;
+        r1 = (uint32_t) v1 > r1 ? (uint32_t) v1 : r1;
+        if (vl_size_mul4((size_t) ((ax1 - ax0 + sc - 1) >> r) + 1,
+                         (size_t) ((ay1 - ay0 + sc - 1) >> r) + 1,
+                         t->map.ncomps, 4, &bytes) != 0
+            || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
+            return vl_err_set(err, VL_EUNSUPP,
+                              "this HTJ2K image needs a decode area too "
+                              "large at this resolution (codestream tiles "
+                              "too large)");
+        }
+    }
     ax0 = ax0 < t->x0 ? t->x0 : ax0;
     ay0 = ay0 < t->y0 ? t->y0 : ay0;
     ax1 = ax1 > t->x1 ? t->x1 : ax1;
@@ -533,6 +604,10 @@ grk_inspect(vl_source_t *src, vl_grk_t *t, const vl_jp2box_in_t *boxes,
     t->numres = hi.numresolutions < 1 ? 1 : hi.numresolutions;
     t->numres = t->numres > VL_MAX_LEVELS ? VL_MAX_LEVELS : t->numres;
     t->ht = (hi.cblk_sty & GRK_CBLKSTY_HT) != 0;
+    t->tx0 = hi.tx0;
+    t->ty0 = hi.ty0;
+    t->tdx = hi.t_width > 0 ? hi.t_width : 1;
+    t->tdy = hi.t_height > 0 ? hi.t_height : 1;
     if (t->x1 - t->x0 > VL_SOURCE_MAX_SIDE
         || t->y1 - t->y0 > VL_SOURCE_MAX_SIDE) {
         grk_object_unref(c);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_jp2: the OpenJPEG source backend on the fixtures of mkjp2 (lossless,
+ * test_jp2: the JPEG 2000 source backend (OpenJPEG with OpenJPH, or Grok
+ * in a --with-grok build: the same cases, against OpenJPEG's own decodes)
+ * on the fixtures of mkjp2 (lossless,
  * level 0 holds the fixture.h pattern): level geometry, exact crops at
  * level 0 across virtual and codestream tile edges, reduced levels against
  * OpenJPEG's own decode at that reduce factor, 16-bit scaling, alpha,
@@ -468,7 +470,9 @@ test_ht_orders(void **state)
         assert_int_equal(in->geom.height, VL_FX_BIG_H);
         assert_true(in->geom.nlevels >= 5);
         /* the decoder each file is meant to get */
-#ifdef HAVE_OPENJPH
+#if defined(HAVE_GROK)
+        assert_non_null(strstr(src->notes[0].compression, "Grok"));
+#elif defined(HAVE_OPENJPH)
         assert_non_null(strstr(src->notes[0].compression,
                                strcmp(files[f], "rgb-ht-tiled.j2c") == 0
                                    ? "whole codestream tiles"
@@ -804,6 +808,8 @@ test_damaged(void **state)
         { "bad-trunc-box.jp2", VL_ECODEC, VL_ECODEC },
         { "bad-trunc-half.j2k", VL_ECODEC, VL_ECODEC },
         { "bad-trunc-half.jp2", VL_ECODEC, VL_ECODEC },
+        /* OpenJPEG decodes a codestream cut at its end; Grok warns of
+         * the truncation and grok.c refuses it */
         { "bad-trunc-end.j2k", VL_ECODEC, VL_OK },
         { "bad-flipped-header.j2k", VL_ECODEC, VL_EFORMAT },
         { "bad-flipped-data.j2k", VL_ECODEC, VL_OK },
@@ -850,6 +856,43 @@ test_damaged(void **state)
     }
 }
 
+/* The decoder a build has is the one configure chose, and --version says
+ * what it means for the binary's licence; every JPEG 2000 file's levels
+ * name it in `vellum info`. */
+static void
+test_decoder(void **state)
+{
+    static const char *files[] = { "rgb.jp2", "rgb-tiled.jp2", "rgb-ht.j2c" };
+    const char        *d = vl_source_jp2_decoder();
+
+    (void) state;
+#ifdef HAVE_GROK
+    assert_non_null(strstr(d, "Grok 10."));
+    assert_non_null(strstr(d, "covered by the AGPL-3.0"));
+#else
+    assert_non_null(strstr(d, "OpenJPEG 2."));
+    assert_null(strstr(d, "AGPL"));
+#endif
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        vl_err_t     err = { 0 };
+        vl_source_t *src;
+
+        if (!have_fx(files[f])) {
+            continue;
+        }
+        if ((src = open_fx(files[f], &err)) == NULL) {
+            fail_msg("%s: %s", files[f], err.msg);
+        }
+#ifdef HAVE_GROK
+        assert_non_null(strstr(src->notes[0].compression, "Grok"));
+        assert_non_null(strstr(src->notes[0].compression, "AGPL-3.0"));
+#else
+        assert_null(strstr(src->notes[0].compression, "Grok"));
+#endif
+        vl_source_put(NULL, src);
+    }
+}
+
 int
 main(void)
 {
@@ -865,6 +908,7 @@ main(void)
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_dublin_core),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_decoder),
     };
 
     vl_fx_path("");
