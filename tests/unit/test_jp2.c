@@ -180,6 +180,39 @@ test_level0_exact(void **state)
     }
 }
 
+/* Small windows inside codestream tiles of every column and row, at full
+ * resolution and below, exact: Grok 10.0.5 decodes a window inside a tile
+ * of the second column wrong (grok.c widens to whole tiles). */
+static void
+test_tile_windows(void **state)
+{
+    static const uint32_t rects[][4] = {
+        { 1100, 100, 100, 100 }, { 1100, 1100, 200, 200 },
+        { 100, 1100, 100, 100 }, { 2050, 1650, 50, 50 },
+        { 1000, 1000, 60, 60 },  { 1500, 300, 1, 1 },
+    };
+    vl_err_t     err = { 0 };
+    vl_source_t *src = open_fx("rgb-tiled1k.jp2", &err);
+
+    (void) state;
+    if (src == NULL) {
+        fail_msg("rgb-tiled1k.jp2: %s", err.msg);
+    }
+    assert_int_equal(vl_source_info(src)->geom.levels[0].tile_w, 512);
+    for (size_t i = 0; i < sizeof(rects) / sizeof(rects[0]); i++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t img;
+
+        if (read_rect(pool, src, 0, rects[i][0], rects[i][1], rects[i][2],
+                      rects[i][3], &img, &err) != VL_OK) {
+            fail_msg("rgb-tiled1k.jp2: %s", err.msg);
+        }
+        check_rgb("rgb-tiled1k.jp2", &img, rects[i][0], rects[i][1]);
+        vl_pool_destroy(pool);
+    }
+    vl_source_put(NULL, src);
+}
+
 /* Decoded virtual tiles go to the handle's tile cache: a second read of
  * the same tile is a hit with exact pixels, its neighbour a miss. */
 static void
@@ -358,7 +391,8 @@ static void
 test_reduced_levels(void **state)
 {
     static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
-                                   "rgb-tiled.jp2", "grey.j2k",
+                                   "rgb-tiled.jp2", "rgb-tiled1k.jp2",
+                                   "grey.j2k",
                                    "rgb-ht.j2c", "rgb-ht-big.j2c",
                                    "rgb-ht-tiled.j2c", "rgb-ht.jp2" };
 
@@ -899,6 +933,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_geometry),
         cmocka_unit_test(test_level0_exact),
+        cmocka_unit_test(test_tile_windows),
         cmocka_unit_test(test_tile_cache),
         cmocka_unit_test(test_icc),
         cmocka_unit_test(test_reduced_levels),
