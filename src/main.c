@@ -20,8 +20,8 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "front/cli.h"
-#include "front/worker.h"
 #include "front/master.h"
+#include "front/worker.h"
 #include "source/source.h"
 
 int main(int argc, char **argv);

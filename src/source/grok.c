@@ -43,23 +43,23 @@
 #include "source/liberr.h"
 #include "source/meta.h"
 
-#define VL_GRK_TILE 512u   /* viewer tile side */
-#define VL_GRK_GRID 256u   /* decode/cache grid side */
+#define VL_GRK_TILE 512u /* viewer tile side */
+#define VL_GRK_GRID 256u /* decode/cache grid side */
 
 typedef struct {
     int            fd;
-    unsigned char *data;            /* the file, mapped read-only */
+    unsigned char *data; /* the file, mapped read-only */
     size_t         size;
-    int            j2k;             /* raw codestream */
-    uint32_t       x0, y0, x1, y1;  /* image area on the reference grid */
+    int            j2k;            /* raw codestream */
+    uint32_t       x0, y0, x1, y1; /* image area on the reference grid */
     uint32_t       ntiles;
     uint32_t       numres;
-    uint32_t       layers;          /* 0 = all */
-    int            ht;              /* HTJ2K code-blocks */
-    uint32_t       tx0, ty0, tdx, tdy;  /* codestream tile grid */
-    uint32_t       grid;            /* decode and cache grid */
-    vl_jp2_map_t   map;             /* components -> bands */
-    vl_liberr_t    lerr;            /* Grok's first error message */
+    uint32_t       layers;             /* 0 = all */
+    int            ht;                 /* HTJ2K code-blocks */
+    uint32_t       tx0, ty0, tdx, tdy; /* codestream tile grid */
+    uint32_t       grid;               /* decode and cache grid */
+    vl_jp2_map_t   map;                /* components -> bands */
+    vl_liberr_t    lerr;               /* Grok's first error message */
     unsigned char *icc;
     size_t         icc_len;
     char          *text[VL_JP2BOX_DC_FIELDS];
@@ -70,15 +70,15 @@ typedef struct {
 
 static pthread_mutex_t grk_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t  grk_once = PTHREAD_ONCE_INIT;
-static vl_liberr_t    *grk_sink;   /* the caller's buffer, under grk_lock */
+static vl_liberr_t    *grk_sink; /* the caller's buffer, under grk_lock */
 
-static int             grk_truncated;  /* a truncation warning seen */
+static int grk_truncated; /* a truncation warning seen */
 
 /* Keep Grok's message on one line (some span two). */
 static void
 grk_put(const char *m)
 {
-    char line[VL_ERR_MSG_MAX];
+    char   line[VL_ERR_MSG_MAX];
     size_t i;
 
     snprintf(line, sizeof(line), "%s", m);
@@ -108,7 +108,8 @@ grk_on_warning(const char *m, void *user)
      * or packet header is corrupt", which Grok 10.0.5 also says of the
      * last packets of whole OpenJPEG files it decodes right */
     if (strstr(m, "Tile has been truncated") != NULL
-        || (strncmp(m, "Tile ", 5) == 0 && strstr(m, " is truncated"))) {
+        || (strncmp(m, "Tile ", 5) == 0 && strstr(m, " is truncated")))
+    {
         grk_truncated = 1;
         vl_liberr_put(grk_sink, "the codestream is truncated");
     }
@@ -127,8 +128,8 @@ grk_on_info(const char *m, void *user)
 static void
 grk_setup(void)
 {
-    grk_set_msg_handlers(grk_on_info, NULL, grk_on_warning, NULL,
-                         grk_on_error, NULL);
+    grk_set_msg_handlers(grk_on_info, NULL, grk_on_warning, NULL, grk_on_error,
+                         NULL);
     /* Grok 10.0 returns whether a plugin was loaded (none is): false */
     (void) grk_initialize(NULL, (uint32_t) vl_source_decode_threads());
 }
@@ -154,8 +155,7 @@ grk_leave(void)
 /* A codec on the mapped file at reduce factor `reduce` with the header
  * read (hi filled when not NULL); under grk_lock. */
 static grk_codec *
-grk_open_codec(vl_grk_t *t, uint32_t reduce, grk_header_info *hi,
-               vl_err_t *err)
+grk_open_codec(vl_grk_t *t, uint32_t reduce, grk_header_info *hi, vl_err_t *err)
 {
     grk_stream_params          sp;
     grk_decompress_core_params cp;
@@ -191,8 +191,7 @@ grk_open_codec(vl_grk_t *t, uint32_t reduce, grk_header_info *hi,
  * a fresh codec; the image stays valid until the codec is released. */
 static grk_codec *
 grk_decode_window(vl_grk_t *t, uint32_t r, uint64_t ax0, uint64_t ay0,
-                  uint64_t ax1, uint64_t ay1, grk_image **imgp,
-                  vl_err_t *err)
+                  uint64_t ax1, uint64_t ay1, grk_image **imgp, vl_err_t *err)
 {
     grk_codec *c = grk_open_codec(t, r, NULL, err);
     grk_image *img;
@@ -203,10 +202,10 @@ grk_decode_window(vl_grk_t *t, uint32_t r, uint64_t ax0, uint64_t ay0,
     if (!grk_decompress_set_window(c, (float) ax0, (float) ay0, (float) ax1,
                                    (float) ay1)
         || !grk_decompress(c, NULL) || grk_truncated
-        || (img = grk_decompress_get_composited_image(c)) == NULL) {
+        || (img = grk_decompress_get_composited_image(c)) == NULL)
+    {
         grk_object_unref(c);
-        vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000", "Grok error",
-                       err);
+        vl_liberr_fail(&t->lerr, "cannot decode JPEG 2000", "Grok error", err);
         return NULL;
     }
     *imgp = img;
@@ -220,9 +219,8 @@ grk_decode_window(vl_grk_t *t, uint32_t r, uint64_t ax0, uint64_t ay0,
  * depth 2. A component's sample of level pixel (px, py) is
  * (px / dx - comp x0, py / dy - comp y0), clamped at its edges. */
 static int
-grk_convert(const vl_grk_t *t, const grk_image *img, uint64_t lx0,
-            uint64_t ly0, const vl_rect_t *b, int depth, unsigned char *out,
-            vl_err_t *err)
+grk_convert(const vl_grk_t *t, const grk_image *img, uint64_t lx0, uint64_t ly0,
+            const vl_rect_t *b, int depth, unsigned char *out, vl_err_t *err)
 {
     int      comp[4], nc = 0, bands = t->map.bands;
     uint32_t w = b->w, h = b->h;
@@ -245,19 +243,21 @@ grk_convert(const vl_grk_t *t, const grk_image *img, uint64_t lx0,
 
         if (c->data == NULL || c->w == 0 || c->h == 0 || c->stride < c->w
             || px0 < c->x0 || py0 < c->y0 || px1 >= (uint64_t) c->x0 + c->w
-            || py1 >= (uint64_t) c->y0 + c->h) {
+            || py1 >= (uint64_t) c->y0 + c->h)
+        {
             return vl_err_set(err, VL_ECODEC,
                               "JPEG 2000 component %d decoded at the wrong "
-                              "size", comp[i]);
+                              "size",
+                              comp[i]);
         }
     }
     for (uint32_t y = 0; y < h; y++) {
-        unsigned char  *o = out + (size_t) y * w * (size_t) bands;
-        uint16_t       *o16 = (uint16_t *) (void *) out
-                              + (size_t) y * w * (size_t) bands;
-        uint64_t        py = ly0 + b->y + y;
-        const int32_t  *row[4];
-        int             fast = depth != 2 && !t->map.ycc;
+        unsigned char *o = out + (size_t) y * w * (size_t) bands;
+        uint16_t      *o16 =
+            (uint16_t *) (void *) out + (size_t) y * w * (size_t) bands;
+        uint64_t       py = ly0 + b->y + y;
+        const int32_t *row[4];
+        int            fast = depth != 2 && !t->map.ycc;
 
         for (int i = 0; i < nc; i++) {
             const grk_image_comp *c = &img->comps[comp[i]];
@@ -267,8 +267,8 @@ grk_convert(const vl_grk_t *t, const grk_image *img, uint64_t lx0,
         }
         if (fast) {
             for (int i = 0; i < nc; i++) {
-                const int32_t *s = row[i] + (lx0 + b->x
-                                             - img->comps[comp[i]].x0);
+                const int32_t *s =
+                    row[i] + (lx0 + b->x - img->comps[comp[i]].x0);
                 unsigned char *q = o + i;
 
                 for (uint32_t x = 0; x < w; x++) {
@@ -286,9 +286,9 @@ grk_convert(const vl_grk_t *t, const grk_image *img, uint64_t lx0,
 
             for (int i = 0; i < nc; i++) {
                 const grk_image_comp *c = &img->comps[comp[i]];
-                int32_t s = row[i][px / c->dx - c->x0];
+                int32_t               s = row[i][px / c->dx - c->x0];
 
-                if (depth == 2) {   /* grok_open: never with sYCC */
+                if (depth == 2) { /* grok_open: never with sYCC */
                     o16[i] = (uint16_t) vl_jp2_to16(s, c->prec, c->sgnd);
                 } else {
                     v[i] = vl_jp2_to8(s, c->prec, c->sgnd);
@@ -341,10 +341,8 @@ grk_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
          * and keep every grid block the wider decode holds */
         size_t bytes;
 
-        ax0 = ax0 < t->tx0 ? t->tx0
-                           : t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
-        ay0 = ay0 < t->ty0 ? t->ty0
-                           : t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
+        ax0 = ax0 < t->tx0 ? t->tx0 : t->tx0 + (ax0 - t->tx0) / t->tdx * t->tdx;
+        ay0 = ay0 < t->ty0 ? t->ty0 : t->ty0 + (ay0 - t->ty0) / t->tdy * t->tdy;
         ax1 = t->tx0 + (ax1 - t->tx0 + t->tdx - 1) / t->tdx * t->tdx;
         ay1 = t->ty0 + (ay1 - t->ty0 + t->tdy - 1) / t->tdy * t->tdy;
         ax0 = ax0 < t->x0 ? t->x0 : ax0;
@@ -358,17 +356,21 @@ grk_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
         u1 = u1 > lv->width ? lv->width : u1;
         v1 = v1 > lv->height ? lv->height : v1;
         c0 = (uint32_t) ((u0 + ts - 1) / ts) < c0
-                 ? (uint32_t) ((u0 + ts - 1) / ts) : c0;
+                 ? (uint32_t) ((u0 + ts - 1) / ts)
+                 : c0;
         r0 = (uint32_t) ((v0 + ts - 1) / ts) < r0
-                 ? (uint32_t) ((v0 + ts - 1) / ts) : r0;
+                 ? (uint32_t) ((v0 + ts - 1) / ts)
+                 : r0;
         u1 = u1 == lv->width ? (u1 - 1) / ts : u1 / ts - 1;
         v1 = v1 == lv->height ? (v1 - 1) / ts : v1 / ts - 1;
         c1 = (uint32_t) u1 > c1 ? (uint32_t) u1 : c1;
         r1 = (uint32_t) v1 > r1 ? (uint32_t) v1 : r1;
         if (vl_size_mul4((size_t) ((ax1 - ax0 + sc - 1) >> r) + 1,
                          (size_t) ((ay1 - ay0 + sc - 1) >> r) + 1,
-                         t->map.ncomps, 4, &bytes) != 0
-            || bytes > 4 * VL_SOURCE_MAX_BLOCK) {
+                         t->map.ncomps, 4, &bytes)
+                != 0
+            || bytes > 4 * VL_SOURCE_MAX_BLOCK)
+        {
             return vl_err_set(err, VL_EUNSUPP,
                               "this JPEG 2000 image needs a decode area "
                               "too large at this resolution (codestream "
@@ -391,8 +393,8 @@ grk_grid_decode(vl_grid_walk_t *walk, const vl_rect_t *box, vl_err_t *err)
             vl_rect_t  b;
 
             vl_grid_block(walk, col, row, &b);
-            if ((tile = vl_tile_new_depth(b.w, b.h, t->map.bands, depth,
-                                          err)) == NULL) {
+            if ((tile = vl_tile_new_depth(b.w, b.h, t->map.bands, depth, err))
+                == NULL) {
                 rc = err != NULL ? err->code : VL_ENOMEM;
                 break;
             }
@@ -436,8 +438,8 @@ static const vl_grid_ops_t grk_grid_ops = {
 };
 
 static int
-grok_read(vl_source_t *src, uint32_t level, const vl_rect_t *r,
-          vl_image_t *out, vl_err_t *err)
+grok_read(vl_source_t *src, uint32_t level, const vl_rect_t *r, vl_image_t *out,
+          vl_err_t *err)
 {
     return vl_grid_read(src, &grk_grid_ops, level, r, out, err);
 }
@@ -549,7 +551,8 @@ grk_bands(vl_grk_t *t, const grk_image *img)
             return "invalid JPEG 2000 component sub-sampling";
         }
         if (c->type == GRK_CHANNEL_TYPE_OPACITY
-            || c->type == GRK_CHANNEL_TYPE_PREMULTIPLIED_OPACITY) {
+            || c->type == GRK_CHANNEL_TYPE_PREMULTIPLIED_OPACITY)
+        {
             if (t->map.alpha < 0) {
                 t->map.alpha = (int) i;
             }
@@ -569,9 +572,9 @@ grk_bands(vl_grk_t *t, const grk_image *img)
     if (img->color_space == GRK_CLRSPC_CMYK) {
         return "CMYK JPEG 2000 images are not supported";
     }
-    t->map.ycc = t->map.colour == 3 && (img->color_space == GRK_CLRSPC_SYCC
-                                        || img->color_space
-                                               == GRK_CLRSPC_EYCC);
+    t->map.ycc = t->map.colour == 3
+                 && (img->color_space == GRK_CLRSPC_SYCC
+                     || img->color_space == GRK_CLRSPC_EYCC);
     return NULL;
 }
 
@@ -593,7 +596,8 @@ grk_inspect(vl_source_t *src, vl_grk_t *t, const vl_jp2box_in_t *boxes,
     }
     img = grk_decompress_get_composited_image(c);
     if (img == NULL || img->x1 <= img->x0 || img->y1 <= img->y0
-        || img->numcomps == 0) {
+        || img->numcomps == 0)
+    {
         grk_object_unref(c);
         return vl_err_set(err, VL_EFORMAT, "the JPEG 2000 image is empty");
     }
@@ -636,8 +640,8 @@ grk_inspect(vl_source_t *src, vl_grk_t *t, const vl_jp2box_in_t *boxes,
         c = NULL;
         ax1 = ax1 > t->x1 ? t->x1 : ax1;
         ay1 = ay1 > t->y1 ? t->y1 : ay1;
-        probe = grk_decode_window(t, r, lx0 << r, ly0 << r, ax1, ay1, &img,
-                                  err);
+        probe =
+            grk_decode_window(t, r, lx0 << r, ly0 << r, ax1, ay1, &img, err);
         if (probe == NULL) {
             return err != NULL ? err->code : VL_ECODEC;
         }
@@ -655,7 +659,8 @@ grk_inspect(vl_source_t *src, vl_grk_t *t, const vl_jp2box_in_t *boxes,
     (void) subsampled;
     src->info.reads16 = src->info.bits == 16 && !t->map.ycc;
     if (img->meta != NULL && img->meta->color.icc_profile_buf != NULL
-        && img->meta->color.icc_profile_len > 0) {
+        && img->meta->color.icc_profile_len > 0)
+    {
         t->icc = malloc(img->meta->color.icc_profile_len);
         if (t->icc == NULL) {
             grk_object_unref(probe != NULL ? probe : c);
@@ -690,7 +695,8 @@ grok_open(vl_source_t *src, int fd, vl_err_t *err)
     t->map.alpha = -1;
     src->priv = t;
     if (fstat(fd, &st) != 0 || st.st_size < 12
-        || pread(fd, magic, sizeof(magic), 0) != 12) {
+        || pread(fd, magic, sizeof(magic), 0) != 12)
+    {
         return vl_err_set(err, VL_ECODEC, "the JPEG 2000 file is truncated");
     }
     t->size = (size_t) st.st_size;
@@ -737,8 +743,9 @@ grok_open(vl_source_t *src, int fd, vl_err_t *err)
     src->info.geom.has_alpha = t->map.alpha >= 0;
     src->info.compression = "jpeg2000";
     src->info.format = t->j2k ? "j2k" : "jp2";
-    src->photometric = t->map.ycc ? "sycc" : t->map.colour == 3 ? "rgb"
-                                                                : "minisblack";
+    src->photometric = t->map.ycc           ? "sycc"
+                       : t->map.colour == 3 ? "rgb"
+                                            : "minisblack";
     return VL_OK;
 }
 
@@ -761,15 +768,12 @@ vl_source_jp2_decoder(void)
     if (name[0] == '\0') {
         snprintf(name, sizeof(name),
                  "Grok %s (AGPL-3.0): this vellum binary is covered by the "
-                 "AGPL-3.0", grk_version());
+                 "AGPL-3.0",
+                 grk_version());
     }
     return name;
 }
 
 const vl_source_ops_t vl_source_jp2_ops = {
-    "jp2",
-    grok_open,
-    grok_close,
-    grok_read,
-    NULL,
+    "jp2", grok_open, grok_close, grok_read, NULL,
 };

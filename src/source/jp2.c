@@ -942,11 +942,10 @@ vl_source_jp2_decoder(void)
     /* opj_version() is a constant string: the race of two first calls
      * writes the same bytes */
     if (name[0] == '\0') {
-        snprintf(name, sizeof(name), "OpenJPEG %s (BSD-2-Clause)%s",
-                 opj_version(),
-                 vl_htj2k_available()
-                     ? "; untiled HTJ2K: OpenJPH (BSD-2-Clause)"
-                     : "");
+        snprintf(
+            name, sizeof(name), "OpenJPEG %s (BSD-2-Clause)%s", opj_version(),
+            vl_htj2k_available() ? "; untiled HTJ2K: OpenJPH (BSD-2-Clause)"
+                                 : "");
     }
     return name;
 }

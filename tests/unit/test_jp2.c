@@ -204,7 +204,9 @@ test_tile_windows(void **state)
         vl_image_t img;
 
         if (read_rect(pool, src, 0, rects[i][0], rects[i][1], rects[i][2],
-                      rects[i][3], &img, &err) != VL_OK) {
+                      rects[i][3], &img, &err)
+            != VL_OK)
+        {
             fail_msg("rgb-tiled1k.jp2: %s", err.msg);
         }
         check_rgb("rgb-tiled1k.jp2", &img, rects[i][0], rects[i][1]);
@@ -390,11 +392,11 @@ opj_full(const char *name, uint32_t r)
 static void
 test_reduced_levels(void **state)
 {
-    static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
-                                   "rgb-tiled.jp2", "rgb-tiled1k.jp2",
-                                   "grey.j2k",
-                                   "rgb-ht.j2c", "rgb-ht-big.j2c",
-                                   "rgb-ht-tiled.j2c", "rgb-ht.jp2" };
+    static const char *files[] = { "rgb.jp2",        "rgb-prec.jp2",
+                                   "rgb-tiled.jp2",  "rgb-tiled1k.jp2",
+                                   "grey.j2k",       "rgb-ht.j2c",
+                                   "rgb-ht-big.j2c", "rgb-ht-tiled.j2c",
+                                   "rgb-ht.jp2" };
 
     (void) state;
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
