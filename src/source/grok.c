@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * grok: the Grok backend for JP2 files and raw J2K/HTJ2K codestreams,
- * compiled instead of jp2.c (OpenJPEG) and htj2k.c (OpenJPH) when vellum
- * is configured --with-grok; it exports the same vl_source_jp2_ops. The
- * only Grok user in src/. Grok is AGPL-3.0: a binary built with this file
- * is covered by that licence (README, `vellum --version`).
+ * compiled when vellum is configured --with-grok; it is then the sniff
+ * table's vl_source_jp2_ops, in front of jp2.c (OpenJPEG), to which its
+ * open hands tiled JPEG 2000 Part 1 files (jp2_p.h). The only Grok user
+ * in src/. Grok is AGPL-3.0: a binary built with this file is covered by
+ * that licence (README, `vellum --version`).
  *
  * Every read is a region decode: Grok reads the main header, then only
  * the tile parts and packets the window needs (TLM and PLT markers let it
@@ -710,13 +711,27 @@ grok_open(vl_source_t *src, int fd, vl_err_t *err)
     boxes.read = grk_box_read;
     boxes.user = t;
     boxes.size = (uint64_t) t->size;
-    if ((rc = grk_metadata(src, t, &boxes, err)) != VL_OK) {
-        return rc;
-    }
     grk_enter(&t->lerr);
     rc = grk_inspect(src, t, &boxes, err);
     grk_leave();
     if (rc != VL_OK) {
+        return rc;
+    }
+    if (t->ntiles > 1 && !t->ht) {
+        /* tiled Part 1: OpenJPEG decodes just the area of a tile, Grok
+         * 10.0.5 needs the whole tile (2.5-7x the instructions): hand the
+         * file to jp2.c, which then is this handle's backend */
+        src->info.icc = NULL;
+        src->info.icc_len = 0;
+        src->info.bits = 0;
+        src->info.reads16 = 0;
+        t->fd = -1;
+        grk_free(t);
+        src->priv = NULL;
+        src->ops = &vl_source_opj_ops;
+        return src->ops->open(src, fd, err);
+    }
+    if ((rc = grk_metadata(src, t, &boxes, err)) != VL_OK) {
         return rc;
     }
     for (uint32_t r = 0; r < t->numres; r++) {
@@ -749,15 +764,6 @@ grok_open(vl_source_t *src, int fd, vl_err_t *err)
     return VL_OK;
 }
 
-/* A JP2 file (signature box) or a raw codestream (SOC, SIZ). */
-int
-vl_jp2_is_a(const unsigned char *magic, size_t len)
-{
-    return (len >= 12
-            && memcmp(magic, "\0\0\0\x0cjP  \x0d\x0a\x87\x0a", 12) == 0)
-           || (len >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0);
-}
-
 const char *
 vl_source_jp2_decoder(void)
 {
@@ -768,8 +774,9 @@ vl_source_jp2_decoder(void)
     if (name[0] == '\0') {
         snprintf(name, sizeof(name),
                  "Grok %s (AGPL-3.0): this vellum binary is covered by the "
-                 "AGPL-3.0",
-                 grk_version());
+                 "AGPL-3.0; tiled JPEG 2000 Part 1: %.*s",
+                 grk_version(), (int) strcspn(vl_jp2_opj_decoder(), ";"),
+                 vl_jp2_opj_decoder());
     }
     return name;
 }

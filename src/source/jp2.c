@@ -935,7 +935,7 @@ vl_jp2_is_a(const unsigned char *magic, size_t len)
 }
 
 const char *
-vl_source_jp2_decoder(void)
+VL_JP2_OPJ_DECODER(void)
 {
     static char name[160];
 
@@ -950,7 +950,7 @@ vl_source_jp2_decoder(void)
     return name;
 }
 
-const vl_source_ops_t vl_source_jp2_ops = {
+const vl_source_ops_t VL_JP2_OPJ_OPS = {
     "jp2",
     jp2_open,
     jp2_close,
