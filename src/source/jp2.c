@@ -951,9 +951,5 @@ VL_JP2_OPJ_DECODER(void)
 }
 
 const vl_source_ops_t VL_JP2_OPJ_OPS = {
-    "jp2",
-    jp2_open,
-    jp2_close,
-    jp2_read,
-    NULL,
+    "jp2", jp2_open, jp2_close, jp2_read, NULL,
 };

@@ -25,7 +25,7 @@
 #define VL_JP2_OPJ_OPS     vl_source_opj_ops
 #define VL_JP2_OPJ_DECODER vl_jp2_opj_decoder
 extern const vl_source_ops_t vl_source_opj_ops;
-const char *vl_jp2_opj_decoder(void);
+const char                  *vl_jp2_opj_decoder(void);
 #else
 #define VL_JP2_OPJ_OPS     vl_source_jp2_ops
 #define VL_JP2_OPJ_DECODER vl_source_jp2_decoder
