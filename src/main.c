@@ -20,8 +20,9 @@
 #include "core/log.h"
 #include "core/str.h"
 #include "front/cli.h"
-#include "front/worker.h"
 #include "front/master.h"
+#include "front/worker.h"
+#include "source/source.h"
 
 int main(int argc, char **argv);
 
@@ -198,7 +199,8 @@ main(int argc, char **argv)
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--version") == 0) {
-            printf("vellum %s\n", PACKAGE_VERSION);
+            printf("vellum %s\nJPEG 2000 decoder: %s\n", PACKAGE_VERSION,
+                   vl_source_jp2_decoder());
             return 0;
         }
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

@@ -1139,11 +1139,22 @@ vl_jp2_is_a(const unsigned char *magic, size_t len)
            || (len >= 4 && memcmp(magic, "\xff\x4f\xff\x51", 4) == 0);
 }
 
-const vl_source_ops_t vl_source_jp2_ops = {
-    "jp2",
-    jp2_open,
-    jp2_close,
-    jp2_read,
-    NULL,
-    jp2_cost,
+const char *
+VL_JP2_OPJ_DECODER(void)
+{
+    static char name[160];
+
+    /* opj_version() is a constant string: the race of two first calls
+     * writes the same bytes */
+    if (name[0] == '\0') {
+        snprintf(
+            name, sizeof(name), "OpenJPEG %s (BSD-2-Clause)%s", opj_version(),
+            vl_htj2k_available() ? "; untiled HTJ2K: OpenJPH (BSD-2-Clause)"
+                                 : "");
+    }
+    return name;
+}
+
+const vl_source_ops_t VL_JP2_OPJ_OPS = {
+    "jp2", jp2_open, jp2_close, jp2_read, NULL, jp2_cost,
 };

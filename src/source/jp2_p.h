@@ -16,6 +16,21 @@
 
 #define VL_JP2_MAX_COMPS 16
 
+/* The one build choice of the JPEG 2000 backends: jp2.c (OpenJPEG) is the
+ * sniff table's vl_source_jp2_ops in the default build; --with-grok makes
+ * grok.c that, and jp2.c's table is vl_source_opj_ops, to which grok.c
+ * hands tiled JPEG 2000 Part 1 files (OpenJPEG decodes just the area of a
+ * tile; Grok 10.0.5 needs the whole tile). */
+#ifdef HAVE_GROK
+#define VL_JP2_OPJ_OPS     vl_source_opj_ops
+#define VL_JP2_OPJ_DECODER vl_jp2_opj_decoder
+extern const vl_source_ops_t vl_source_opj_ops;
+const char                  *vl_jp2_opj_decoder(void);
+#else
+#define VL_JP2_OPJ_OPS     vl_source_jp2_ops
+#define VL_JP2_OPJ_DECODER vl_source_jp2_decoder
+#endif
+
 /* The open file and where its codestream is (from the SOC marker). */
 typedef struct {
     int     fd;

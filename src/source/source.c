@@ -1099,6 +1099,9 @@ vl_source_describe(const vl_source_t *src, FILE *out)
             src->photometric != NULL ? src->photometric : "-", in->icc_len,
             in->rights != NULL ? in->rights : "-");
     fprintf(out, "  page %u of %u\n", in->page, in->pages);
+    if (in->compression != NULL && strcmp(in->compression, "jpeg2000") == 0) {
+        fprintf(out, "  decoder: %s\n", vl_source_jp2_decoder());
+    }
     if (src->orientation > 1) {
         fprintf(out, "  EXIF orientation %d (%s)\n", src->orientation,
                 src->orient > 1 ? "applied" : "ignored");

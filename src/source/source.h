@@ -200,6 +200,11 @@ int vl_source_decode_threads(void);
  * heap. Call once, before threads start. */
 void vl_source_setup_worker(long workers);
 
+/* The JPEG 2000 decoder this binary was built with and its licence, one
+ * line for `vellum --version` (jp2.c: OpenJPEG, with OpenJPH when built
+ * with it; grok.c: Grok, which puts the binary under the AGPL-3.0). */
+const char *vl_source_jp2_decoder(void);
+
 /* `vellum info`: the image, its page and page count, its text fields,
  * one line per level. */
 void vl_source_describe(const vl_source_t *src, FILE *out);

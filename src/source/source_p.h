@@ -27,7 +27,9 @@ typedef struct {
      * src->priv. src->info.page is the page asked for (>= 1) and
      * info.pages is 1: a backend of multi-page files counts them into
      * info.pages and opens that page, or fails with VL_ENOTFOUND "no such
-     * page"; source.c refuses a page past info.pages after any open. */
+     * page"; source.c refuses a page past info.pages after any open.
+     * An open may hand the file on to another backend: set src->ops to
+     * its ops and return its open (grok.c to jp2.c). */
     int  (*open)(vl_source_t *src, int fd, vl_err_t *err);
     void (*close)(vl_source_t *src);
     /* Arguments are already checked: level exists, the rectangle is inside

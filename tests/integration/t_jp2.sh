@@ -79,7 +79,12 @@ if [ -f "$VL_FIXTURES/rgb-ht.j2c" ]; then
     # OpenJPH refuses a truncated codestream; OpenJPEG (a build without
     # OpenJPH) decodes what is there
     st=$(vl_get "$U/3/bad-ht-trunc.j2c/0,1200,512,500/max/0/default.jpg")
-    if grep -q "define HAVE_OPENJPH 1" "$VL_TOP_BUILDDIR/config.h"; then
+    if grep -q "define HAVE_GROK 1" "$VL_TOP_BUILDDIR/config.h"; then
+        vl_check "rgb-ht-big.j2c: decoded by Grok" sh -c \
+            "'$VL_TOP_BUILDDIR/src/vellum' info '$VL_FIXTURES/rgb-ht-big.j2c' | grep -q 'Grok region decode'"
+        vl_eq "truncated HTJ2K (Grok): 500" 500 "$st"
+        vl_check "truncated HTJ2K (Grok): a one-line reason" grep -q "JPEG 2000" "$T/body"
+    elif grep -q "define HAVE_OPENJPH 1" "$VL_TOP_BUILDDIR/config.h"; then
         vl_check "rgb-ht-big.j2c: decoded by OpenJPH" sh -c \
             "'$VL_TOP_BUILDDIR/src/vellum' info '$VL_FIXTURES/rgb-ht-big.j2c' | grep -q OpenJPH"
         vl_eq "truncated HTJ2K: 500" 500 "$st"
@@ -110,5 +115,15 @@ st=$(vl_get "$U/3/bad-trunc-half.jp2/full/max/0/default.jpg")
 vl_eq "truncated: 500" 500 "$st"
 st=$(vl_get "$U/3/rgb.jp2/full/max/0/default.jpg")
 vl_eq "the worker still serves" 200 "$st"
-vl_check "no OpenJPEG text on stderr" sh -c "! grep -qi 'error' '$T/vellum.stderr'"
+vl_check "no decoder text on stderr" sh -c "! grep -qi 'error' '$T/vellum.stderr'"
+vl_check "nothing at all on stderr" [ ! -s "$T/vellum.stderr" ]
+
+# the decoder and, for Grok, the licence of the binary, in --version
+"$VL_TOP_BUILDDIR/src/vellum" --version > "$T/version"
+if grep -q "define HAVE_GROK 1" "$VL_TOP_BUILDDIR/config.h"; then
+    vl_check "--version: Grok and the AGPL-3.0" grep -q "^JPEG 2000 decoder: Grok .*covered by the AGPL-3.0" "$T/version"
+else
+    vl_check "--version: OpenJPEG" grep -q "^JPEG 2000 decoder: OpenJPEG" "$T/version"
+    vl_check "--version: no AGPL" sh -c "! grep -q AGPL '$T/version'"
+fi
 vl_done

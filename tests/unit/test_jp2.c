@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_jp2: the OpenJPEG source backend on the fixtures of mkjp2 (lossless,
+ * test_jp2: the JPEG 2000 source backend (OpenJPEG with OpenJPH, or Grok
+ * in a --with-grok build: the same cases, against OpenJPEG's own decodes)
+ * on the fixtures of mkjp2 (lossless,
  * level 0 holds the fixture.h pattern): level geometry, exact crops at
  * level 0 across virtual and codestream tile edges, reduced levels against
  * OpenJPEG's own decode at that reduce factor, 16-bit scaling, alpha,
@@ -176,6 +178,41 @@ test_level0_exact(void **state)
         }
         vl_source_put(NULL, src);
     }
+}
+
+/* Small windows inside codestream tiles of every column and row, at full
+ * resolution and below, exact: Grok 10.0.5 decodes a window inside a tile
+ * of the second column wrong (grok.c widens to whole tiles). */
+static void
+test_tile_windows(void **state)
+{
+    static const uint32_t rects[][4] = {
+        { 1100, 100, 100, 100 }, { 1100, 1100, 200, 200 },
+        { 100, 1100, 100, 100 }, { 2050, 1650, 50, 50 },
+        { 1000, 1000, 60, 60 },  { 1500, 300, 1, 1 },
+    };
+    vl_err_t     err = { 0 };
+    vl_source_t *src = open_fx("rgb-tiled1k.jp2", &err);
+
+    (void) state;
+    if (src == NULL) {
+        fail_msg("rgb-tiled1k.jp2: %s", err.msg);
+    }
+    assert_int_equal(vl_source_info(src)->geom.levels[0].tile_w, 512);
+    for (size_t i = 0; i < sizeof(rects) / sizeof(rects[0]); i++) {
+        vl_pool_t *pool = vl_pool_create(4096);
+        vl_image_t img;
+
+        if (read_rect(pool, src, 0, rects[i][0], rects[i][1], rects[i][2],
+                      rects[i][3], &img, &err)
+            != VL_OK)
+        {
+            fail_msg("rgb-tiled1k.jp2: %s", err.msg);
+        }
+        check_rgb("rgb-tiled1k.jp2", &img, rects[i][0], rects[i][1]);
+        vl_pool_destroy(pool);
+    }
+    vl_source_put(NULL, src);
 }
 
 /* Decoded virtual tiles go to the handle's tile cache: a second read of
@@ -355,10 +392,11 @@ opj_full(const char *name, uint32_t r)
 static void
 test_reduced_levels(void **state)
 {
-    static const char *files[] = { "rgb.jp2", "rgb-prec.jp2",
-                                   "rgb-tiled.jp2", "grey.j2k",
-                                   "rgb-ht.j2c", "rgb-ht-big.j2c",
-                                   "rgb-ht-tiled.j2c", "rgb-ht.jp2" };
+    static const char *files[] = { "rgb.jp2",        "rgb-prec.jp2",
+                                   "rgb-tiled.jp2",  "rgb-tiled1k.jp2",
+                                   "grey.j2k",       "rgb-ht.j2c",
+                                   "rgb-ht-big.j2c", "rgb-ht-tiled.j2c",
+                                   "rgb-ht.jp2" };
 
     (void) state;
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
@@ -468,7 +506,9 @@ test_ht_orders(void **state)
         assert_int_equal(in->geom.height, VL_FX_BIG_H);
         assert_true(in->geom.nlevels >= 5);
         /* the decoder each file is meant to get */
-#ifdef HAVE_OPENJPH
+#if defined(HAVE_GROK)
+        assert_non_null(strstr(src->notes[0].compression, "Grok"));
+#elif defined(HAVE_OPENJPH)
         assert_non_null(strstr(src->notes[0].compression,
                                strcmp(files[f], "rgb-ht-tiled.j2c") == 0
                                    ? "whole codestream tiles"
@@ -804,6 +844,8 @@ test_damaged(void **state)
         { "bad-trunc-box.jp2", VL_ECODEC, VL_ECODEC },
         { "bad-trunc-half.j2k", VL_ECODEC, VL_ECODEC },
         { "bad-trunc-half.jp2", VL_ECODEC, VL_ECODEC },
+        /* OpenJPEG decodes a codestream cut at its end; Grok warns of
+         * the truncation and grok.c refuses it */
         { "bad-trunc-end.j2k", VL_ECODEC, VL_OK },
         { "bad-flipped-header.j2k", VL_ECODEC, VL_EFORMAT },
         { "bad-flipped-data.j2k", VL_ECODEC, VL_OK },
@@ -850,12 +892,55 @@ test_damaged(void **state)
     }
 }
 
+/* The decoder a build has is the one configure chose, and --version says
+ * what it means for the binary's licence; every JPEG 2000 file's levels
+ * name it in `vellum info`. */
+static void
+test_decoder(void **state)
+{
+    static const char *files[] = { "rgb.jp2", "rgb-tiled.jp2", "rgb-ht.j2c" };
+    const char        *d = vl_source_jp2_decoder();
+
+    (void) state;
+#ifdef HAVE_GROK
+    assert_non_null(strstr(d, "Grok 10."));
+    assert_non_null(strstr(d, "covered by the AGPL-3.0"));
+#else
+    assert_non_null(strstr(d, "OpenJPEG 2."));
+    assert_null(strstr(d, "AGPL"));
+#endif
+    for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+        vl_err_t     err = { 0 };
+        vl_source_t *src;
+
+        if (!have_fx(files[f])) {
+            continue;
+        }
+        if ((src = open_fx(files[f], &err)) == NULL) {
+            fail_msg("%s: %s", files[f], err.msg);
+        }
+#ifdef HAVE_GROK
+        if (strcmp(files[f], "rgb-tiled.jp2") == 0) {
+            /* tiled Part 1 goes on to OpenJPEG */
+            assert_null(strstr(src->notes[0].compression, "Grok"));
+        } else {
+            assert_non_null(strstr(src->notes[0].compression, "Grok"));
+            assert_non_null(strstr(src->notes[0].compression, "AGPL-3.0"));
+        }
+#else
+        assert_null(strstr(src->notes[0].compression, "Grok"));
+#endif
+        vl_source_put(NULL, src);
+    }
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_geometry),
         cmocka_unit_test(test_level0_exact),
+        cmocka_unit_test(test_tile_windows),
         cmocka_unit_test(test_tile_cache),
         cmocka_unit_test(test_icc),
         cmocka_unit_test(test_reduced_levels),
@@ -865,6 +950,7 @@ main(void)
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_dublin_core),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_decoder),
     };
 
     vl_fx_path("");
