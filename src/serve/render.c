@@ -415,8 +415,9 @@ vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
         icc = si->icc;
         icc_len = si->icc_len;
     }
-    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, plan->out_w, plan->out_h,
-                                 bands, icc, icc_len, data, len, &lerr);
+    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, VL_SOURCE_JPEG_HEADROOM,
+                                 plan->out_w, plan->out_h, bands, icc,
+                                 icc_len, data, len, &lerr);
     if (rc == VL_EUNSUPP) {
         /* a stream we would not send as is (RGB-coded, 12-bit, ...) */
         vl_log(VL_LOG_DEBUG, NULL, "passthrough declined: %s", lerr.msg);
