@@ -849,6 +849,50 @@ test_image_floor_edges(void **state)
                512, 1001, 737, 233, 225, 0);
 }
 
+/* The worker keeps the bodies of edge tiles that cost a transcode (a
+ * lossless crop of a padded stored JPEG tile) or a decode and an encode
+ * (a padded floor-level tile): the second request is answered from the
+ * memo with the same bytes; whole stored tiles stay plain passthroughs. */
+static void
+memo_twice(const char *path, const char *first, const char *second)
+{
+    hx_t           a, b;
+
+    hx_init(&a, path);
+    hx_run(&a, APP_DEFAULT);
+    assert_int_equal(a.resp.status, 200);
+    hx_init(&b, path);
+    hx_run(&b, APP_DEFAULT);
+    assert_int_equal(b.resp.status, 200);
+    if (strcmp(a.resp.cache, first) != 0 || strcmp(b.resp.cache, second) != 0) {
+        fail_msg("%s: %s then %s, not %s then %s", path, a.resp.cache,
+                 b.resp.cache, first, second);
+    }
+    assert_int_equal(a.resp.body_len, b.resp.body_len);
+    assert_memory_equal(a.resp.body, b.resp.body, a.resp.body_len);
+    assert_string_equal(hx_header(&a, "Content-Type"),
+                        hx_header(&b, "Content-Type"));
+    assert_string_equal(hx_header(&a, "ETag"), hx_header(&b, "ETag"));
+    hx_done(&a);
+    hx_done(&b);
+}
+
+static void
+test_image_edge_memo(void **state)
+{
+    (void) state;
+    memo_twice("rgb-jpeg.tif/768,512,233,225/233,/0/default.jpg",
+               "passthrough", "memo");
+    memo_twice("rgb-floor.tif/512,512,489,225/245,/0/default.jpg", "miss",
+               "memo");
+    memo_twice("rgb-floor.tif/512,512,489,225/245,/0/gray.png", "miss",
+               "memo");
+    memo_twice("rgb-jpeg.tif/256,256,256,256/256,/0/default.jpg",
+               "passthrough", "passthrough");
+    memo_twice("rgb-floor.tif/10,20,300,200/150,/0/default.jpg", "miss",
+               "miss");
+}
+
 static void
 test_image_mirror_rotate(void **state)
 {
@@ -1403,6 +1447,7 @@ main(void)
         cmocka_unit_test(test_image_crop),
         cmocka_unit_test(test_image_level),
         cmocka_unit_test(test_image_floor_edges),
+        cmocka_unit_test(test_image_edge_memo),
         cmocka_unit_test(test_image_mirror_rotate),
         cmocka_unit_test(test_image_jpeg_and_head),
         cmocka_unit_test(test_etag_distinct),
