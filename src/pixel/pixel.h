@@ -45,6 +45,10 @@ typedef struct {
     int16_t  *wq;           /* weights in 2.14 fixed point, sum 16384,
                              * zero-padded to qtaps */
     int32_t  *wv;           /* wq as int32 pairs, each repeated 4 times */
+    /* outputs [0, vec3) (3 bands) and [0, vec4) (4 bands) whose taps, read
+     * as pairs by 8-byte loads, stay inside an 8-bit row: the vector pass
+     * takes them without checking each */
+    uint32_t  vec3, vec4;
 } vl_rs_axis_t;
 
 typedef struct {

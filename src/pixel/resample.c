@@ -62,6 +62,7 @@ static int
 rs_axis_quantise(vl_pool_t *pool, vl_rs_axis_t *ax, vl_err_t *err)
 {
     ax->qtaps = (ax->maxtaps + 1) & ~1;
+    ax->vec3 = ax->vec4 = 0;
     ax->wq = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps,
                             sizeof(*ax->wq));
     ax->wv = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps * 2,
@@ -81,6 +82,19 @@ rs_axis_quantise(vl_pool_t *pool, vl_rs_axis_t *ax, vl_err_t *err)
             big = fabsf(w[k]) > fabsf(w[big]) ? k : big;
         }
         q[big] = (int16_t) (q[big] + (RS_ONE - sum));
+        /* the last 8-byte load of pixel i starts at tap start + 2 (np - 1)
+         * and needs 8 bytes: 3 more pixels of 3 bands, 2 of 4 */
+        {
+            int64_t slack = (int64_t) ax->in_n - ax->start[i]
+                            - 2 * (int64_t) ((ax->n[i] + 1) / 2 - 1);
+
+            if (ax->vec3 == i && slack >= 3) {
+                ax->vec3 = i + 1;
+            }
+            if (ax->vec4 == i && slack >= 2) {
+                ax->vec4 = i + 1;
+            }
+        }
         /* each pair of taps as one int32, four times (a vector operand) */
         for (int k = 0; k < ax->qtaps; k += 2) {
             int32_t pair = (int32_t) ((uint32_t) (uint16_t) q[k]
@@ -413,9 +427,13 @@ static inline __attribute__((always_inline)) void
 rs_h_u8_sse2(const vl_rs_axis_t *ax, const int nb, const unsigned char *src,
              int16_t *dst)
 {
-    size_t len = (size_t) ax->in_n * nb;
+    size_t   len = (size_t) ax->in_n * nb;
+    uint32_t i = 0, safe = nb == 3 ? ax->vec3 : ax->vec4;
 
-    for (uint32_t i = 0; i < ax->out_n; i++) {
+    for (; i < safe; i++) {
+        rs_h_px_sse2(ax, nb, 0, src, i, dst);
+    }
+    for (; i < ax->out_n; i++) {
         int np = (ax->n[i] + 1) >> 1;
 
         if ((size_t) ax->start[i] * nb + (size_t) (np - 1) * 2 * nb + 8

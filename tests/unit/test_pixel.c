@@ -951,11 +951,58 @@ test16_convert(void **state)
     assert_int_equal(vl_pix_luma16(65535, 65535, 65535), 65535);
 }
 
+/* The vector pass takes outputs [0, vec3) / [0, vec4) of an axis without
+ * checking each: exactly the leading run whose last 8-byte tap load stays
+ * inside the row (in_n * nb bytes), for shrinks, enlargements and every
+ * interpolation. */
+static void
+test_vector_bounds(void **state)
+{
+    static const uint32_t sizes[][2] = { { 915, 600 }, { 1830, 1000 },
+                                         { 20, 11 }, { 7, 7 }, { 5, 13 },
+                                         { 3, 1 }, { 256, 155 } };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(sizes) / sizeof(sizes[0]); c++) {
+        for (int interp = VL_INTERP_NEAREST; interp <= VL_INTERP_LANCZOS;
+             interp++) {
+            vl_pool_t    *pool = vl_pool_create(4096);
+            vl_resample_t rs;
+            vl_err_t      err = { 0 };
+            uint32_t      in = sizes[c][0], out = sizes[c][1];
+
+            assert_int_equal(vl_resample_init(pool, &rs, in, 4, 3, 0.0, 0.0,
+                                              (double) in, 4.0, out, 2,
+                                              interp, &err),
+                             VL_OK);
+            for (int nb = 3; nb <= 4; nb++) {
+                const vl_rs_axis_t *ax = &rs.x;
+                uint32_t            v = nb == 3 ? ax->vec3 : ax->vec4;
+                uint32_t            i = 0;
+
+                for (; i < ax->out_n; i++) {
+                    size_t end = (size_t) ax->start[i] * nb
+                                 + (size_t) ((ax->n[i] + 1) / 2 - 1) * 2 * nb
+                                 + 8;
+
+                    if (end > (size_t) ax->in_n * nb) {
+                        break;
+                    }
+                }
+                assert_int_equal(v, i);
+            }
+            vl_pool_destroy(pool);
+        }
+    }
+}
+
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_vector_bounds),
         cmocka_unit_test(test_constant),
         cmocka_unit_test(test_box_average),
         cmocka_unit_test(test_upscale),
