@@ -490,27 +490,25 @@ rs_h_u8_sse2(const vl_rs_axis_t *ax, const int nb, const unsigned char *src,
  * as rs_h_px_sse2 (a fourth lane of zeros instead of a discarded one).
  * 8-bit rows of 4 bands carry alpha, premultiplied into int16 first. */
 static inline __attribute__((always_inline)) RS_TARGET_AVX2 void
-rs_h_px3_avx2(const vl_rs_axis_t *ax, const unsigned char *src, uint32_t i,
+rs_h_px3_avx2(const int32_t *w, const unsigned char *p, int np,
               int16_t *dst, __m128i shuf)
 {
-    const int32_t       *w = ax->wv + (size_t) i * ax->qtaps * 2;
-    const unsigned char *p = src + (size_t) ax->start[i] * 3;
-    int                  np = (ax->n[i] + 1) >> 1, k = 0;
-    __m256i              acc = _mm256_setzero_si256();
-    __m128i              a;
+    __m256i acc = _mm256_setzero_si256();
+    __m128i a;
 
-    for (; k + 2 <= np; k += 2, p += 12, w += 8) {
+    for (int g = np >> 1; g > 0; g--, p += 12, w += 8) {
         __m128i x = _mm_shuffle_epi8(
             _mm_loadu_si128((const __m128i *) (const void *) p), shuf);
 
         acc = _mm256_add_epi32(
-            acc, _mm256_madd_epi16(_mm256_cvtepu8_epi16(x),
-                                   _mm256_loadu_si256(
-                                       (const __m256i *) (const void *) w)));
+            _mm256_madd_epi16(_mm256_cvtepu8_epi16(x),
+                              _mm256_loadu_si256(
+                                  (const __m256i *) (const void *) w)),
+            acc);
     }
     a = _mm_add_epi32(_mm256_castsi256_si128(acc),
                       _mm256_extracti128_si256(acc, 1));
-    if (k < np) {
+    if (np & 1) {
         __m128i x = _mm_shuffle_epi8(
             _mm_loadl_epi64((const __m128i *) (const void *) p), shuf);
 
@@ -520,22 +518,27 @@ rs_h_px3_avx2(const vl_rs_axis_t *ax, const unsigned char *src, uint32_t i,
                                                 (const void *) w)));
     }
     a = _mm_srai_epi32(_mm_add_epi32(a, _mm_set1_epi32(1 << 7)), 8);
-    _mm_storel_epi64((__m128i *) (void *) (dst + (size_t) i * 3),
-                     _mm_packs_epi32(a, a));
+    _mm_storel_epi64((__m128i *) (void *) dst, _mm_packs_epi32(a, a));
 }
 
 /* The AVX2 pass over a row of 3-band 8-bit samples: the leading run of
- * safe outputs (vec3w), the rest as rs_h_u8_sse2 takes them. */
+ * safe outputs (vec3w), the rest as rs_h_u8_sse2 takes them. The axis
+ * fields are read into locals once: the stores may alias them. */
 static __attribute__((noinline)) RS_TARGET_AVX2 void
 rs_h_u8_avx2(const vl_rs_axis_t *ax, const unsigned char *src, int16_t *dst)
 {
-    size_t   len = (size_t) ax->in_n * 3;
-    uint32_t i = 0;
-    __m128i  shuf = _mm_setr_epi8(0, 3, 1, 4, 2, 5, -1, -1, 6, 9, 7, 10, 8,
-                                  11, -1, -1);
+    size_t          len = (size_t) ax->in_n * 3;
+    size_t          ws = (size_t) ax->qtaps * 2;
+    const uint32_t *start = ax->start;
+    const int      *n = ax->n;
+    const int32_t  *w = ax->wv;
+    uint32_t        i = 0, safe = ax->vec3w;
+    __m128i         shuf = _mm_setr_epi8(0, 3, 1, 4, 2, 5, -1, -1, 6, 9, 7,
+                                         10, 8, 11, -1, -1);
 
-    for (; i < ax->vec3w; i++) {
-        rs_h_px3_avx2(ax, src, i, dst, shuf);
+    for (; i < safe; i++, w += ws) {
+        rs_h_px3_avx2(w, src + (size_t) start[i] * 3, (n[i] + 1) >> 1,
+                      dst + (size_t) i * 3, shuf);
     }
     for (; i < ax->out_n; i++) {
         int np = (ax->n[i] + 1) >> 1;
