@@ -496,16 +496,37 @@ rs_h_px3_avx2(const int32_t *w, const unsigned char *p, int np,
     __m256i acc = _mm256_setzero_si256();
     __m128i a;
 
-    for (int g = np >> 1; g > 0; g--, p += 12, w += 8) {
-        __m128i x = _mm_shuffle_epi8(
-            _mm_loadu_si128((const __m128i *) (const void *) p), shuf);
-
-        acc = _mm256_add_epi32(
-            _mm256_madd_epi16(_mm256_cvtepu8_epi16(x),
-                              _mm256_loadu_si256(
-                                  (const __m256i *) (const void *) w)),
-            acc);
+#define RS_G4(g)                                                             \
+    acc = _mm256_add_epi32(                                                  \
+        _mm256_madd_epi16(                                                   \
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                           \
+                _mm_loadu_si128((const __m128i *) (const void *)             \
+                                (p + 12 * (g))), shuf)),                     \
+            _mm256_loadu_si256((const __m256i *) (const void *)              \
+                               (w + 8 * (g)))),                              \
+        acc)
+    /* the common group counts straight-line */
+    switch (np >> 1) {
+    case 3:
+        RS_G4(2);
+        /* fall through */
+    case 2:
+        RS_G4(1);
+        /* fall through */
+    case 1:
+        RS_G4(0);
+        /* fall through */
+    case 0:
+        break;
+    default:
+        for (int g = 0; g < np >> 1; g++) {
+            RS_G4(g);
+        }
+        break;
     }
+#undef RS_G4
+    p += 12 * (np >> 1);
+    w += 8 * (np >> 1);
     a = _mm_add_epi32(_mm256_castsi256_si128(acc),
                       _mm256_extracti128_si256(acc, 1));
     if (np & 1) {
