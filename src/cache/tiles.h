@@ -10,7 +10,10 @@
  * Wiring: vl_app_new creates one cache and hands it to the handle cache
  * (vl_source_cache_set_tiles); every handle checked out of that cache points
  * at it (vl_source_t.tiles), and the block walk every backend reads
- * through (source/grid.c) calls vl_tiles_get/put around each block decode. Handles opened by path (CLI) get a private cache of
+ * through (source/grid.c) calls vl_tiles_get/put around each block decode.
+ * serve/respond.c keeps the encoded bodies of a viewer's edge tiles in the
+ * same cache (the memo): page 0, which no decoded block has, a 1-row blob
+ * of "type NUL body". Handles opened by path (CLI) get a private cache of
  * VL_TILES_PRIVATE_BYTES. The cache must outlive the handle cache.
  */
 #ifndef VL_TILES_H

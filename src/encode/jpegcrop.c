@@ -209,14 +209,28 @@ vl_jpegcrop_add_icc(vl_pool_t *pool, const unsigned char *data, size_t len,
  * what libjpeg writes itself for RGB JPEGs, and what every decoder
  * honours. */
 static int
-jpegcrop_add_adobe(vl_pool_t *pool, const unsigned char *data, size_t len,
-                   unsigned char **out, size_t *out_len, vl_err_t *err)
+jpegcrop_add_adobe(vl_pool_t *pool, unsigned char *data, size_t len,
+                   size_t headroom, unsigned char **out, size_t *out_len,
+                   vl_err_t *err)
 {
     static const unsigned char adobe[16] = {
         0xff, 0xee, 0x00, 0x0e, 'A', 'd', 'o', 'b', 'e', 0x00, 0x64,
         0x00, 0x00, 0x00, 0x00, 0x00
     };
-    unsigned char *buf = vl_pool_alloc(pool, len + sizeof(adobe));
+    unsigned char *buf;
+
+    if (headroom >= sizeof(adobe)) {
+        /* SOI moves back into the headroom and the marker follows it,
+         * over the old SOI: the stream is not copied */
+        buf = data - sizeof(adobe);
+        buf[0] = 0xff;
+        buf[1] = 0xd8;
+        memcpy(buf + 2, adobe, sizeof(adobe));
+        *out = buf;
+        *out_len = len + sizeof(adobe);
+        return VL_OK;
+    }
+    buf = vl_pool_alloc(pool, len + sizeof(adobe));
 
     if (buf == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory");
@@ -281,7 +295,8 @@ jpegcrop_crop(vl_pool_t *pool, const unsigned char *data, size_t len,
 
 int
 vl_jpegcrop_passthrough(vl_pool_t *pool, const unsigned char *data,
-                        size_t len, uint32_t w, uint32_t h, int bands,
+                        size_t len, size_t headroom, uint32_t w, uint32_t h,
+                        int bands,
                         const unsigned char *icc, size_t icc_len,
                         unsigned char **out, size_t *out_len, vl_err_t *err)
 {
@@ -308,6 +323,7 @@ vl_jpegcrop_passthrough(vl_pool_t *pool, const unsigned char *data,
         if (rc != VL_OK) {
             return rc;
         }
+        headroom = 0;           /* turbojpeg's buffer */
         if ((rc = vl_jpegcrop_scan(body, body_len, &head, err)) != VL_OK) {
             return rc;
         }
@@ -320,7 +336,8 @@ vl_jpegcrop_passthrough(vl_pool_t *pool, const unsigned char *data,
     if (head.rgb_ids) {
         /* (a cropped stream was scanned again: libjpeg's encoder writes
          * the marker itself for RGB, so this is mostly the unchanged one) */
-        rc = jpegcrop_add_adobe(pool, body, body_len, &body, &body_len, err);
+        rc = jpegcrop_add_adobe(pool, body, body_len, headroom, &body,
+                                &body_len, err);
         if (rc != VL_OK) {
             return rc;
         }

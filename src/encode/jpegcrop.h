@@ -40,12 +40,16 @@ int vl_jpegcrop_scan(const unsigned char *data, size_t len,
  * none. `bands` is the image's band count: 1 needs a grey stream, 3 a
  * YCbCr or RGB one; an RGB stream known only by its component ids gets an
  * Adobe APP14 marker (transform 0) so that every decoder reads it as RGB.
- * Ownership: *out lives in pool (it may be `data` itself).
+ * `headroom` bytes before `data` may be written (the Adobe marker then
+ * goes in front of the stream there, without copying it; 0: a copy).
+ * Ownership: *out lives in pool (it may be `data` itself, or start in
+ * its headroom).
  * Errors: VL_EUNSUPP (the stream cannot be passed through: colour
  * interpretation, size, coding; the caller renders instead), VL_ECODEC,
  * VL_ENOMEM. */
 int vl_jpegcrop_passthrough(vl_pool_t *pool, const unsigned char *data,
-                            size_t len, uint32_t w, uint32_t h, int bands,
+                            size_t len, size_t headroom, uint32_t w,
+                            uint32_t h, int bands,
                             const unsigned char *icc, size_t icc_len,
                             unsigned char **out, size_t *out_len,
                             vl_err_t *err);

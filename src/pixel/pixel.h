@@ -45,6 +45,13 @@ typedef struct {
     int16_t  *wq;           /* weights in 2.14 fixed point, sum 16384,
                              * zero-padded to qtaps */
     int32_t  *wv;           /* wq as int32 pairs, each repeated 4 times */
+    /* outputs [0, vec3) (3 bands) and [0, vec4) (4 bands) whose taps, read
+     * as pairs by 8-byte loads, stay inside an 8-bit row: the vector pass
+     * takes them without checking each */
+    uint32_t  vec3, vec4;
+    /* outputs [0, vec3w) (3 bands) whose taps, read four at a time by
+     * 16-byte loads and an odd pair by 8 (the AVX2 pass), stay inside */
+    uint32_t  vec3w;
 } vl_rs_axis_t;
 
 typedef struct {
@@ -131,6 +138,11 @@ int vl_resample_ready(const vl_resample_t *rs);
 
 /* Write the next output row (out_w pixels, `bands` bands) and advance. */
 void vl_resample_pop(vl_resample_t *rs, unsigned char *out);
+
+/* The widest instruction set the 8-bit kernels may use: 2 AVX2 (when the
+ * CPU has it, checked at run time), 1 SSE2, 0 scalar; all give the same
+ * bytes. Returns the previous cap. For tests; the default is 2. */
+int vl_resample_isa(int cap);
 
 /* Whole-buffer convenience: resample all of `in` into out (allocated, of
  * in's depth). */

@@ -4,7 +4,8 @@
  * (2.14 fixed point) computed once per request. Source rows stream in once
  * each: box-averaged for large reductions, filtered horizontally into a ring
  * of int16 rows, and each output row is filtered vertically from the ring
- * (SSE2 where available; the scalar code gives the same integers). Lanczos3
+ * (SSE2 where available, AVX2 when the CPU has it: the scalar code gives
+ * the same integers). Lanczos3
  * widened by the residual factor reduces, Catmull-Rom enlarges; alpha is
  * premultiplied while filtering. Buffers come from the pixel budget.
  */
@@ -16,6 +17,14 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+/* AVX2 kernels compiled for that target alone and taken only when the CPU
+ * reports it, so the default build needs no -mavx2 */
+#if defined(__SSE2__) && defined(__x86_64__) \
+    && (defined(__GNUC__) || defined(__clang__))
+#define RS_AVX2 1
+#include <immintrin.h>
+#define RS_TARGET_AVX2 __attribute__((target("avx2")))
+#endif
 
 #include "core/str.h"
 #include "pixel/pixel.h"
@@ -23,6 +32,28 @@
 #define RS_EPS 1e-6
 #define RS_ONE 16384        /* 1.0 in the 2.14 weights */
 #define RS_PAD 8            /* int16 slack after each row: SIMD stores */
+
+static int rs_isa_cap = 2;  /* vl_resample_isa */
+
+int
+vl_resample_isa(int cap)
+{
+    int old = rs_isa_cap;
+
+    rs_isa_cap = cap;
+    return old;
+}
+
+/* The AVX2 kernels may run: allowed and the CPU has them. */
+static inline int
+rs_avx2(void)
+{
+#ifdef RS_AVX2
+    return rs_isa_cap >= 2 && __builtin_cpu_supports("avx2");
+#else
+    return 0;
+#endif
+}
 
 static double
 rs_sinc(double x)
@@ -62,6 +93,7 @@ static int
 rs_axis_quantise(vl_pool_t *pool, vl_rs_axis_t *ax, vl_err_t *err)
 {
     ax->qtaps = (ax->maxtaps + 1) & ~1;
+    ax->vec3 = ax->vec4 = ax->vec3w = 0;
     ax->wq = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps,
                             sizeof(*ax->wq));
     ax->wv = vl_pool_calloc(pool, (size_t) ax->out_n * (size_t) ax->qtaps * 2,
@@ -81,6 +113,24 @@ rs_axis_quantise(vl_pool_t *pool, vl_rs_axis_t *ax, vl_err_t *err)
             big = fabsf(w[k]) > fabsf(w[big]) ? k : big;
         }
         q[big] = (int16_t) (q[big] + (RS_ONE - sum));
+        /* the last 8-byte load of pixel i starts at tap start + 2 (np - 1)
+         * and needs 8 bytes: 3 more pixels of 3 bands, 2 of 4 */
+        {
+            int64_t slack = (int64_t) ax->in_n - ax->start[i]
+                            - 2 * (int64_t) ((ax->n[i] + 1) / 2 - 1);
+
+            if (ax->vec3 == i && slack >= 3) {
+                ax->vec3 = i + 1;
+            }
+            if (ax->vec4 == i && slack >= 2) {
+                ax->vec4 = i + 1;
+            }
+            /* 16-byte loads of taps 4 at a time, the odd pair by 8 */
+            if (ax->vec3w == i
+                && slack >= ((ax->n[i] + 1) / 2 % 2 == 0 ? 4 : 3)) {
+                ax->vec3w = i + 1;
+            }
+        }
         /* each pair of taps as one int32, four times (a vector operand) */
         for (int k = 0; k < ax->qtaps; k += 2) {
             int32_t pair = (int32_t) ((uint32_t) (uint16_t) q[k]
@@ -413,9 +463,13 @@ static inline __attribute__((always_inline)) void
 rs_h_u8_sse2(const vl_rs_axis_t *ax, const int nb, const unsigned char *src,
              int16_t *dst)
 {
-    size_t len = (size_t) ax->in_n * nb;
+    size_t   len = (size_t) ax->in_n * nb;
+    uint32_t i = 0, safe = nb == 3 ? ax->vec3 : ax->vec4;
 
-    for (uint32_t i = 0; i < ax->out_n; i++) {
+    for (; i < safe; i++) {
+        rs_h_px_sse2(ax, nb, 0, src, i, dst);
+    }
+    for (; i < ax->out_n; i++) {
         int np = (ax->n[i] + 1) >> 1;
 
         if ((size_t) ax->start[i] * nb + (size_t) (np - 1) * 2 * nb + 8
@@ -428,18 +482,115 @@ rs_h_u8_sse2(const vl_rs_axis_t *ax, const int nb, const unsigned char *src,
 }
 #endif
 
+#ifdef RS_AVX2
+/* Output pixel i of 3 bands four taps per multiply-add: one 16-byte load
+ * holds pixels j .. j + 3, shuffled to the pairs (j, j + 1) and (j + 2,
+ * j + 3) band by band in the two 128-bit lanes against the weight pairs k
+ * and k + 1; an odd last pair goes through one lane. The same integer sums
+ * as rs_h_px_sse2 (a fourth lane of zeros instead of a discarded one).
+ * 8-bit rows of 4 bands carry alpha, premultiplied into int16 first. */
+static inline __attribute__((always_inline)) RS_TARGET_AVX2 void
+rs_h_px3_avx2(const int32_t *w, const unsigned char *p, int np,
+              int16_t *dst, __m128i shuf)
+{
+    __m256i acc = _mm256_setzero_si256();
+    __m128i a;
+
+#define RS_G4(g)                                                             \
+    acc = _mm256_add_epi32(                                                  \
+        _mm256_madd_epi16(                                                   \
+            _mm256_cvtepu8_epi16(_mm_shuffle_epi8(                           \
+                _mm_loadu_si128((const __m128i *) (const void *)             \
+                                (p + 12 * (g))), shuf)),                     \
+            _mm256_loadu_si256((const __m256i *) (const void *)              \
+                               (w + 8 * (g)))),                              \
+        acc)
+    /* the common group counts straight-line */
+    switch (np >> 1) {
+    case 3:
+        RS_G4(2);
+        /* fall through */
+    case 2:
+        RS_G4(1);
+        /* fall through */
+    case 1:
+        RS_G4(0);
+        /* fall through */
+    case 0:
+        break;
+    default:
+        for (int g = 0; g < np >> 1; g++) {
+            RS_G4(g);
+        }
+        break;
+    }
+#undef RS_G4
+    p += 12 * (np >> 1);
+    w += 8 * (np >> 1);
+    a = _mm_add_epi32(_mm256_castsi256_si128(acc),
+                      _mm256_extracti128_si256(acc, 1));
+    if (np & 1) {
+        __m128i x = _mm_shuffle_epi8(
+            _mm_loadl_epi64((const __m128i *) (const void *) p), shuf);
+
+        a = _mm_add_epi32(a, _mm_madd_epi16(_mm_cvtepu8_epi16(x),
+                                            _mm_loadu_si128(
+                                                (const __m128i *)
+                                                (const void *) w)));
+    }
+    a = _mm_srai_epi32(_mm_add_epi32(a, _mm_set1_epi32(1 << 7)), 8);
+    _mm_storel_epi64((__m128i *) (void *) dst, _mm_packs_epi32(a, a));
+}
+
+/* The AVX2 pass over a row of 3-band 8-bit samples: the leading run of
+ * safe outputs (vec3w), the rest as rs_h_u8_sse2 takes them. The axis
+ * fields are read into locals once: the stores may alias them. */
+static __attribute__((noinline)) RS_TARGET_AVX2 void
+rs_h_u8_avx2(const vl_rs_axis_t *ax, const unsigned char *src, int16_t *dst)
+{
+    size_t          len = (size_t) ax->in_n * 3;
+    size_t          ws = (size_t) ax->qtaps * 2;
+    const uint32_t *start = ax->start;
+    const int      *n = ax->n;
+    const int32_t  *w = ax->wv;
+    uint32_t        i = 0, safe = ax->vec3w;
+    __m128i         shuf = _mm_setr_epi8(0, 3, 1, 4, 2, 5, -1, -1, 6, 9, 7,
+                                         10, 8, 11, -1, -1);
+
+    for (; i < safe; i++, w += ws) {
+        rs_h_px3_avx2(w, src + (size_t) start[i] * 3, (n[i] + 1) >> 1,
+                      dst + (size_t) i * 3, shuf);
+    }
+    for (; i < ax->out_n; i++) {
+        int np = (ax->n[i] + 1) >> 1;
+
+        if ((size_t) ax->start[i] * 3 + (size_t) (np - 1) * 6 + 8 > len) {
+            rs_h_px_u8(ax, 3, src, i, dst);
+        } else {
+            rs_h_px_sse2(ax, 3, 0, src, i, dst);
+        }
+    }
+}
+#endif
+
 /* Horizontal pass of one row of 8-bit samples into 6 fractional bits. dst
  * needs RS_PAD int16 of slack (the vector store writes 4 lanes). */
 static void
 rs_h_u8(const vl_rs_axis_t *ax, int nb, const unsigned char *src,
         int16_t *dst)
 {
+#ifdef RS_AVX2
+    if (nb == 3 && rs_avx2()) {
+        rs_h_u8_avx2(ax, src, dst);
+        return;
+    }
+#endif
 #ifdef __SSE2__
-    if (nb == 3) {
+    if (nb == 3 && rs_isa_cap >= 1) {
         rs_h_u8_sse2(ax, 3, src, dst);
         return;
     }
-    if (nb == 4) {
+    if (nb == 4 && rs_isa_cap >= 1) {
         rs_h_u8_sse2(ax, 4, src, dst);
         return;
     }
@@ -454,13 +605,13 @@ static void
 rs_h_s16(const vl_rs_axis_t *ax, int nb, const int16_t *src, int16_t *dst)
 {
 #ifdef __SSE2__
-    if (nb == 3) {
+    if (nb == 3 && rs_isa_cap >= 1) {
         for (uint32_t i = 0; i < ax->out_n; i++) {
             rs_h_px_sse2(ax, 3, 1, src, i, dst);
         }
         return;
     }
-    if (nb == 4) {
+    if (nb == 4 && rs_isa_cap >= 1) {
         for (uint32_t i = 0; i < ax->out_n; i++) {
             rs_h_px_sse2(ax, 4, 1, src, i, dst);
         }
@@ -472,6 +623,46 @@ rs_h_s16(const vl_rs_axis_t *ax, int nb, const int16_t *src, int16_t *dst)
     }
 }
 
+#ifdef RS_AVX2
+/* rs_v_u8's vector loop 16 samples at a time; returns how many it did.
+ * The in-lane unpacks leave samples 0-3, 8-11 in lo and 4-7, 12-15 in hi,
+ * which the in-lane packs put back in order per lane. */
+static __attribute__((noinline)) RS_TARGET_AVX2 size_t
+rs_v_u8_avx2(const int16_t **rows, const int16_t *w, int np, size_t len,
+             unsigned char *out)
+{
+    size_t  x = 0;
+    __m256i rnd = _mm256_set1_epi32(1 << 19);
+
+    for (; x + 16 <= len; x += 16) {
+        __m256i lo = rnd, hi = rnd;
+
+        for (int k = 0; k < np; k++) {
+            __m256i a = _mm256_loadu_si256((const __m256i *) (const void *)
+                                           (rows[2 * k] + x));
+            __m256i b = _mm256_loadu_si256((const __m256i *) (const void *)
+                                           (rows[2 * k + 1] + x));
+            __m256i wv;
+            int32_t wp;
+
+            memcpy(&wp, w + 2 * k, sizeof(wp));
+            wv = _mm256_set1_epi32(wp);
+            lo = _mm256_add_epi32(
+                lo, _mm256_madd_epi16(_mm256_unpacklo_epi16(a, b), wv));
+            hi = _mm256_add_epi32(
+                hi, _mm256_madd_epi16(_mm256_unpackhi_epi16(a, b), wv));
+        }
+        lo = _mm256_packs_epi32(_mm256_srai_epi32(lo, 20),
+                                _mm256_srai_epi32(hi, 20));
+        lo = _mm256_permute4x64_epi64(_mm256_packus_epi16(lo, lo),
+                                      _MM_SHUFFLE(3, 1, 2, 0));
+        _mm_storeu_si128((__m128i *) (void *) (out + x),
+                         _mm256_castsi256_si128(lo));
+    }
+    return x;
+}
+#endif
+
 /* Vertical pass to 8 bits: out[x] = sum of w[t] * rows[t][x] over np
  * pairs of taps (weights zero-padded, the odd row a zero row), rounded. */
 static void
@@ -480,10 +671,15 @@ rs_v_u8(const int16_t **rows, const int16_t *w, int np, size_t len,
 {
     size_t x = 0;
 
+#ifdef RS_AVX2
+    if (rs_avx2()) {
+        x = rs_v_u8_avx2(rows, w, np, len, out);
+    }
+#endif
 #ifdef __SSE2__
     __m128i rnd = _mm_set1_epi32(1 << 19);
 
-    for (; x + 8 <= len; x += 8) {
+    for (; rs_isa_cap >= 1 && x + 8 <= len; x += 8) {
         __m128i lo = rnd, hi = rnd;
 
         for (int k = 0; k < np; k++) {

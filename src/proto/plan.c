@@ -492,6 +492,21 @@ plan_level(const vl_geom_t *g, const vl_limits_t *l, vl_plan_t *p)
                                    : (uint64_t) (p->rx + p->rw) * ax.num;
     y1 = p->ry + p->rh == g->height ? ay.edge * ay.den
                                     : (uint64_t) (p->ry + p->rh) * ay.num;
+    /* unscaled at this level, one pixel past a floor-rounded level's
+     * stored edge on an axis (IIIF's level is ceil(W / s), the stored one
+     * floor(W / s)): the stored pixels are taken 1:1 and the last one is
+     * repeated, rather than resampling the whole region by a pixel (which
+     * moves every pixel of an edge tile against its neighbour's) */
+    if (best != 0 && x0 % ax.den == 0 && y0 % ay.den == 0
+        && x1 % ax.den == 0 && y1 % ay.den == 0
+        && (x1 - x0) / ax.den == p->out_w && (y1 - y0) / ay.den == p->out_h
+        && x0 / ax.den < lw && y0 / ay.den < lh
+        && x1 / ax.den <= lw + 1 && y1 / ay.den <= lh + 1
+        && (x1 / ax.den > lw || y1 / ay.den > lh))
+    {
+        p->pad_w = x1 / ax.den > lw ? 1 : 0;
+        p->pad_h = y1 / ay.den > lh ? 1 : 0;
+    }
     if (x1 > lw * ax.den) {
         x1 = lw * ax.den;
     }

@@ -26,6 +26,12 @@ typedef struct {
     uint32_t     level;
     double       sx0, sy0, sx1, sy1;
     uint32_t     lx, ly, lw, lh;
+    /* an unscaled request on a floor-rounded level that reaches past what
+     * the level stores by one column (pad_w) and/or one row (pad_h), as
+     * IIIF's ceil-rounded level sizes do at the right/bottom edge: the
+     * lw x lh stored pixels go out 1:1 and the last column / row is
+     * repeated, so out_w = lw + pad_w and out_h = lh + pad_h */
+    uint32_t     pad_w, pad_h;
     /* output size before rotation (after region + size) */
     uint32_t     out_w, out_h;
     int          mirror;

@@ -47,6 +47,10 @@ typedef struct {
     vl_quality_t            quality;
     const unsigned char    *bg;         /* BACKGROUND, for flattening */
     uint32_t                y;          /* output rows delivered */
+    /* plan->pad_w/pad_h: source rows widened by their last pixel into
+     * `padded`, and the last row (the first one when flipped) repeated */
+    vl_image_t              padded;
+    uint32_t                src_w;      /* resampled width before pad_w */
 } render_t;
 
 /* Deliver the next output row (source bands, unrotated). */
@@ -85,6 +89,25 @@ render_source_row(render_t *r, const unsigned char *row, vl_err_t *err)
 {
     int rc;
 
+    if (r->rs.identity && r->padded.data != NULL) {
+        unsigned char *o = r->padded.data;
+        uint32_t       n = r->plan->pad_h;
+
+        memcpy(o, row + (size_t) r->rs.ox * r->px, (size_t) r->src_w * r->px);
+        for (uint32_t i = r->src_w; i < r->plan->out_w; i++) {
+            memcpy(o + (size_t) i * r->px, o + (size_t) (i - 1) * r->px,
+                   r->px);
+        }
+        /* the repeated row is the last one, or the first when flipped */
+        n = r->flip ? (r->y == 0 ? n + 1 : 1)
+                    : (r->y + 1 + n == r->plan->out_h ? n + 1 : 1);
+        for (uint32_t i = 0; i < n; i++) {
+            if ((rc = render_put(r, o, err)) != VL_OK) {
+                return rc;
+            }
+        }
+        return VL_OK;
+    }
     if (r->rs.identity) {
         return render_put(r, row + (size_t) r->rs.ox * r->px, err);
     }
@@ -109,7 +132,7 @@ render_pass(render_t *r, vl_err_t *err)
 
     if (r->rs.identity) {
         r0 = r->rs.oy;
-        r1 = r->rs.oy + p->out_h;
+        r1 = r->rs.oy + p->out_h - p->pad_h;
     } else {
         uint32_t first;
 
@@ -273,10 +296,22 @@ vl_render(vl_pool_t *pool, vl_source_t *src, const vl_plan_t *plan,
         sy1 = plan->lh - sy0;
         sy0 = t;
     }
+    /* a padded plan is an unscaled read of the stored part: the copy
+     * below widens each row and repeats the edge row */
+    r.src_w = ow - plan->pad_w;
     if ((rc = vl_resample_init_depth(pool, &r.rs, plan->lw, plan->lh,
                                      r.bands, r.depth, plan->sx0 - plan->lx,
-                                     sy0, plan->sx1 - plan->lx, sy1, ow, oh,
-                                     interp, err)) != VL_OK) {
+                                     sy0, plan->sx1 - plan->lx, sy1, r.src_w,
+                                     oh - plan->pad_h, interp, err))
+        != VL_OK) {
+        return rc;
+    }
+    if ((plan->pad_w != 0 || plan->pad_h != 0) && !r.rs.identity) {
+        return vl_err_set(err, VL_EINTERNAL, "padded plan is not 1:1");
+    }
+    if ((plan->pad_w != 0 || plan->pad_h != 0)
+        && (rc = vl_image_new_depth(pool, ow, 1, r.bands, r.depth, &r.padded,
+                                    err)) != VL_OK) {
         return rc;
     }
     /* a chunk is one stored tile row of the level */
@@ -449,8 +484,9 @@ vl_render_passthrough(vl_pool_t *pool, vl_source_t *src,
         icc = si->icc;
         icc_len = si->icc_len;
     }
-    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, plan->out_w, plan->out_h,
-                                 bands, icc, icc_len, data, len, &lerr);
+    rc = vl_jpegcrop_passthrough(pool, raw, raw_len, VL_SOURCE_JPEG_HEADROOM,
+                                 plan->out_w, plan->out_h, bands, icc,
+                                 icc_len, data, len, &lerr);
     if (rc == VL_EUNSUPP) {
         /* a stream we would not send as is (RGB-coded, 12-bit, ...) */
         vl_log(VL_LOG_DEBUG, NULL, "passthrough declined: %s", lerr.msg);

@@ -3,7 +3,8 @@
  * respond: one flow for every cached, conditional response: lease the
  * source -> decide what is asked -> one digest of it (the ETag and the
  * memcached key are both cut from it, so they can never disagree) -> 304
- * -> a direct answer that is cheaper than memcached (a stored tile) ->
+ * -> the worker's memo (what.memo: bodies kept in the tile cache) -> a
+ * direct answer that is cheaper than memcached (a stored tile) ->
  * memcached get -> build (a callback) -> memcached set -> reply. A route
  * supplies only the callbacks (image.c, info.c).
  *
@@ -39,6 +40,10 @@ typedef struct {
     long long           mtime;       /* Last-Modified, seconds; 0: from
                                         file */
     const uint64_t     *fingerprint; /* conf->fingerprint (2 words) */
+    int                 memo;        /* keep the body in the worker's tile
+                                        cache too (a small body that costs
+                                        a decode or transcode each time: a
+                                        viewer's edge tile) */
 } vl_respond_what_t;
 
 /* "\"" + 16 hex digits + "\"" and a NUL. */

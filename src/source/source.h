@@ -181,7 +181,10 @@ int vl_source_cost(const vl_source_t *src, uint32_t level, const vl_rect_t *r,
 
 /* Raw bytes of stored tile (col, row) of `level` as a complete JPEG stream
  * (tables merged) when the level is JPEG-compressed; VL_EUNSUPP otherwise.
- * The bytes live in the pool. For the stored-tile fast path. */
+ * The bytes live in the pool, with VL_SOURCE_JPEG_HEADROOM writable bytes
+ * of the same allocation before *data (a marker goes in front without
+ * copying the tile). For the stored-tile fast path. */
+#define VL_SOURCE_JPEG_HEADROOM 16
 int vl_source_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool,
                              uint32_t level, uint32_t col, uint32_t row,
                              unsigned char **data, size_t *len, vl_err_t *err);

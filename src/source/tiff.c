@@ -1342,10 +1342,11 @@ tiff_read_raw_libtiff(vl_tiff_t *t, const vl_tiff_level_t *lv,
         return vl_err_set(err, VL_ECODEC, "invalid JPEG tile size");
     }
     tables = tiff_tables(t, &skip);
-    buf = vl_pool_alloc(pool, skip + (size_t) bytes);
+    buf = vl_pool_alloc(pool, VL_SOURCE_JPEG_HEADROOM + skip + (size_t) bytes);
     if (buf == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
     }
+    buf += VL_SOURCE_JPEG_HEADROOM;
     if (skip != 0) {
         memcpy(buf, tables, skip);
     }
@@ -1419,10 +1420,11 @@ tiff_read_jpeg_tile(vl_source_t *src, vl_pool_t *pool, uint32_t level,
     }
     skip = m->tables_len;
     lead = skip != 0 ? skip - 2 : 0;      /* where the tile's SOI goes */
-    buf = vl_pool_alloc(pool, lead + (size_t) bytes);
+    buf = vl_pool_alloc(pool, VL_SOURCE_JPEG_HEADROOM + lead + (size_t) bytes);
     if (buf == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading a tile");
     }
+    buf += VL_SOURCE_JPEG_HEADROOM;
     do {
         n = pread(TIFFFileno(t->tif), buf + lead, (size_t) bytes,
                   (off_t) m->off[index]);

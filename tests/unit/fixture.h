@@ -12,7 +12,7 @@
  * Levels are not downsampled images: each level has its own exact pattern, so
  * a test can tell which level was read and check lossless data exactly.
  * Level sizes halve with ceiling rounding until both sides are <= the tile
- * size: L+1 = ceil(L / 2).
+ * size: L+1 = ceil(L / 2) (rgb-floor.tif: floor(L / 2)).
  */
 #ifndef VL_TEST_FIXTURE_H
 #define VL_TEST_FIXTURE_H
@@ -55,6 +55,9 @@ vl_fx_alpha(uint32_t x, uint32_t y)
  *                     (lossy: compare with a tolerance)
  *   rgb-jpeg-rgb.tif  1001x737 RGB, tiles 256, multi-IFD, JPEG q95, RGB
  *                     photometric (no YCbCr), shared JPEGTables
+ *   rgb-floor.tif     1001x737 RGB, tiles 256, multi-IFD, deflate, levels
+ *                     floor-rounded as vips makes them: 500x368, 250x184
+ *                     (IIIF's sizes at 2 and 4 are 501x369, 251x185)
  *   grey.tif          640x480 grey, tiles 128, multi-IFD, deflate
  *   rgba.tif          300x200 RGBA (unassociated alpha), tiles 64, deflate
  *   grey16.tif        256x256 16-bit grey (value = grey * 257), tiles 64,

@@ -783,6 +783,116 @@ test_image_level(void **state)
     hx_done(&x);
 }
 
+/* A floor-rounded pyramid (rgb-floor.tif: 500x368, 250x184 where IIIF's
+ * levels are 501x369, 251x185): a viewer's edge tile is the stored pixels
+ * 1:1 with the missing last column / row repeated, not the stored part
+ * resampled by a pixel (which gave other values for the pattern); interior
+ * tiles are the stored level as it is. Level coordinates: (lx0, ly0) of
+ * the tile, the level's stored size lw x lh. */
+static void
+floor_tile(const char *path, uint32_t level, uint32_t lx0, uint32_t ly0,
+           uint32_t lw, uint32_t lh, uint32_t ow, uint32_t oh, int turned)
+{
+    hx_t      x;
+    png_pix_t p;
+
+    hx_init(&x, path);
+    hx_run(&x, APP_DEFAULT);
+    png_decode(&x, &p);
+    assert_int_equal(p.w, ow);
+    assert_int_equal(p.h, oh);
+    for (uint32_t y = 0; y < p.h; y++) {
+        for (uint32_t xx = 0; xx < p.w; xx++) {
+            /* 180: output (xx, y) is tile pixel (ow-1-xx, oh-1-y) */
+            uint32_t tx = turned ? ow - 1 - xx : xx;
+            uint32_t ty = turned ? oh - 1 - y : y;
+            uint32_t sx = lx0 + tx < lw ? lx0 + tx : lw - 1;
+            uint32_t sy = ly0 + ty < lh ? ly0 + ty : lh - 1;
+
+            for (int b = 0; b < 3; b++) {
+                if (png_at(&p, xx, y, b) != vl_fx_rgb(sx, sy, level, b)) {
+                    fail_msg("%s: pixel %u,%u band %d is %u, not %u", path,
+                             xx, y, b, png_at(&p, xx, y, b),
+                             vl_fx_rgb(sx, sy, level, b));
+                }
+            }
+        }
+    }
+    free(p.px);
+    hx_done(&x);
+}
+
+static void
+test_image_floor_edges(void **state)
+{
+    (void) state;
+    /* s = 2: the right column is 244 stored + 1, the bottom row 112 + 1 */
+    floor_tile("rgb-floor.tif/512,0,489,512/245,/0/default.png", 1, 256, 0,
+               500, 368, 245, 256, 0);
+    floor_tile("rgb-floor.tif/0,512,512,225/256,/0/default.png", 1, 0, 256,
+               500, 368, 256, 113, 0);
+    floor_tile("rgb-floor.tif/512,512,489,225/245,/0/default.png", 1, 256,
+               256, 500, 368, 245, 113, 0);
+    floor_tile("rgb-floor.tif/512,512,489,225/245,113/0/default.png", 1, 256,
+               256, 500, 368, 245, 113, 0);
+    floor_tile("rgb-floor.tif/512,512,489,225/245,/180/default.png", 1, 256,
+               256, 500, 368, 245, 113, 1);
+    /* s = 4: the whole image in one tile, 250x184 stored, 251x185 out */
+    floor_tile("rgb-floor.tif/full/251,/0/default.png", 2, 0, 0, 250, 184,
+               251, 185, 0);
+    /* interior tiles: the stored level, unchanged */
+    floor_tile("rgb-floor.tif/0,0,512,512/256,/0/default.png", 1, 0, 0, 500,
+               368, 256, 256, 0);
+    floor_tile("rgb-floor.tif/512,0,256,256/256,/0/default.png", 0, 512, 0,
+               1001, 737, 256, 256, 0);
+    floor_tile("rgb-floor.tif/768,512,233,225/233,/0/default.png", 0, 768,
+               512, 1001, 737, 233, 225, 0);
+}
+
+/* The worker keeps the bodies of edge tiles that cost a transcode (a
+ * lossless crop of a padded stored JPEG tile) or a decode and an encode
+ * (a padded floor-level tile): the second request is answered from the
+ * memo with the same bytes; whole stored tiles stay plain passthroughs. */
+static void
+memo_twice(const char *path, const char *first, const char *second)
+{
+    hx_t           a, b;
+
+    hx_init(&a, path);
+    hx_run(&a, APP_DEFAULT);
+    assert_int_equal(a.resp.status, 200);
+    hx_init(&b, path);
+    hx_run(&b, APP_DEFAULT);
+    assert_int_equal(b.resp.status, 200);
+    if (strcmp(a.resp.cache, first) != 0 || strcmp(b.resp.cache, second) != 0) {
+        fail_msg("%s: %s then %s, not %s then %s", path, a.resp.cache,
+                 b.resp.cache, first, second);
+    }
+    assert_int_equal(a.resp.body_len, b.resp.body_len);
+    assert_memory_equal(a.resp.body, b.resp.body, a.resp.body_len);
+    assert_string_equal(hx_header(&a, "Content-Type"),
+                        hx_header(&b, "Content-Type"));
+    assert_string_equal(hx_header(&a, "ETag"), hx_header(&b, "ETag"));
+    hx_done(&a);
+    hx_done(&b);
+}
+
+static void
+test_image_edge_memo(void **state)
+{
+    (void) state;
+    memo_twice("rgb-jpeg.tif/768,512,233,225/233,/0/default.jpg",
+               "passthrough", "memo");
+    memo_twice("rgb-floor.tif/512,512,489,225/245,/0/default.jpg", "miss",
+               "memo");
+    memo_twice("rgb-floor.tif/512,512,489,225/245,/0/gray.png", "miss",
+               "memo");
+    memo_twice("rgb-jpeg.tif/256,256,256,256/256,/0/default.jpg",
+               "passthrough", "passthrough");
+    memo_twice("rgb-floor.tif/10,20,300,200/150,/0/default.jpg", "miss",
+               "miss");
+}
+
 static void
 test_image_mirror_rotate(void **state)
 {
@@ -1336,6 +1446,8 @@ main(void)
         cmocka_unit_test(test_info_advertised),
         cmocka_unit_test(test_image_crop),
         cmocka_unit_test(test_image_level),
+        cmocka_unit_test(test_image_floor_edges),
+        cmocka_unit_test(test_image_edge_memo),
         cmocka_unit_test(test_image_mirror_rotate),
         cmocka_unit_test(test_image_jpeg_and_head),
         cmocka_unit_test(test_etag_distinct),

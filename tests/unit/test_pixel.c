@@ -951,11 +951,151 @@ test16_convert(void **state)
     assert_int_equal(vl_pix_luma16(65535, 65535, 65535), 65535);
 }
 
+/* The vector pass takes outputs [0, vec3) / [0, vec4) of an axis without
+ * checking each: exactly the leading run whose last 8-byte tap load stays
+ * inside the row (in_n * nb bytes), for shrinks, enlargements and every
+ * interpolation. */
+static void
+test_vector_bounds(void **state)
+{
+    static const uint32_t sizes[][2] = { { 915, 600 }, { 1830, 1000 },
+                                         { 20, 11 }, { 7, 7 }, { 5, 13 },
+                                         { 3, 1 }, { 256, 155 } };
+
+    (void) state;
+    for (size_t c = 0; c < sizeof(sizes) / sizeof(sizes[0]); c++) {
+        for (int interp = VL_INTERP_NEAREST; interp <= VL_INTERP_LANCZOS;
+             interp++) {
+            vl_pool_t    *pool = vl_pool_create(4096);
+            vl_resample_t rs;
+            vl_err_t      err = { 0 };
+            uint32_t      in = sizes[c][0], out = sizes[c][1];
+
+            assert_int_equal(vl_resample_init(pool, &rs, in, 4, 3, 0.0, 0.0,
+                                              (double) in, 4.0, out, 2,
+                                              interp, &err),
+                             VL_OK);
+            for (int nb = 3; nb <= 4; nb++) {
+                const vl_rs_axis_t *ax = &rs.x;
+                uint32_t            v = nb == 3 ? ax->vec3 : ax->vec4;
+                uint32_t            i = 0;
+
+                for (; i < ax->out_n; i++) {
+                    size_t end = (size_t) ax->start[i] * nb
+                                 + (size_t) ((ax->n[i] + 1) / 2 - 1) * 2 * nb
+                                 + 8;
+
+                    if (end > (size_t) ax->in_n * nb) {
+                        break;
+                    }
+                }
+                assert_int_equal(v, i);
+            }
+            vl_pool_destroy(pool);
+        }
+    }
+}
+
+
+/* The AVX2, SSE2 and scalar 8-bit kernels give the same bytes: random
+ * images of 1-4 bands, widths from 1 up across the points where the vector
+ * loads meet the row end, shrinks (with and without box pre-averaging),
+ * enlargements, offset regions and every interpolation. Also vec3w: the
+ * leading run whose 16-byte tap loads (8 for an odd last pair) stay in
+ * the row. */
+static void
+test_isa_agree(void **state)
+{
+    static const uint32_t ws[] = { 1,  2,  3,   4,   5,   6,   7,   8,
+                                   9,  11, 13,  16,  17,  23,  31,  33,
+                                   47, 64, 100, 211, 915, 1830 };
+    unsigned              seed = 12345;
+    int                   cap = vl_resample_isa(2);
+
+    (void) state;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (!__builtin_cpu_supports("avx2")) {
+        print_message("no AVX2 on this CPU: SSE2 against scalar only\n");
+    }
+#endif
+    for (size_t c = 0; c < sizeof(ws) / sizeof(ws[0]); c++) {
+        for (int t = 0; t < 6; t++) {
+            vl_pool_t    *pool = vl_pool_create(4096);
+            vl_err_t      err = { 0 };
+            uint32_t      w = ws[c], h = 3 + (uint32_t) t * 2;
+            /* often 3, the AVX2 kernel's band count */
+            int           nb = t % 3 == 0 ? 3 : 1 + (t + (int) c) % 4;
+            int           interp = t % 2 ? VL_INTERP_LANCZOS
+                                         : VL_INTERP_NEAREST + t / 2;
+            vl_image_t    in = mkimg(pool, w, h, nb), out[3];
+            vl_resample_t rs;
+            uint32_t      ow, oh;
+            double        sx0, sx1;
+
+            for (size_t k = 0; k < (size_t) w * h * nb; k++) {
+                seed = seed * 1103515245u + 12345u;
+                in.data[k] = (unsigned char) (seed >> 16);
+            }
+            /* shrink by 1-3 (5-9 at t 5: box), enlarge by up to 2 */
+            seed = seed * 1103515245u + 12345u;
+            ow = t == 5 ? w / 7 + 1
+                 : t == 4 ? w * 2 - w / 3
+                 : w / (1 + (seed >> 16) % 3) + (seed >> 20) % 2;
+            ow = ow < 1 ? 1 : ow;
+            oh = t == 5 ? 1 : h - 1;
+            sx0 = t == 2 && w > 4 ? 1.25 : 0.0;
+            sx1 = t == 2 && w > 4 ? w - 0.5 : (double) w;
+            for (int isa = 0; isa <= 2; isa++) {
+                vl_resample_isa(isa);
+                assert_int_equal(vl_resample_image(pool, &in, sx0, 0.0, sx1,
+                                                   (double) h, ow, oh,
+                                                   interp, &out[isa], &err),
+                                 VL_OK);
+            }
+            for (int isa = 1; isa <= 2; isa++) {
+                if (memcmp(out[0].data, out[isa].data,
+                           (size_t) ow * oh * nb) != 0) {
+                    fail_msg("isa %d differs from scalar: w %u -> %u, %d "
+                             "bands, interp %d",
+                             isa, w, ow, nb, interp);
+                }
+            }
+            /* vec3w is the exact leading run */
+            assert_int_equal(vl_resample_init(pool, &rs, w, h, 3, sx0, 0.0,
+                                              sx1, (double) h, ow, oh,
+                                              interp, &err),
+                             VL_OK);
+            {
+                const vl_rs_axis_t *ax = &rs.x;
+                size_t              len = (size_t) ax->in_n * 3;
+                uint32_t            i = 0;
+
+                for (; i < ax->out_n; i++) {
+                    int    np = (ax->n[i] + 1) / 2;
+                    size_t o = (size_t) ax->start[i] * 3;
+                    size_t end = np % 2 ? o + (size_t) (np - 1) * 6 + 8
+                                        : o + (size_t) (np - 2) * 6 + 16;
+
+                    if (end > len) {
+                        break;
+                    }
+                }
+                assert_int_equal(ax->vec3w, i);
+                assert_true(ax->vec3w <= ax->vec3);
+            }
+            vl_pool_destroy(pool);
+        }
+    }
+    vl_resample_isa(cap);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_identity),
+        cmocka_unit_test(test_vector_bounds),
+        cmocka_unit_test(test_isa_agree),
         cmocka_unit_test(test_constant),
         cmocka_unit_test(test_box_average),
         cmocka_unit_test(test_upscale),

@@ -326,15 +326,32 @@ walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
                         assert_int_equal(p.lw, ew);
                         assert_int_equal(p.lh, eh);
                         assert_int_equal(p.is_stored_tile, 1);
+                        assert_int_equal(p.pad_w + p.pad_h, 0);
                         assert_int_equal(p.tile_col, x / (t * s));
                         assert_int_equal(p.tile_row, y / (t * s));
                     } else {
                         /* a floor-rounded level may lack the last partial
-                         * pixel, never more */
+                         * pixel, never more: the stored pixels are read
+                         * 1:1 and the missing column / row is padded */
+                        uint32_t lvw = g.levels[k].width;
+                        uint32_t lvh = g.levels[k].height;
+
                         assert_true(p.lw + 1 >= ew && p.lw <= ew);
                         assert_true(p.lh + 1 >= eh && p.lh <= eh);
-                        assert_true(p.lx + p.lw <= g.levels[k].width);
-                        assert_true(p.ly + p.lh <= g.levels[k].height);
+                        assert_true(p.lx + p.lw <= lvw);
+                        assert_true(p.ly + p.lh <= lvh);
+                        assert_int_equal(p.lw + p.pad_w, ew);
+                        assert_int_equal(p.lh + p.pad_h, eh);
+                        assert_int_equal(p.pad_w, x / s + ew > lvw);
+                        assert_int_equal(p.pad_h, y / s + eh > lvh);
+                        assert_int_equal(p.lx, x / s);
+                        assert_int_equal(p.ly, y / s);
+                        assert_true(p.sx0 == p.lx && p.sx1 == p.lx + p.lw);
+                        assert_true(p.sy0 == p.ly && p.sy1 == p.ly + p.lh);
+                        /* every tile the level holds whole is still the
+                         * stored tile */
+                        assert_int_equal(p.is_stored_tile,
+                                         p.pad_w == 0 && p.pad_h == 0);
                     }
                     ntiles++;
                 }
@@ -342,6 +359,49 @@ walk_tiles(uint32_t W, uint32_t H, uint32_t t, int floor_levels)
         }
     }
     assert_true(ntiles > 0);
+    vl_pool_destroy(pool);
+}
+
+/* Only an unscaled request past a floor-rounded level's edge is padded:
+ * a scaled one (a thumbnail, a region to another size) is resampled from
+ * the stored pixels as before. */
+static void
+test_floor_pad(void **state)
+{
+    vl_pool_t  *pool = vl_pool_create(1 << 16);
+    vl_geom_t   g = mkgeom(14645, 12158, 256, 1);
+    vl_limits_t l = mklimits(0, 0, 0, 0);
+    vl_plan_t   p;
+
+    (void) state;
+    /* level 1 is 7322x6079 (IIIF: 7323x6079) */
+    plan_ok(pool, &g, &l, 2, "14336,0,309,512/155,/0/default.jpg", &p);
+    assert_int_equal(p.level, 1);
+    assert_int_equal(p.lx, 7168);
+    assert_int_equal(p.lw, 154);
+    assert_int_equal(p.pad_w, 1);
+    assert_int_equal(p.pad_h, 0);
+    assert_int_equal(p.is_stored_tile, 0);
+    /* level 2 is 3661x3039 (IIIF: 3662x3040): both */
+    plan_ok(pool, &g, &l, 3, "14336,11264,309,894/78,224/0/default.jpg", &p);
+    assert_int_equal(p.level, 2);
+    assert_int_equal(p.lw, 77);
+    assert_int_equal(p.lh, 223);
+    assert_int_equal(p.pad_w, 1);
+    assert_int_equal(p.pad_h, 1);
+    /* the stored part alone: 1:1, nothing to pad */
+    plan_ok(pool, &g, &l, 2, "14336,0,308,512/154,/0/default.jpg", &p);
+    assert_int_equal(p.pad_w + p.pad_h, 0);
+    /* scaled requests reaching the edge are resampled */
+    plan_ok(pool, &g, &l, 3, "full/1000,/0/default.jpg", &p);
+    assert_int_equal(p.pad_w + p.pad_h, 0);
+    plan_ok(pool, &g, &l, 3, "14336,11264,309,894/70,/0/default.jpg", &p);
+    assert_int_equal(p.pad_w + p.pad_h, 0);
+    /* level 0 never */
+    plan_ok(pool, &g, &l, 3, "14592,12032,53,126/max/0/default.jpg", &p);
+    assert_int_equal(p.level, 0);
+    assert_int_equal(p.pad_w + p.pad_h, 0);
+    assert_int_equal(p.is_stored_tile, 1);
     vl_pool_destroy(pool);
 }
 
@@ -937,6 +997,7 @@ main(void)
         cmocka_unit_test(test_level_choice),
         cmocka_unit_test(test_sizes),
         cmocka_unit_test(test_edge_tiles),
+        cmocka_unit_test(test_floor_pad),
         cmocka_unit_test(test_size_rounding),
         cmocka_unit_test(test_upscale_v3),
         cmocka_unit_test(test_upscale_v2),

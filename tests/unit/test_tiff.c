@@ -27,6 +27,7 @@
 
 #include "../fixtures/book.h"
 #include "fixture.h"
+#include "encode/jpegcrop.h"
 #include "source/source.h"
 
 enum { PAT_RGB, PAT_GREY, PAT_RGBA, PAT_GREY16 };
@@ -579,6 +580,42 @@ test_jpeg_tile(void **state)
         vl_pool_destroy(pool);
         vl_source_put(NULL, src);
     }
+}
+
+/* A stored tile of RGB component ids goes out with an Adobe marker: put
+ * in the headroom the source leaves before the stream (no copy of the
+ * tile), the same bytes as the copying path. */
+static void
+test_jpeg_tile_adobe(void **state)
+{
+    vl_source_t   *src = open_fx("rgb-jpeg-rgb.tif");
+    vl_pool_t     *pool = vl_pool_create(4096);
+    vl_err_t       err = { 0 };
+    unsigned char *data = NULL, *copy, *a = NULL, *b = NULL;
+    size_t         len = 0, alen = 0, blen = 0;
+
+    (void) state;
+    assert_int_equal(vl_source_read_jpeg_tile(src, pool, 0, 1, 1, &data,
+                                              &len, &err),
+                     VL_OK);
+    copy = vl_pool_alloc(pool, len);
+    assert_non_null(copy);
+    memcpy(copy, data, len);
+    assert_int_equal(vl_jpegcrop_passthrough(pool, copy, len, 0, 256, 256, 3,
+                                             NULL, 0, &a, &alen, &err),
+                     VL_OK);
+    assert_int_equal(vl_jpegcrop_passthrough(pool, data, len,
+                                             VL_SOURCE_JPEG_HEADROOM, 256, 256,
+                                             3, NULL, 0, &b, &blen, &err),
+                     VL_OK);
+    assert_int_equal(alen, len + 16);
+    assert_int_equal(blen, alen);
+    assert_memory_equal(a, b, alen);
+    assert_int_equal(a[2], 0xff);
+    assert_int_equal(a[3], 0xee);
+    assert_ptr_equal(b, data - 16);
+    vl_pool_destroy(pool);
+    vl_source_put(NULL, src);
 }
 
 static void
@@ -1777,6 +1814,7 @@ main(void)
         cmocka_unit_test(test_alpha_and_grey16_values),
         cmocka_unit_test(test_jpeg_tolerance),
         cmocka_unit_test(test_jpeg_tile),
+        cmocka_unit_test(test_jpeg_tile_adobe),
         cmocka_unit_test(test_odd_formats),
         cmocka_unit_test(test_bad_rect),
         cmocka_unit_test(test_open_errors),
