@@ -782,5 +782,5 @@ vl_source_jp2_decoder(void)
 }
 
 const vl_source_ops_t vl_source_jp2_ops = {
-    "jp2", grok_open, grok_close, grok_read, NULL,
+    "jp2", grok_open, grok_close, grok_read, NULL, NULL,
 };
