@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "core/fs.h"
@@ -503,39 +502,6 @@ source_remember(vl_source_t *src, const char *path)
     src->asked = strdup(path);
 }
 
-/* File times come from the kernel's coarse clock (a tick, 1 to 10 ms), so
- * writes within one tick of the last change leave size, mtime and ctime
- * as they were: a file rewritten in place can be read half old, half new
- * with its times unchanged from open to end. Only a file last written
- * longer than a tick before the request began is known to be whole: any
- * write during the request then moves its times. A file written within
- * SETTLE_NS before the request began (a writer may still be at it) is
- * therefore taken as changed: 503, asked again a second later. mtime, not
- * ctime, so that a file written elsewhere and renamed into place (which
- * sets its ctime only) is served at once. An mtime far in the future
- * (another host's clock, over NFS) cannot be judged this way and is left
- * to the identity check. */
-#define SETTLE_NS  (50LL * 1000000LL)
-#define FUTURE_NS  (1000LL * 1000000LL)
-
-static long long
-source_now_ns(void)
-{
-    struct timespec ts;
-
-    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
-        return 0;
-    }
-    return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static int
-source_unsettled(long long got_ns, long long mtime_ns)
-{
-    return got_ns != 0 && mtime_ns > got_ns - SETTLE_NS
-           && mtime_ns < got_ns + FUTURE_NS;
-}
-
 vl_source_t *
 vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
               const char *id, vl_err_t *err)
@@ -550,7 +516,6 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     struct stat  st;
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
-    long long    got = source_now_ns();
 
     if (id != NULL
         && source_page_split(id, strlen(id), delim, &flen, &page) < 0) {
@@ -579,7 +544,6 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         src = source_cache_asked(cache, path, page, &st);
         if (src != NULL) {
             src->tiles = cache->tiles;
-            src->got_ns = got;
             return src;
         }
     }
@@ -616,7 +580,6 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     }
     if (src != NULL) {
         src->tiles = cache->tiles;
-        src->got_ns = got;
         source_remember(src, path);
         vl_metrics_add(VL_MET_HANDLE_HIT, 1);
         return src;
@@ -652,9 +615,6 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                          conf == NULL || conf->exif_orientation != 0, page,
                          conf != NULL && conf->output.icc_to_srgb, id,
                          err);
-    if (src != NULL) {
-        src->got_ns = got;
-    }
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -739,7 +699,6 @@ vl_source_changed(vl_source_t *src)
 {
     struct stat  st;
     vl_file_id_t now;
-    long long    ctime_ns;
 
     if (src == NULL || src->id_fd < 0) {
         return 0;
@@ -749,10 +708,10 @@ vl_source_changed(vl_source_t *src)
         return 1;
     }
     vl_file_id_of(&st, &now);
-    ctime_ns = (long long) st.st_ctim.tv_sec * 1000000000LL
-               + (long long) st.st_ctim.tv_nsec;
-    if (vl_file_id_eq(&now, &src->info.file) && ctime_ns == src->ctime_ns
-        && !source_unsettled(src->got_ns, now.mtime_ns)) {
+    if (vl_file_id_eq(&now, &src->info.file)
+        && (long long) st.st_ctim.tv_sec * 1000000000LL
+                   + (long long) st.st_ctim.tv_nsec
+               == src->ctime_ns) {
         return 0;
     }
     /* blocks decoded from it under the identity of the open may be torn:
