@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/fs.h"
@@ -502,6 +503,59 @@ source_remember(vl_source_t *src, const char *path)
     src->asked = strdup(path);
 }
 
+/* File times come from the kernel's coarse clock (a tick, 1 to 10 ms), so
+ * writes within one tick of the last change leave size, mtime and ctime
+ * as they were: a file rewritten in place can be read half old, half new
+ * with its times unchanged from open to end. Only a file last written
+ * longer than a tick before the request began is known to be whole: any
+ * write during the request then moves its times. A file written within
+ * SETTLE_NS before the request began (a writer may still be at it) is
+ * therefore taken as changed: 503, asked again a second later. mtime, not
+ * ctime, so that a file written elsewhere and renamed into place (which
+ * sets its ctime only) is served at once. An mtime far in the future
+ * (another host's clock, over NFS) cannot be judged this way and is left
+ * to the identity check. */
+#define SETTLE_NS  (50LL * 1000000LL)
+#define FUTURE_NS  (1000LL * 1000000LL)
+
+static long long
+source_now_ns(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_REALTIME, &ts) != 0) {
+        return 0;
+    }
+    return (long long) ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* A file written within SETTLE_NS: wait until it is that old (at most
+ * SETTLE_NS) before reading it, so a file just written or renamed into
+ * place is served, not refused; returns the time the request may count
+ * from. A writer still at it moves the mtime again: vl_source_changed. */
+static long long
+source_settle(const struct stat *st, long long now)
+{
+    long long mt = (long long) st->st_mtim.tv_sec * 1000000000LL
+                   + (long long) st->st_mtim.tv_nsec;
+    long long wait = mt + SETTLE_NS - now;
+
+    if (now != 0 && wait > 0 && wait <= SETTLE_NS) {
+        struct timespec ts = { 0, (long) wait };
+
+        nanosleep(&ts, NULL);
+        now = source_now_ns();
+    }
+    return now;
+}
+
+static int
+source_unsettled(long long got_ns, long long mtime_ns)
+{
+    return got_ns != 0 && mtime_ns > got_ns - SETTLE_NS
+           && mtime_ns < got_ns + FUTURE_NS;
+}
+
 vl_source_t *
 vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
               const char *id, vl_err_t *err)
@@ -516,6 +570,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     struct stat  st;
     vl_file_id_t fid;
     vl_source_t *src, *stale = NULL;
+    long long    got = source_now_ns();
 
     if (id != NULL
         && source_page_split(id, strlen(id), delim, &flen, &page) < 0) {
@@ -544,6 +599,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         src = source_cache_asked(cache, path, page, &st);
         if (src != NULL) {
             src->tiles = cache->tiles;
+            src->got_ns = source_settle(&st, got);
             return src;
         }
     }
@@ -567,6 +623,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
         return NULL;
     }
     vl_file_id_of(&st, &fid);
+    got = source_settle(&st, got);
 
     src = NULL;
     if (cache != NULL) {
@@ -580,6 +637,7 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
     }
     if (src != NULL) {
         src->tiles = cache->tiles;
+        src->got_ns = got;
         source_remember(src, path);
         vl_metrics_add(VL_MET_HANDLE_HIT, 1);
         return src;
@@ -615,6 +673,9 @@ vl_source_get(vl_source_cache_t *cache, const vl_conf_t *conf,
                          conf == NULL || conf->exif_orientation != 0, page,
                          conf != NULL && conf->output.icc_to_srgb, id,
                          err);
+    if (src != NULL) {
+        src->got_ns = got;
+    }
     if (src != NULL && cache != NULL) {
         src->tiles = cache->tiles;
         source_remember(src, path);
@@ -699,6 +760,7 @@ vl_source_changed(vl_source_t *src)
 {
     struct stat  st;
     vl_file_id_t now;
+    long long    ctime_ns;
 
     if (src == NULL || src->id_fd < 0) {
         return 0;
@@ -708,10 +770,10 @@ vl_source_changed(vl_source_t *src)
         return 1;
     }
     vl_file_id_of(&st, &now);
-    if (vl_file_id_eq(&now, &src->info.file)
-        && (long long) st.st_ctim.tv_sec * 1000000000LL
-                   + (long long) st.st_ctim.tv_nsec
-               == src->ctime_ns) {
+    ctime_ns = (long long) st.st_ctim.tv_sec * 1000000000LL
+               + (long long) st.st_ctim.tv_nsec;
+    if (vl_file_id_eq(&now, &src->info.file) && ctime_ns == src->ctime_ns
+        && !source_unsettled(src->got_ns, now.mtime_ns)) {
         return 0;
     }
     /* blocks decoded from it under the identity of the open may be torn:

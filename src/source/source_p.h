@@ -82,6 +82,9 @@ struct vl_source_s {
     int                     id_fd;         /* a dup of the file opened,
                                             * for vl_source_changed; -1 */
     long long               ctime_ns;      /* its st_ctim at open */
+    long long               got_ns;        /* CLOCK_REALTIME when
+                                            * vl_source_get handed it
+                                            * out (0: opened by path) */
     int                     broken;        /* codec error seen: sticky */
     int                     counted;       /* in the open-handles gauge */
     vl_err_t                broken_err;

@@ -1745,6 +1745,74 @@ test_cache_checkout(void **state)
     vl_source_cache_free(cache);
 }
 
+/* vl_source_changed: a file written within a few tens of milliseconds
+ * before the request began may still be being written (file times move
+ * by the kernel's coarse tick only, so writes in one tick are invisible):
+ * changed. Written earlier and untouched since: unchanged. Written while
+ * the handle is held: changed. Renamed into place (ctime only): not held
+ * back. */
+static void
+test_changed_settle(void **state)
+{
+    vl_source_cache_t *cache = vl_source_cache_new(2);
+    vl_conf_t          conf;
+    vl_err_t           err = { 0 };
+    vl_source_t       *a;
+    struct timespec    pause = { 0, 120 * 1000000L };
+    unsigned char      byte;
+    int                fd;
+
+    (void) state;
+    make_conf(&conf, tmproot, NULL);
+    copy_file(vl_fx_path("single.tif"), tmp_path("w.tif"));
+    /* just written: the get waits until the file is 50 ms old, then it
+     * is served */
+    a = vl_source_get(cache, &conf, "w.tif", &err);
+    assert_non_null(a);
+    {
+        struct stat     st;
+        struct timespec now;
+
+        assert_int_equal(stat(tmp_path("w.tif"), &st), 0);
+        clock_gettime(CLOCK_REALTIME, &now);
+        assert_true((now.tv_sec - st.st_mtim.tv_sec) * 1000000000LL
+                        + (now.tv_nsec - st.st_mtim.tv_nsec)
+                    >= 45LL * 1000000LL);
+    }
+    assert_int_equal(vl_source_changed(a), 0);
+    vl_source_put(cache, a);
+
+    nanosleep(&pause, NULL);
+    a = vl_source_get(cache, &conf, "w.tif", &err);
+    assert_non_null(a);
+    assert_int_equal(vl_source_changed(a), 0);
+    /* a byte rewritten with its own value while the handle is out */
+    fd = open(tmp_path("w.tif"), O_RDWR);
+    assert_true(fd >= 0);
+    assert_int_equal(pread(fd, &byte, 1, 100), 1);
+    nanosleep(&pause, NULL);
+    assert_int_equal(pwrite(fd, &byte, 1, 100), 1);
+    close(fd);
+    assert_int_equal(vl_source_changed(a), 1);
+    vl_source_put(cache, a);
+
+    /* written a while ago, renamed into place now: whole, served */
+    copy_file(vl_fx_path("grey.tif"), tmp_path("w.tif.new"));
+    nanosleep(&pause, NULL);
+    {
+        char from[2 * PATH_MAX];
+
+        snprintf(from, sizeof(from), "%s", tmp_path("w.tif.new"));
+        assert_int_equal(rename(from, tmp_path("w.tif")), 0);
+    }
+    a = vl_source_get(cache, &conf, "w.tif", &err);
+    assert_non_null(a);
+    assert_int_equal(vl_source_info(a)->geom.width, 640);
+    assert_int_equal(vl_source_changed(a), 0);
+    vl_source_put(cache, a);
+    vl_source_cache_free(cache);
+}
+
 int
 main(void)
 {
@@ -1766,6 +1834,7 @@ main(void)
         cmocka_unit_test(test_resolve),
         cmocka_unit_test(test_symlinks),
         cmocka_unit_test(test_cache_revalidation),
+        cmocka_unit_test(test_changed_settle),
         cmocka_unit_test(test_path_cache),
         cmocka_unit_test(test_cache_checkout),
         cmocka_unit_test(test_pages_book),
