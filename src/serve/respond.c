@@ -49,6 +49,91 @@ vl_respond_tags(const vl_respond_what_t *w, char etag[VL_ETAG_SIZE],
     etag[18] = '\0';
 }
 
+/* The worker's memo: a body (w.memo) kept in the per-worker tile cache
+ * (cache/tiles.c, LRU by bytes, MAX_IMAGE_CACHE_SIZE) under the file's
+ * identity, page 0 (decoded blocks are on pages >= 1) and 128 bits of the
+ * response digest, as "type NUL body" in one blob. Bodies above
+ * RESPOND_MEMO_MAX are not kept. */
+#define RESPOND_MEMO_MAX ((size_t) 256 << 10)
+
+static void
+respond_memo_key(const vl_respond_what_t *w, const char *key,
+                 vl_tile_key_t *k)
+{
+    const char *hex = key + sizeof(VL_CACHE_PREFIX) - 1;
+    uint32_t    v[4] = { 0, 0, 0, 0 };
+
+    for (int i = 0; i < 32; i++) {
+        char c = hex[i];
+        int  d = c >= 'a' ? c - 'a' + 10 : c >= 'A' ? c - 'A' + 10 : c - '0';
+
+        v[i / 8] = v[i / 8] << 4 | (uint32_t) (d & 15);
+    }
+    memset(k, 0, sizeof(*k));
+    k->dev = (uint64_t) w->file->dev;
+    k->ino = (uint64_t) w->file->ino;
+    k->size = w->file->size;
+    k->mtime_ns = w->file->mtime_ns;
+    k->page = 0;
+    k->level = v[0];
+    k->tile = v[1];
+    k->scale = v[2];
+    k->depth = v[3];
+}
+
+/* A memo hit into body (a copy in the pool: the blob may be evicted). */
+static int
+respond_memo_get(vl_serve_t *s, const vl_respond_what_t *w, const char *key,
+                 vl_body_t *body)
+{
+    vl_tile_key_t  k;
+    vl_tile_t     *hit;
+    unsigned char *data;
+    size_t         tl;
+
+    if (!w->memo || w->file == NULL || s->app->tiles == NULL) {
+        return 0;
+    }
+    respond_memo_key(w, key, &k);
+    if ((hit = vl_tiles_get(s->app->tiles, &k)) == NULL) {
+        return 0;
+    }
+    tl = strnlen((const char *) hit->data, hit->len);
+    data = tl < hit->len ? vl_pool_alloc(s->pool, hit->len) : NULL;
+    if (data != NULL) {
+        memcpy(data, hit->data, hit->len);
+        body->type = (const char *) data;
+        body->data = data + tl + 1;
+        body->len = hit->len - tl - 1;
+    }
+    vl_tile_release(hit);
+    return data != NULL;
+}
+
+static void
+respond_memo_put(vl_serve_t *s, const vl_respond_what_t *w, const char *key,
+                 const vl_body_t *body)
+{
+    vl_tile_key_t k;
+    vl_tile_t    *t;
+    size_t        tl;
+
+    if (!w->memo || w->file == NULL || s->app->tiles == NULL
+        || body->type == NULL || body->len > RESPOND_MEMO_MAX) {
+        return;
+    }
+    tl = strlen(body->type);
+    if ((t = vl_tile_new((uint32_t) (tl + 1 + body->len), 1, 1, NULL))
+        == NULL) {
+        return;
+    }
+    memcpy(t->data, body->type, tl + 1);
+    memcpy(t->data + tl + 1, body->data, body->len);
+    respond_memo_key(w, key, &k);
+    vl_tiles_put(s->app->tiles, &k, t);
+    vl_tile_release(t);
+}
+
 /* Cache-Control, Last-Modified, ETag (and Vary): on 200 and 304 alike. */
 static void
 respond_cache_headers(vl_serve_t *s, const vl_respond_ops_t *ops,
@@ -151,6 +236,11 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         respond_cache_headers(s, ops, etag, mtime);
         return;
     }
+    memset(&body, 0, sizeof(body));
+    if (respond_memo_get(s, &w, key, &body)) {
+        respond_reply(s, ops, ctx, &body, etag, mtime, "memo");
+        return;
+    }
     /* a stored tile is as cheap as a memcached round trip: it goes first
      * and is not stored in memcached */
     if (ops->direct != NULL) {
@@ -161,6 +251,7 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
             return;
         }
         if (rc == VL_OK) {
+            respond_memo_put(s, &w, key, &body);
             respond_reply(s, ops, ctx, &body, etag, mtime, "passthrough");
             return;
         }
@@ -193,5 +284,6 @@ vl_respond(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx)
         vl_cache_set(s->app->mc, s->ir.id, key, gen, body.type, body.data,
                      body.len);
     }
+    respond_memo_put(s, &w, key, &body);
     respond_reply(s, ops, ctx, &body, etag, mtime, "miss");
 }
