@@ -7,7 +7,6 @@
 #include "config.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include "core/hash.h"
 #include "serve/serve_p.h"
@@ -185,16 +184,10 @@ respond_reply(vl_serve_t *s, const vl_respond_ops_t *ops, void *ctx,
 static void
 respond_changed(vl_serve_t *s)
 {
-    vl_http_resp_t *resp = s->resp;
-
+    /* before the failure, so vl_serve_error keeps it instead of the busy
+     * server's */
+    vl_serve_header(s, "Retry-After", "1");
     vl_serve_fail(s, VL_EBUSY, "the image file changed while it was read");
-    /* vl_serve_error gave it the Retry-After of a busy server; this one
-     * can be asked again at once */
-    for (size_t i = 0; i < resp->nheaders; i++) {
-        if (strcasecmp(resp->headers[i].name, "Retry-After") == 0) {
-            resp->headers[i].value = "1";
-        }
-    }
 }
 
 void

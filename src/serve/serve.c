@@ -88,8 +88,10 @@ vl_serve_error(vl_serve_t *s, const vl_err_t *err)
     s->resp->body_len = 0;
     vl_http_resp_text(s->resp, s->pool, vl_status_http(code),
                       copy != NULL ? copy : "internal error");
-    /* over capacity, timed out: the same request may succeed soon */
-    if (code == VL_EBUSY) {
+    /* over capacity, timed out: the same request may succeed soon (unless
+     * the caller said when already) */
+    if (code == VL_EBUSY
+        && vl_http_header_get(s->resp, "Retry-After") == NULL) {
         vl_serve_header(s, "Retry-After", VL_SERVE_RETRY_AFTER);
     }
 }
