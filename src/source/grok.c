@@ -42,7 +42,6 @@
 #include "source/jp2_p.h"
 #include "source/jp2box.h"
 #include "source/liberr.h"
-#include "source/meta.h"
 
 #define VL_GRK_TILE 512u /* viewer tile side */
 #define VL_GRK_GRID 256u /* decode/cache grid side */
@@ -482,101 +481,33 @@ grk_box_read(void *user, uint64_t off, void *buf, size_t n)
     return (long) pread(t->fd, buf, n, (off_t) off);
 }
 
-/* The Dublin Core of the first XML box into the handle's info. */
-static int
-grk_metadata(vl_source_t *src, vl_grk_t *t, const vl_jp2box_in_t *boxes,
-             vl_err_t *err)
-{
-    const char **info[VL_JP2BOX_DC_FIELDS] = {
-        &src->info.title,     &src->info.description, &src->info.creator,
-        &src->info.copyright, &src->info.date,
-    };
-    vl_jp2box_dc_t *dc;
-    uint64_t        off, len;
-    size_t          cap;
-    char           *buf;
-    int             rc = VL_OK;
-
-    if (vl_jp2box_find(boxes, "xml ", &off, &len) != 0 || len == 0) {
-        return VL_OK;
-    }
-    cap = len < VL_JP2BOX_XML_MAX ? (size_t) len : VL_JP2BOX_XML_MAX;
-    buf = malloc(cap);
-    dc = malloc(sizeof(*dc));
-    if (buf == NULL || dc == NULL) {
-        free(buf);
-        free(dc);
-        return vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
-    }
-    if (vl_jp2box_dc(boxes, buf, cap, dc) < 0) {
-        vl_log(VL_LOG_INFO, NULL, "jp2: cannot read the XML box");
-    }
-    for (int i = 0; i < VL_JP2BOX_DC_FIELDS && rc == VL_OK; i++) {
-        if (dc->text[i][0] == '\0') {
-            continue;
-        }
-        if ((t->text[i] = strdup(dc->text[i])) == NULL) {
-            rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
-            break;
-        }
-        *info[i] = t->text[i];
-    }
-    if (rc == VL_OK && vl_meta_is_uri(t->text[VL_JP2BOX_DC_RIGHTS])) {
-        if ((t->rights = strdup(t->text[VL_JP2BOX_DC_RIGHTS])) == NULL) {
-            rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
-        } else {
-            src->info.rights = t->rights;
-        }
-    }
-    free(buf);
-    free(dc);
-    return rc;
-}
-
-/* Which decoded components are colour and alpha (channel types, else by
- * count), as jp2.c decides for OpenJPEG. */
+/* Grok's components and colour space for vl_jp2_map_bands (jp2.c). */
 static const char *
 grk_bands(vl_grk_t *t, const grk_image *img)
 {
-    int ncol = 0;
+    vl_jp2_comp_t comps[VL_JP2_MAX_COMPS];
+    uint32_t      n = img->numcomps;
 
-    t->map.ncomps = img->numcomps;
-    t->map.alpha = -1;
-    for (uint32_t i = 0; i < img->numcomps; i++) {
+    if (n > VL_JP2_MAX_COMPS) {
+        return "JPEG 2000 images with more than 16 components are not "
+               "supported";
+    }
+    for (uint32_t i = 0; i < n; i++) {
         const grk_image_comp *c = &img->comps[i];
 
-        if (c->prec < 1 || c->prec > 16) {
-            return "JPEG 2000 samples must have 1 to 16 bits";
-        }
-        if (c->dx == 0 || c->dy == 0) {
-            return "invalid JPEG 2000 component sub-sampling";
-        }
-        if (c->type == GRK_CHANNEL_TYPE_OPACITY
-            || c->type == GRK_CHANNEL_TYPE_PREMULTIPLIED_OPACITY)
-        {
-            if (t->map.alpha < 0) {
-                t->map.alpha = (int) i;
-            }
-        } else if (ncol < 3) {
-            t->map.idx[ncol++] = (int) i;
-        }
+        comps[i].prec = c->prec;
+        comps[i].dx = c->dx;
+        comps[i].dy = c->dy;
+        comps[i].alpha = c->type == GRK_CHANNEL_TYPE_OPACITY
+                         || c->type == GRK_CHANNEL_TYPE_PREMULTIPLIED_OPACITY;
     }
-    if (ncol == 0) {
-        return "the JPEG 2000 image has no colour component";
-    }
-    if (t->map.alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
-        t->map.alpha = img->numcomps == 2 ? 1 : 3;
-        ncol = img->numcomps == 2 ? 1 : 3;
-    }
-    t->map.colour = ncol >= 3 ? 3 : 1;
-    t->map.bands = t->map.colour + (t->map.alpha >= 0 ? 1 : 0);
-    if (img->color_space == GRK_CLRSPC_CMYK) {
-        return "CMYK JPEG 2000 images are not supported";
-    }
-    t->map.ycc = t->map.colour == 3
-                 && (img->color_space == GRK_CLRSPC_SYCC
-                     || img->color_space == GRK_CLRSPC_EYCC);
-    return NULL;
+    return vl_jp2_map_bands(
+        &t->map, n, comps,
+        img->color_space == GRK_CLRSPC_CMYK ? VL_JP2_SPACE_CMYK
+        : img->color_space == GRK_CLRSPC_SYCC
+                || img->color_space == GRK_CLRSPC_EYCC
+            ? VL_JP2_SPACE_YCC
+            : VL_JP2_SPACE_OTHER);
 }
 
 /* Geometry, bands and ICC from the header (or, when a palette, channel
@@ -731,7 +662,8 @@ grok_open(vl_source_t *src, int fd, vl_err_t *err)
         src->ops = &vl_source_opj_ops;
         return src->ops->open(src, fd, err);
     }
-    if ((rc = grk_metadata(src, t, &boxes, err)) != VL_OK) {
+    if ((rc = vl_jp2_metadata(src, t->text, &t->rights, &boxes, err))
+        != VL_OK) {
         return rc;
     }
     for (uint32_t r = 0; r < t->numres; r++) {

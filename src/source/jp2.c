@@ -771,9 +771,9 @@ jp2_box_read(void *user, uint64_t off, void *buf, size_t n)
 /* The Dublin Core of the first XML box, if any, into the handle's info
  * (dc:rights also as its rights when it is a URI). The box is read once,
  * at open, at most VL_JP2BOX_XML_MAX bytes of it. */
-static int
-jp2_metadata(vl_source_t *src, vl_jp2_t *t, const vl_jp2box_in_t *boxes,
-             vl_err_t *err)
+int
+vl_jp2_metadata(vl_source_t *src, char **text, char **rights,
+                const vl_jp2box_in_t *boxes, vl_err_t *err)
 {
     const char **info[VL_JP2BOX_DC_FIELDS] = {
         &src->info.title,     &src->info.description, &src->info.creator,
@@ -804,17 +804,17 @@ jp2_metadata(vl_source_t *src, vl_jp2_t *t, const vl_jp2box_in_t *boxes,
         if (dc->text[i][0] == '\0') {
             continue;
         }
-        if ((t->text[i] = strdup(dc->text[i])) == NULL) {
+        if ((text[i] = strdup(dc->text[i])) == NULL) {
             rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
             break;
         }
-        *info[i] = t->text[i];
+        *info[i] = text[i];
     }
-    if (rc == VL_OK && vl_meta_is_uri(t->text[VL_JP2BOX_DC_RIGHTS])) {
-        if ((t->rights = strdup(t->text[VL_JP2BOX_DC_RIGHTS])) == NULL) {
+    if (rc == VL_OK && vl_meta_is_uri(text[VL_JP2BOX_DC_RIGHTS])) {
+        if ((*rights = strdup(text[VL_JP2BOX_DC_RIGHTS])) == NULL) {
             rc = vl_err_set(err, VL_ENOMEM, "out of memory opening JPEG 2000");
         } else {
-            src->info.rights = t->rights;
+            src->info.rights = *rights;
         }
     }
     free(buf);
@@ -822,16 +822,18 @@ jp2_metadata(vl_source_t *src, vl_jp2_t *t, const vl_jp2box_in_t *boxes,
     return rc;
 }
 
-/* Which decoded components are colour and alpha (cdef, else by count). */
-static const char *
-jp2_bands(vl_jp2_t *t, const opj_image_t *img)
+/* Which decoded components are colour and alpha (marked alpha, else by
+ * count): map's ncomps, alpha, idx, colour, bands and ycc. */
+const char *
+vl_jp2_map_bands(vl_jp2_map_t *map, uint32_t n, const vl_jp2_comp_t *comps,
+                 vl_jp2_space_t space)
 {
     int ncol = 0;
 
-    t->map.ncomps = img->numcomps;
-    t->map.alpha = -1;
-    for (OPJ_UINT32 i = 0; i < img->numcomps; i++) {
-        const opj_image_comp_t *c = &img->comps[i];
+    map->ncomps = n;
+    map->alpha = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        const vl_jp2_comp_t *c = &comps[i];
 
         if (c->prec < 1 || c->prec > 16) {
             return "JPEG 2000 samples must have 1 to 16 bits";
@@ -839,29 +841,54 @@ jp2_bands(vl_jp2_t *t, const opj_image_t *img)
         if (c->dx == 0 || c->dy == 0 || c->dx > 255 || c->dy > 255) {
             return "invalid JPEG 2000 component sub-sampling";
         }
-        if (c->alpha != 0) {
-            if (t->map.alpha < 0) {
-                t->map.alpha = (int) i;
+        if (c->alpha) {
+            if (map->alpha < 0) {
+                map->alpha = (int) i;
             }
         } else if (ncol < 3) {
-            t->map.idx[ncol++] = (int) i;
+            map->idx[ncol++] = (int) i;
         }
     }
     if (ncol == 0) {
         return "the JPEG 2000 image has no colour component";
     }
-    if (t->map.alpha < 0 && (img->numcomps == 2 || img->numcomps >= 4)) {
-        t->map.alpha = img->numcomps == 2 ? 1 : 3;
-        ncol = img->numcomps == 2 ? 1 : 3;
+    if (map->alpha < 0 && (n == 2 || n >= 4)) {
+        map->alpha = n == 2 ? 1 : 3;
+        ncol = n == 2 ? 1 : 3;
     }
-    t->map.colour = ncol >= 3 ? 3 : 1;
-    t->map.bands = t->map.colour + (t->map.alpha >= 0 ? 1 : 0);
-    if (img->color_space == OPJ_CLRSPC_CMYK) {
+    map->colour = ncol >= 3 ? 3 : 1;
+    map->bands = map->colour + (map->alpha >= 0 ? 1 : 0);
+    if (space == VL_JP2_SPACE_CMYK) {
         return "CMYK JPEG 2000 images are not supported";
     }
-    t->map.ycc = t->map.colour == 3 && (img->color_space == OPJ_CLRSPC_SYCC
-                                || img->color_space == OPJ_CLRSPC_EYCC);
+    map->ycc = map->colour == 3 && space == VL_JP2_SPACE_YCC;
     return NULL;
+}
+
+/* OpenJPEG's components and colour space for vl_jp2_map_bands. */
+static const char *
+jp2_bands(vl_jp2_t *t, const opj_image_t *img)
+{
+    vl_jp2_comp_t comps[VL_JP2_MAX_COMPS];
+    uint32_t      n = img->numcomps;
+
+    if (n > VL_JP2_MAX_COMPS) {
+        return "JPEG 2000 images with more than 16 components are not "
+               "supported";
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        comps[i].prec = img->comps[i].prec;
+        comps[i].dx = img->comps[i].dx;
+        comps[i].dy = img->comps[i].dy;
+        comps[i].alpha = img->comps[i].alpha != 0;
+    }
+    return vl_jp2_map_bands(
+        &t->map, n, comps,
+        img->color_space == OPJ_CLRSPC_CMYK ? VL_JP2_SPACE_CMYK
+        : img->color_space == OPJ_CLRSPC_SYCC
+                || img->color_space == OPJ_CLRSPC_EYCC
+            ? VL_JP2_SPACE_YCC
+            : VL_JP2_SPACE_OTHER);
 }
 
 /* The code-block structures of the probe at open: one codestream tile
@@ -1008,7 +1035,8 @@ jp2_open(vl_source_t *src, int fd, vl_err_t *err)
     boxes.read = jp2_box_read;
     boxes.user = t;
     boxes.size = (uint64_t) t->size;
-    if ((rc = jp2_metadata(src, t, &boxes, err)) != VL_OK) {
+    if ((rc = vl_jp2_metadata(src, t->text, &t->rights, &boxes, err))
+        != VL_OK) {
         jp2_dec_close(&hd);
         return rc;
     }

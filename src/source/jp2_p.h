@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 
+#include "source/jp2box.h"
 #include "source/source_p.h"
 
 #define VL_JP2_MAX_COMPS 16
@@ -49,6 +50,32 @@ typedef struct {
     uint32_t prec[VL_JP2_MAX_COMPS];  /* bits per component */
     int      sgnd[VL_JP2_MAX_COMPS];  /* signed component */
 } vl_jp2_map_t;
+
+/* What vl_jp2_map_bands needs of a decoded component, whichever codec. */
+typedef struct {
+    uint32_t prec;   /* bits */
+    uint32_t dx, dy; /* sub-sampling */
+    int      alpha;  /* marked opacity (cdef) */
+} vl_jp2_comp_t;
+
+typedef enum {
+    VL_JP2_SPACE_OTHER,
+    VL_JP2_SPACE_YCC, /* sYCC or e-sYCC: converted to RGB */
+    VL_JP2_SPACE_CMYK /* refused */
+} vl_jp2_space_t;
+
+/* jp2.c, shared with grok.c: which of n components are colour and alpha
+ * into map (ncomps, alpha, idx, colour, bands, ycc); NULL, or why the
+ * image cannot be served. */
+const char *vl_jp2_map_bands(vl_jp2_map_t *map, uint32_t n,
+                             const vl_jp2_comp_t *comps, vl_jp2_space_t space);
+
+/* jp2.c, shared with grok.c: the Dublin Core of the first XML box of
+ * boxes into src's info, each text strdup'ed into text[i] (of
+ * VL_JP2BOX_DC_FIELDS, owned by the caller's handle), dc:rights also into
+ * *rights when it is a URI. VL_OK, or VL_ENOMEM. */
+int vl_jp2_metadata(vl_source_t *src, char **text, char **rights,
+                    const vl_jp2box_in_t *boxes, vl_err_t *err);
 
 /* A sample of p bits (signed when sgnd) as 0..255, rounded to nearest. */
 static inline unsigned
