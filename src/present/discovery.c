@@ -39,6 +39,8 @@ static struct {
     vl_cdlog_pos_t  pos;            /* where reading stopped */
     int             damaged;
     uint64_t        first; /* record 1's checksum: which log this is */
+    uint64_t        tail_off, tail_check; /* the last record read */
+    size_t          tail_len;
     uint64_t       *off;   /* of each activity */
     uint64_t        n, cap;
     char            last[VL_CDLOG_TIME_LEN + 1]; /* newest endTime */
@@ -78,6 +80,8 @@ disc_forget(void)
     memset(&disc_ix.pos, 0, sizeof(disc_ix.pos));
     disc_ix.damaged = 0;
     disc_ix.first = 0;
+    disc_ix.tail_off = disc_ix.tail_check = 0;
+    disc_ix.tail_len = 0;
     disc_ix.last[0] = '\0';
 }
 
@@ -97,6 +101,9 @@ disc_add(void *arg, const vl_cdlog_rec_t *r, uint64_t off, size_t len)
     if (r->seq == 1) {
         disc_ix.first = r->check;
     }
+    disc_ix.tail_off = off;
+    disc_ix.tail_len = len;
+    disc_ix.tail_check = r->check;
     if (!vl_cdlog_is_activity(r)) {
         return VL_OK;
     }
@@ -113,6 +120,25 @@ disc_add(void *arg, const vl_cdlog_rec_t *r, uint64_t off, size_t len)
     disc_ix.off[disc_ix.n++] = off;
     memcpy(disc_ix.last, r->time, sizeof(disc_ix.last));
     return VL_OK;
+}
+
+/* 1 if the last record indexed is still in fd where it was read. */
+static int
+disc_tail_same(int fd)
+{
+    char           line[VL_CDLOG_LINE_MAX], id[VL_CDLOG_LINE_MAX];
+    vl_cdlog_rec_t r;
+    vl_err_t       err = { 0 };
+    size_t         len = disc_ix.tail_len;
+
+    if (len > sizeof(line)
+        || pread(fd, line, len, (off_t) disc_ix.tail_off) != (ssize_t) len
+        || line[len - 1] != '\n')
+    {
+        return 0;
+    }
+    return vl_cdlog_parse(line, len - 1, id, sizeof(id), &r, &err) == VL_OK
+           && r.check == disc_ix.tail_check && r.seq == disc_ix.pos.seq;
 }
 
 /* Bring the index up to the file (lock held). */
@@ -161,6 +187,19 @@ disc_refresh(const char *dir, vl_err_t *err)
                           "cannot read the Change Discovery "
                           "log: %s",
                           strerror(errno));
+    }
+    /* longer looks like an append, but a log cut and grown again in place
+     * (a crash and the scanner's recovery between two requests) is longer
+     * too: go on from where reading stopped only if the record before it
+     * is still the one read */
+    if (disc_ix.tail_len > 0 && !disc_tail_same(fd)) {
+        disc_forget();
+        if ((disc_ix.path = strdup(path)) == NULL) {
+            close(fd);
+            return vl_err_set(err, VL_ENOMEM, "out of memory");
+        }
+        disc_ix.dev = st.st_dev;
+        disc_ix.ino = st.st_ino;
     }
     rc = vl_cdlog_read(fd, &disc_ix.pos, disc_add, NULL, &rd, err);
     close(fd);

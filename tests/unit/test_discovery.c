@@ -987,6 +987,41 @@ test_index(void **state)
         assert_true(p.n == 2);
         assert_string_equal(p.items[1].id, "id-1");
     }
+    /* cut in place and grown again past where the index stopped, with other
+     * records (a crash, then the scanner's recovery, between two requests):
+     * same inode, longer, so it looks like an append; the record before
+     * where reading stopped is not the one read, so read it all again */
+    unlink(t.path);
+    seq = append_log(pool, t.path, 1, 0, 6, "2024-05-01T12:00:00Z");
+    get_ok(pool, t.dir, 3, 0, &p);
+    assert_true(p.total == 6);
+    {
+        struct stat st;
+        char       *text;
+        FILE       *f = fopen(t.path, "rb");
+        size_t      n, cut;
+
+        assert_non_null(f);
+        assert_int_equal(stat(t.path, &st), 0);
+        text = malloc((size_t) st.st_size);
+        n = fread(text, 1, (size_t) st.st_size, f);
+        fclose(f);
+        /* keep 3 lines (id-0, id-1, id-2) */
+        cut = (size_t) (strchr(strchr(strchr(text, '\n') + 1, '\n') + 1, '\n')
+                        - text) + 1;
+        assert_true(cut < n);
+        write_file(t.path, text, cut);
+        free(text);
+        (void) append_log(pool, t.path, 4, 300, 6, "2024-05-02T00:00:00Z");
+        assert_int_equal(stat(t.path, &st), 0);
+        assert_true((size_t) st.st_size > n);
+        get_ok(pool, t.dir, 3, 0, &p);
+        assert_true(p.total == 9 && p.npages == 3);
+        get_ok(pool, t.dir, 3, 2, &p);
+        assert_string_equal(p.items[0].id, "id-300");
+        get_ok(pool, t.dir, 3, 3, &p);
+        assert_string_equal(p.items[2].id, "id-305");
+    }
     /* the log replaced by another one: read again from its start */
     unlink(t.path);
     (void) append_log(pool, t.path, 1, 100, 4, "2024-06-01T00:00:00Z");
