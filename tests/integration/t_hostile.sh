@@ -122,8 +122,11 @@ took=${out%%
 *}
 vl_check "FCGI_MAX_IDLE=4: a whole request answers within 1 s" \
     "$PY" -c "import sys; sys.exit(0 if '$took' != 'none' and float('$took') < 1.0 else 1)"
-vl_eq "FCGI_MAX_IDLE=4: the 8 oldest closed within 3 s" "closed=8" \
-    "$(echo "$out" | tail -1)"
+# 8, or 9 when the worker accepted the whole request's connection before
+# its bytes came: parked for a moment, it pushed out one more stalled peer
+closed=$(echo "$out" | tail -1)
+vl_check "FCGI_MAX_IDLE=4: the 8 oldest closed within 3 s ($closed)" \
+    test "$closed" = closed=8 -o "$closed" = closed=9
 vl_check "FCGI_MAX_IDLE=4: said in the log" \
     grep -q "FastCGI connections parked (FCGI_MAX_IDLE): the oldest closed" \
     "$T/vellum.log"
