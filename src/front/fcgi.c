@@ -465,6 +465,7 @@ fcgi_serve(fcgi_ctx_t *ctx, FCGX_Request *fr)
                resp.errmsg != NULL ? resp.errmsg : "");
     }
     vl_pool_destroy(pool);
+    vl_source_release_memory();
 }
 
 

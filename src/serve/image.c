@@ -160,6 +160,8 @@ image_admit(vl_serve_t *s, const image_ctx_t *ctx, vl_source_t *src,
                                                 >> 20),
                           (unsigned long long) (b->max_bytes >> 20));
     }
+    /* admitted: the heap of a large one goes back to the system after it */
+    vl_source_note_cost(s->pool, cost.bytes);
     right = rot == 0.0 || rot == 90.0 || rot == 180.0 || rot == 270.0;
     if (right && image_is_tile(vl_source_info(src), p)) {
         /* what a viewer asks for is never refused for load: a tile near

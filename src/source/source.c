@@ -107,6 +107,43 @@ vl_source_setup_worker(long workers)
                                      ? (int) (cpus / workers) : 1);
 }
 
+static long large_running; /* requests over VL_SOURCE_TRIM_BYTES running */
+static int  large_ended;   /* one ended since the last trim */
+
+static void
+source_large_done(void *unused)
+{
+    (void) unused;
+    __atomic_store_n(&large_ended, 1, __ATOMIC_RELEASE);
+    __atomic_sub_fetch(&large_running, 1, __ATOMIC_ACQ_REL);
+}
+
+void
+vl_source_note_cost(vl_pool_t *pool, uint64_t bytes)
+{
+    if (bytes < VL_SOURCE_TRIM_BYTES) {
+        return;
+    }
+    __atomic_add_fetch(&large_running, 1, __ATOMIC_ACQ_REL);
+    if (vl_pool_cleanup_add(pool, source_large_done, NULL) != 0) {
+        /* no cleanup: count it as ended now, the trim comes later */
+        source_large_done(NULL);
+    }
+}
+
+int
+vl_source_release_memory(void)
+{
+    if (!__atomic_load_n(&large_ended, __ATOMIC_ACQUIRE)
+        || __atomic_load_n(&large_running, __ATOMIC_ACQUIRE) != 0
+        || !__atomic_exchange_n(&large_ended, 0, __ATOMIC_ACQ_REL))
+    {
+        return 0;
+    }
+    malloc_trim(0);
+    return 1;
+}
+
 /* The sniff table: the first backend whose is_a takes the file's first
  * bytes opens it. A new source is one row here plus its file. */
 static const struct {

@@ -203,6 +203,20 @@ int vl_source_decode_threads(void);
  * heap. Call once, before threads start. */
 void vl_source_setup_worker(long workers);
 
+/* A request that may need bytes at once (its estimated cost): from
+ * VL_SOURCE_TRIM_BYTES up, the heap it leaves behind is given back to the
+ * system by the next vl_source_release_memory() after its pool dies and
+ * no other such request runs. The heap kept for reuse (setup_worker) is
+ * right for the decodes of tiles, not for a 600 MB decode of a rare
+ * request: it stayed with the worker, so RSS grew with each one. */
+#define VL_SOURCE_TRIM_BYTES ((uint64_t) 256 << 20)
+void vl_source_note_cost(vl_pool_t *pool, uint64_t bytes);
+
+/* After a request's pool is destroyed (front/fcgi.c): malloc_trim when a
+ * large request has ended and none runs. Cheap otherwise. 1 if it
+ * trimmed. */
+int vl_source_release_memory(void);
+
 /* The JPEG 2000 decoder this binary was built with and its licence, one
  * line for `vellum --version` (jp2.c: OpenJPEG, with OpenJPH when built
  * with it; grok.c: Grok, which puts the binary under the AGPL-3.0). */

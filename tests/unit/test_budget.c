@@ -263,6 +263,29 @@ test_conf_budget(void **state)
     vl_conf_free(c);
 }
 
+/* The heap of a large request goes back to the system once it and every
+ * other large one have ended, not while one runs, not after small ones. */
+static void
+test_release_memory(void **state)
+{
+    vl_pool_t *a = vl_pool_create(1024), *b = vl_pool_create(1024),
+              *c = vl_pool_create(1024);
+
+    (void) state;
+    (void) vl_source_release_memory();
+    vl_source_note_cost(c, VL_SOURCE_TRIM_BYTES - 1); /* a tile's decode */
+    vl_pool_destroy(c);
+    assert_int_equal(vl_source_release_memory(), 0);
+    vl_source_note_cost(a, VL_SOURCE_TRIM_BYTES);
+    vl_source_note_cost(b, (uint64_t) 900 << 20);
+    assert_int_equal(vl_source_release_memory(), 0);
+    vl_pool_destroy(a);
+    assert_int_equal(vl_source_release_memory(), 0); /* b still runs */
+    vl_pool_destroy(b);
+    assert_int_equal(vl_source_release_memory(), 1);
+    assert_int_equal(vl_source_release_memory(), 0); /* once */
+}
+
 int
 main(void)
 {
@@ -275,6 +298,7 @@ main(void)
         cmocka_unit_test(test_render_cost),
         cmocka_unit_test(test_deadline),
         cmocka_unit_test(test_conf_budget),
+        cmocka_unit_test(test_release_memory),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
