@@ -643,13 +643,42 @@ fcgi_take_new(fcgi_ctx_t *ctx)
 }
 
 
+/* Stopping (the leader): a parked connection whose next request is
+ * already whole is handed out, to be answered and then closed; nginx sent
+ * it on a kept connection and would answer 502 if the worker closed it
+ * unread. When none is left, the parked ones are closed. -1 then. */
+static int
+fcgi_take_pending(fcgi_ctx_t *ctx)
+{
+    int fd = -1;
+
+    pthread_mutex_lock(&ctx->lock);
+    for (size_t i = 0; i < ctx->nidle && fd < 0;) {
+        size_t seen = ctx->idle[i].seen;
+
+        if (fcgi_peek(ctx, ctx->idle[i].fd, &seen) > 0) {
+            fd = ctx->idle[i].fd;
+            ctx->idle[i] = ctx->idle[--ctx->nidle];
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    if (fd < 0) {
+        fcgi_close_idle(ctx);
+    }
+    return fd;
+}
+
+
 /* As leader (ctx->lead held): wait for a connection with a whole request
  * to read. A parked connection whose request is not whole FCGI_READ_TIMEOUT
  * after its first byte (a kept one) or its accept (a new one) is closed;
  * one that is readable with nothing new (part of a request, the rest to
  * come) is looked at again every FCGI_TICK_MS, not polled, so no peer
  * can make the leader spin or hold a thread by sending half a request.
- * Releases the leadership before returning; -1 when stopping. */
+ * Releases the leadership before returning. Stopping: a parked
+ * connection whose request is already whole (fcgi_take_pending), else -1. */
 static int
 fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
 {
@@ -661,6 +690,7 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
         double now = fcgi_now_ms(), wait = -1;
 
         if (atomic_load(&ctx->stopping)) {
+            fd = fcgi_take_pending(ctx);
             break;
         }
         pthread_mutex_lock(&ctx->lock);
@@ -717,7 +747,7 @@ fcgi_lead(fcgi_ctx_t *ctx, struct pollfd **pfd, size_t *pcap)
         }
         if ((*pfd)[0].revents != 0) {
             atomic_store(&ctx->stopping, 1);
-            fcgi_close_idle(ctx);
+            fd = fcgi_take_pending(ctx);
             break;
         }
         if ((*pfd)[1].revents != 0) {

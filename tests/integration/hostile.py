@@ -33,6 +33,8 @@ import ctypes
 import http.client
 import io
 import os
+import re
+import signal
 import socket
 import struct
 import sys
@@ -281,6 +283,69 @@ def fcgi_one(host, port, remote, xff, path):
     print(out.split(b"\r\n\r\n")[0].decode("latin-1"))
 
 
+def fcgi_get(path, keep):
+    pairs = [(b"REQUEST_METHOD", b"GET"),
+             (b"QUERY_STRING", b"IIIF=" + path.encode()),
+             (b"REQUEST_URI", b"/iiif" + path.encode()),
+             (b"SERVER_NAME", b"localhost"), (b"SERVER_PORT", b"80")]
+    return (fcgi_record(1, struct.pack(">HB5x", 1, 1 if keep else 0))
+            + fcgi_record(4, fcgi_params(pairs)) + fcgi_record(4, b"")
+            + fcgi_record(5, b""))
+
+
+def fcgi_answer(s):
+    """The status of one response on s (its END_REQUEST read), or what
+    happened instead: 'closed', 'reset', 'timeout'."""
+    got = b""
+    try:
+        while True:
+            off, done = 0, False
+            while off + 8 <= len(got):
+                _, rtype, _, clen, plen, _ = struct.unpack(
+                    ">BBHHBB", got[off:off + 8])
+                if off + 8 + clen + plen > len(got):
+                    break
+                if rtype == 3:
+                    done = True
+                off += 8 + clen + plen
+            if done:
+                break
+            c = s.recv(65536)
+            if not c:
+                return "closed"
+            got += c
+    except ConnectionResetError:
+        return "reset"
+    except socket.timeout:
+        return "timeout"
+    m = re.search(rb"Status: (\d+)", got)
+    return m.group(1).decode() if m else "200"
+
+
+def stopdrain(host, port, worker, path):
+    """A kept connection, then its next request sent while the worker is
+    stopped (SIGSTOP), a new connection's request besides, and a graceful
+    stop (SIGTERM) before it runs again: the kept connection's request is
+    answered, not closed unread."""
+    a = socket.create_connection((host, port))
+    a.settimeout(20)
+    a.sendall(fcgi_get(path, True))
+    first = fcgi_answer(a)
+    time.sleep(0.3)          # parked again
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        b = socket.create_connection((host, port))
+        b.settimeout(20)
+        b.sendall(fcgi_get(path, False))
+        a.sendall(fcgi_get(path, True))
+        time.sleep(0.2)
+        os.kill(worker, signal.SIGTERM)
+        time.sleep(0.1)
+    finally:
+        os.kill(worker, signal.SIGCONT)
+    print("first=%s kept=%s new=%s" % (first, fcgi_answer(a), fcgi_answer(b)))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "swap":
@@ -292,6 +357,8 @@ if __name__ == "__main__":
         colours(args[0])
     elif cmd == "fcgi":
         fcgi_one(args[0], int(args[1]), args[2], args[3], args[4])
+    elif cmd == "stopdrain":
+        stopdrain(args[0], int(args[1]), int(args[2]), args[3])
     elif cmd == "slow":
         slow(args[0], int(args[1]), int(args[2]),
              float(args[3]) if len(args) > 3 else 10.0)

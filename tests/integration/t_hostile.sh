@@ -131,4 +131,30 @@ vl_check "FCGI_MAX_IDLE=4: said in the log" \
     grep -q "FastCGI connections parked (FCGI_MAX_IDLE): the oldest closed" \
     "$T/vellum.log"
 
+# a graceful stop answers what nginx already sent on a kept connection:
+# THREADS=1, the worker held (SIGSTOP) while a new connection and the kept
+# one send a whole request each and SIGTERM comes; both are answered
+vl_stop_vellum
+printf 'THREADS=1\nVERBOSITY=2\n' > "$T/vellum.conf"
+FILESYSTEM_PREFIX=$T/root vl_start_vellum --workers 1 \
+    --config "$T/vellum.conf" || { vl_check "vellum starts again" false; vl_done; }
+# (three times, with the worker the master starts again each time: which
+# request a worker takes first varies)
+prev= bad=0
+for i in 1 2 3; do
+    worker=
+    for _ in $(seq 1 100); do
+        worker=$(pgrep -P "$VL_VELLUM_PID" | head -1)
+        [ -n "$worker" ] && [ "$worker" != "$prev" ] && break
+        sleep 0.1
+    done
+    out=$("$PY" "$HOSTILE" stopdrain 127.0.0.1 "$VL_FCGI_PORT" "$worker" \
+          /bg.tif/info.json)
+    echo "# graceful stop $i, a request waiting on a kept connection: $out"
+    [ "$out" = "first=200 kept=200 new=200" ] || bad=$((bad + 1))
+    prev=$worker
+done
+vl_eq "graceful stop: the kept connection's waiting request answered (3 stops)" \
+    0 "$bad"
+
 vl_done
