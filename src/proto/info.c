@@ -232,6 +232,16 @@ info_sizes(const vl_info_opts_t *o)
     return arr;
 }
 
+void
+vl_info_tile_size(const vl_geom_t *g, uint32_t *tw, uint32_t *th)
+{
+    *tw = g->nlevels > 0 ? g->levels[0].tile_w : 0;
+    *th = g->nlevels > 0 ? g->levels[0].tile_h : 0;
+    if (*tw == 0 || *th == 0) {
+        *tw = *th = INFO_UNTILED;
+    }
+}
+
 static json_t *
 info_tiles(const vl_info_opts_t *o)
 {
@@ -239,13 +249,11 @@ info_tiles(const vl_info_opts_t *o)
     uint32_t         sf[VL_MAX_LEVELS + 8];
     size_t           n = vl_plan_scale_factors(g, sf,
                                            sizeof(sf) / sizeof(sf[0]));
-    uint32_t         tw = g->levels[0].tile_w, th = g->levels[0].tile_h;
+    uint32_t         tw, th;
     json_t          *arr = json_array(), *tile = json_object();
     json_t          *scales = json_array();
 
-    if (tw == 0 || th == 0) {
-        tw = th = INFO_UNTILED;
-    }
+    vl_info_tile_size(g, &tw, &th);
     if (arr == NULL || tile == NULL || scales == NULL) {
         goto fail;
     }

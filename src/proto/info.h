@@ -27,6 +27,10 @@ typedef struct {
 /* 1 if s looks like an absolute http(s) URI (usable as "rights"). */
 int vl_info_is_uri(const char *s);
 
+/* The tile size info.json announces for g (at scale factor 1): level 0's
+ * stored tiles, else 512 (strips, untiled files). */
+void vl_info_tile_size(const vl_geom_t *g, uint32_t *tw, uint32_t *th);
+
 /* Write the info.json text of opts into *out (pool string, *len bytes,
  * no trailing newline).
  * Errors: VL_ENOMEM. */

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "proto/info.h"
 #include "proto/plan.h"
 #include "serve/render.h"
 #include "serve/serve_p.h"
@@ -100,9 +101,16 @@ image_heavy_done(void *unused)
     __atomic_sub_fetch(&image_heavy, 1, __ATOMIC_RELEASE);
 }
 
-/* Whether the plan reads one tile of its level's grid (the tiles
- * info.json announces, at that scale factor), for an output no larger:
- * a viewer's tile. */
+static int
+image_on_grid(const vl_plan_t *p, uint32_t tw, uint32_t th)
+{
+    return tw != 0 && th != 0 && p->lx % tw == 0 && p->ly % th == 0
+           && p->lw <= tw && p->lh <= th && p->out_w <= tw && p->out_h <= th;
+}
+
+/* Whether the plan reads one tile of the grid info.json announces (512 for
+ * strips and untiled files) or of its level's stored tiles, at that
+ * scale factor, for an output no larger: a viewer's tile. */
 static int
 image_is_tile(const vl_source_info_t *info, const vl_plan_t *p)
 {
@@ -113,10 +121,10 @@ image_is_tile(const vl_source_info_t *info, const vl_plan_t *p)
         return 0;
     }
     lv = &info->geom.levels[p->level];
-    tw = lv->tile_w != 0 ? lv->tile_w : 256;
-    th = lv->tile_h != 0 ? lv->tile_h : 256;
-    return p->lx % tw == 0 && p->ly % th == 0 && p->lw <= tw && p->lh <= th
-           && p->out_w <= tw && p->out_h <= th;
+    vl_info_tile_size(&info->geom, &tw, &th);
+    /* 256 on untiled levels: what clients that ignore info.json ask */
+    return image_on_grid(p, tw, th) || image_on_grid(p, lv->tile_w, lv->tile_h)
+           || (lv->tile_w == 0 && image_on_grid(p, 256, 256));
 }
 
 /* The request budget and admission control, before anything is decoded:

@@ -12,7 +12,8 @@
 . "$(dirname "$0")/lib.sh"
 vl_setup t_limits
 
-for f in bomb.j2k bomb0.j2k bomb3.j2k bomb.jp2 bomb-cdef.jp2 rgb.jp2 rgb-deflate.tif; do
+for f in bomb.j2k bomb0.j2k bomb3.j2k bomb.jp2 bomb-cdef.jp2 rgb.jp2 rgb-deflate.tif \
+         strip.tif; do
     [ -f "$VL_FIXTURES/$f" ] || { echo "SKIP: fixture $f missing"; exit 77; }
 done
 U=
@@ -75,8 +76,10 @@ vl_check "the worker never grew past 300 MB (peak $hwm MB)" \
 
 # --- the budget lifted: REQUEST_TIMEOUT stops a bomb with 503
 vl_stop_vellum
+# (HEAVY_PIXELS=100000: a 512 viewer tile of strip.tif, 500x400, decodes
+# and outputs more, and is still never refused for load)
 MAX_DECODE_PIXELS=-1 MAX_REQUEST_MEMORY=-1 REQUEST_TIMEOUT=2 THREADS=4 \
-    HEAVY_THREADS=1 start
+    HEAVY_THREADS=1 HEAVY_PIXELS=100000 start
 read -r code secs <<<"$(timed "$U/bomb0.j2k/full/256,/0/default.jpg")"
 vl_eq "REQUEST_TIMEOUT=2: a bomb with no budget is a 503" 503 "$code"
 # one OpenJPEG call of a bomb cannot be interrupted: seconds under ASan
@@ -96,6 +99,12 @@ vl_eq "a second heavy request while one runs: 503" 503 "$code"
 vl_check "... at once ($secs s)" lt "$secs" 1
 vl_check "... saying the worker is busy" grep -q "HEAVY_THREADS" "$T/body"
 vl_check "... with Retry-After" test -n "$(vl_header Retry-After)"
+read -r code secs <<<"$(timed "$U/strip.tif/0,0,500,400/500,/0/default.jpg")"
+vl_eq "a 512 viewer tile of a strip TIFF meanwhile (the tiles its info.json announces): 200" \
+    200 "$code"
+vl_check "... answered quickly ($secs s)" lt "$secs" 1
+read -r code secs <<<"$(timed "$U/strip.tif/10,10,490,390/490,/0/default.jpg")"
+vl_eq "... but a region off its grid, as many pixels: 503" 503 "$code"
 read -r code secs <<<"$(timed "$U/rgb-deflate.tif/0,0,256,256/256,/0/default.jpg")"
 vl_eq "a tile request meanwhile: 200" 200 "$code"
 vl_check "... answered quickly ($secs s)" lt "$secs" 1
