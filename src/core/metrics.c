@@ -262,6 +262,11 @@ vl_metrics_text(char *buf, size_t cap)
     met_counter(&o, "vellum_memcached_errors_total",
                 "memcached operations that failed (the request was served "
                 "without it).", met_get(&met->c[VL_MET_MC_ERROR]));
+    met_counter(&o, "vellum_decode_restarts_total",
+                "Reads of a flat JPEG or PNG or of untiled HTJ2K that "
+                "decoded again from the top of the image, being above "
+                "where the last read stopped.",
+                met_get(&met->c[VL_MET_DECODE_RESTART]));
     met_counter(&o, "vellum_workers_started_total",
                 "Worker processes the master forked.",
                 met_get(&met->c[VL_MET_WORKER_START]));

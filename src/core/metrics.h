@@ -28,6 +28,8 @@ typedef enum {
     VL_MET_HANDLE_OPEN,      /* image handles opened */
     VL_MET_WORKER_START,     /* workers the master forked */
     VL_MET_WORKER_DEATH,     /* workers that died (were replaced) */
+    VL_MET_DECODE_RESTART,   /* a line decoder started again from the top
+                              * of its image (a read above the last) */
     VL_MET_COUNT
 } vl_met_t;
 

@@ -16,6 +16,7 @@
 
 #include "core/deadline.h"
 #include "core/log.h"
+#include "core/metrics.h"
 #include "source/jp2_p.h"
 #include "source/ojph.h"
 
@@ -70,6 +71,10 @@ ht_seek(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
     if (ht_state.r != NULL && vl_file_id_eq(&ht_state.file, &src->info.file)
         && ht_state.level == level && vl_ojph_line(ht_state.r) <= v0) {
         return VL_OK;
+    }
+    if (ht_state.r != NULL && vl_file_id_eq(&ht_state.file, &src->info.file)
+        && ht_state.level == level) {
+        vl_metrics_add(VL_MET_DECODE_RESTART, 1);
     }
     ht_close_reader();
     if ((buf = malloc(len > 0 ? len : 1)) == NULL) {

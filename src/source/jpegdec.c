@@ -18,6 +18,7 @@
 #include <jpeglib.h>
 #include <jerror.h>
 
+#include "core/metrics.h"
 #include "core/str.h"
 #include "source/jpegdec.h"
 #include "source/liberr.h"
@@ -556,6 +557,9 @@ jpegseq_run(vl_jpegseq_t *q, unsigned scale, uint32_t y, uint32_t n,
     int              rc;
 
     if (!q->active || q->scale != scale || cinfo->output_scanline > y) {
+        if (q->active) {
+            vl_metrics_add(VL_MET_DECODE_RESTART, 1);
+        }
         jpegseq_start(q, scale, max_memory);
     }
     if (cinfo->output_height < y || cinfo->output_height - y < n) {

@@ -12,6 +12,7 @@
 
 #include <png.h>
 
+#include "core/metrics.h"
 #include "core/str.h"
 #include "source/liberr.h"
 #include "source/pngdec.h"
@@ -229,6 +230,9 @@ pngdec_run(vl_pngdec_t *d, uint32_t y, uint32_t n, unsigned char *out,
         return VL_OK;
     }
     if (!d->started || d->next > y) {
+        if (d->started) {
+            vl_metrics_add(VL_MET_DECODE_RESTART, 1);
+        }
         if (pngdec_begin(d, 0) != 0) {
             return vl_err_set(err, VL_ENOMEM, "out of memory decoding a PNG");
         }

@@ -23,6 +23,7 @@
 #include <png.h>
 
 #include "core/conf.h"
+#include "core/metrics.h"
 #include "serve/serve.h"
 #include "serve/http.h"
 #include "fixture.h"
@@ -33,7 +34,7 @@
 
 /* one application per configuration under test */
 enum { APP_DEFAULT, APP_NOUP, APP_BASE, APP_NOCORS, APP_SMALL,
-       APP_OVERSAMPLE, APP_RESERVED, APP_COUNT };
+       APP_OVERSAMPLE, APP_RESERVED, APP_NOTILES, APP_COUNT };
 
 static vl_app_t  *apps[APP_COUNT];
 static vl_conf_t *confs[APP_COUNT];
@@ -69,6 +70,7 @@ group_setup(void **state)
         [APP_SMALL] = "MAX_CVT=300",
         [APP_OVERSAMPLE] = "LEVEL_OVERSAMPLE=4",
         [APP_RESERVED] = "FILESYSTEM_SUFFIX=.tif",
+        [APP_NOTILES] = "MAX_IMAGE_CACHE_SIZE=0",
     };
     char prefix[4200], rprefix[200], path[4200];
 
@@ -934,6 +936,70 @@ test_image_mirror_rotate(void **state)
     hx_done(&x);
 }
 
+static unsigned long long
+decode_restarts(void)
+{
+    static char        text[65536];
+    const char        *p;
+    unsigned long long n = 0;
+
+    assert_true(vl_metrics_text(text, sizeof(text)) > 0);
+    p = strstr(text, "\nvellum_decode_restarts_total ");
+    assert_non_null(p);
+    assert_int_equal(sscanf(p, "\nvellum_decode_restarts_total %llu", &n), 1);
+    return n;
+}
+
+/* 180 degrees of a flat PNG or JPEG whose rows the tile cache cannot keep:
+ * the rows are read once, top-down (the streamed flip read them
+ * bottom-up, and every chunk decoded the rows above it again); the
+ * pixels are the upright ones turned. */
+static void
+test_image_flat_180(void **state)
+{
+    static const char *const files[] = { "flat/big.png", "flat/big.jpg" };
+
+    (void) state;
+    if (access(vl_fx_path("flat/big.png"), R_OK) != 0) {
+        skip();
+    }
+    for (size_t f = 0; f < 2; f++) {
+        char               path[128];
+        hx_t               up, x;
+        png_pix_t          a, b;
+        unsigned long long before;
+
+        snprintf(path, sizeof(path), "%s/full/max/0/default.png", files[f]);
+        hx_init(&up, path);
+        hx_run(&up, APP_NOTILES);
+        assert_int_equal(up.resp.status, 200);
+        png_decode(&up, &a);
+        snprintf(path, sizeof(path), "%s/full/max/180/default.png", files[f]);
+        hx_init(&x, path);
+        before = decode_restarts();
+        hx_run(&x, APP_NOTILES);
+        assert_int_equal(x.resp.status, 200);
+        assert_int_equal(decode_restarts() - before, 0);
+        png_decode(&x, &b);
+        assert_int_equal(a.w, b.w);
+        assert_int_equal(a.h, b.h);
+        assert_true(a.h > 256 * 2);
+        for (uint32_t y = 0; y < a.h; y += 7) {
+            for (uint32_t xx = 0; xx < a.w; xx += 5) {
+                for (int k = 0; k < 3; k++) {
+                    assert_int_equal(png_at(&b, xx, y, k),
+                                     png_at(&a, a.w - 1 - xx, a.h - 1 - y,
+                                            k));
+                }
+            }
+        }
+        free(a.px);
+        free(b.px);
+        hx_done(&up);
+        hx_done(&x);
+    }
+}
+
 static void
 test_image_jpeg_and_head(void **state)
 {
@@ -1449,6 +1515,7 @@ main(void)
         cmocka_unit_test(test_image_floor_edges),
         cmocka_unit_test(test_image_edge_memo),
         cmocka_unit_test(test_image_mirror_rotate),
+        cmocka_unit_test(test_image_flat_180),
         cmocka_unit_test(test_image_jpeg_and_head),
         cmocka_unit_test(test_etag_distinct),
         cmocka_unit_test(test_etag_follows_settings),
