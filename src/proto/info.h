@@ -28,7 +28,8 @@ typedef struct {
 int vl_info_is_uri(const char *s);
 
 /* The tile size info.json announces for g (at scale factor 1): level 0's
- * stored tiles, else 512 (strips, untiled files). */
+ * tiles (as the source gives them: jp2.c 512 for untiled codestreams,
+ * flat.c 256), else 512 (strip TIFFs). */
 void vl_info_tile_size(const vl_geom_t *g, uint32_t *tw, uint32_t *th);
 
 /* Write the info.json text of opts into *out (pool string, *len bytes,

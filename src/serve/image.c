@@ -108,8 +108,8 @@ image_on_grid(const vl_plan_t *p, uint32_t tw, uint32_t th)
            && p->lw <= tw && p->lh <= th && p->out_w <= tw && p->out_h <= th;
 }
 
-/* Whether the plan reads one tile of the grid info.json announces (512 for
- * strips and untiled files) or of its level's stored tiles, at that
+/* Whether the plan reads one tile of the grid info.json announces
+ * (vl_info_tile_size) or of its level's stored tiles, at that
  * scale factor, for an output no larger: a viewer's tile. */
 static int
 image_is_tile(const vl_source_info_t *info, const vl_plan_t *p)

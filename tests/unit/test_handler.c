@@ -957,29 +957,37 @@ decode_restarts(void)
 static void
 test_image_flat_180(void **state)
 {
-    static const char *const files[] = { "flat/big.png", "flat/big.jpg" };
+    /* the whole image, and a region low down in it (its top chunk costs
+     * about what its bottom one does, both decode from the image's top) */
+    static const char *const files[] = { "flat/big.png", "flat/big.jpg",
+                                         "flat/big.png", "flat/big.jpg" };
+    static const char *const regions[] = { "full", "full", "0,500,1500,600",
+                                           "100,300,1300,800" };
 
     (void) state;
     if (access(vl_fx_path("flat/big.png"), R_OK) != 0) {
         skip();
     }
-    for (size_t f = 0; f < 2; f++) {
+    for (size_t f = 0; f < 4; f++) {
         char               path[128];
         hx_t               up, x;
         png_pix_t          a, b;
         unsigned long long before;
 
-        snprintf(path, sizeof(path), "%s/full/max/0/default.png", files[f]);
+        snprintf(path, sizeof(path), "%s/%s/max/0/default.png", files[f],
+                 regions[f]);
         hx_init(&up, path);
         hx_run(&up, APP_NOTILES);
         assert_int_equal(up.resp.status, 200);
         png_decode(&up, &a);
-        snprintf(path, sizeof(path), "%s/full/max/180/default.png", files[f]);
+        snprintf(path, sizeof(path), "%s/%s/max/180/default.png", files[f],
+                 regions[f]);
         hx_init(&x, path);
         before = decode_restarts();
         hx_run(&x, APP_NOTILES);
         assert_int_equal(x.resp.status, 200);
-        assert_int_equal(decode_restarts() - before, 0);
+        /* one at most: the upright request left the decoder below */
+        assert_true(decode_restarts() - before <= 1);
         png_decode(&x, &b);
         assert_int_equal(a.w, b.w);
         assert_int_equal(a.h, b.h);
