@@ -6,8 +6,9 @@
  * as REQUEST_URI /iiif/PATH and mapped by URI_MAP); the other lines
  * ('\n' or NUL separated) are more FastCGI parameters, which override
  * the base ones (method, host). Small limits keep a run short. Every
- * request must get a response with a known status, and no header value
- * may break its line (CR or LF: a header injected).
+ * request must get a response with a known status, no header value may
+ * break its line (CR or LF: a header injected), and a Location must hold
+ * URI characters only (whatever the Host or X-Forwarded-* say).
  */
 #include "config.h"
 
@@ -110,6 +111,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        "header %zu without a name or value", i);
             FUZZ_CHECK(strpbrk(h->value, "\r\n") == NULL,
                        "line break in header %s: '%s'", h->name, h->value);
+            if (strcmp(h->name, "Location") == 0) {
+                for (const char *c = h->value; *c != '\0'; c++) {
+                    FUZZ_CHECK(*c > ' ' && *c < 0x7f && *c != '"'
+                                   && *c != '<' && *c != '>' && *c != '\\'
+                                   && *c != '^' && *c != '`' && *c != '{'
+                                   && *c != '|' && *c != '}',
+                               "Location '%s': byte 0x%02x", h->value,
+                               (unsigned char) *c);
+                }
+            }
         }
         for (size_t i = 0; resp.body != NULL && i < resp.body_len;
              i += 4096) {

@@ -16,7 +16,9 @@
 #   tests/fuzz/run.sh plan 3600     the planner for an hour
 #   tests/fuzz/run.sh all 60        every target for a minute
 # Environment: FUZZ_BUILD, FUZZ_ARGS (more libFuzzer options),
-# FUZZ_CONFIGURE (more configure arguments).
+# FUZZ_CONFIGURE (more configure arguments), FUZZ_MERGE=1 (after each
+# run, minimise the committed seeds and the working corpus with -merge=1
+# into tests/fuzz/corpus/TARGET, the seed set kept in git).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -113,6 +115,23 @@ for t in $want; do
         >"$out/log" 2>&1 || true
     grep -E '^(stat::number_of_executed_units|stat::peak_rss_mb|#[0-9]+ +DONE)' "$out/log" \
         | sed "s|^|run.sh: $t: |" || true
+    if [ "${FUZZ_MERGE:-0}" = 1 ]; then
+        keep="$FUZZ_SRC/corpus/$t"
+        rm -rf "$out/merged"
+        mkdir -p "$out/merged" "$keep"
+        # the seeds in git stay small: inputs of at most 16 KB (64 KB for
+        # the decoders)
+        case $t in tiff|jp2|flat) mlen=65536 ;; *) mlen=16384 ;; esac
+        if nice -n 10 "$fb/tests/fuzz/libfuzzer_$t" -merge=1 -max_len="$mlen" \
+            "$out/merged" "$keep" "$out/corpus" >"$out/merge.log" 2>&1; then
+            rm -f "$keep"/*
+            cp "$out/merged"/* "$keep"/ 2>/dev/null || true
+            echo "run.sh: $t: $(ls "$keep" | wc -l) seeds, $(du -sk "$keep" | cut -f1) KB in corpus/$t"
+        else
+            echo "run.sh: $t: merge failed, see $out/merge.log" >&2
+            rc=1
+        fi
+    fi
     after=$(ls "$out/crashes" | wc -l)
     if [ "$after" -gt "$before" ] || grep -qE '^(==[0-9]+==ERROR|SUMMARY: |.*runtime error:)' "$out/log"; then
         echo "run.sh: $t: FOUND something: $out/crashes/, log $out/log" >&2
