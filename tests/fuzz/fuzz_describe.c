@@ -106,7 +106,7 @@ describe_chars(const char *uri, const char *what)
         unsigned char c = (unsigned char) uri[i];
 
         if (c == '%') {
-            FUZZ_CHECK(i + 2 < n + 1 && describe_hex(uri[i + 1])
+            FUZZ_CHECK(i + 2 < n && describe_hex(uri[i + 1])
                            && describe_hex(uri[i + 2]),
                        "%s '%s': a '%%' that is no escape", what, uri);
             continue;
