@@ -276,6 +276,55 @@ vl_percent_encode(vl_pool_t *pool, const char *s, size_t len)
     return d;
 }
 
+static int
+str_hex(unsigned char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+           || (c >= 'A' && c <= 'F');
+}
+
+char *
+vl_uri_escape(vl_pool_t *pool, const char *s, size_t len, const char *also)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    static const char delims[] = "-._~:/?#[]@!$&'()*+,;=";
+    size_t cap;
+    char  *d, *p;
+
+    if (vl_size_mul(len, 3, &cap) != 0 || vl_size_add(cap, 1, &cap) != 0) {
+        return NULL;
+    }
+    if ((d = vl_pool_alloc(pool, cap)) == NULL) {
+        return NULL;
+    }
+    p = d;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char) s[i];
+        int           keep;
+
+        if (c == '%') {
+            keep = i + 2 < len && str_hex((unsigned char) s[i + 1])
+                   && str_hex((unsigned char) s[i + 2]);
+        } else {
+            keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
+                   || (c >= '0' && c <= '9')
+                   || (c != 0 && strchr(delims, c) != NULL);
+            if (keep && also != NULL && c != 0 && strchr(also, c) != NULL) {
+                keep = 0;
+            }
+        }
+        if (keep) {
+            *p++ = (char) c;
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 15];
+        }
+    }
+    *p = '\0';
+    return d;
+}
+
 int
 vl_size_mul(size_t a, size_t b, size_t *out)
 {

@@ -62,6 +62,16 @@ int vl_percent_decode(vl_pool_t *pool, vl_str_t s, char **out,
  * pool string or NULL on ENOMEM. */
 char *vl_percent_encode(vl_pool_t *pool, const char *s, size_t len);
 
+/* s[0, len) made fit to stand in a URI (RFC 3986): every byte that is no
+ * URI character (not unreserved, gen-delims or sub-delims: spaces,
+ * quotes, '<', '>', '\\', '^', '`', '{', '|', '}', controls, non-ASCII)
+ * percent-encoded, a '%' that starts no escape (two hex digits) as "%25",
+ * escapes kept as they are, and the bytes of `also` encoded too ("?#" for
+ * text that is one path: an identifier). Returns a pool string or NULL on
+ * ENOMEM. */
+char *vl_uri_escape(vl_pool_t *pool, const char *s, size_t len,
+                    const char *also);
+
 /* Checked size arithmetic: 0 and *out set on success, -1 on overflow. */
 int vl_size_mul(size_t a, size_t b, size_t *out);
 int vl_size_add(size_t a, size_t b, size_t *out);

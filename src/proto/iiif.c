@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto/iiif.h"
@@ -71,18 +72,21 @@ iiif_uint(vl_str_t s, uint32_t *out)
 
 
 /* Decimal: digits, optionally '.' and more digits; no sign, no exponent,
- * no leading or trailing '.'. */
+ * no leading or trailing '.'. The grammar is checked here; the value is
+ * strtod's of the checked text (which then holds nothing else strtod
+ * takes: no sign, space, exponent, hex, inf or nan), correctly rounded,
+ * so that the planner's shortest round-trip form of a value parses back
+ * to the same double. */
 static int
 iiif_decimal(vl_str_t s, double *out)
 {
-    double v = 0.0, scale = 1.0;
+    char   buf[IIIF_DEC_MAX + 1];
     size_t i = 0;
 
     if (s.len == 0 || s.len > IIIF_DEC_MAX) {
         return -1;
     }
     while (i < s.len && s.data[i] >= '0' && s.data[i] <= '9') {
-        v = v * 10.0 + (s.data[i] - '0');
         i++;
     }
     if (i == 0) {
@@ -96,11 +100,11 @@ iiif_decimal(vl_str_t s, double *out)
             if (s.data[i] < '0' || s.data[i] > '9') {
                 return -1;
             }
-            scale /= 10.0;
-            v += (s.data[i] - '0') * scale;
         }
     }
-    *out = v;
+    memcpy(buf, s.data, s.len);
+    buf[s.len] = '\0';
+    *out = strtod(buf, NULL);
     return 0;
 }
 

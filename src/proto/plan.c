@@ -596,20 +596,39 @@ plan_rotate(vl_plan_t *p)
 }
 
 
-/* Shortest decimal that reads back as v ("90", "22.5"). */
+/* Shortest decimal that reads back as v ("90", "22.5"), in the form the
+ * grammar takes: digits, '.', digits; no exponent, no trailing zero.
+ * Fixed notation with n decimals is tried for growing n only up to where
+ * it could help: the shortest round-trip has at most 17 significant
+ * digits, so n never needs more than 17 - 1 - (the decimal exponent of
+ * v); %.17g, the first 17 significant digits, always reads back. */
 static char *
 plan_number(vl_pool_t *pool, double v)
 {
-    char buf[64];
+    char buf[400];
+    int  exp10, maxdec;
 
     if (v == floor(v)) {
         return vl_pool_printf(pool, "%.0f", v);
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof(buf), "%.*f", prec, v);
+    snprintf(buf, sizeof(buf), "%.16e", v);
+    exp10 = atoi(strchr(buf, 'e') + 1);
+    maxdec = 17 - 1 - exp10;
+    if (maxdec > 340) {
+        maxdec = 340;
+    }
+    for (int dec = 1; dec <= maxdec; dec++) {
+        snprintf(buf, sizeof(buf), "%.*f", dec, v);
         if (strtod(buf, NULL) == v) {
             break;
         }
+    }
+    /* no trailing zeros (a fraction of 17 digits can end with one) */
+    for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '0'; n--) {
+        buf[n - 1] = '\0';
+    }
+    if (buf[strlen(buf) - 1] == '.') {
+        buf[strlen(buf) - 1] = '\0';
     }
     return vl_pool_strdup(pool, buf);
 }

@@ -199,6 +199,12 @@ vl_serve_base(vl_serve_t *s)
     } else {
         s->base = vl_pool_printf(pool, "%s://%s%s/", scheme, host, prefix);
     }
+    /* the host, prefix and path come from the request: what is not a URI
+     * character in them (a path the front decoded, a hostile Host) is
+     * escaped, so every id written from this base is a URI */
+    if (s->base != NULL) {
+        s->base = vl_uri_escape(pool, s->base, strlen(s->base), "#");
+    }
     return s->base;
 }
 
@@ -211,7 +217,8 @@ vl_serve_id_uri(vl_serve_t *s)
     char                *id;
 
     if (serve_has(req->x_iiif_id)) {
-        id = vl_pool_strdup(s->pool, req->x_iiif_id);
+        id = vl_uri_escape(s->pool, req->x_iiif_id, strlen(req->x_iiif_id),
+                           NULL);
         return id != NULL ? serve_strip_slash(id) : NULL;
     }
     if ((base = vl_serve_base(s)) == NULL) {
@@ -234,6 +241,14 @@ vl_serve_id_uri(vl_serve_t *s)
             parts[1] = (vl_str_t) { s->uri_path.len - n, s->uri_path.data };
         }
     }
+    /* the identifier as sent may hold what a URI cannot (a front that
+     * decoded the path, a client that sent a raw space or quote): escaped
+     * here, and '?' and '#' too, which would end the path */
+    if ((id = vl_uri_escape(s->pool, parts[1].data, parts[1].len, "?#"))
+        == NULL) {
+        return NULL;
+    }
+    parts[1] = vl_str_from(id);
     return vl_str_cat(s->pool, parts, 2);
 }
 

@@ -380,6 +380,58 @@ test_base_redirect(void **state)
     hx_done(&x);
 }
 
+/* An identifier that holds what a URI cannot (a front that decoded the
+ * path, a client that sent raw bytes) is escaped in the 303's Location
+ * and in info.json's id, '?' and '#' too; escapes as sent are kept
+ * (fuzz_describe found the raw space). */
+static void
+test_id_uri_escaped(void **state)
+{
+    static const struct {
+        const char *path, *uri, *want;
+    } cases[] = {
+        /* the front decoded "%20": the path and REQUEST_URI say ' ' */
+        { "name with space.tif", "/iiif/name with space.tif",
+          HOST "name%20with%20space.tif" },
+        /* REQUEST_URI as sent, the path decoded by the front */
+        { "name with space.tif", "/iiif/name%20with%20space.tif",
+          HOST "name%20with%20space.tif" },
+        { "q\"<x>`{|}^\\.tif", "/iiif/q\"<x>`{|}^\\.tif",
+          HOST "q%22%3Cx%3E%60%7B%7C%7D%5E%5C.tif" },
+        { "caf\xc3\xa9\t.tif", "/iiif/caf\xc3\xa9\t.tif",
+          HOST "caf%C3%A9%09.tif" },
+        { "a%2Fb?c#d.tif", "/iiif/a%2Fb?c#d.tif", HOST "a%2Fb%3Fc%23d.tif" },
+    };
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        hx_t x;
+        char loc[512];
+
+        hx_init(&x, cases[i].path);
+        x.req.request_uri = cases[i].uri;
+        hx_run(&x, APP_DEFAULT);
+        assert_int_equal(x.resp.status, 303);
+        snprintf(loc, sizeof(loc), "%s/info.json", cases[i].want);
+        assert_header(&x, "Location", loc);
+        hx_done(&x);
+    }
+    /* info.json of a file whose name has spaces, path decoded */
+    {
+        hx_t    x;
+        json_t *doc;
+
+        hx_init(&x, "name with space.tif/info.json");
+        x.req.request_uri = "/iiif/name with space.tif/info.json";
+        hx_run(&x, APP_DEFAULT);
+        assert_int_equal(x.resp.status, 200);
+        doc = hx_json(&x);
+        assert_string_equal(jstr(doc, "id"), HOST "name%20with%20space.tif");
+        json_decref(doc);
+        hx_done(&x);
+    }
+}
+
 /* ------------------------------------------------------------ info.json */
 
 static void
@@ -1512,6 +1564,7 @@ main(void)
         cmocka_unit_test(test_method_not_allowed),
         cmocka_unit_test(test_no_iiif),
         cmocka_unit_test(test_base_redirect),
+        cmocka_unit_test(test_id_uri_escaped),
         cmocka_unit_test(test_info_v3),
         cmocka_unit_test(test_info_v2),
         cmocka_unit_test(test_info_conneg),

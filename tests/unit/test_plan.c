@@ -870,6 +870,20 @@ test_canonical(void **state)
           "10,20,30,40/max/0.25/default.jpg" },
         { 3, "10,20,30,40/15,/090/default.jpg",
           "10,20,30,40/15,20/90/default.jpg" },
+        /* the rotation in the shortest decimal that reads back as the
+         * same double, never an exponent (fuzz_plan: %.17f gave
+         * "0.02494566666666270", another double) */
+        { 3, "0,0,956,26/max/0.0249456666666627041/default.jpg",
+          "0,0,956,26/max/0.024945666666662702/default.jpg" },
+        { 3, "full/max/0.3/default.jpg", "full/max/0.3/default.jpg" },
+        { 3, "full/max/12.345678901234567/default.jpg",
+          "full/max/12.345678901234567/default.jpg" },
+        { 3, "full/max/0.00000000000000000000000001/default.jpg",
+          "full/max/0.00000000000000000000000001/default.jpg" },
+        { 3, "full/max/0.0000010/default.jpg",
+          "full/max/0.000001/default.jpg" },
+        { 3, "full/max/359.99999999999999/default.jpg",
+          "full/max/0/default.jpg" },
         { 2, "full/full/0/native.jpg", "full/full/0/default.jpg" },
         { 2, "full/max/0/default.jpg", "full/full/0/default.jpg" },
         { 2, "full/500,/0/default.jpg", "full/500,/0/default.jpg" },

@@ -306,6 +306,40 @@ test_percent_decode_slice(void **state)
 }
 
 static void
+test_uri_escape(void **state)
+{
+    static const struct {
+        const char *in, *also, *want;
+    } cases[] = {
+        { "a b", NULL, "a%20b" },
+        { "AZaz09-._~:/?#[]@!$&'()*+,;=", NULL,
+          "AZaz09-._~:/?#[]@!$&'()*+,;=" },
+        { "a?b#c", "?#", "a%3Fb%23c" },
+        { "\"<>\\^`{|}", NULL, "%22%3C%3E%5C%5E%60%7B%7C%7D" },
+        { "caf\xc3\xa9\t\x7f", NULL, "caf%C3%A9%09%7F" },
+        /* escapes stay, a '%' that starts none is escaped */
+        { "a%2Fb%20", NULL, "a%2Fb%20" },
+        { "100%", NULL, "100%25" },
+        { "%4", NULL, "%254" },
+        { "%zz%", NULL, "%25zz%25" },
+        { "", NULL, "" },
+    };
+    vl_pool_t *pool = vl_pool_create(1024);
+
+    (void) state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *got = vl_uri_escape(pool, cases[i].in, strlen(cases[i].in),
+                                  cases[i].also);
+
+        assert_non_null(got);
+        assert_string_equal(got, cases[i].want);
+    }
+    /* only len bytes are read: "%2" cut before its second digit */
+    assert_string_equal(vl_uri_escape(pool, "%2F", 2, NULL), "%252");
+    vl_pool_destroy(pool);
+}
+
+static void
 test_percent_encode(void **state)
 {
     vl_pool_t *pool = vl_pool_create(1024);
@@ -477,6 +511,7 @@ main(void)
         cmocka_unit_test(test_slices),
         cmocka_unit_test(test_null_slice),
         cmocka_unit_test(test_str_dup),
+        cmocka_unit_test(test_uri_escape),
         cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_parse_u64_slice),
         cmocka_unit_test(test_parse_long),
