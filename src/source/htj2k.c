@@ -40,11 +40,48 @@ static struct {
     int32_t       *rows[VL_OJPH_MAX_COMPS];
     vl_file_id_t   warned;          /* the last file warned about ... */
     uint32_t       warned_levels;   /* ... and its levels */
+    unsigned long  checks;          /* vl_ojph_failed_checks() seen */
+    vl_file_id_t   failed[16];      /* files OpenJPH failed a check on */
+    unsigned       nfailed;
 } ht_state;
+
+/* After an OpenJPH call failed on file: if it failed one of OpenJPH's own
+ * checks (ojph.cc), the file is never given to OpenJPH again by this
+ * process, whose memory for that reader is lost (logged once). */
+static void
+ht_note_checks(const vl_file_id_t *file, const char *msg)
+{
+    unsigned long n = vl_ojph_failed_checks();
+
+    if (n == ht_state.checks) {
+        return;
+    }
+    ht_state.checks = n;
+    ht_state.failed[ht_state.nfailed++ % 16] = *file;
+    vl_log(VL_LOG_ERROR, NULL,
+           "%s; this worker will not decode that file with OpenJPH again, "
+           "and keeps the memory of that decoder until it restarts",
+           msg);
+}
+
+static int
+ht_failed_before(const vl_file_id_t *file)
+{
+    for (unsigned i = 0; i < ht_state.nfailed && i < 16; i++) {
+        if (vl_file_id_eq(&ht_state.failed[i], file)) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void
 ht_close_reader(void)
 {
+    if (ht_state.r != NULL) {
+        ht_note_checks(&ht_state.file, "OpenJPH failed one of its own "
+                       "checks decoding an HTJ2K file");
+    }
     vl_ojph_close(ht_state.r);
     ht_state.r = NULL;
     for (uint32_t c = 0; c < VL_OJPH_MAX_COMPS; c++) {
@@ -77,6 +114,11 @@ ht_seek(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
         vl_metrics_add(VL_MET_DECODE_RESTART, 1);
     }
     ht_close_reader();
+    if (ht_failed_before(&src->info.file)) {
+        return vl_err_set(err, VL_ECODEC, "cannot decode HTJ2K: the decoder "
+                          "failed one of its own checks on this file "
+                          "before (damaged file?)");
+    }
     if ((buf = malloc(len > 0 ? len : 1)) == NULL) {
         return vl_err_set(err, VL_ENOMEM, "out of memory reading HTJ2K");
     }
@@ -98,6 +140,7 @@ ht_seek(vl_grid_walk_t *walk, const vl_jp2_cs_t *cs,
     ht_state.r = vl_ojph_open(buf, len, level, msg, sizeof(msg));
     free(buf);
     if (ht_state.r == NULL) {
+        ht_note_checks(&src->info.file, msg);
         return vl_err_set(err, VL_ECODEC, "%s", msg);
     }
     ht_state.file = src->info.file;

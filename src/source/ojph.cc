@@ -3,7 +3,20 @@
 // ojph: the C interface of ojph.h over OpenJPH's codestream reader. The
 // only C++ in vellum: every call catches everything, so no exception
 // reaches C code, and OpenJPH's messages go to a buffer, never to stderr.
+//
+// Debian's OpenJPH 0.9 is built with its assert()s on, and a damaged
+// codestream can fail one (a packet header asking for more than 32 bits,
+// a QCD that does not match the wavelet: found by tests/fuzz), which
+// would abort the worker. vellum defines __assert_fail, which the
+// library's calls reach (the executable's definition comes first): inside
+// a call of this file it jumps back to the call, whose reader is then
+// broken and left unfreed (OpenJPH's state is not to be trusted: its
+// memory is lost until the worker restarts; htj2k.c never gives that file
+// to OpenJPH again); anywhere else it does what glibc's does.
+#include <cassert>
+#include <csetjmp>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -25,6 +38,12 @@ namespace {
 // stream and throws std::runtime_error("ojph error"). The streams are
 // pointed at a memory buffer (errors) and /dev/null (warnings, info);
 // the message is taken from the buffer after the throw.
+thread_local std::jmp_buf *vl_ojph_guard;
+thread_local char           vl_ojph_assert_text[160];
+unsigned long               vl_ojph_nfailed; // under the caller's lock
+// the readers lost so, kept reachable (they are not leaks by mistake)
+void                       *vl_ojph_lost[64];
+
 char           vl_ojph_errbuf[512];
 FILE          *vl_ojph_errf;
 FILE          *vl_ojph_null;
@@ -83,6 +102,43 @@ vl_ojph_msg(char *msg, size_t size, const char *what, const char *fallback)
     }
 }
 
+} // namespace
+
+extern "C" void
+__assert_fail(const char *assertion, const char *file, unsigned int line,
+              const char *function) noexcept
+{
+    if (vl_ojph_guard != nullptr) {
+        std::jmp_buf *to = vl_ojph_guard;
+
+        vl_ojph_guard = nullptr;
+        snprintf(vl_ojph_assert_text, sizeof(vl_ojph_assert_text),
+                 "OpenJPH failed its check '%s'", assertion);
+        std::longjmp(*to, 1);
+    }
+    fprintf(stderr, "%s:%u: %s: Assertion `%s' failed.\n", file, line,
+            function != nullptr ? function : "?", assertion);
+    fflush(stderr);
+    abort();
+}
+
+static void
+vl_ojph_keep_lost(void *r)
+{
+    if (r != nullptr && vl_ojph_nfailed <= sizeof(vl_ojph_lost)
+                                                 / sizeof(vl_ojph_lost[0])) {
+        vl_ojph_lost[vl_ojph_nfailed - 1] = r;
+    }
+}
+
+extern "C" unsigned long
+vl_ojph_failed_checks(void)
+{
+    return vl_ojph_nfailed;
+}
+
+namespace {
+
 struct vl_ojph_failure : std::exception {
     const char *why;
     explicit vl_ojph_failure(const char *w) : why(w) {}
@@ -98,15 +154,25 @@ struct vl_ojph_s {
     uint32_t         w[VL_OJPH_MAX_COMPS], h[VL_OJPH_MAX_COMPS];
     uint32_t         line;
     bool             broken;
+    bool             lost; // OpenJPH failed a check: never touched again
 };
 
 extern "C" vl_ojph_t *
 vl_ojph_open(const unsigned char *data, size_t len, uint32_t level,
              char *msg, size_t msg_size)
 {
-    vl_ojph_t *r = nullptr;
+    vl_ojph_t *volatile r = nullptr;
+    std::jmp_buf        jb;
 
     pthread_once(&vl_ojph_once, vl_ojph_setup);
+    if (setjmp(jb) != 0) {
+        vl_ojph_nfailed++;
+        vl_ojph_keep_lost(r);
+        vl_ojph_msg(msg, msg_size, "cannot read the HTJ2K header",
+                    vl_ojph_assert_text);
+        return nullptr; // r and what OpenJPH holds: lost
+    }
+    vl_ojph_guard = &jb;
     try {
         r = new vl_ojph_t();
         r->file.open(data, len);
@@ -137,6 +203,7 @@ vl_ojph_open(const unsigned char *data, size_t len, uint32_t level,
             r->w[c] = siz.get_recon_width(c);
             r->h[c] = siz.get_recon_height(c);
         }
+        vl_ojph_guard = nullptr;
         return r;
     } catch (const std::bad_alloc &) {
         vl_ojph_msg(msg, msg_size, "cannot read the HTJ2K header",
@@ -148,6 +215,7 @@ vl_ojph_open(const unsigned char *data, size_t len, uint32_t level,
     } catch (...) {
         vl_ojph_msg(msg, msg_size, "cannot read the HTJ2K header", nullptr);
     }
+    vl_ojph_guard = nullptr;
     vl_ojph_close(r);
     return nullptr;
 }
@@ -179,12 +247,23 @@ vl_ojph_line(const vl_ojph_t *r)
 extern "C" int
 vl_ojph_pull(vl_ojph_t *r, int32_t *const *rows, char *msg, size_t msg_size)
 {
+    std::jmp_buf jb;
+
     if (r->broken || r->line >= r->h[0]) {
         vl_ojph_msg(msg, msg_size, "cannot decode HTJ2K",
                     r->broken ? "the decoder failed earlier"
                               : "read past the last line");
         return -1;
     }
+    if (setjmp(jb) != 0) {
+        vl_ojph_nfailed++;
+        vl_ojph_keep_lost(r);
+        r->broken = r->lost = true;
+        vl_ojph_msg(msg, msg_size, "cannot decode HTJ2K",
+                    vl_ojph_assert_text);
+        return -1;
+    }
+    vl_ojph_guard = &jb;
     try {
         for (uint32_t i = 0; i < r->ncomps; i++) {
             ojph::ui32      c = 0;
@@ -195,6 +274,7 @@ vl_ojph_pull(vl_ojph_t *r, int32_t *const *rows, char *msg, size_t msg_size)
             }
             memcpy(rows[c], lb->i32, (size_t) r->w[c] * sizeof(int32_t));
         }
+        vl_ojph_guard = nullptr;
         r->line++;
         return 0;
     } catch (const std::bad_alloc &) {
@@ -206,6 +286,7 @@ vl_ojph_pull(vl_ojph_t *r, int32_t *const *rows, char *msg, size_t msg_size)
     } catch (...) {
         vl_ojph_msg(msg, msg_size, "cannot decode HTJ2K", nullptr);
     }
+    vl_ojph_guard = nullptr;
     r->broken = true;
     return -1;
 }
@@ -213,12 +294,21 @@ vl_ojph_pull(vl_ojph_t *r, int32_t *const *rows, char *msg, size_t msg_size)
 extern "C" void
 vl_ojph_close(vl_ojph_t *r)
 {
-    if (r == nullptr) {
-        return;
+    std::jmp_buf jb;
+
+    if (r == nullptr || r->lost) {
+        return; // a reader OpenJPH failed a check in is never touched
     }
+    if (setjmp(jb) != 0) {
+        vl_ojph_nfailed++;
+        vl_ojph_keep_lost(r);
+        return; // lost too
+    }
+    vl_ojph_guard = &jb;
     try {
         r->cs.close();
     } catch (...) {
     }
+    vl_ojph_guard = nullptr;
     delete r;
 }

@@ -56,6 +56,10 @@ uint32_t vl_ojph_line(const vl_ojph_t *r);
 /* Accepts NULL. */
 void vl_ojph_close(vl_ojph_t *r);
 
+/* How many times OpenJPH failed one of its own checks (assert) in a call
+ * of this file: that call failed, and the reader's memory is lost. */
+unsigned long vl_ojph_failed_checks(void);
+
 #ifdef __cplusplus
 }
 #endif

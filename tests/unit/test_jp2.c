@@ -828,6 +828,64 @@ test_dublin_core(void **state)
     }
 }
 
+/* Damaged HTJ2K that made OpenJPH 0.9 fail an assert() and abort the
+ * process (tests/fuzz/regress/jp2): an error with its reason, twice, and
+ * the process lives on. */
+static void
+test_decoder_asserts(void **state)
+{
+    static const char *const names[] = { "openjph-assert-num-bits",
+                                         "openjph-assert-qcd-irreversible" };
+    const char *top = getenv("VL_TOP_SRCDIR");
+
+    (void) state;
+    if (top == NULL) {
+        skip();
+    }
+    for (size_t i = 0; i < 2; i++) {
+        char         path[4096];
+        vl_err_t     err = { 0 };
+        vl_source_t *src;
+        vl_pool_t   *pool = vl_pool_create(4096);
+
+        snprintf(path, sizeof(path), "%s/tests/fuzz/regress/jp2/%s", top,
+                 names[i]);
+        src = vl_source_open_path(path, &err);
+        if (src == NULL) {
+            assert_true(err.code == VL_ECODEC || err.code == VL_EFORMAT);
+            vl_pool_destroy(pool);
+            continue;
+        }
+        /* the handle, then another handle of the same file */
+        for (int k = 0; k < 2; k++) {
+            vl_image_t img;
+
+            if (k == 1) {
+                vl_source_put(NULL, src);
+                vl_err_clear(&err);
+                src = vl_source_open_path(path, &err);
+                assert_non_null(src);
+            }
+            vl_err_clear(&err);
+            assert_int_not_equal(read_rect(pool, src, 0, 0, 0, 16, 16, &img,
+                                           &err),
+                                 VL_OK);
+            assert_int_equal(err.code, VL_ECODEC);
+            assert_true(err.msg[0] != '\0');
+#if defined(HAVE_OPENJPH) && !defined(HAVE_GROK)
+            /* the first time OpenJPH's check, then not OpenJPH again */
+            if (strstr(err.msg, k == 0 ? "failed its check"
+                                       : "failed one of its own checks on "
+                                         "this file") == NULL) {
+                fail_msg("read %d: %s", k, err.msg);
+            }
+#endif
+        }
+        vl_source_put(NULL, src);
+        vl_pool_destroy(pool);
+    }
+}
+
 static void
 test_damaged(void **state)
 {
@@ -950,6 +1008,7 @@ main(void)
         cmocka_unit_test(test_layers),
         cmocka_unit_test(test_dublin_core),
         cmocka_unit_test(test_damaged),
+        cmocka_unit_test(test_decoder_asserts),
         cmocka_unit_test(test_decoder),
     };
 
