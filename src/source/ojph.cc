@@ -33,17 +33,19 @@
 
 namespace {
 
+// The assert trap (above): where a failed check jumps to, in this thread,
+// while a call of this file runs OpenJPH; its text; how many so far; the
+// readers lost so, kept reachable (they are not leaks by mistake).
+thread_local std::jmp_buf *vl_ojph_guard;
+thread_local char           vl_ojph_assert_text[160];
+unsigned long               vl_ojph_nfailed; // under the caller's lock
+void                       *vl_ojph_lost[64];
+
 // OpenJPH 0.9's configure_error() is a no-op, so its own handler always
 // runs: it prints "ojph error 0x... at FILE:LINE: MESSAGE" to the error
 // stream and throws std::runtime_error("ojph error"). The streams are
 // pointed at a memory buffer (errors) and /dev/null (warnings, info);
 // the message is taken from the buffer after the throw.
-thread_local std::jmp_buf *vl_ojph_guard;
-thread_local char           vl_ojph_assert_text[160];
-unsigned long               vl_ojph_nfailed; // under the caller's lock
-// the readers lost so, kept reachable (they are not leaks by mistake)
-void                       *vl_ojph_lost[64];
-
 char           vl_ojph_errbuf[512];
 FILE          *vl_ojph_errf;
 FILE          *vl_ojph_null;
