@@ -39,7 +39,8 @@ namespace {
 thread_local std::jmp_buf *vl_ojph_guard;
 thread_local char           vl_ojph_assert_text[160];
 unsigned long               vl_ojph_nfailed; // under the caller's lock
-void                       *vl_ojph_lost[64];
+void                      **vl_ojph_lost; // grows; under the caller's lock
+size_t                      vl_ojph_nlost, vl_ojph_caplost;
 
 // OpenJPH 0.9's configure_error() is a no-op, so its own handler always
 // runs: it prints "ojph error 0x... at FILE:LINE: MESSAGE" to the error
@@ -127,10 +128,21 @@ __assert_fail(const char *assertion, const char *file, unsigned int line,
 static void
 vl_ojph_keep_lost(void *r)
 {
-    if (r != nullptr && vl_ojph_nfailed <= sizeof(vl_ojph_lost)
-                                                 / sizeof(vl_ojph_lost[0])) {
-        vl_ojph_lost[vl_ojph_nfailed - 1] = r;
+    if (r == nullptr) {
+        return;
     }
+    if (vl_ojph_nlost == vl_ojph_caplost) {
+        size_t cap = vl_ojph_caplost != 0 ? vl_ojph_caplost * 2 : 16;
+        void **p = static_cast<void **>(
+            realloc(vl_ojph_lost, cap * sizeof(*p)));
+
+        if (p == nullptr) {
+            return;
+        }
+        vl_ojph_lost = p;
+        vl_ojph_caplost = cap;
+    }
+    vl_ojph_lost[vl_ojph_nlost++] = r;
 }
 
 extern "C" unsigned long
