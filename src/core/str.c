@@ -276,13 +276,6 @@ vl_percent_encode(vl_pool_t *pool, const char *s, size_t len)
     return d;
 }
 
-static int
-str_hex(unsigned char c)
-{
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
-           || (c >= 'A' && c <= 'F');
-}
-
 char *
 vl_uri_escape(vl_pool_t *pool, const char *s, size_t len, const char *also)
 {
@@ -303,8 +296,8 @@ vl_uri_escape(vl_pool_t *pool, const char *s, size_t len, const char *also)
         int           keep;
 
         if (c == '%') {
-            keep = i + 2 < len && str_hex((unsigned char) s[i + 1])
-                   && str_hex((unsigned char) s[i + 2]);
+            keep = i + 2 < len && hexval(s[i + 1]) >= 0
+                   && hexval(s[i + 2]) >= 0;
         } else {
             keep = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z')
                    || (c >= '0' && c <= '9')
